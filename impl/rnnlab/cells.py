@@ -1,0 +1,167 @@
+"""Recurrent cells built from ``nn.Linear`` and tensor ops — the equations, one step at a time.
+
+Every cell keeps PyTorch's parameter layout, so weights copy one-to-one to and from
+``torch.nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``:
+
+* ``ih``: ``nn.Linear(input_size, G * hidden_size)`` — ``ih.weight`` is torch's ``weight_ih``,
+  ``ih.bias`` is ``bias_ih``;
+* ``hh``: ``nn.Linear(hidden_size, G * hidden_size)`` — ``weight_hh`` / ``bias_hh``;
+
+with G = 1 (RNN), 4 (LSTM, gates stacked i, f, g, o) or 3 (GRU, gates stacked r, z, n).
+
+Initialisation, as torch: every weight and bias ~ U(-sqrt(k), sqrt(k)), k = 1 / hidden_size.
+
+Each cell splits its work in two so that the input projection of a whole sequence can be
+done in one matmul outside the time loop (see ``rnnlab.recurrent.unroll``):
+
+* ``cell.ih(x)`` — the input projection, any leading shape;
+* ``cell.step(x_proj, state)`` — the recurrence given one step's projected input.
+
+``cell(x, state)`` does both for a single step. Shapes: B batch, I input_size, H hidden_size.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+LSTMState = tuple[Tensor, Tensor]
+
+
+class _Cell(nn.Module):
+    gates: int = 1  # how many hidden_size blocks the projections produce
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be a positive integer, got {value!r}"
+                )
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.ih = nn.Linear(input_size, self.gates * hidden_size)
+        self.hh = nn.Linear(hidden_size, self.gates * hidden_size)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def init_state(self, batch: int, like: Tensor):
+        """Zeros for a batch, on ``like``'s device and dtype."""
+        return like.new_zeros(batch, self.hidden_size)
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 2 or x.shape[1] != self.input_size:
+            raise ValueError(
+                f"{type(self).__name__}: expected input of shape (batch, {self.input_size}), "
+                f"got {tuple(x.shape)}"
+            )
+
+    def forward(self, x: Tensor, state=None):
+        """One time step: ``x`` (B, I) and the previous state -> (h_t (B, H), new state)."""
+        self._check_input(x)
+        if state is None:
+            state = self.init_state(x.shape[0], x)
+        return self.step(self.ih(x), state)
+
+    def step(self, x_proj: Tensor, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class RNNCell(_Cell):
+    r"""Elman RNN cell.
+
+    .. math::
+        h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})
+
+    Weights: ``ih.weight`` (H, I), ``hh.weight`` (H, H); biases (H,).
+    State: ``h`` (B, H).
+    """
+
+    gates = 1
+
+    def step(self, x_proj: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        # region exercise lab01.rnn_cell
+        h_new = torch.tanh(x_proj + self.hh(h))  # (B, H)
+        return h_new, h_new
+        # endregion
+
+
+class LSTMCell(_Cell):
+    r"""Long short-term memory cell (Hochreiter & Schmidhuber, 1997; forget gate of Gers et al.).
+
+    .. math::
+        i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t)
+
+    Gate order in the stacked weights: i, f, g, o (torch's). ``ih.weight`` (4H, I),
+    ``hh.weight`` (4H, H). State: ``(h, c)``, each (B, H). The cell state's update is
+    additive, so with f = 1 and i = 0 it carries c unchanged: the gradient path that does
+    not vanish.
+    """
+
+    gates = 4
+
+    def init_state(self, batch: int, like: Tensor) -> LSTMState:
+        zeros = like.new_zeros(batch, self.hidden_size)
+        return zeros, zeros.clone()
+
+    def step(self, x_proj: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        # region exercise lab02.lstm_cell
+        h, c = state
+        gates = x_proj + self.hh(h)  # (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=1)
+        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h_new = torch.sigmoid(o) * torch.tanh(c_new)
+        return h_new, (h_new, c_new)
+        # endregion
+
+
+class GRUCell(_Cell):
+    r"""Gated recurrent unit (Cho et al., 2014), in torch's convention.
+
+    .. math::
+        r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    Note the reset gate multiplies the *projected* previous state including its bias
+    (``r * (W_hn h + b_hn)``), as torch and cuDNN do, not ``W_hn (r * h)``.
+    Gate order: r, z, n. ``ih.weight`` (3H, I), ``hh.weight`` (3H, H). State: ``h`` (B, H).
+    """
+
+    gates = 3
+
+    def step(self, x_proj: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        # region exercise lab02.gru_cell
+        x_r, x_z, x_n = x_proj.chunk(3, dim=1)
+        h_r, h_z, h_n = self.hh(h).chunk(3, dim=1)  # each (B, H)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        h_new = (1 - z) * n + z * h
+        return h_new, h_new
+        # endregion
+
+
+CELLS: dict[str, type[_Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def make_cell(kind: str, input_size: int, hidden_size: int) -> _Cell:
+    try:
+        cls = CELLS[kind]
+    except KeyError:
+        raise ValueError(f"unknown cell {kind!r}; choose one of {sorted(CELLS)}") from None
+    return cls(input_size, hidden_size)

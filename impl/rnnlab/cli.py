@@ -1,0 +1,117 @@
+"""Command line: ``rnnlab train | sample | eval``.
+
+Every expected failure (bad path, bad checkpoint, bad argument) ends with one line,
+``rnnlab: error: ...``, and exit status 2 — never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from rnnlab.checkpoint import CheckpointError, load, save_charlm
+from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
+from rnnlab.metrics import evaluate_lm, perplexity
+from rnnlab.models import CharLM
+from rnnlab.sampling import sample
+from rnnlab.training import TrainConfig, seed_everything, train_lm
+
+
+def _corpus(path: str | None) -> str:
+    return read_text(path) if path else load_tiny_shakespeare()
+
+
+def cmd_train_charlm(args: argparse.Namespace) -> int:
+    text = _corpus(args.corpus)
+    train_text, val_text = split_text(text)
+    vocab = Vocab.from_text(text)
+    cfg = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
+        clip=args.clip, eval_points=args.eval_points, seed=args.seed,
+    )
+    seed_everything(args.seed)
+    model = CharLM(len(vocab), args.cell, args.hidden_size, args.num_layers, args.embedding_dim, args.dropout)
+    history, optimizer = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg, desc=args.cell)
+    save_charlm(args.out, model, vocab, optimizer=optimizer, step=cfg.steps,
+                train_config=asdict(cfg), history=asdict(history))
+    val = history.val_loss[-1]
+    print(f"saved {args.out}: {model.num_parameters():,} parameters, {cfg.steps} steps in "
+          f"{history.train_seconds:.1f} s, validation loss {val:.4f}, perplexity {perplexity(val):.3f}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    model = load(args.checkpoint, expect="charlm")
+    text = sample(model, model.vocab, args.length, args.temperature, args.prime, args.seed)
+    sys.stdout.write(args.prime + text + "\n")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    model = load(args.checkpoint, expect="charlm")
+    _, val_text = split_text(_corpus(args.corpus))
+    missing = model.vocab.unknown(val_text)
+    if missing:
+        raise CorpusError(
+            f"the corpus has {len(missing)} character(s) the checkpoint never saw "
+            f"({', '.join(map(repr, missing[:10]))}); evaluate on text in the model's vocabulary."
+        )
+    loss = evaluate_lm(model, model.vocab.encode(val_text))
+    print(json.dumps({"val_loss": round(loss, 6), "perplexity": round(perplexity(loss), 6)}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model and save a checkpoint")
+    train_sub = train.add_subparsers(dest="model", required=True)
+    lm = train_sub.add_parser("charlm", help="character language model on Tiny Shakespeare (or --corpus)")
+    lm.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
+    lm.add_argument("--hidden-size", type=int, default=256)
+    lm.add_argument("--num-layers", type=int, default=1)
+    lm.add_argument("--embedding-dim", type=int, default=64)
+    lm.add_argument("--dropout", type=float, default=0.0)
+    lm.add_argument("--steps", type=int, default=1000)
+    lm.add_argument("--batch-size", type=int, default=64)
+    lm.add_argument("--seq-len", type=int, default=64)
+    lm.add_argument("--lr", type=float, default=3e-3)
+    lm.add_argument("--clip", type=float, default=1.0)
+    lm.add_argument("--eval-points", type=int, default=10)
+    lm.add_argument("--seed", type=int, default=0)
+    lm.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare")
+    lm.add_argument("--out", required=True, help="where to write the checkpoint (.pt)")
+    lm.set_defaults(func=cmd_train_charlm)
+
+    smp = sub.add_parser("sample", help="generate text from a character LM checkpoint")
+    smp.add_argument("checkpoint")
+    smp.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; higher = more diverse")
+    smp.add_argument("--length", type=int, default=500)
+    smp.add_argument("--seed", type=int, default=0)
+    smp.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    smp.set_defaults(func=cmd_sample)
+
+    ev = sub.add_parser("eval", help="validation loss and perplexity of a character LM checkpoint")
+    ev.add_argument("checkpoint")
+    ev.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare (its last 10%% is used)")
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CorpusError, CheckpointError, ValueError, FloatingPointError, OSError) as exc:
+        print(f"rnnlab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,4 @@
+"""Models built on the recurrent stack."""
+from rnnlab.models.charlm import CharLM, CharLMConfig
+
+__all__ = ["CharLM", "CharLMConfig"]

@@ -1,0 +1,64 @@
+"""A character-level language model: embedding -> recurrent stack -> linear head."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from torch import Tensor, nn
+
+from rnnlab.cells import CELLS
+from rnnlab.recurrent import Recurrent, State
+
+
+@dataclass
+class CharLMConfig:
+    vocab_size: int            # number of distinct characters
+    cell: str = "rnn"          # "rnn" | "lstm" | "gru"
+    hidden_size: int = 128     # H, per layer
+    num_layers: int = 1        # stacked recurrent layers
+    embedding_dim: int = 64    # E, the width of each character's embedding
+    dropout: float = 0.0       # between recurrent layers (needs num_layers > 1)
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"CharLM: unknown cell {self.cell!r}; choose one of {sorted(CELLS)}")
+        for name in ("vocab_size", "hidden_size", "num_layers", "embedding_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"CharLM: {name} must be a positive integer, got {value!r}")
+
+
+class CharLM(nn.Module):
+    """``model(idx (B, T), state=None) -> (logits (B, T, V), state)``.
+
+    The state is the recurrent stack's (one entry per layer); pass it back in to continue
+    a text where the last call stopped.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        cell: str = "rnn",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        embedding_dim: int = 64,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.config = CharLMConfig(vocab_size, cell, hidden_size, num_layers, embedding_dim, dropout)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.rnn = Recurrent(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    @classmethod
+    def from_config(cls, config: CharLMConfig) -> "CharLM":
+        return cls(**asdict(config))
+
+    def forward(self, idx: Tensor, state: State = None) -> tuple[Tensor, State]:
+        if idx.dim() != 2:
+            raise ValueError(f"CharLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
+        x = self.embedding(idx)              # (B, T, E)
+        h, state = self.rnn(x, state)        # (B, T, H)
+        return self.head(h), state           # (B, T, V)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

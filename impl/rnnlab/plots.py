@@ -1,0 +1,78 @@
+"""Figures for the CLI and the acceptance report (matplotlib, Agg backend, PNG bytes)."""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def loss_curves(runs: dict[str, dict], title: str = "Loss", smooth: int = 25) -> bytes:
+    """Train loss (smoothed, thin) and validation loss (markers) against step, per run.
+
+    ``runs[name]`` holds ``train_loss`` (per step), ``eval_step`` and ``val_loss``.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, h) in enumerate(runs.items()):
+        color = f"C{i}"
+        steps = range(1, len(h["train_loss"]) + 1)
+        ax.plot(steps, moving_average(h["train_loss"], smooth), color=color, alpha=0.45, lw=1,
+                label=f"{name} train ({smooth}-step mean)")
+        ax.plot(h["eval_step"], h["val_loss"], "o-", color=color, ms=4, label=f"{name} validation")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("cross-entropy (nats / char)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def val_loss_vs_time(runs: dict[str, dict], title: str = "Validation loss against wall-clock") -> bytes:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, h in runs.items():
+        ax.plot(h["eval_seconds"], h["val_loss"], "o-", ms=4, label=name)
+    ax.set_xlabel("training seconds (evaluation excluded)")
+    ax.set_ylabel("validation cross-entropy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def series(runs: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str,
+           logy: bool = False, smooth: int = 1, x: Sequence[float] | None = None) -> bytes:
+    """Several named series on one axis (gradient norms over training, through time...)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, ys in runs.items():
+        ys = moving_average(list(ys), smooth) if smooth > 1 else list(ys)
+        xs = list(x) if x is not None else list(range(1, len(ys) + 1))
+        ax.plot(xs[: len(ys)], ys, lw=1.2, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _png(fig)

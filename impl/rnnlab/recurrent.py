@@ -1,0 +1,111 @@
+"""Unrolling a cell over time: the explicit loop, layers, and directions.
+
+The loop is written out — no ``nn.RNN`` — so that the hidden state's path through time is
+visible: ``state`` goes in at t = 0, each step reads it and hands on a new one, and the last
+one comes back to the caller (who may carry it into the next window; see
+``rnnlab.training.tbptt``).
+
+Shapes: B batch, T time, I input features, H hidden size, D directions (1 or 2).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnlab.cells import make_cell
+
+State = Any  # a cell's state: a tensor (RNN, GRU) or a tuple (h, c) (LSTM)
+
+
+def unroll(cell: nn.Module, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+    """Run ``cell`` over ``x`` (B, T, I) from ``state``; return outputs (B, T, H) and the last state."""
+    if x.dim() != 3:
+        raise ValueError(f"unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
+    B, T, _ = x.shape
+    if T == 0:
+        raise ValueError("unroll: the sequence is empty (time dimension 0)")
+    # region exercise lab01.unroll
+    if state is None:
+        state = cell.init_state(B, x)
+    x_proj = cell.ih(x)  # (B, T, G*H): one matmul for every step's input projection
+    outputs = []
+    for t in range(T):
+        h, state = cell.step(x_proj[:, t], state)  # (B, H)
+        outputs.append(h)
+    return torch.stack(outputs, dim=1), state
+    # endregion
+
+
+def detach_state(state: State) -> State:
+    """Cut the autograd graph behind a (possibly nested) state, keeping its values."""
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return state.detach()
+    return type(state)(detach_state(s) for s in state)
+
+
+class Recurrent(nn.Module):
+    """A stack of ``num_layers`` cells, optionally bidirectional, with dropout between layers.
+
+    Layer l > 0 reads the (concatenated, if bidirectional) outputs of layer l - 1.
+    The backward direction runs the cell over the time-reversed sequence and reverses its
+    outputs back, so ``outputs[:, t]`` always lines up with input ``t``.
+
+    ``forward(x (B, T, I), state=None) -> (outputs (B, T, D*H), state)``, where ``state`` is a
+    tuple with one cell state per (layer, direction), in the order layer-major, forward first
+    (torch's ``h_n`` order).
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"Recurrent: num_layers must be >= 1, got {num_layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Recurrent: dropout must lie in [0, 1), got {dropout}")
+        self.cell_kind = cell
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.num_directions = 2 if bidirectional else 1
+        self.dropout = nn.Dropout(dropout)
+        self.cells = nn.ModuleList()
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            for _ in range(self.num_directions):
+                self.cells.append(make_cell(cell, layer_in, hidden_size))
+
+    def cell_at(self, layer: int, direction: int = 0) -> nn.Module:
+        return self.cells[layer * self.num_directions + direction]
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+        if state is not None and len(state) != len(self.cells):
+            raise ValueError(
+                f"Recurrent: expected a state with {len(self.cells)} entries "
+                f"(layers x directions), got {len(state)}"
+            )
+        new_state = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            if layer > 0:
+                layer_input = self.dropout(layer_input)
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                cell_state = None if state is None else state[index]
+                seq = layer_input if direction == 0 else layer_input.flip(1)
+                out, last = unroll(self.cells[index], seq, cell_state)
+                outputs.append(out if direction == 0 else out.flip(1))
+                new_state.append(last)
+            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
+        return layer_input, tuple(new_state)

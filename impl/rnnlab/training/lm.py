@@ -1,0 +1,117 @@
+"""Training a character language model: Adam, clipping, truncated BPTT, periodic evaluation."""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from rnnlab.metrics import evaluate_lm
+from rnnlab.recurrent import detach_state
+from rnnlab.training.clipping import clip_grad_norm
+from rnnlab.training.tbptt import StreamBatcher
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000            # optimiser steps (one window of B x T characters each)
+    batch_size: int = 32         # B parallel contiguous streams
+    seq_len: int = 64            # T, the truncation length of BPTT
+    lr: float = 3e-3             # Adam's peak learning rate
+    min_lr_ratio: float = 0.1    # cosine decay ends at lr * min_lr_ratio
+    warmup_steps: int = 20       # linear warm-up from 0
+    clip: float = 1.0            # max global gradient norm
+    eval_points: int = 10        # evaluations on the whole validation split, evenly spaced, the last at the end
+    eval_rows: int = 16          # parallel streams used by evaluation
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "seq_len", "eval_points", "eval_rows"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"TrainConfig: {name} must be a positive integer, got {value!r}")
+        if not (self.lr > 0 and self.clip > 0):
+            raise ValueError(f"TrainConfig: lr and clip must be > 0, got lr={self.lr}, clip={self.clip}")
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay from lr to lr * min_lr_ratio at the last step."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    ratio = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return cfg.lr * ratio
+
+
+def eval_steps(cfg: TrainConfig) -> list[int]:
+    """1-based step counts after which to evaluate: evenly spaced, the last one at the end."""
+    return sorted({round(cfg.steps * (k + 1) / cfg.eval_points) for k in range(cfg.eval_points)})
+
+
+@dataclass
+class History:
+    train_loss: list[float] = field(default_factory=list)     # per step
+    grad_norm: list[float] = field(default_factory=list)      # pre-clip global norm, per step
+    eval_step: list[int] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    eval_seconds: list[float] = field(default_factory=list)   # training wall-clock at each evaluation
+    train_seconds: float = 0.0
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_lm(
+    model: torch.nn.Module,
+    train_ids: torch.Tensor,
+    val_ids: torch.Tensor,
+    cfg: TrainConfig,
+    *,
+    progress: bool | None = None,
+    desc: str = "train",
+) -> tuple[History, torch.optim.Optimizer]:
+    """Train ``model`` in place; return its history and the optimiser (for checkpoints)."""
+    batcher = StreamBatcher(train_ids, cfg.batch_size, cfg.seq_len)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    history = History()
+    to_eval = set(eval_steps(cfg))
+    state = None
+    elapsed = 0.0
+    model.train()
+    bar = tqdm(range(cfg.steps), desc=desc, disable=None if progress is None else not progress,
+               dynamic_ncols=True, leave=False)
+    for step in bar:
+        started = time.perf_counter()
+        window = batcher.window(step)
+        if window.fresh:
+            state = None
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, cfg)
+        logits, state = model(window.x, state)  # (B, T, V)
+        state = detach_state(state)  # carry the values, cut the graph: truncated BPTT
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = clip_grad_norm(model.parameters(), cfg.clip)
+        optimizer.step()
+        elapsed += time.perf_counter() - started
+        history.train_loss.append(loss.item())
+        history.grad_norm.append(norm)
+        if not math.isfinite(history.train_loss[-1]):
+            raise FloatingPointError(
+                f"training diverged at step {step + 1}: loss is {history.train_loss[-1]}. "
+                "Lower the learning rate or the clipping threshold."
+            )
+        if step + 1 in to_eval:
+            history.eval_step.append(step + 1)
+            history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
+            history.eval_seconds.append(elapsed)
+            bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
+    history.train_seconds = elapsed
+    return history, optimizer

@@ -1,0 +1,48 @@
+"""Lab 01.7 — perplexity = exp(mean cross-entropy), measured over a whole split."""
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from rnnlab.metrics import evaluate_lm, known_word_share, perplexity
+from rnnlab.models import CharLM
+
+pytestmark = [pytest.mark.lab01, pytest.mark.lab01_perplexity]
+
+
+def test_perplexity_is_exp_of_mean_cross_entropy():
+    for ce in [0.0, 0.5, 1.6, 4.17]:
+        assert math.isclose(perplexity(ce), math.exp(ce)), f"perplexity({ce}) should be exp({ce}) = {math.exp(ce):.6g}"
+
+
+def test_a_uniform_model_has_perplexity_equal_to_the_vocabulary_size():
+    V = 65
+    logits = torch.zeros(10, V)
+    targets = torch.randint(0, V, (10,))
+    ce = F.cross_entropy(logits, targets).item()
+    assert math.isclose(perplexity(ce), V, rel_tol=1e-6), (
+        f"guessing uniformly among {V} characters is perplexity {V}; got {perplexity(ce):.4f}"
+    )
+
+
+def test_evaluation_covers_the_split_and_equals_a_direct_computation():
+    torch.manual_seed(0)
+    V = 6
+    model = CharLM(V, hidden_size=8, embedding_dim=4).double()
+    ids = torch.randint(0, V, (2 * 41,))
+    got = evaluate_lm(model, ids, rows=2, window=7)
+    data = ids.view(2, 41)
+    logits, _ = model(data[:, :-1])
+    expected = F.cross_entropy(logits.reshape(-1, V), data[:, 1:].reshape(-1)).item()
+    assert math.isclose(got, expected, rel_tol=1e-9), (
+        f"evaluating window by window with the state carried should equal one pass over each row: "
+        f"got {got:.9f}, expected {expected:.9f}"
+    )
+    assert model.training, "evaluation must restore the model's training mode"
+
+
+def test_known_word_share_counts_words_not_characters():
+    vocabulary = {"to", "be", "or", "not"}
+    assert known_word_share("To be, or NOT to bee!", vocabulary) == 5 / 6
+    assert known_word_share("!!! ...", vocabulary) == 0.0

@@ -1,0 +1,82 @@
+"""Lab 01.3 — the vanilla RNN cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+
+from rnnlab.cells import RNNCell
+from spec.helpers import assert_matches
+from spec.strategies import cell_case
+
+pytestmark = [pytest.mark.lab01, pytest.mark.lab01_rnn_cell]
+
+RULE = "h_t should be tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."
+
+
+def load_weights(cell, case):
+    with torch.no_grad():
+        cell.ih.weight.copy_(torch.from_numpy(case["w_ih"]))
+        cell.ih.bias.copy_(torch.from_numpy(case["b_ih"]))
+        cell.hh.weight.copy_(torch.from_numpy(case["w_hh"]))
+        cell.hh.bias.copy_(torch.from_numpy(case["b_hh"]))
+
+
+@given(cell_case(gates=1))
+def test_matches_the_closed_form(case):
+    cell = RNNCell(case["input_size"], case["hidden_size"]).double()
+    load_weights(cell, case)
+    h_new, state = cell(torch.from_numpy(case["x"]), torch.from_numpy(case["h"]))
+    # an independent reference, in numpy
+    expected = np.tanh(case["x"] @ case["w_ih"].T + case["b_ih"] + case["h"] @ case["w_hh"].T + case["b_hh"])
+    assert_matches(h_new, expected, what="RNNCell output", rule=RULE)
+    assert state is h_new or torch.equal(state, h_new), "an RNN's state is its output h_t"
+
+
+def test_parity_with_torch_rnncell_forward_and_gradients():
+    torch.manual_seed(1)
+    ours = RNNCell(5, 7).double()
+    ref = torch.nn.RNNCell(5, 7).double()  # parity reference only
+    with torch.no_grad():
+        ref.weight_ih.copy_(ours.ih.weight)
+        ref.bias_ih.copy_(ours.ih.bias)
+        ref.weight_hh.copy_(ours.hh.weight)
+        ref.bias_hh.copy_(ours.hh.bias)
+    x = torch.randn(3, 5, dtype=torch.double)
+    h = torch.randn(3, 7, dtype=torch.double)
+    out, _ = ours(x, h)
+    expected = ref(x, h)
+    assert_matches(out, expected, what="RNNCell vs torch.nn.RNNCell", rule=RULE)
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    for name, mine, theirs in [
+        ("W_ih", ours.ih.weight.grad, ref.weight_ih.grad),
+        ("b_ih", ours.ih.bias.grad, ref.bias_ih.grad),
+        ("W_hh", ours.hh.weight.grad, ref.weight_hh.grad),
+        ("b_hh", ours.hh.bias.grad, ref.bias_hh.grad),
+    ]:
+        assert_matches(mine, theirs, what=f"gradient of {name}",
+                       rule="Backpropagation through tanh: dL/da = dL/dh * (1 - h^2).")
+
+
+def test_initialisation_is_uniform_in_plus_minus_one_over_sqrt_hidden():
+    cell = RNNCell(10, 64)
+    bound = 1 / 64**0.5
+    for name, p in cell.named_parameters():
+        assert p.abs().max() <= bound, f"{name} has values beyond U(-1/sqrt(H), 1/sqrt(H)) = ±{bound:.4f}"
+        assert p.abs().max() > 0.5 * bound, f"{name} looks too small for U(-{bound:.4f}, {bound:.4f})"
+
+
+def test_zero_state_by_default():
+    cell = RNNCell(3, 4)
+    x = torch.randn(2, 3)
+    out, _ = cell(x)
+    expected, _ = cell(x, torch.zeros(2, 4))
+    assert torch.equal(out, expected), "with no state given, the cell must start from h_0 = 0"
+
+
+def test_wrong_input_width_is_a_clear_error():
+    cell = RNNCell(3, 4)
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, 3\), got \(2, 5\)"):
+        cell(torch.randn(2, 5))
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+        RNNCell(3, 0)
