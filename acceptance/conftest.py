@@ -1,0 +1,93 @@
+"""The acceptance harness: each lab criterion is a test that records what it measured.
+
+At the end of the session (pass or fail) reports/acceptance.json and
+reports/acceptance.html are written with every criterion, its measured value and
+threshold, and the lab sections (plots, tables, samples).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from acceptance import profiles
+from acceptance.record import Recorder
+from acceptance.report import git_revision, machine_info, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = Path(os.environ.get("RNNLAB_REPORTS", ROOT / "reports"))
+RECORDER = Recorder()
+_STARTED = {"wall": time.perf_counter(), "at": dt.datetime.now(dt.timezone.utc)}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.acceptance)
+
+
+@pytest.fixture(scope="session")
+def recorder() -> Recorder:
+    return RECORDER
+
+
+@pytest.fixture(scope="session")
+def profile() -> profiles.Profile:
+    return profiles.current()
+
+
+@pytest.fixture(scope="session")
+def runs_dir() -> Path:
+    path = REPORTS / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """Tiny Shakespeare, split 90/10, with its vocabulary."""
+    from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
+
+    text = load_tiny_shakespeare()
+    train, val = split_text(text)
+    vocab = Vocab.from_text(text)
+    return {"text": text, "train": train, "val": val, "vocab": vocab,
+            "train_ids": vocab.encode(train), "val_ids": vocab.encode(val)}
+
+
+def check(recorder: Recorder, id: str, lab: str, description: str, measured, threshold: str,
+          passed: bool, detail: str = "") -> None:
+    """Record a criterion, then fail the test (with the same words) if it did not pass."""
+    c = recorder.criterion(id, lab, description, measured, threshold, passed, detail)
+    assert c.passed, f"{c.id} failed — {c.description}: measured {c.measured}, needed {c.threshold}. {c.detail}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not RECORDER.criteria and not RECORDER.sections:
+        return
+    prof = os.environ.get("RNNLAB_PROFILE", "quick")
+    meta = {
+        "profile": prof,
+        "started": _STARTED["at"].isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - _STARTED["wall"], 1),
+        "machine": machine_info(),
+        "git": git_revision(ROOT),
+        "seed": 0,
+        "command": f"RNNLAB_PROFILE={prof} tox -e acceptance",
+    }
+    try:
+        json_path, html_path = write_report(RECORDER, meta, REPORTS)
+    except OSError as exc:
+        session.config.get_terminal_writer().line(f"rnnlab: could not write the report: {exc}", red=True)
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return
+    failed = [c for c in RECORDER.criteria if not c.passed]
+    session.config.get_terminal_writer().line(
+        f"\nacceptance report: {html_path} ({len(RECORDER.criteria) - len(failed)}/{len(RECORDER.criteria)} criteria passed)"
+    )
+
+
+torch.set_num_threads(int(os.environ.get("RNNLAB_THREADS", torch.get_num_threads())))

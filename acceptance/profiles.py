@@ -1,0 +1,44 @@
+"""Acceptance profiles: the training budgets, fixed before anything is measured.
+
+``quick`` is what ``tox`` runs (about 15 minutes on a 2-core laptop for all labs);
+``full`` spends more compute for tighter numbers. Choose with ``RNNLAB_PROFILE``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from rnnlab.training import TrainConfig
+
+
+@dataclass(frozen=True)
+class Lab01:
+    hidden_size: int = 256        # H of the vanilla RNN
+    embedding_dim: int = 64
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=1000, batch_size=64, seq_len=64, lr=3e-3, clip=1.0, eval_points=10, seed=0))
+    sample_length: int = 2000     # characters generated for each sample / English-likeness
+    temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    lab01: Lab01
+
+
+PROFILES = {
+    "quick": Profile("quick", Lab01()),
+    "full": Profile("full", Lab01(
+        hidden_size=512,
+        train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
+    )),
+}
+
+
+def current() -> Profile:
+    name = os.environ.get("RNNLAB_PROFILE", "quick")
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise SystemExit(f"RNNLAB_PROFILE={name!r} is not a profile; choose one of {sorted(PROFILES)}") from None

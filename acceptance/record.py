@@ -1,0 +1,75 @@
+"""What an acceptance run collects: criteria, figures, tables, samples, notes — per lab."""
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Criterion:
+    id: str
+    lab: str
+    description: str
+    measured: Any
+    threshold: str
+    passed: bool
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        measured = self.measured
+        if isinstance(measured, float) and not math.isfinite(measured):
+            measured = str(measured)
+        return {"id": self.id, "lab": self.lab, "description": self.description, "measured": measured,
+                "threshold": self.threshold, "passed": bool(self.passed), "detail": self.detail}
+
+
+@dataclass
+class Figure:
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    caption: str = ""
+
+
+@dataclass
+class LabSection:
+    lab: str
+    title: str
+    summary: str = ""
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    samples: list[tuple[str, str]] = field(default_factory=list)   # (label, text)
+    notes: list[str] = field(default_factory=list)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.criteria: list[Criterion] = []
+        self.sections: dict[str, LabSection] = {}
+        self.errors: list[str] = []
+
+    def section(self, lab: str, title: str = "") -> LabSection:
+        if lab not in self.sections:
+            self.sections[lab] = LabSection(lab, title or lab)
+        elif title:
+            self.sections[lab].title = title
+        return self.sections[lab]
+
+    def criterion(self, id: str, lab: str, description: str, measured: Any, threshold: str,
+                  passed: bool, detail: str = "") -> Criterion:
+        c = Criterion(id, lab, description, measured, threshold, bool(passed), detail)
+        self.criteria = [x for x in self.criteria if x.id != id] + [c]
+        return c

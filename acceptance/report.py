@@ -1,0 +1,109 @@
+"""Writing reports/acceptance.json and the self-contained reports/acceptance.html."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from acceptance.record import Recorder
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LAB_ORDER = ["lab01", "lab02", "lab03"]
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_revision(root: Path) -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("+uncommitted changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": "cpu",
+    }
+
+
+def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(out_dir, os.W_OK):
+        raise PermissionError(f"cannot write the report: {out_dir} is not writable; fix its permissions")
+    criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
+    sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
+    failed = [c for c in criteria if not c.passed]
+    payload = {
+        "meta": meta,
+        "summary": {"criteria": len(criteria), "passed": len(criteria) - len(failed), "failed": len(failed)},
+        "criteria": [c.as_json() for c in criteria],
+        "sections": [
+            {"lab": s.lab, "title": s.title, "summary": s.summary,
+             "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows, "caption": t.caption} for t in s.tables],
+             "samples": [{"label": label, "text": text} for label, text in s.samples],
+             "figures": [{"title": f.title, "caption": f.caption} for f in s.figures],
+             "notes": s.notes}
+            for s in sections
+        ],
+        "errors": recorder.errors,
+    }
+    json_path, html_path = out_dir / "acceptance.json", out_dir / "acceptance.html"
+    _atomic_write_text(json_path, json.dumps(payload, indent=2, default=str))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    html = env.get_template("report.html.j2").render(
+        meta=meta, criteria=criteria, failed=failed, sections=sections, errors=recorder.errors,
+        summary=payload["summary"], fmt=format_value)
+    _atomic_write_text(html_path, html)
+    return json_path, html_path
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.4g}" if abs(value) >= 0.01 or value == 0 else f"{value:.3g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,136 @@
+"""Lab 01 — a vanilla RNN character LM, from scratch, on Tiny Shakespeare."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import pytest
+
+from acceptance.conftest import check
+from acceptance.record import Figure, Table
+from rnnlab import plots
+from rnnlab.checkpoint import save_charlm
+from rnnlab.metrics import known_word_share, perplexity, words
+from rnnlab.models import CharLM
+from rnnlab.sampling import sample
+from rnnlab.training import seed_everything, train_lm
+
+LAB = "lab01"
+BLOCKS = 20
+MAX_BLOCK_RISE = 0.005
+MAX_PPL = 6.5
+MIN_WORD_SHARE = 0.70
+
+
+@pytest.fixture(scope="session")
+def lab01(profile, corpus, runs_dir, recorder):
+    cfg = profile.lab01
+    vocab = corpus["vocab"]
+    seed_everything(cfg.train.seed)
+    model = CharLM(len(vocab), "rnn", cfg.hidden_size, 1, cfg.embedding_dim)
+    known = set(words(corpus["train"]))
+    untrained_sample = sample(model, vocab, cfg.sample_length, 0.8, seed=0)
+    history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc="lab01 rnn")
+    path = save_charlm(runs_dir / LAB / "rnn.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,
+                       train_config=asdict(cfg.train), history=asdict(history))
+    samples = {t: sample(model, vocab, cfg.sample_length, t, seed=0) for t in cfg.temperatures}
+    run = {
+        "cfg": cfg, "history": history, "checkpoint": path, "params": model.num_parameters(),
+        "samples": samples, "untrained_share": known_word_share(untrained_sample, known),
+        "trained_share": known_word_share(samples[0.8], known), "untrained_sample": untrained_sample,
+    }
+    _write_section(recorder, run)
+    return run
+
+
+def block_means(values, blocks=BLOCKS):
+    size = len(values) // blocks
+    return [sum(values[i * size:(i + 1) * size]) / size for i in range(blocks)]
+
+
+def _write_section(recorder, run):
+    cfg, h = run["cfg"], run["history"]
+    sec = recorder.section(LAB, "Lab 01 — vanilla RNN character language model")
+    sec.summary = (
+        f"A {cfg.hidden_size}-unit Elman RNN (embedding {cfg.embedding_dim}, {run['params']:,} parameters), built from "
+        f"nn.Linear and tanh and unrolled by an explicit loop, trained for {cfg.train.steps} Adam steps on "
+        f"Tiny Shakespeare (batch {cfg.train.batch_size} x {cfg.train.seq_len} characters, truncated BPTT with the "
+        f"state carried across windows, clipping at global norm {cfg.train.clip}, cosine learning rate from "
+        f"{cfg.train.lr}). Training took {h.train_seconds:.1f} s; checkpoint: {run['checkpoint'].name}."
+    )
+    sec.figures.append(Figure(
+        "Loss curves", "Training loss (25-step moving mean) and validation loss on the whole validation split "
+        "(111,540 characters) at evenly spaced steps.",
+        plots.loss_curves({"RNN": asdict(h)}, title="Lab 01: vanilla RNN on Tiny Shakespeare")))
+    sec.figures.append(Figure(
+        "Gradient norm over training", "Global gradient norm before clipping, per step (25-step mean); "
+        f"clipping scales any step above {cfg.train.clip} down to it.",
+        plots.series({"RNN": h.grad_norm}, "training step", "global gradient norm (pre-clip)",
+                     "Gradient norm before clipping", logy=True, smooth=25)))
+    means = block_means(h.train_loss)
+    sec.tables.append(Table(
+        "Validation loss at each evaluation", ["step", "validation loss", "perplexity", "training seconds"],
+        [[s, v, perplexity(v), t] for s, v, t in zip(h.eval_step, h.val_loss, h.eval_seconds)]))
+    sec.tables.append(Table(
+        f"Training loss in {BLOCKS} consecutive blocks", ["block", "steps", "mean training loss", "change"],
+        [[i + 1, f"{i * len(h.train_loss) // BLOCKS + 1}-{(i + 1) * len(h.train_loss) // BLOCKS}", m,
+          "" if i == 0 else f"{100 * (m - means[i - 1]) / means[i - 1]:+.2f}%"] for i, m in enumerate(means)]))
+    for t, text in run["samples"].items():
+        sec.samples.append((f"temperature {t} (seed 0, after training)", text[:800]))
+    sec.samples.append(("temperature 0.8, untrained model (same seed)", run["untrained_sample"][:400]))
+
+
+def test_validation_loss_decreases_monotonically(lab01, recorder):
+    h = lab01["history"]
+    rises = [(s, b - a) for s, a, b in zip(h.eval_step[1:], h.val_loss, h.val_loss[1:]) if b >= a]
+    check(recorder, "lab01.val_monotone", LAB,
+          f"Validation loss strictly decreases over {len(h.val_loss)} evenly spaced evaluations",
+          f"{len(h.val_loss) - 1 - len(rises)}/{len(h.val_loss) - 1} decreases",
+          ">= 10 evaluations, every one lower than the last",
+          len(h.val_loss) >= 10 and not rises,
+          "; ".join(f"rose by {d:.4f} at step {s}" for s, d in rises) or
+          " -> ".join(f"{v:.3f}" for v in h.val_loss))
+
+
+def test_training_loss_never_rises_between_blocks(lab01, recorder):
+    means = block_means(lab01["history"].train_loss)
+    changes = [(b - a) / a for a, b in zip(means, means[1:])]
+    worst = max(changes)
+    rises = [f"block {i + 2}: {100 * c:+.2f}%" for i, c in enumerate(changes) if c > 0]
+    check(recorder, "lab01.train_blocks", LAB,
+          f"Training loss averaged over {BLOCKS} consecutive blocks never rises by more than 0.5% block to block",
+          f"{100 * worst:+.2f}%", "<= +0.50%", worst <= MAX_BLOCK_RISE,
+          ("rises: " + ", ".join(rises)) if rises else "no block rose")
+
+
+def test_validation_perplexity(lab01, recorder):
+    ppl = perplexity(lab01["history"].val_loss[-1])
+    check(recorder, "lab01.perplexity", LAB, "Validation perplexity (exp of mean cross-entropy) at the end of training",
+          round(ppl, 3), f"<= {MAX_PPL}", ppl <= MAX_PPL,
+          f"{lab01['cfg'].train.steps} steps; the throw-away prototype reached 6.3 with H=128")
+
+
+def test_samples_at_three_temperatures(lab01, recorder):
+    samples = lab01["samples"]
+    distinct = len(set(samples.values()))
+    check(recorder, "lab01.samples", LAB, "Samples at temperatures 0.5, 0.8 and 1.2 are generated and shown below",
+          f"{distinct} distinct samples of {lab01['cfg'].sample_length} chars",
+          "3 distinct non-empty samples", distinct == 3 and all(samples.values()))
+
+
+def test_samples_become_english_like(lab01, recorder):
+    before, after = lab01["untrained_share"], lab01["trained_share"]
+    check(recorder, "lab01.english", LAB,
+          "Share of generated words (T=0.8) that occur in the training text: untrained -> trained",
+          f"{100 * before:.1f}% -> {100 * after:.1f}%", f"rises, and >= {100 * MIN_WORD_SHARE:.0f}%",
+          after > before and after >= MIN_WORD_SHARE,
+          "words are runs of letters (inner apostrophes kept), lower-cased; 2,000 sampled characters each")
+
+
+def test_loss_curve_is_plotted(lab01, recorder):
+    h = lab01["history"]
+    finite = all(math.isfinite(v) for v in h.train_loss + h.val_loss)
+    figures = [f.title for f in recorder.section(LAB).figures]
+    check(recorder, "lab01.loss_curve", LAB, "Training and validation loss curves plotted",
+          f"{len(h.train_loss)} train / {len(h.val_loss)} validation points", "all finite, figure in the report",
+          finite and "Loss curves" in figures)
