@@ -22,16 +22,35 @@ class Lab01:
 
 
 @dataclass(frozen=True)
+class Lab02:
+    # hidden sizes chosen so the three parameter counts match within 10% (FLOPs per token match)
+    hidden: tuple[tuple[str, int], ...] = (("rnn", 400), ("lstm", 192), ("gru", 224))
+    embedding_dim: int = 64
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=800, batch_size=64, seq_len=64, lr=3e-3, clip=1.0, eval_points=8, seed=0))
+    grad_distance: int = 100      # measure ||dL_T/dh_t|| up to this many steps back
+    grad_batches: int = 4         # batches of validation windows averaged
+    grad_batch_size: int = 32
+    bench_sizes: tuple[int, ...] = (128, 256)   # H for the from-scratch vs fused timing table
+    bench_rounds: int = 3
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     lab01: Lab01
+    lab02: Lab02
 
 
 PROFILES = {
-    "quick": Profile("quick", Lab01()),
+    "quick": Profile("quick", Lab01(), Lab02()),
     "full": Profile("full", Lab01(
         hidden_size=512,
         train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
+    ), Lab02(
+        hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
+        train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
+        bench_sizes=(128, 256, 512), bench_rounds=5,
     )),
 }
 

@@ -113,6 +113,21 @@ class LSTMCell(_Cell):
 
     gates = 4
 
+    def __init__(self, input_size: int, hidden_size: int, forget_bias: float | None = None) -> None:
+        self.forget_bias = forget_bias
+        super().__init__(input_size, hidden_size)
+
+    def reset_parameters(self) -> None:
+        """torch's init; with ``forget_bias`` set, the forget gate's total bias starts there
+        instead (1.0 is Jozefowicz et al., 2015: start by remembering, so gradients flow
+        through c from the first step)."""
+        super().reset_parameters()
+        if self.forget_bias is not None:
+            H = self.hidden_size
+            with torch.no_grad():
+                self.ih.bias[H : 2 * H].fill_(self.forget_bias)
+                self.hh.bias[H : 2 * H].zero_()
+
     def init_state(self, batch: int, like: Tensor) -> LSTMState:
         zeros = like.new_zeros(batch, self.hidden_size)
         return zeros, zeros.clone()
@@ -159,9 +174,11 @@ class GRUCell(_Cell):
 CELLS: dict[str, type[_Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
-def make_cell(kind: str, input_size: int, hidden_size: int) -> _Cell:
+def make_cell(kind: str, input_size: int, hidden_size: int, forget_bias: float | None = None) -> _Cell:
     try:
         cls = CELLS[kind]
     except KeyError:
         raise ValueError(f"unknown cell {kind!r}; choose one of {sorted(CELLS)}") from None
+    if kind == "lstm":
+        return cls(input_size, hidden_size, forget_bias=forget_bias)
     return cls(input_size, hidden_size)

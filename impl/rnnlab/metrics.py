@@ -64,6 +64,35 @@ def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256
     return total / count
 
 
+def grad_norms_through_time(model: nn.Module, idx: Tensor, target: Tensor) -> Tensor:
+    """||dL_T / dh_t|| against the distance T - 1 - t, averaged over the batch.
+
+    ``idx`` (B, T) is read by a one-layer character LM; L_T is the cross-entropy of its
+    prediction at the *last* step against ``target`` (B,). Returns a (T,) tensor whose entry
+    k is the mean over the batch of ||dL_T / dh_{T-1-k}||: entry 0 is the last step, entry
+    50 is fifty steps back. A vanilla RNN multiplies by W_hh^T diag(1 - h^2) at every step
+    back, so its entries shrink geometrically (vanishing gradients); the LSTM's additive
+    cell-state path and the GRU's gated carry keep them larger.
+    """
+    if len(model.rnn.cells) != 1:
+        raise ValueError("grad_norms_through_time measures a one-layer, one-direction model")
+    cell = model.rnn.cells[0]
+    B, T = idx.shape
+    # region exercise lab02.grad_through_time
+    x_proj = cell.ih(model.embedding(idx))  # (B, T, G*H)
+    state = cell.init_state(B, x_proj)
+    hs = []
+    for t in range(T):
+        h, state = cell.step(x_proj[:, t], state)  # h is the same tensor the next step reads
+        hs.append(h)
+    # sum, not mean: sample b's loss then reaches only sample b's states
+    loss = F.cross_entropy(model.head(hs[-1]), target, reduction="sum")
+    grads = torch.autograd.grad(loss, hs)  # dL_T/dh_t for every t, through every path
+    norms = torch.stack([g.norm(dim=1).mean() for g in grads])  # (T,), index t
+    return norms.flip(0).detach()  # index k = distance back from the last step
+    # endregion
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words: runs of letters, with an inner apostrophe allowed (o'er, 'tis -> tis)."""
     return [w.lower() for w in _WORD.findall(text)]

@@ -67,6 +67,7 @@ class Recurrent(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        forget_bias: float | None = None,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -83,7 +84,7 @@ class Recurrent(nn.Module):
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else hidden_size * self.num_directions
             for _ in range(self.num_directions):
-                self.cells.append(make_cell(cell, layer_in, hidden_size))
+                self.cells.append(make_cell(cell, layer_in, hidden_size, forget_bias))
 
     def cell_at(self, layer: int, direction: int = 0) -> nn.Module:
         return self.cells[layer * self.num_directions + direction]

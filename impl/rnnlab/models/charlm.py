@@ -17,6 +17,7 @@ class CharLMConfig:
     num_layers: int = 1        # stacked recurrent layers
     embedding_dim: int = 64    # E, the width of each character's embedding
     dropout: float = 0.0       # between recurrent layers (needs num_layers > 1)
+    forget_bias: float | None = None  # LSTM only: initial forget-gate bias (None = torch's init)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -42,11 +43,12 @@ class CharLM(nn.Module):
         num_layers: int = 1,
         embedding_dim: int = 64,
         dropout: float = 0.0,
+        forget_bias: float | None = None,
     ) -> None:
         super().__init__()
-        self.config = CharLMConfig(vocab_size, cell, hidden_size, num_layers, embedding_dim, dropout)
+        self.config = CharLMConfig(vocab_size, cell, hidden_size, num_layers, embedding_dim, dropout, forget_bias)
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.rnn = Recurrent(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.rnn = Recurrent(cell, embedding_dim, hidden_size, num_layers, dropout, forget_bias=forget_bias)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     @classmethod

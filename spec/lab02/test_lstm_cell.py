@@ -1,0 +1,107 @@
+"""Lab 02.1 — the LSTM cell: gates i, f, g, o and an additive cell-state update."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+
+from rnnlab.cells import LSTMCell
+from spec.helpers import assert_matches
+from spec.strategies import cell_case
+
+pytestmark = [pytest.mark.lab02, pytest.mark.lab02_lstm_cell]
+
+RULE = ("LSTM: [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh (torch's gate order), "
+        "c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g), h_t = sigmoid(o) * tanh(c_t).")
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def build(case):
+    cell = LSTMCell(case["input_size"], case["hidden_size"]).double()
+    with torch.no_grad():
+        cell.ih.weight.copy_(torch.from_numpy(case["w_ih"]))
+        cell.ih.bias.copy_(torch.from_numpy(case["b_ih"]))
+        cell.hh.weight.copy_(torch.from_numpy(case["w_hh"]))
+        cell.hh.bias.copy_(torch.from_numpy(case["b_hh"]))
+    return cell
+
+
+@given(cell_case(gates=4))
+def test_matches_the_closed_form(case):
+    cell = build(case)
+    h_new, (h_state, c_new) = cell(torch.from_numpy(case["x"]), (torch.from_numpy(case["h"]), torch.from_numpy(case["c"])))
+    a = case["x"] @ case["w_ih"].T + case["b_ih"] + case["h"] @ case["w_hh"].T + case["b_hh"]
+    i, f, g, o = np.split(a, 4, axis=1)
+    c = sigmoid(f) * case["c"] + sigmoid(i) * np.tanh(g)
+    h = sigmoid(o) * np.tanh(c)
+    assert_matches(c_new, c, what="LSTM cell state c_t", rule=RULE)
+    assert_matches(h_new, h, what="LSTM output h_t", rule=RULE)
+    assert torch.equal(h_state, h_new), "the state's h is the output h_t"
+
+
+@given(cell_case(gates=4))
+def test_ranges(case):
+    cell = build(case)
+    h_new, (_, c_new) = cell(torch.from_numpy(case["x"]), (torch.from_numpy(case["h"]), torch.from_numpy(case["c"])))
+    assert h_new.abs().max() <= 1.0, "|h_t| = |sigmoid(o) * tanh(c_t)| can never exceed 1"
+    bound = torch.from_numpy(case["c"]).abs() + 1.0
+    assert (c_new.abs() <= bound).all(), "|c_t| <= |c_{t-1}| + 1, since f, i lie in (0, 1) and |tanh(g)| < 1"
+
+
+def test_forget_open_input_shut_carries_the_cell_state_exactly():
+    """With f saturated at 1 and i at 0, c_t = c_{t-1}: the additive path that does not vanish."""
+    cell = LSTMCell(3, 4).double()
+    with torch.no_grad():
+        cell.ih.weight.zero_()
+        cell.hh.weight.zero_()
+        cell.hh.bias.zero_()
+        bias = torch.zeros(16, dtype=torch.double)
+        bias[0:4] = -1e3   # input gate shut
+        bias[4:8] = 1e3    # forget gate open
+        cell.ih.bias.copy_(bias)
+    c_prev = torch.randn(2, 4, dtype=torch.double)
+    _, (_, c_new) = cell(torch.randn(2, 3, dtype=torch.double), (torch.randn(2, 4, dtype=torch.double), c_prev))
+    assert torch.equal(c_new, c_prev), (
+        f"with f = 1 and i = 0 the cell state must pass through unchanged; max change {float((c_new - c_prev).abs().max()):.3g}"
+    )
+
+
+def test_parity_with_torch_lstmcell():
+    torch.manual_seed(2)
+    ours = LSTMCell(5, 6).double()
+    ref = torch.nn.LSTMCell(5, 6).double()  # parity reference only
+    with torch.no_grad():
+        ref.weight_ih.copy_(ours.ih.weight)
+        ref.bias_ih.copy_(ours.ih.bias)
+        ref.weight_hh.copy_(ours.hh.weight)
+        ref.bias_hh.copy_(ours.hh.bias)
+    x, h, c = (torch.randn(3, n, dtype=torch.double) for n in (5, 6, 6))
+    h1, (_, c1) = ours(x, (h, c))
+    h2, c2 = ref(x, (h, c))
+    torch.testing.assert_close(h1, h2, msg="h_t differs from torch.nn.LSTMCell with the same weights")
+    torch.testing.assert_close(c1, c2, msg="c_t differs from torch.nn.LSTMCell with the same weights")
+    (h1.sum() + c1.square().sum()).backward()
+    (h2.sum() + c2.square().sum()).backward()
+    torch.testing.assert_close(ours.hh.weight.grad, ref.weight_hh.grad, msg="dL/dW_hh differs from torch's")
+    torch.testing.assert_close(ours.ih.weight.grad, ref.weight_ih.grad, msg="dL/dW_ih differs from torch's")
+
+
+def test_gradcheck_through_time():
+    from rnnlab.recurrent import unroll
+
+    cell = LSTMCell(2, 3).double()
+    x = torch.randn(2, 5, 2, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
+    c0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, h0, c0: unroll(cell, x, (h0, c0))[0], (x, h0, c0))
+
+
+def test_forget_bias_initialisation():
+    cell = LSTMCell(3, 4, forget_bias=1.0)
+    total = cell.ih.bias + cell.hh.bias
+    assert torch.equal(total[4:8], torch.ones(4)), "forget_bias=1 sets the forget gate's total bias (b_if + b_hf) to 1"
+    plain = LSTMCell(3, 4)
+    bound = 1 / 4**0.5
+    assert plain.ih.bias.abs().max() <= bound, "without forget_bias the init is torch's U(-1/sqrt(H), 1/sqrt(H))"
