@@ -26,6 +26,7 @@ class Lab02:
     # hidden sizes chosen so the three parameter counts match within 10% (FLOPs per token match)
     hidden: tuple[tuple[str, int], ...] = (("rnn", 400), ("lstm", 192), ("gru", 224))
     embedding_dim: int = 64
+    lstm_forget_bias: float = 1.0  # a standard LSTM init (Jozefowicz et al., 2015), documented in the report
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=800, batch_size=64, seq_len=64, lr=3e-3, clip=1.0, eval_points=8, seed=0))
     grad_distance: int = 100      # measure ||dL_T/dh_t|| up to this many steps back

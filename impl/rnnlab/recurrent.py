@@ -19,8 +19,18 @@ from rnnlab.cells import make_cell
 State = Any  # a cell's state: a tensor (RNN, GRU) or a tuple (h, c) (LSTM)
 
 
-def unroll(cell: nn.Module, x: Tensor, state: State = None) -> tuple[Tensor, State]:
-    """Run ``cell`` over ``x`` (B, T, I) from ``state``; return outputs (B, T, H) and the last state."""
+def _where(mask: Tensor, new: State, old: State) -> State:
+    if isinstance(new, Tensor):
+        return torch.where(mask, new, old)
+    return type(new)(_where(mask, n, o) for n, o in zip(new, old))
+
+
+def unroll(cell: nn.Module, x: Tensor, state: State = None, mask: Tensor | None = None) -> tuple[Tensor, State]:
+    """Run ``cell`` over ``x`` (B, T, I) from ``state``; return outputs (B, T, H) and the last state.
+
+    With ``mask`` (B, T) bool, a False step leaves the state unchanged and outputs zeros, so
+    right-padded sequences of different lengths end with the state of their last real step.
+    """
     if x.dim() != 3:
         raise ValueError(f"unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
     B, T, _ = x.shape
@@ -32,10 +42,27 @@ def unroll(cell: nn.Module, x: Tensor, state: State = None) -> tuple[Tensor, Sta
     x_proj = cell.ih(x)  # (B, T, G*H): one matmul for every step's input projection
     outputs = []
     for t in range(T):
-        h, state = cell.step(x_proj[:, t], state)  # (B, H)
+        h, new_state = cell.step(x_proj[:, t], state)  # (B, H)
+        if mask is not None:
+            keep = mask[:, t].unsqueeze(1)  # (B, 1)
+            new_state = _where(keep, new_state, state)
+            h = h * keep
+        state = new_state
         outputs.append(h)
     return torch.stack(outputs, dim=1), state
     # endregion
+
+
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each row's first ``lengths[b]`` steps in place, leaving the padding after them.
+    Its own inverse."""
+    B, T = x.shape[:2]
+    t = torch.arange(T, device=x.device).unsqueeze(0)  # (1, T)
+    lengths = lengths.to(x.device).unsqueeze(1)        # (B, 1)
+    index = torch.where(t < lengths, lengths - 1 - t, t)  # (B, T)
+    if x.dim() == 3:
+        index = index.unsqueeze(2).expand(-1, -1, x.shape[2])
+    return x.gather(1, index)
 
 
 def detach_state(state: State) -> State:
@@ -89,7 +116,12 @@ class Recurrent(nn.Module):
     def cell_at(self, layer: int, direction: int = 0) -> nn.Module:
         return self.cells[layer * self.num_directions + direction]
 
-    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:
+    def forward(self, x: Tensor, state: State = None, lengths: Tensor | None = None) -> tuple[Tensor, State]:
+        """``lengths`` (B,) marks right-padded sequences: the padding never reaches the state,
+        and the backward direction starts at each row's last real step."""
+        mask = None
+        if lengths is not None:
+            mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
         if state is not None and len(state) != len(self.cells):
             raise ValueError(
                 f"Recurrent: expected a state with {len(self.cells)} entries "
@@ -104,9 +136,15 @@ class Recurrent(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 cell_state = None if state is None else state[index]
-                seq = layer_input if direction == 0 else layer_input.flip(1)
-                out, last = unroll(self.cells[index], seq, cell_state)
-                outputs.append(out if direction == 0 else out.flip(1))
+                if direction == 0:
+                    out, last = unroll(self.cells[index], layer_input, cell_state, mask)
+                elif lengths is None:
+                    out, last = unroll(self.cells[index], layer_input.flip(1), cell_state)
+                    out = out.flip(1)
+                else:
+                    out, last = unroll(self.cells[index], reverse_padded(layer_input, lengths), cell_state, mask)
+                    out = reverse_padded(out, lengths)
+                outputs.append(out)
                 new_state.append(last)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
         return layer_input, tuple(new_state)

@@ -1,0 +1,190 @@
+"""A character-level GRU encoder-decoder for date normalisation, with or without attention.
+
+Encoder: embedding -> bidirectional GRU (from ``rnnlab.cells.GRUCell``) over the source
+characters -> states h_j (B, S, 2H). A bridge maps the two final states to the decoder's
+first state s_0 = tanh(W_b [h_fwd_last; h_bwd_first]).
+
+Decoder: a GRU cell reading [embedding(y_{t-1}); c_t] with state s_{t-1}; logits from
+[s_t; c_t; embedding(y_{t-1})]. The context c_t is
+
+* ``attention="none"`` (the baseline): the fixed vector [h_fwd_last; h_bwd_first] at every
+  step — the whole input squeezed into one vector (the bottleneck);
+* ``"bahdanau"``: additive attention over h_1..h_S queried with s_{t-1};
+* ``"luong"``: general (bilinear) attention, queried with s_{t-1} as well, so the two attention
+  models differ only in the score function.
+
+Everything else — sizes, data, optimiser, schedule — is the same for every variant.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnlab.attention import AdditiveAttention, GeneralAttention
+from rnnlab.cells import GRUCell
+from rnnlab.data.text import Vocab
+from rnnlab.recurrent import Recurrent
+
+PAD, SOS, EOS = 0, 1, 2
+TARGET_CHARS = "0123456789-"
+ATTENTION_KINDS = ("none", "bahdanau", "luong")
+
+
+@dataclass
+class Seq2SeqConfig:
+    source_chars: str                # the input alphabet (ids 1.. ; 0 is padding)
+    attention: str = "bahdanau"      # "none" | "bahdanau" | "luong"
+    hidden_size: int = 128           # H: encoder per direction and decoder
+    embedding_dim: int = 48          # E, for source and target characters
+    attention_dim: int = 128         # A, Bahdanau's hidden layer
+    max_output_len: int = 12         # decoding stops here if no end-of-sequence came
+
+    def __post_init__(self) -> None:
+        if self.attention not in ATTENTION_KINDS:
+            raise ValueError(f"Seq2Seq: attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+        for name in ("hidden_size", "embedding_dim", "attention_dim", "max_output_len"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Seq2Seq: {name} must be a positive integer, got {value!r}")
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, config: Seq2SeqConfig) -> None:
+        super().__init__()
+        self.config = config
+        H, E = config.hidden_size, config.embedding_dim
+        self.source_vocab = Vocab(tuple(config.source_chars))
+        self.target_vocab_size = 3 + len(TARGET_CHARS)
+        self.src_embedding = nn.Embedding(1 + len(config.source_chars), E, padding_idx=0)
+        self.encoder = Recurrent("gru", E, H, bidirectional=True)
+        self.bridge = nn.Linear(2 * H, H)
+        self.tgt_embedding = nn.Embedding(self.target_vocab_size, E)
+        self.decoder = GRUCell(E + 2 * H, H)
+        if config.attention == "bahdanau":
+            self.attention = AdditiveAttention(H, 2 * H, config.attention_dim)
+        elif config.attention == "luong":
+            self.attention = GeneralAttention(H, 2 * H)
+        else:
+            self.attention = None
+        self.out = nn.Linear(H + 2 * H + E, self.target_vocab_size)
+        self.last_attention: Tensor | None = None  # (B, T_out, S) from the latest decode, for plotting
+
+    # --- text <-> ids ---------------------------------------------------------------------
+    def encode_sources(self, sources: list[str]) -> tuple[Tensor, Tensor]:
+        """Right-padded source ids (B, S) and lengths (B,); unknown characters are a ValueError."""
+        if isinstance(sources, str):
+            raise TypeError("translate takes a list of strings; wrap a single string in a list")
+        missing = list(dict.fromkeys(ch for s in sources for ch in s if ch not in self.source_vocab))
+        if missing:
+            raise ValueError(
+                f"{len(missing)} character(s) outside the date model's vocabulary: "
+                f"{', '.join(map(repr, missing[:10]))}. Use letters, digits, spaces and , . - / ' ( )"
+            )
+        texts = [s if s else " " for s in sources]  # an empty string still gets an answer
+        lengths = torch.tensor([len(s) for s in texts])
+        ids = torch.zeros(len(texts), int(lengths.max()), dtype=torch.long)
+        for b, s in enumerate(texts):
+            ids[b, : len(s)] = self.source_vocab.encode(s) + 1
+        return ids, lengths
+
+    @staticmethod
+    def encode_targets(targets: list[str]) -> Tensor:
+        """[chars..., EOS] ids (B, T_out); targets are YYYY-MM-DD, all of one length."""
+        index = {ch: i + 3 for i, ch in enumerate(TARGET_CHARS)}
+        return torch.tensor([[index[ch] for ch in t] + [EOS] for t in targets])
+
+    @staticmethod
+    def decode_targets(ids: Tensor) -> list[str]:
+        out = []
+        for row in ids.tolist():
+            chars = []
+            for i in row:
+                if i == EOS:
+                    break
+                if i >= 3:
+                    chars.append(TARGET_CHARS[i - 3])
+            out.append("".join(chars))
+        return out
+
+    # --- the network -----------------------------------------------------------------------
+    def encode(self, src: Tensor, lengths: Tensor):
+        H = self.config.hidden_size
+        states, final = self.encoder(self.src_embedding(src), lengths=lengths)  # (B, S, 2H)
+        summary = torch.cat([final[0], final[1]], dim=1)  # (B, 2H): forward last, backward first
+        mask = src != PAD                                  # (B, S)
+        s0 = torch.tanh(self.bridge(summary))              # (B, H)
+        assert summary.shape[1] == 2 * H
+        return states, summary, mask, s0
+
+    def decode_step(self, y_prev: Tensor, s: Tensor, states: Tensor, summary: Tensor, mask: Tensor,
+                    precomputed: Tensor | None):
+        """One decoder step: previous token ids (B,) and state s_{t-1} -> logits, s_t, weights."""
+        # region exercise lab03.decoder_step
+        emb = self.tgt_embedding(y_prev)                   # (B, E)
+        if self.attention is None:
+            context, weights = summary, None               # the fixed context: the bottleneck
+        else:
+            context, weights = self.attention(s, states, mask, precomputed)  # (B, 2H), (B, S)
+        s, _ = self.decoder(torch.cat([emb, context], dim=1), s)  # (B, H)
+        logits = self.out(torch.cat([s, context, emb], dim=1))   # (B, V_out)
+        return logits, s, weights
+        # endregion
+
+    def forward(self, src: Tensor, lengths: Tensor, targets: Tensor | None = None,
+                teacher_forcing: float = 1.0, generator: torch.Generator | None = None,
+                max_len: int | None = None) -> Tensor:
+        """Logits (B, T_out, V). With ``targets``, each step feeds the gold previous token with
+        probability ``teacher_forcing`` and the model's own argmax otherwise (scheduled
+        sampling); without, it decodes greedily for ``max_len`` steps."""
+        states, summary, mask, s = self.encode(src, lengths)
+        precomputed = self.attention.precompute(states) if self.attention is not None else None
+        B = src.shape[0]
+        steps = targets.shape[1] if targets is not None else (max_len or self.config.max_output_len)
+        y_prev = torch.full((B,), SOS, dtype=torch.long, device=src.device)
+        all_logits, all_weights = [], []
+        for t in range(steps):
+            logits, s, weights = self.decode_step(y_prev, s, states, summary, mask, precomputed)
+            all_logits.append(logits)
+            if weights is not None:
+                all_weights.append(weights)
+            predicted = logits.argmax(dim=1).detach()
+            if targets is None:
+                y_prev = predicted
+            else:
+                # region exercise lab03.teacher_forcing
+                if teacher_forcing >= 1.0:
+                    y_prev = targets[:, t]
+                elif teacher_forcing <= 0.0:
+                    y_prev = predicted
+                else:
+                    use_gold = torch.rand(B, generator=generator) < teacher_forcing
+                    y_prev = torch.where(use_gold.to(src.device), targets[:, t], predicted)
+                # endregion
+        self.last_attention = torch.stack(all_weights, dim=1).detach() if all_weights else None
+        return torch.stack(all_logits, dim=1)
+
+    def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+    @torch.no_grad()
+    def translate(self, sources: list[str], batch_size: int = 256) -> list[str]:
+        """Greedy decoding; stops each row at end-of-sequence or ``max_output_len``."""
+        if isinstance(sources, str):
+            raise TypeError("translate takes a list of strings; wrap a single string in a list")
+        was_training = self.training
+        self.eval()
+        out: list[str] = []
+        for i in range(0, len(sources), batch_size):
+            src, lengths = self.encode_sources(list(sources[i: i + batch_size]))
+            out.extend(self.decode_targets(self(src, lengths).argmax(-1)))
+        self.train(was_training)
+        return out
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)

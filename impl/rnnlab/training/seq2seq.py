@@ -1,0 +1,109 @@
+"""Training the date seq2seq model: Adam, clipping, scheduled sampling, length-bucketed batches."""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from tqdm import tqdm
+
+from rnnlab.data.dates import Example, bucket
+from rnnlab.training.clipping import clip_grad_norm
+
+
+@dataclass
+class Seq2SeqTrainConfig:
+    steps: int = 300             # optimiser steps
+    batch_size: int = 64
+    lr: float = 2e-3             # Adam, constant
+    clip: float = 1.0            # max global gradient norm
+    tf_start: float = 1.0        # teacher-forcing ratio at step 0 ...
+    tf_end: float = 0.5          # ... decaying linearly to this at the last step (scheduled sampling)
+    eval_points: int = 6         # evaluations on the validation examples, evenly spaced
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_points"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Seq2SeqTrainConfig: {name} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.tf_end <= 1.0 or not 0.0 <= self.tf_start <= 1.0:
+            raise ValueError("teacher-forcing ratios must lie in [0, 1]")
+
+
+def teacher_forcing_ratio(step: int, cfg: Seq2SeqTrainConfig) -> float:
+    """Linear decay from ``tf_start`` at step 0 to ``tf_end`` at the last step."""
+    # region exercise lab03.scheduled_sampling
+    progress = step / max(1, cfg.steps - 1)
+    return cfg.tf_start + (cfg.tf_end - cfg.tf_start) * min(1.0, progress)
+    # endregion
+
+
+def length_batches(examples: Sequence[Example], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices grouped into batches of similar source length (little padding), in random order."""
+    order = sorted(range(len(examples)), key=lambda i: (len(examples[i].source), rng.random()))
+    batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def accuracy_by_bucket(model, examples: Sequence[Example]) -> dict[str, float]:
+    """Exact-match accuracy overall and per length bucket (short < 20, long >= 60 characters)."""
+    predictions = model.translate([e.source for e in examples])
+    hits: dict[str, list[bool]] = {"all": []}
+    for e, p in zip(examples, predictions):
+        ok = p == e.target
+        hits["all"].append(ok)
+        hits.setdefault(bucket(e.source), []).append(ok)
+    return {k: sum(v) / len(v) for k, v in hits.items() if v}
+
+
+@dataclass
+class Seq2SeqHistory:
+    train_loss: list[float] = field(default_factory=list)
+    teacher_forcing: list[float] = field(default_factory=list)
+    eval_step: list[int] = field(default_factory=list)
+    eval_seconds: list[float] = field(default_factory=list)
+    val_accuracy: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: Seq2SeqTrainConfig,
+                  *, progress: bool | None = None, desc: str = "seq2seq") -> tuple[Seq2SeqHistory, torch.optim.Optimizer]:
+    rng = random.Random(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    history = Seq2SeqHistory()
+    to_eval = {round(cfg.steps * (k + 1) / cfg.eval_points) for k in range(cfg.eval_points)}
+    batches: list[list[int]] = []
+    elapsed = 0.0
+    model.train()
+    bar = tqdm(range(cfg.steps), desc=desc, disable=None if progress is None else not progress,
+               dynamic_ncols=True, leave=False)
+    for step in bar:
+        started = time.perf_counter()
+        if not batches:
+            batches = length_batches(train, cfg.batch_size, rng)
+        chosen = [train[i] for i in batches.pop()]
+        src, lengths = model.encode_sources([e.source for e in chosen])
+        targets = model.encode_targets([e.target for e in chosen])
+        ratio = teacher_forcing_ratio(step, cfg)
+        logits = model(src, lengths, targets, teacher_forcing=ratio, generator=generator)
+        loss = model.loss(logits, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip_grad_norm(model.parameters(), cfg.clip)
+        optimizer.step()
+        elapsed += time.perf_counter() - started
+        history.train_loss.append(loss.item())
+        history.teacher_forcing.append(ratio)
+        if step + 1 in to_eval:
+            history.eval_step.append(step + 1)
+            history.eval_seconds.append(elapsed)
+            history.val_accuracy.append(accuracy_by_bucket(model, val))
+            model.train()
+            bar.set_postfix(acc=f"{history.val_accuracy[-1]['all']:.3f}")
+    history.train_seconds = elapsed
+    return history, optimizer

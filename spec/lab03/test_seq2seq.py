@@ -1,0 +1,93 @@
+"""Lab 03.3 — the encoder-decoder: padding-proof encoding, teacher forcing, scheduled sampling, decoding."""
+import pytest
+import torch
+
+from rnnlab.data.dates import INPUT_ALPHABET
+from rnnlab.models.seq2seq import EOS, SOS, Seq2Seq, Seq2SeqConfig
+from rnnlab.recurrent import Recurrent
+from rnnlab.training.seq2seq import Seq2SeqTrainConfig, teacher_forcing_ratio
+
+pytestmark = [pytest.mark.lab03, pytest.mark.lab03_seq2seq]
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8, attention_dim=8))
+
+
+def test_padding_does_not_change_the_encoding():
+    """A bidirectional encoder over right-padded rows equals running each row alone."""
+    torch.manual_seed(0)
+    enc = Recurrent("gru", 3, 4, bidirectional=True).double()
+    x = torch.randn(2, 7, 3, dtype=torch.double)
+    lengths = torch.tensor([7, 4])
+    out, state = enc(x, lengths=lengths)
+    alone, alone_state = enc(x[1:, :4])
+    torch.testing.assert_close(out[1, :4], alone[0], msg=(
+        "with lengths, row 1 (4 real steps) must encode as if the padding were not there: the backward "
+        "direction starts at the last real character, not at the padding"))
+    assert (out[1, 4:] == 0).all(), "outputs at padded positions are zero"
+    torch.testing.assert_close(state[1][1], alone_state[1][0], msg="the backward final state must ignore padding")
+
+
+def test_teacher_forcing_feeds_the_gold_previous_token(model):
+    src, lengths = model.encode_sources(["14 March 2024", "1/2/1999"])
+    targets = model.encode_targets(["2024-03-14", "1999-02-01"])
+    fed = []
+    original = model.decode_step
+
+    def spy(y_prev, *args):
+        fed.append(y_prev.clone())
+        return original(y_prev, *args)
+
+    model.decode_step = spy
+    model(src, lengths, targets, teacher_forcing=1.0)
+    assert torch.equal(fed[0], torch.full((2,), SOS)), "the first decoder input is the start token"
+    for t in range(1, targets.shape[1]):
+        assert torch.equal(fed[t], targets[:, t - 1]), f"with teacher forcing, step {t} must read the gold token y_{t - 1}"
+    fed.clear()
+    logits = model(src, lengths, targets, teacher_forcing=0.0)
+    for t in range(1, targets.shape[1]):
+        assert torch.equal(fed[t], logits[:, t - 1].argmax(-1)), f"free running: step {t} reads the model's own previous output"
+
+
+def test_scheduled_sampling_ratio_follows_its_schedule():
+    cfg = Seq2SeqTrainConfig(steps=101, tf_start=1.0, tf_end=0.5)
+    ratios = [teacher_forcing_ratio(s, cfg) for s in range(101)]
+    assert ratios[0] == 1.0 and ratios[-1] == pytest.approx(0.5) and ratios[50] == pytest.approx(0.75)
+    assert all(a >= b for a, b in zip(ratios, ratios[1:])), "the teacher-forcing ratio only decays"
+
+
+def test_decoding_stops_at_end_of_sequence_and_respects_max_length(model):
+    ids = torch.tensor([[3, 4, EOS, 5, 6], [3, 3, 3, 3, 3]])
+    assert model.decode_targets(ids) == ["01", "00000"], "text ends at the first end-of-sequence token"
+    src, lengths = model.encode_sources(["hello"])
+    logits = model(src, lengths, max_len=4)
+    assert logits.shape[1] == 4, "greedy decoding runs at most max_len steps"
+    assert model.last_attention.shape == (1, 4, 5), "the decoder keeps its attention weights (steps x source) for plots"
+
+
+def test_translate_gives_strings_and_clear_errors(model):
+    out = model.translate(["March 14, 2024", "", "x" * 300])
+    assert len(out) == 3 and all(isinstance(o, str) for o in out), "any in-vocabulary input gets an answer, never a crash"
+    with pytest.raises(ValueError, match="'€'"):
+        model.translate(["14 € 2024"])
+    with pytest.raises(TypeError, match="list of strings"):
+        model.translate("March 14, 2024")
+
+
+@pytest.mark.parametrize("attention", ["none", "bahdanau", "luong"])
+def test_every_variant_learns_a_tiny_task(attention):
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=attention, hidden_size=32, embedding_dim=16))
+    sources, targets = ["1/2/2000", "3/4/2001"], ["2000-02-01", "2001-04-03"]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    src, lengths = model.encode_sources(sources)
+    tgt = model.encode_targets(targets)
+    for _ in range(60):
+        loss = model.loss(model(src, lengths, tgt), tgt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert model.translate(sources) == targets, f"{attention}: 60 steps should memorise two examples, loss {loss.item():.3f}"
