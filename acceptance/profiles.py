@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 from rnnlab.training import TrainConfig
+from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,30 @@ class Lab02:
 
 
 @dataclass(frozen=True)
+class Lab03:
+    # one protocol for every variant: only the context (fixed vs attention) differs
+    variants: tuple[str, ...] = ("none", "bahdanau", "luong")
+    hidden_size: int = 128
+    embedding_dim: int = 48
+    attention_dim: int = 128
+    train: Seq2SeqTrainConfig = field(default_factory=lambda: Seq2SeqTrainConfig(
+        steps=300, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=6, seed=0))
+    seeds: tuple[int, ...] = (0,)   # the baseline-vs-Bahdanau gap is quoted over these seeds
+    train_examples: int = 20000
+    val_examples: int = 400
+    test_examples: int = 2000
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     lab01: Lab01
     lab02: Lab02
+    lab03: Lab03
 
 
 PROFILES = {
-    "quick": Profile("quick", Lab01(), Lab02()),
+    "quick": Profile("quick", Lab01(), Lab02(), Lab03()),
     "full": Profile("full", Lab01(
         hidden_size=512,
         train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
@@ -52,6 +69,10 @@ PROFILES = {
         hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
         train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
         bench_sizes=(128, 256, 512), bench_rounds=5,
+    ), Lab03(
+        train=Seq2SeqTrainConfig(steps=800, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5,
+                                 eval_points=16, seed=0),
+        seeds=(0, 1, 2),
     )),
 }
 

@@ -9,7 +9,7 @@ import pytest
 from acceptance.conftest import check
 from acceptance.record import Figure, Table
 from rnnlab import plots
-from rnnlab.checkpoint import save_charlm
+from rnnlab.checkpoint import save
 from rnnlab.metrics import known_word_share, perplexity, words
 from rnnlab.models import CharLM
 from rnnlab.sampling import sample
@@ -31,7 +31,7 @@ def lab01(profile, corpus, runs_dir, recorder):
     known = set(words(corpus["train"]))
     untrained_sample = sample(model, vocab, cfg.sample_length, 0.8, seed=0)
     history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc="lab01 rnn")
-    path = save_charlm(runs_dir / LAB / "rnn.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,
+    path = save(runs_dir / LAB / "rnn.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,
                        train_config=asdict(cfg.train), history=asdict(history))
     samples = {t: sample(model, vocab, cfg.sample_length, t, seed=0) for t in cfg.temperatures}
     run = {

@@ -11,7 +11,7 @@ from acceptance.conftest import check
 from acceptance.record import Figure, Table
 from acceptance.timing import interleaved_medians, training_step
 from rnnlab import plots
-from rnnlab.checkpoint import save_charlm
+from rnnlab.checkpoint import save
 from rnnlab.metrics import grad_norms_through_time, perplexity
 from rnnlab.models import CharLM
 from rnnlab.training import seed_everything, train_lm
@@ -49,7 +49,7 @@ def lab02(profile, corpus, runs_dir, recorder):
                        forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None)
         untrained = copy.deepcopy(model)
         history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
-        path = save_charlm(runs_dir / LAB / f"{kind}.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,
+        path = save(runs_dir / LAB / f"{kind}.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,
                            train_config=asdict(cfg.train), history=asdict(history))
         runs[kind] = {
             "hidden": hidden, "params": model.num_parameters(), "history": history, "checkpoint": path,

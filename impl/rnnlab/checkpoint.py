@@ -20,6 +20,7 @@ import torch
 
 from rnnlab.data.text import Vocab
 from rnnlab.models.charlm import CharLM, CharLMConfig
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
 FORMAT = "rnnlab-checkpoint"
 VERSION = 1
@@ -44,23 +45,32 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> Path:
     return path
 
 
-def save_charlm(
+def save(
     path: str | os.PathLike,
-    model: CharLM,
-    vocab: Vocab,
+    model: CharLM | Seq2Seq,
+    vocab: Vocab | None = None,
     *,
     optimizer: torch.optim.Optimizer | None = None,
     step: int = 0,
     train_config: dict[str, Any] | None = None,
     history: dict[str, Any] | None = None,
 ) -> Path:
+    """Write a checkpoint of a CharLM (give its ``vocab``) or a Seq2Seq (which carries its own)."""
+    if isinstance(model, CharLM):
+        if vocab is None:
+            raise ValueError("saving a CharLM needs its vocabulary")
+        kind, chars = "charlm", list(vocab.chars)
+    elif isinstance(model, Seq2Seq):
+        kind, chars = "seq2seq", list(model.source_vocab.chars)
+    else:
+        raise TypeError(f"cannot checkpoint a {type(model).__name__}")
     payload = {
         "format": FORMAT,
         "version": VERSION,
-        "kind": "charlm",
+        "kind": kind,
         "config": asdict(model.config),
         "train_config": train_config or {},
-        "vocab": list(vocab.chars),
+        "vocab": chars,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "step": step,
@@ -91,13 +101,16 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", expect: str | None = None):
-    """Return a ready model (eval mode) with its vocabulary attached as ``model.vocab``."""
+    """Return a ready model (eval mode). A CharLM gets its vocabulary as ``model.vocab``;
+    a Seq2Seq is ready to ``translate``. ``expect`` ("charlm" or "seq2seq") refuses the other kind."""
     payload = read_checkpoint(path, map_location)
     kind = payload.get("kind")
     if expect is not None and kind != expect:
         raise CheckpointError(f"{path} holds a {kind} model, but this command needs a {expect} checkpoint.")
     if kind == "charlm":
         model = CharLM.from_config(CharLMConfig(**payload["config"]))
+    elif kind == "seq2seq":
+        model = Seq2Seq(Seq2SeqConfig(**payload["config"]))
     else:
         raise CheckpointError(f"{path} holds an unknown model kind {kind!r}.")
     model.load_state_dict(payload["model"])

@@ -1,4 +1,4 @@
-"""Command line: ``rnnlab train | sample | eval``.
+"""Command line: ``rnnlab train | sample | eval | translate``.
 
 Every expected failure (bad path, bad checkpoint, bad argument) ends with one line,
 ``rnnlab: error: ...``, and exit status 2 — never a traceback.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from rnnlab.checkpoint import CheckpointError, load, save_charlm
+from rnnlab.checkpoint import CheckpointError, load, save
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
@@ -36,11 +36,40 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
     seed_everything(args.seed)
     model = CharLM(len(vocab), args.cell, args.hidden_size, args.num_layers, args.embedding_dim, args.dropout)
     history, optimizer = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg, desc=args.cell)
-    save_charlm(args.out, model, vocab, optimizer=optimizer, step=cfg.steps,
+    save(args.out, model, vocab, optimizer=optimizer, step=cfg.steps,
                 train_config=asdict(cfg), history=asdict(history))
     val = history.val_loss[-1]
     print(f"saved {args.out}: {model.num_parameters():,} parameters, {cfg.steps} steps in "
           f"{history.train_seconds:.1f} s, validation loss {val:.4f}, perplexity {perplexity(val):.3f}")
+    return 0
+
+
+def cmd_train_seq2seq(args: argparse.Namespace) -> int:
+    from rnnlab.data.dates import INPUT_ALPHABET, make_examples, split_dates
+    from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+    from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
+
+    splits = split_dates(args.seed)
+    train = make_examples(splits["train"], args.train_examples, seed=args.seed + 1)
+    val = make_examples(splits["validation"], args.val_examples, seed=args.seed + 2)
+    cfg = Seq2SeqTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
+                             tf_end=args.teacher_forcing_end, seed=args.seed)
+    seed_everything(args.seed)
+    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=args.attention, hidden_size=args.hidden_size,
+                                  embedding_dim=args.embedding_dim))
+    history, optimizer = train_seq2seq(model, train, val, cfg, desc=args.attention)
+    save(args.out, model, optimizer=optimizer, step=cfg.steps, train_config=asdict(cfg), history=asdict(history))
+    acc = history.val_accuracy[-1]
+    print(f"saved {args.out}: {model.num_parameters():,} parameters, {cfg.steps} steps in "
+          f"{history.train_seconds:.1f} s, validation exact match " +
+          ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()))
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    model = load(args.checkpoint, expect="seq2seq")
+    for line in model.translate(args.text):
+        print(line)
     return 0
 
 
@@ -87,6 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare")
     lm.add_argument("--out", required=True, help="where to write the checkpoint (.pt)")
     lm.set_defaults(func=cmd_train_charlm)
+
+    s2s = train_sub.add_parser("seq2seq", help="date normalisation encoder-decoder (Lab 03)")
+    s2s.add_argument("--attention", choices=["none", "bahdanau", "luong"], default="bahdanau")
+    s2s.add_argument("--hidden-size", type=int, default=128)
+    s2s.add_argument("--embedding-dim", type=int, default=48)
+    s2s.add_argument("--steps", type=int, default=300)
+    s2s.add_argument("--batch-size", type=int, default=64)
+    s2s.add_argument("--lr", type=float, default=2e-3)
+    s2s.add_argument("--clip", type=float, default=1.0)
+    s2s.add_argument("--teacher-forcing-end", type=float, default=0.5,
+                     help="scheduled sampling: the teacher-forcing ratio decays from 1 to this")
+    s2s.add_argument("--train-examples", type=int, default=20000)
+    s2s.add_argument("--val-examples", type=int, default=500)
+    s2s.add_argument("--seed", type=int, default=0)
+    s2s.add_argument("--out", required=True, help="where to write the checkpoint (.pt)")
+    s2s.set_defaults(func=cmd_train_seq2seq)
+
+    tr = sub.add_parser("translate", help="normalise dates with a seq2seq checkpoint: prints YYYY-MM-DD per input")
+    tr.add_argument("checkpoint")
+    tr.add_argument("text", nargs="+", help='one or more date strings, e.g. "March 14, 2024"')
+    tr.set_defaults(func=cmd_translate)
 
     smp = sub.add_parser("sample", help="generate text from a character LM checkpoint")
     smp.add_argument("checkpoint")

@@ -76,3 +76,54 @@ def series(runs: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: st
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def attention_heatmap(weights, source: str, output: str, title: str = "Attention") -> bytes:
+    """Attention weights (T_out, S): output characters down the side, input characters along the bottom."""
+    rows, cols = len(output), len(source)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.11 * cols + 1.5), max(2.5, 0.32 * rows + 1.2)))
+    image = ax.imshow(weights[:rows, :cols], aspect="auto", cmap="viridis", vmin=0.0)
+    ax.set_xticks(range(cols))
+    ax.set_xticklabels(["␣" if ch == " " else ch for ch in source], fontsize=6, fontfamily="monospace")
+    ax.set_yticks(range(rows))
+    ax.set_yticklabels(list(output), fontsize=8, fontfamily="monospace")
+    ax.set_xlabel("input characters")
+    ax.set_ylabel("output characters")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01, label="attention weight")
+    return _png(fig)
+
+
+def accuracy_by_length(curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+                       title: str = "Exact-match accuracy against input length") -> bytes:
+    """``curves[name] = (bin centres, accuracies)``."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, (xs, ys) in curves.items():
+        ax.plot(xs, [100 * y for y in ys], "o-", ms=4, label=name)
+    ax.set_xlabel("input length (characters)")
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def learning_curves(runs: dict[str, dict], x_key: str, xlabel: str, buckets: Sequence[str] = ("short", "long"),
+                    title: str = "Validation exact match during training") -> bytes:
+    """Accuracy per bucket (solid: long, dashed: short) against steps or seconds, per model.
+
+    ``runs[name]`` holds ``eval_step``, ``eval_seconds`` and ``val_accuracy`` (list of dicts)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    styles = {"long": "-", "short": "--", "medium": ":", "all": "-."}
+    for i, (name, h) in enumerate(runs.items()):
+        for b in buckets:
+            ys = [100 * acc.get(b, float("nan")) for acc in h["val_accuracy"]]
+            ax.plot(h[x_key], ys, styles.get(b, "-"), marker="o", ms=3, color=f"C{i}", label=f"{name} — {b}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return _png(fig)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import rnnlab
-from rnnlab.checkpoint import CheckpointError, save_charlm
+from rnnlab.checkpoint import CheckpointError, save
 from rnnlab.cli import main
 from rnnlab.data import Vocab, split_text
 from rnnlab.models import CharLM
@@ -59,7 +59,7 @@ def test_learning_rate_schedule_warms_up_then_decays():
 
 def test_checkpoint_round_trip_gives_the_same_model(tiny_text, tmp_path):
     model, vocab, history, opt = train_small(tiny_text)
-    path = save_charlm(tmp_path / "lm.pt", model, vocab, optimizer=opt, step=SMALL.steps)
+    path = save(tmp_path / "lm.pt", model, vocab, optimizer=opt, step=SMALL.steps)
     loaded = rnnlab.load(path)
     idx = vocab.encode("FIRST WATCHMAN").unsqueeze(0)
     model.eval()
@@ -79,7 +79,7 @@ def test_bad_checkpoints_are_clear_errors(tmp_path, content):
 
 def test_truncated_checkpoint_is_a_clear_error(tiny_text, tmp_path):
     model, vocab, _, _ = train_small(tiny_text)
-    path = save_charlm(tmp_path / "lm.pt", model, vocab)
+    path = save(tmp_path / "lm.pt", model, vocab)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated, corrupted"):
