@@ -91,3 +91,18 @@ def test_every_variant_learns_a_tiny_task(attention):
         loss.backward()
         opt.step()
     assert model.translate(sources) == targets, f"{attention}: 60 steps should memorise two examples, loss {loss.item():.3f}"
+
+
+def test_checkpoint_round_trip_and_cli_translate(model, tmp_path, capsys):
+    import rnnlab
+    from rnnlab.checkpoint import save
+    from rnnlab.cli import main
+
+    path = save(tmp_path / "dates.pt", model, step=0)
+    loaded = rnnlab.load(path)
+    sources = ["March 14, 2024", "14/03/2024"]
+    assert loaded.translate(sources) == model.translate(sources), "a loaded seq2seq model translates as the saved one"
+    assert main(["translate", str(path), *sources]) == 0
+    assert capsys.readouterr().out.splitlines() == model.translate(sources)
+    assert main(["sample", str(path)]) == 2, "a seq2seq checkpoint given to `sample` is refused"
+    assert "needs a charlm checkpoint" in capsys.readouterr().err
