@@ -27,9 +27,12 @@ class Lab02:
     # hidden sizes chosen so the three parameter counts match within 10% (FLOPs per token match)
     hidden: tuple[tuple[str, int], ...] = (("rnn", 400), ("lstm", 192), ("gru", 224))
     embedding_dim: int = 64
-    lstm_forget_bias: float = 1.0  # a standard LSTM init (Jozefowicz et al., 2015), documented in the report
+    # None = torch's init. Measured (800 steps, lr 3e-3): forget bias 1.0 gave LSTM ppl 6.08 vs 5.62 without.
+    lstm_forget_bias: float | None = None
+    # lr: the best of {3e-3, 6e-3, 1e-2} for the vanilla RNN (ppl 5.26 / 4.96 / 4.91 at 800 steps), so the
+    # baseline is never the one left untuned; all three models share it.
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=800, batch_size=64, seq_len=64, lr=3e-3, clip=1.0, eval_points=8, seed=0))
+        steps=800, batch_size=64, seq_len=64, lr=1e-2, clip=1.0, eval_points=8, seed=0))
     grad_distance: int = 100      # measure ||dL_T/dh_t|| up to this many steps back
     grad_batches: int = 4         # batches of validation windows averaged
     grad_batch_size: int = 32
@@ -58,6 +61,9 @@ class Profile:
     lab01: Lab01
     lab02: Lab02
     lab03: Lab03
+    # criterion id -> why it fails at this budget, with the numbers. Still shown as FAIL in the
+    # report; the test is an expected failure, and fails loudly once the criterion passes.
+    known_failures: dict[str, str] = field(default_factory=dict)
 
 
 PROFILES = {

@@ -16,13 +16,15 @@ class Criterion:
     threshold: str
     passed: bool
     detail: str = ""
+    known_failure: str = ""   # why a criterion is expected to fail at this profile's budget (see profiles.py)
 
     def as_json(self) -> dict[str, Any]:
         measured = self.measured
         if isinstance(measured, float) and not math.isfinite(measured):
             measured = str(measured)
         return {"id": self.id, "lab": self.lab, "description": self.description, "measured": measured,
-                "threshold": self.threshold, "passed": bool(self.passed), "detail": self.detail}
+                "threshold": self.threshold, "passed": bool(self.passed), "detail": self.detail,
+                "known_failure": self.known_failure}
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Shared set-up for the specs: Hypothesis profiles, determinism, fixtures."""
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,51 @@ settings.register_profile("dev", deadline=None, max_examples=40)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+_RESULTS: dict[str, dict] = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--impl", default=os.environ.get("RNNLAB_IMPL"),
+                     help="run the specs against a learner's copy of rnnlab in DIR (from `rnnlab exercise init DIR`); "
+                          "also RNNLAB_IMPL=DIR")
+
+
+def pytest_configure(config):
+    impl = config.getoption("--impl")
+    if impl:
+        path = Path(impl).expanduser().resolve()
+        if not (path / "rnnlab" / "__init__.py").is_file():
+            raise pytest.UsageError(f"--impl {path}: no rnnlab package there; create one with `rnnlab exercise init {impl}`")
+        if "rnnlab" in sys.modules:
+            raise pytest.UsageError("rnnlab was imported before --impl took effect")
+        sys.path.insert(0, str(path))
+
+
+def pytest_report_header(config):
+    import rnnlab
+
+    return f"rnnlab under test: {Path(rnnlab.__file__).parent}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(NotImplementedError):
+        # a learner's stub: one teaching line instead of a traceback wall
+        report.longrepr = str(call.excinfo.value)
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        message = ""
+        if report.outcome != "passed" and call.excinfo is not None:
+            message = str(call.excinfo.value).strip().splitlines()[0] if str(call.excinfo.value).strip() else call.excinfo.typename
+        _RESULTS[item.nodeid] = {"markers": sorted({m.name for m in item.iter_markers()}),
+                                 "outcome": report.outcome, "message": message}
+    return report
+
+
+def pytest_sessionfinish(session):
+    target = os.environ.get("RNNLAB_RESULTS_JSON")
+    if target:
+        Path(target).write_text(json.dumps(_RESULTS))
 
 
 @pytest.fixture(autouse=True)

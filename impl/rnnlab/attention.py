@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
     """softmax over the last axis, with masked positions given exactly zero weight."""
-    # region exercise lab03.masked_softmax
+    # region exercise lab03.attention
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1)
@@ -57,7 +57,7 @@ class AdditiveAttention(_Attention):
         return self.W_h(keys)  # (B, S, A)
 
     def score(self, query: Tensor, keys: Tensor, precomputed: Tensor | None = None) -> Tensor:
-        # region exercise lab03.additive_attention
+        # region exercise lab03.attention
         projected_keys = self.W_h(keys) if precomputed is None else precomputed  # (B, S, A)
         return self.v(torch.tanh(self.W_s(query).unsqueeze(1) + projected_keys)).squeeze(-1)  # (B, S)
         # endregion
@@ -76,7 +76,7 @@ class DotAttention(_Attention):
                 f"dot attention needs query and keys of one width, got {query.shape[-1]} and {keys.shape[-1]}; "
                 "use general attention (s^T W h) for different widths"
             )
-        # region exercise lab03.dot_attention
+        # region exercise lab03.attention
         scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2)  # (B, S)
         return scores / keys.shape[-1] ** 0.5 if self.scaled else scores
         # endregion

@@ -94,6 +94,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exercise_init(args: argparse.Namespace) -> int:
+    from rnnlab import exercise
+
+    target = exercise.init(args.dir)
+    print(f"wrote {target}: {len(exercise.EXERCISES)} exercises stubbed, in this order:")
+    for e in exercise.EXERCISES:
+        print(f"  {e.number:<9} {e.title:<45} -m {e.marker}")
+    print(f"check one: tox -e spec -- --impl {args.dir} -m {exercise.EXERCISES[0].marker}")
+    print(f"progress:  rnnlab exercise status {args.dir}")
+    return 0
+
+
+def cmd_exercise_status(args: argparse.Namespace) -> int:
+    from rnnlab import exercise
+
+    rows = exercise.status(args.dir, args.specs)
+    print(exercise.format_status(rows))
+    done = sum(r["passed"] == r["total"] and r["total"] > 0 for r in rows)
+    print(f"\n{done}/{len(rows)} exercises done")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnlab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint")
     ev.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare (its last 10%% is used)")
     ev.set_defaults(func=cmd_eval)
+    ex = sub.add_parser("exercise", help="learner exercises: stubbed copies of the package, and progress")
+    ex_sub = ex.add_subparsers(dest="action", required=True)
+    ex_init = ex_sub.add_parser("init", help="write DIR/rnnlab with every exercise region stubbed")
+    ex_init.add_argument("dir")
+    ex_init.set_defaults(func=cmd_exercise_init)
+    ex_status = ex_sub.add_parser("status", help="run the specs against DIR and print progress per exercise")
+    ex_status.add_argument("dir")
+    ex_status.add_argument("--specs", default="spec", help="the spec folder of an rnnlab checkout (default: ./spec)")
+    ex_status.set_defaults(func=cmd_exercise_status)
     return parser
 
 
@@ -158,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CorpusError, CheckpointError, ValueError, FloatingPointError, OSError) as exc:
+    except (CorpusError, CheckpointError, ValueError, FloatingPointError, OSError, RuntimeError) as exc:
         print(f"rnnlab: error: {exc}", file=sys.stderr)
         return 2
 

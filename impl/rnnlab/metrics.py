@@ -78,7 +78,7 @@ def grad_norms_through_time(model: nn.Module, idx: Tensor, target: Tensor) -> Te
         raise ValueError("grad_norms_through_time measures a one-layer, one-direction model")
     cell = model.rnn.cells[0]
     B, T = idx.shape
-    # region exercise lab02.grad_through_time
+    # region exercise lab02.grad_flow
     x_proj = cell.ih(model.embedding(idx))  # (B, T, G*H)
     state = cell.init_state(B, x_proj)
     hs = []

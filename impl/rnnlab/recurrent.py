@@ -67,11 +67,13 @@ def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
 
 def detach_state(state: State) -> State:
     """Cut the autograd graph behind a (possibly nested) state, keeping its values."""
+    # region exercise lab01.tbptt
     if state is None:
         return None
     if isinstance(state, Tensor):
         return state.detach()
     return type(state)(detach_state(s) for s in state)
+    # endregion
 
 
 class Recurrent(nn.Module):

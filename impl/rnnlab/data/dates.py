@@ -118,7 +118,7 @@ def _render_core(date: dt.date, family: str, rng: random.Random) -> _Builder:
     month, mon = MONTHS[m - 1], MONTHS[m - 1][:3]
     weekday = WEEKDAYS[date.weekday()]
     b = _Builder()
-    # region exercise lab03.render
+    # region exercise lab03.dates
     if family == "numeric":
         sep = rng.choice("/.-")
         b.add(f"{d:02d}", "day").add(sep).add(f"{m:02d}", "month").add(sep).add(str(y), "year")

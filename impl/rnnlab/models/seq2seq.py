@@ -122,7 +122,7 @@ class Seq2Seq(nn.Module):
     def decode_step(self, y_prev: Tensor, s: Tensor, states: Tensor, summary: Tensor, mask: Tensor,
                     precomputed: Tensor | None):
         """One decoder step: previous token ids (B,) and state s_{t-1} -> logits, s_t, weights."""
-        # region exercise lab03.decoder_step
+        # region exercise lab03.seq2seq
         emb = self.tgt_embedding(y_prev)                   # (B, E)
         if self.attention is None:
             context, weights = summary, None               # the fixed context: the bottleneck
@@ -154,7 +154,7 @@ class Seq2Seq(nn.Module):
             if targets is None:
                 y_prev = predicted
             else:
-                # region exercise lab03.teacher_forcing
+                # region exercise lab03.seq2seq
                 if teacher_forcing >= 1.0:
                     y_prev = targets[:, t]
                 elif teacher_forcing <= 0.0:

@@ -35,7 +35,7 @@ class Seq2SeqTrainConfig:
 
 def teacher_forcing_ratio(step: int, cfg: Seq2SeqTrainConfig) -> float:
     """Linear decay from ``tf_start`` at step 0 to ``tf_end`` at the last step."""
-    # region exercise lab03.scheduled_sampling
+    # region exercise lab03.seq2seq
     progress = step / max(1, cfg.steps - 1)
     return cfg.tf_start + (cfg.tf_end - cfg.tf_start) * min(1.0, progress)
     # endregion
