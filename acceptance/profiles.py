@@ -47,8 +47,10 @@ class Lab03:
     hidden_size: int = 128
     embedding_dim: int = 48
     attention_dim: int = 128
+    # 600 steps: measured before the comparison, the baseline alone first reaches >= 95% on short inputs
+    # between steps 500 (94.1%) and 600 (99.2%); the budget gives it that, and is the same for every variant.
     train: Seq2SeqTrainConfig = field(default_factory=lambda: Seq2SeqTrainConfig(
-        steps=300, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=6, seed=0))
+        steps=600, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=10, seed=0))
     seeds: tuple[int, ...] = (0,)   # the baseline-vs-Bahdanau gap is quoted over these seeds
     train_examples: int = 20000
     val_examples: int = 400
@@ -67,7 +69,13 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", Lab01(), Lab02(), Lab03()),
+    "quick": Profile("quick", Lab01(), Lab02(), Lab03(), known_failures={
+        "lab02.lstm_beats_rnn": (
+            "at 800 steps and ~215k parameters the vanilla RNN (H=400) matches or beats the LSTM (H=192): "
+            "validation perplexity RNN 5.26 / 4.96 / 4.91 vs LSTM 5.62 / 5.10 / 4.94 at lr 3e-3 / 6e-3 / 1e-2 "
+            "(a forget-gate bias of 1 made the LSTM worse: 6.08 at 3e-3). Gating pays over longer training "
+            "than the quick budget; see issue #3."),
+    }),
     "full": Profile("full", Lab01(
         hidden_size=512,
         train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
@@ -76,8 +84,8 @@ PROFILES = {
         train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
         bench_sizes=(128, 256, 512), bench_rounds=5,
     ), Lab03(
-        train=Seq2SeqTrainConfig(steps=800, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5,
-                                 eval_points=16, seed=0),
+        train=Seq2SeqTrainConfig(steps=1500, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5,
+                                 eval_points=15, seed=0),
         seeds=(0, 1, 2),
     )),
 }
