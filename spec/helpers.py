@@ -26,3 +26,21 @@ def assert_matches(actual, expected, *, what: str, rule: str, atol: float = 1e-9
             f"{what}: max error {err.max():.3g} at index {tuple(int(i) for i in where)} "
             f"(got {a[where]:.6g}, expected {e[where]:.6g}). {rule}"
         )
+
+
+def load_case(cell, case) -> None:
+    """Copy a drawn case's float64 weights (see strategies.cell_case) into one of our cells."""
+    with torch.no_grad():
+        cell.ih.weight.copy_(torch.from_numpy(case["w_ih"]))
+        cell.ih.bias.copy_(torch.from_numpy(case["b_ih"]))
+        cell.hh.weight.copy_(torch.from_numpy(case["w_hh"]))
+        cell.hh.bias.copy_(torch.from_numpy(case["b_hh"]))
+
+
+def copy_to_torch_cell(ours, ref) -> None:
+    """Our ``ih``/``hh`` projections -> torch.nn.*Cell's weight_ih, bias_ih, weight_hh, bias_hh (same layout)."""
+    with torch.no_grad():
+        ref.weight_ih.copy_(ours.ih.weight)
+        ref.bias_ih.copy_(ours.ih.bias)
+        ref.weight_hh.copy_(ours.hh.weight)
+        ref.bias_hh.copy_(ours.hh.bias)

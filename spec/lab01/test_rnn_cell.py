@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 
 from rnnlab.cells import RNNCell
-from spec.helpers import assert_matches
+from spec.helpers import assert_matches, copy_to_torch_cell, load_case
 from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab01, pytest.mark.lab01_rnn_cell]
@@ -13,18 +13,12 @@ pytestmark = [pytest.mark.lab01, pytest.mark.lab01_rnn_cell]
 RULE = "h_t should be tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."
 
 
-def load_weights(cell, case):
-    with torch.no_grad():
-        cell.ih.weight.copy_(torch.from_numpy(case["w_ih"]))
-        cell.ih.bias.copy_(torch.from_numpy(case["b_ih"]))
-        cell.hh.weight.copy_(torch.from_numpy(case["w_hh"]))
-        cell.hh.bias.copy_(torch.from_numpy(case["b_hh"]))
 
 
 @given(cell_case(gates=1))
 def test_matches_the_closed_form(case):
     cell = RNNCell(case["input_size"], case["hidden_size"]).double()
-    load_weights(cell, case)
+    load_case(cell, case)
     h_new, state = cell(torch.from_numpy(case["x"]), torch.from_numpy(case["h"]))
     # an independent reference, in numpy
     expected = np.tanh(case["x"] @ case["w_ih"].T + case["b_ih"] + case["h"] @ case["w_hh"].T + case["b_hh"])
@@ -36,11 +30,7 @@ def test_parity_with_torch_rnncell_forward_and_gradients():
     torch.manual_seed(1)
     ours = RNNCell(5, 7).double()
     ref = torch.nn.RNNCell(5, 7).double()  # parity reference only
-    with torch.no_grad():
-        ref.weight_ih.copy_(ours.ih.weight)
-        ref.bias_ih.copy_(ours.ih.bias)
-        ref.weight_hh.copy_(ours.hh.weight)
-        ref.bias_hh.copy_(ours.hh.bias)
+    copy_to_torch_cell(ours, ref)
     x = torch.randn(3, 5, dtype=torch.double)
     h = torch.randn(3, 7, dtype=torch.double)
     out, _ = ours(x, h)

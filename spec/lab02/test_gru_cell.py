@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 
 from rnnlab.cells import GRUCell
-from spec.helpers import assert_matches
+from spec.helpers import assert_matches, copy_to_torch_cell, load_case
 from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_gru_cell]
@@ -20,11 +20,7 @@ def sigmoid(x):
 
 def build(case):
     cell = GRUCell(case["input_size"], case["hidden_size"]).double()
-    with torch.no_grad():
-        cell.ih.weight.copy_(torch.from_numpy(case["w_ih"]))
-        cell.ih.bias.copy_(torch.from_numpy(case["b_ih"]))
-        cell.hh.weight.copy_(torch.from_numpy(case["w_hh"]))
-        cell.hh.bias.copy_(torch.from_numpy(case["b_hh"]))
+    load_case(cell, case)
     return cell
 
 
@@ -73,11 +69,7 @@ def test_parity_with_torch_grucell():
     torch.manual_seed(3)
     ours = GRUCell(5, 6).double()
     ref = torch.nn.GRUCell(5, 6).double()  # parity reference only
-    with torch.no_grad():
-        ref.weight_ih.copy_(ours.ih.weight)
-        ref.bias_ih.copy_(ours.ih.bias)
-        ref.weight_hh.copy_(ours.hh.weight)
-        ref.bias_hh.copy_(ours.hh.bias)
+    copy_to_torch_cell(ours, ref)
     x, h = torch.randn(3, 5, dtype=torch.double), torch.randn(3, 6, dtype=torch.double)
     out, _ = ours(x, h)
     expected = ref(x, h)

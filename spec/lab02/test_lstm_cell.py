@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 
 from rnnlab.cells import LSTMCell
-from spec.helpers import assert_matches
+from spec.helpers import assert_matches, copy_to_torch_cell, load_case
 from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_lstm_cell]
@@ -20,11 +20,7 @@ def sigmoid(x):
 
 def build(case):
     cell = LSTMCell(case["input_size"], case["hidden_size"]).double()
-    with torch.no_grad():
-        cell.ih.weight.copy_(torch.from_numpy(case["w_ih"]))
-        cell.ih.bias.copy_(torch.from_numpy(case["b_ih"]))
-        cell.hh.weight.copy_(torch.from_numpy(case["w_hh"]))
-        cell.hh.bias.copy_(torch.from_numpy(case["b_hh"]))
+    load_case(cell, case)
     return cell
 
 
@@ -72,11 +68,7 @@ def test_parity_with_torch_lstmcell():
     torch.manual_seed(2)
     ours = LSTMCell(5, 6).double()
     ref = torch.nn.LSTMCell(5, 6).double()  # parity reference only
-    with torch.no_grad():
-        ref.weight_ih.copy_(ours.ih.weight)
-        ref.bias_ih.copy_(ours.ih.bias)
-        ref.weight_hh.copy_(ours.hh.weight)
-        ref.bias_hh.copy_(ours.hh.bias)
+    copy_to_torch_cell(ours, ref)
     x, h, c = (torch.randn(3, n, dtype=torch.double) for n in (5, 6, 6))
     h1, (_, c1) = ours(x, (h, c))
     h2, c2 = ref(x, (h, c))

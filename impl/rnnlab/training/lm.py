@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
-
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import detach_state
-from rnnlab.training.clipping import clip_grad_norm
+from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
 from rnnlab.training.tbptt import StreamBatcher
 
 
@@ -47,11 +45,6 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * ratio
 
 
-def eval_steps(cfg: TrainConfig) -> list[int]:
-    """1-based step counts after which to evaluate: evenly spaced, the last one at the end."""
-    return sorted({round(cfg.steps * (k + 1) / cfg.eval_points) for k in range(cfg.eval_points)})
-
-
 @dataclass
 class History:
     train_loss: list[float] = field(default_factory=list)     # per step
@@ -80,12 +73,11 @@ def train_lm(
     batcher = StreamBatcher(train_ids, cfg.batch_size, cfg.seq_len)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = History()
-    to_eval = set(eval_steps(cfg))
+    to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
     state = None
     elapsed = 0.0
     model.train()
-    bar = tqdm(range(cfg.steps), desc=desc, disable=None if progress is None else not progress,
-               dynamic_ncols=True, leave=False)
+    bar = progress_bar(cfg.steps, desc, progress)
     for step in bar:
         started = time.perf_counter()
         window = batcher.window(step)
@@ -96,10 +88,7 @@ def train_lm(
         logits, state = model(window.x, state)  # (B, T, V)
         state = detach_state(state)  # carry the values, cut the graph: truncated BPTT
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = clip_grad_norm(model.parameters(), cfg.clip)
-        optimizer.step()
+        norm = optimise(model, optimizer, loss, cfg.clip)
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.grad_norm.append(norm)

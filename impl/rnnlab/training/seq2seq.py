@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-from tqdm import tqdm
 
 from rnnlab.data.dates import Example, bucket
-from rnnlab.training.clipping import clip_grad_norm
+from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
 
 
 @dataclass
@@ -76,12 +75,11 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = Seq2SeqHistory()
-    to_eval = {round(cfg.steps * (k + 1) / cfg.eval_points) for k in range(cfg.eval_points)}
+    to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
     batches: list[list[int]] = []
     elapsed = 0.0
     model.train()
-    bar = tqdm(range(cfg.steps), desc=desc, disable=None if progress is None else not progress,
-               dynamic_ncols=True, leave=False)
+    bar = progress_bar(cfg.steps, desc, progress)
     for step in bar:
         started = time.perf_counter()
         if not batches:
@@ -92,10 +90,7 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
         ratio = teacher_forcing_ratio(step, cfg)
         logits = model(src, lengths, targets, teacher_forcing=ratio, generator=generator)
         loss = model.loss(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_grad_norm(model.parameters(), cfg.clip)
-        optimizer.step()
+        optimise(model, optimizer, loss, cfg.clip)
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.teacher_forcing.append(ratio)

@@ -1,0 +1,27 @@
+"""Pieces every training loop shares: the optimiser step, evaluation times, the progress bar."""
+from __future__ import annotations
+
+import torch
+from tqdm import tqdm
+
+from rnnlab.training.clipping import clip_grad_norm
+
+
+def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip: float) -> float:
+    """Backpropagate ``loss``, clip the global gradient norm to ``clip``, step; return the pre-clip norm."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = clip_grad_norm(model.parameters(), clip)
+    optimizer.step()
+    return norm
+
+
+def evenly_spaced(steps: int, points: int) -> list[int]:
+    """1-based step counts after which to evaluate: evenly spaced, the last one at the end."""
+    return sorted({round(steps * (k + 1) / points) for k in range(points)})
+
+
+def progress_bar(steps: int, desc: str, progress: bool | None):
+    """tqdm over the steps; ``progress=None`` lets tqdm decide (off when not a terminal, e.g. CI logs)."""
+    return tqdm(range(steps), desc=desc, disable=None if progress is None else not progress,
+                dynamic_ncols=True, leave=False)
