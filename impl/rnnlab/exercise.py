@@ -172,7 +172,8 @@ def status(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike) -> list[dic
     return rows
 
 
-def format_status(rows: list[dict], width: int = 100) -> str:
+def format_status(rows: list[dict], width: int | None = None) -> str:
+    width = width or max(160, shutil.get_terminal_size((160, 24)).columns)
     lines = [f"{'exercise':<10} {'task':<44} {'specs':>7}  first failing message"]
     for r in rows:
         mark = "done" if r["passed"] == r["total"] and r["total"] else f"{r['passed']}/{r['total']}"

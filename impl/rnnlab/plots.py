@@ -60,6 +60,22 @@ def val_loss_vs_time(runs: dict[str, dict], title: str = "Validation loss agains
     return _png(fig)
 
 
+def grad_through_time(profiles: dict[str, tuple[Sequence[float], Sequence[float]]]) -> bytes:
+    """``profiles[model] = (at init, trained)``, each indexed by distance back; log scale,
+    one colour per model, dashed at initialisation, solid after training."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, (init, trained)) in enumerate(profiles.items()):
+        ax.plot(range(len(init)), init, "--", color=f"C{i}", lw=1.1, label=f"{name} at init")
+        ax.plot(range(len(trained)), trained, "-", color=f"C{i}", lw=1.6, label=f"{name} trained")
+    ax.set_yscale("log")
+    ax.set_xlabel("steps back (T - t)")
+    ax.set_ylabel("||dL_T/dh_t|| / ||dL_T/dh_T||")
+    ax.set_title("Gradient norm through time")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncol=2)
+    return _png(fig)
+
+
 def series(runs: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str,
            logy: bool = False, smooth: int = 1, x: Sequence[float] | None = None) -> bytes:
     """Several named series on one axis (gradient norms over training, through time...)."""
