@@ -77,7 +77,22 @@ def check(recorder: Recorder, id: str, lab: str, description: str, measured, thr
     assert c.passed, f"{c.id} failed — {c.description}: measured {c.measured}, needed {c.threshold}. {c.detail}"
 
 
+def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
+    """With RNNLAB_IMPL=DIR set, the report gains the `rnnlab exercise status DIR` table."""
+    from acceptance.record import Table
+    from rnnlab import exercise
+
+    rows = exercise.status(impl_dir, ROOT / "spec")
+    done = sum(r["passed"] == r["total"] and r["total"] > 0 for r in rows)
+    section = recorder.section("exercises", f"Learner progress — {impl_dir}")
+    section.summary = f"{done} of {len(rows)} exercises done (specs run against {impl_dir})."
+    section.tables.append(Table("Exercises in curriculum order", ["task", "exercise", "specs passed", "first failing message"],
+                                [[r["number"], r["title"], f"{r['passed']}/{r['total']}", r["first_failure"]] for r in rows]))
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("RNNLAB_IMPL"):
+        add_learner_progress(RECORDER, os.environ["RNNLAB_IMPL"])
     if not RECORDER.criteria and not RECORDER.sections:
         return
     prof = os.environ.get("RNNLAB_PROFILE", "quick")

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from acceptance.record import Recorder
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LAB_ORDER = ["lab01", "lab02", "lab03"]
+LAB_ORDER = ["lab01", "lab02", "lab03", "exercises"]
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
