@@ -26,6 +26,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnnlab.checks import require_positive_ints
+
 LSTMState = tuple[Tensor, Tensor]
 
 
@@ -34,11 +36,7 @@ class _Cell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f"{type(self).__name__}: {name} must be a positive integer, got {value!r}"
-                )
+        require_positive_ints(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.ih = nn.Linear(input_size, self.gates * hidden_size)

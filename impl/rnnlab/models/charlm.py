@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from rnnlab.cells import CELLS
 from rnnlab.recurrent import Recurrent, State
+from rnnlab.checks import require_positive_ints
 
 
 @dataclass
@@ -22,10 +23,10 @@ class CharLMConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"CharLM: unknown cell {self.cell!r}; choose one of {sorted(CELLS)}")
-        for name in ("vocab_size", "hidden_size", "num_layers", "embedding_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"CharLM: {name} must be a positive integer, got {value!r}")
+        require_positive_ints(
+            "CharLM", vocab_size=self.vocab_size, hidden_size=self.hidden_size,
+            num_layers=self.num_layers, embedding_dim=self.embedding_dim,
+        )
 
 
 class CharLM(nn.Module):

@@ -27,6 +27,7 @@ from rnnlab.attention import AdditiveAttention, GeneralAttention
 from rnnlab.cells import GRUCell
 from rnnlab.data.text import Vocab
 from rnnlab.recurrent import Recurrent
+from rnnlab.checks import require_positive_ints
 
 PAD, SOS, EOS = 0, 1, 2
 TARGET_CHARS = "0123456789-"
@@ -45,10 +46,10 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_KINDS:
             raise ValueError(f"Seq2Seq: attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
-        for name in ("hidden_size", "embedding_dim", "attention_dim", "max_output_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Seq2Seq: {name} must be a positive integer, got {value!r}")
+        require_positive_ints(
+            "Seq2Seq", hidden_size=self.hidden_size, embedding_dim=self.embedding_dim,
+            attention_dim=self.attention_dim, max_output_len=self.max_output_len,
+        )
 
 
 class Seq2Seq(nn.Module):

@@ -12,6 +12,7 @@ from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import detach_state
 from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
 from rnnlab.training.tbptt import StreamBatcher
+from rnnlab.checks import require_positive_ints
 
 
 @dataclass
@@ -28,10 +29,10 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "seq_len", "eval_points", "eval_rows"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"TrainConfig: {name} must be a positive integer, got {value!r}")
+        require_positive_ints(
+            "TrainConfig", steps=self.steps, batch_size=self.batch_size,
+            seq_len=self.seq_len, eval_points=self.eval_points, eval_rows=self.eval_rows,
+        )
         if not (self.lr > 0 and self.clip > 0):
             raise ValueError(f"TrainConfig: lr and clip must be > 0, got lr={self.lr}, clip={self.clip}")
 

@@ -10,6 +10,7 @@ import torch
 
 from rnnlab.data.dates import Example, bucket
 from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
+from rnnlab.checks import require_positive_ints
 
 
 @dataclass
@@ -24,10 +25,10 @@ class Seq2SeqTrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "eval_points"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Seq2SeqTrainConfig: {name} must be a positive integer, got {value!r}")
+        require_positive_ints(
+            "Seq2SeqTrainConfig", steps=self.steps, batch_size=self.batch_size,
+            eval_points=self.eval_points,
+        )
         if not 0.0 <= self.tf_end <= 1.0 or not 0.0 <= self.tf_start <= 1.0:
             raise ValueError("teacher-forcing ratios must lie in [0, 1]")
 
