@@ -141,7 +141,7 @@ def _write_section(recorder, result):
                               "Validation exact match on long (solid) and short (dashed) inputs.",
                               plots.learning_curves(models_first, "eval_step", "training step")))
     sec.figures.append(Figure("Learning curves against wall-clock",
-                              "The same evaluations against training seconds: per step the baseline is cheaper.",
+                              "The same evaluations against training seconds (evaluation time excluded).",
                               plots.learning_curves(models_first, "eval_seconds", "training seconds")))
     sec.figures.append(Figure("Accuracy against input length",
                               "Test exact match in 20-character bins (bins with >= 10 examples): the picture of "

@@ -97,7 +97,7 @@ def series(runs: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: st
 def attention_heatmap(weights, source: str, output: str, title: str = "Attention") -> bytes:
     """Attention weights (T_out, S): output characters down the side, input characters along the bottom."""
     rows, cols = len(output), len(source)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.11 * cols + 1.5), max(2.5, 0.32 * rows + 1.2)))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.11 * cols + 1.5), max(3.5, 0.55 * rows + 1.5)))
     image = ax.imshow(weights[:rows, :cols], aspect="auto", cmap="viridis", vmin=0.0)
     ax.set_xticks(range(cols))
     ax.set_xticklabels(["␣" if ch == " " else ch for ch in source], fontsize=6, fontfamily="monospace")
