@@ -1,7 +1,7 @@
 """Recurrent cells built from ``nn.Linear`` and tensor ops — the equations, one step at a time.
 
-Every cell keeps PyTorch's parameter layout, so weights copy one-to-one to and from
-``torch.nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``:
+Every cell keeps PyTorch's parameter layout, so weights copy one-to-one to and from torch's
+fused cells (the parity specs' reference):
 
 * ``ih``: ``nn.Linear(input_size, G * hidden_size)`` — ``ih.weight`` is torch's ``weight_ih``,
   ``ih.bias`` is ``bias_ih``;

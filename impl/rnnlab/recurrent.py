@@ -1,6 +1,6 @@
 """Unrolling a cell over time: the explicit loop, layers, and directions.
 
-The loop is written out — no ``nn.RNN`` — so that the hidden state's path through time is
+The loop is written out — no fused recurrent module — so that the hidden state's path through time is
 visible: ``state`` goes in at t = 0, each step reads it and hands on a new one, and the last
 one comes back to the caller (who may carry it into the next window; see
 ``rnnlab.training.tbptt``).
