@@ -80,7 +80,9 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("lab03.seq2seq", "Lab 03.3", "decoder step, teacher forcing, scheduled sampling",
              "context (fixed or attention) -> GRU on [emb; context] -> logits from [s; context; emb]; "
              "feed gold with probability = teacher-forcing ratio; the ratio decays linearly",
-             "spec/lab03/test_seq2seq.py", ("lab01.rnn_cell", "lab01.unroll", "lab02.gru_cell", "lab03.attention")),
+             "spec/lab03/test_seq2seq.py",
+             ("lab01.rnn_cell", "lab01.unroll", "lab01.clipping", "lab02.gru_cell", "lab03.dates",
+              "lab03.attention")),
 )
 BY_ID = {e.id: e for e in EXERCISES}
 
