@@ -44,3 +44,15 @@ def copy_to_torch_cell(ours, ref) -> None:
         ref.bias_ih.copy_(ours.ih.bias)
         ref.weight_hh.copy_(ours.hh.weight)
         ref.bias_hh.copy_(ours.hh.bias)
+
+
+def cell_from_case(cell_cls, case):
+    """A float64 cell of ``cell_cls`` holding a drawn case's weights."""
+    cell = cell_cls(case["input_size"], case["hidden_size"]).double()
+    load_case(cell, case)
+    return cell
+
+
+def np_sigmoid(x):
+    """The logistic function in numpy, for the independent references."""
+    return 1 / (1 + np.exp(-x))

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 
 from rnnlab.cells import RNNCell
-from spec.helpers import assert_matches, copy_to_torch_cell, load_case
+from spec.helpers import assert_matches, cell_from_case, copy_to_torch_cell
 from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab01, pytest.mark.lab01_rnn_cell]
@@ -17,8 +17,7 @@ RULE = "h_t should be tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."
 
 @given(cell_case(gates=1))
 def test_matches_the_closed_form(case):
-    cell = RNNCell(case["input_size"], case["hidden_size"]).double()
-    load_case(cell, case)
+    cell = cell_from_case(RNNCell, case)
     h_new, state = cell(torch.from_numpy(case["x"]), torch.from_numpy(case["h"]))
     # an independent reference, in numpy
     expected = np.tanh(case["x"] @ case["w_ih"].T + case["b_ih"] + case["h"] @ case["w_hh"].T + case["b_hh"])

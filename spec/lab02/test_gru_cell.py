@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 
 from rnnlab.cells import GRUCell
-from spec.helpers import assert_matches, copy_to_torch_cell, load_case
+from spec.helpers import assert_matches, cell_from_case, copy_to_torch_cell, np_sigmoid
 from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_gru_cell]
@@ -14,32 +14,24 @@ RULE = ("GRU: r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b
         "n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}.")
 
 
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def build(case):
-    cell = GRUCell(case["input_size"], case["hidden_size"]).double()
-    load_case(cell, case)
-    return cell
 
 
 @given(cell_case(gates=3))
 def test_matches_the_closed_form(case):
-    cell = build(case)
+    cell = cell_from_case(GRUCell, case)
     h_new, _ = cell(torch.from_numpy(case["x"]), torch.from_numpy(case["h"]))
     xi = case["x"] @ case["w_ih"].T + case["b_ih"]
     hh = case["h"] @ case["w_hh"].T + case["b_hh"]
     x_r, x_z, x_n = np.split(xi, 3, axis=1)
     h_r, h_z, h_n = np.split(hh, 3, axis=1)
-    r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
+    r, z = np_sigmoid(x_r + h_r), np_sigmoid(x_z + h_z)
     n = np.tanh(x_n + r * h_n)
     assert_matches(h_new, (1 - z) * n + z * case["h"], what="GRU output h_t", rule=RULE)
 
 
 @given(cell_case(gates=3))
 def test_output_stays_in_the_unit_box(case):
-    h_new, _ = build(case)(torch.from_numpy(case["x"]), torch.from_numpy(case["h"]))
+    h_new, _ = cell_from_case(GRUCell, case)(torch.from_numpy(case["x"]), torch.from_numpy(case["h"]))
     assert h_new.abs().max() <= 1.0, "h_t is a convex mix of n in (-1, 1) and h_{t-1} in [-1, 1], so |h_t| <= 1"
 
 

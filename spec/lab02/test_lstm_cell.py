@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 
 from rnnlab.cells import LSTMCell
-from spec.helpers import assert_matches, copy_to_torch_cell, load_case
+from spec.helpers import assert_matches, cell_from_case, copy_to_torch_cell, np_sigmoid
 from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_lstm_cell]
@@ -14,24 +14,16 @@ RULE = ("LSTM: [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh (torch's gate order)
         "c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g), h_t = sigmoid(o) * tanh(c_t).")
 
 
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def build(case):
-    cell = LSTMCell(case["input_size"], case["hidden_size"]).double()
-    load_case(cell, case)
-    return cell
 
 
 @given(cell_case(gates=4))
 def test_matches_the_closed_form(case):
-    cell = build(case)
+    cell = cell_from_case(LSTMCell, case)
     h_new, (h_state, c_new) = cell(torch.from_numpy(case["x"]), (torch.from_numpy(case["h"]), torch.from_numpy(case["c"])))
     a = case["x"] @ case["w_ih"].T + case["b_ih"] + case["h"] @ case["w_hh"].T + case["b_hh"]
     i, f, g, o = np.split(a, 4, axis=1)
-    c = sigmoid(f) * case["c"] + sigmoid(i) * np.tanh(g)
-    h = sigmoid(o) * np.tanh(c)
+    c = np_sigmoid(f) * case["c"] + np_sigmoid(i) * np.tanh(g)
+    h = np_sigmoid(o) * np.tanh(c)
     assert_matches(c_new, c, what="LSTM cell state c_t", rule=RULE)
     assert_matches(h_new, h, what="LSTM output h_t", rule=RULE)
     assert torch.equal(h_state, h_new), "the state's h is the output h_t"
@@ -39,7 +31,7 @@ def test_matches_the_closed_form(case):
 
 @given(cell_case(gates=4))
 def test_ranges(case):
-    cell = build(case)
+    cell = cell_from_case(LSTMCell, case)
     h_new, (_, c_new) = cell(torch.from_numpy(case["x"]), (torch.from_numpy(case["h"]), torch.from_numpy(case["c"])))
     assert h_new.abs().max() <= 1.0, "|h_t| = |sigmoid(o) * tanh(c_t)| can never exceed 1"
     bound = torch.from_numpy(case["c"]).abs() + 1.0
