@@ -8,6 +8,7 @@ import pytest
 
 from acceptance.conftest import check
 from acceptance.record import Figure, Table
+from rnnlab.fast import set_fast
 from rnnlab import plots
 from rnnlab.checkpoint import save
 from rnnlab.metrics import known_word_share, perplexity, words
@@ -27,7 +28,7 @@ def lab01(profile, corpus, runs_dir, recorder):
     cfg = profile.lab01
     vocab = corpus["vocab"]
     seed_everything(cfg.train.seed)
-    model = CharLM(len(vocab), "rnn", cfg.hidden_size, 1, cfg.embedding_dim)
+    model = set_fast(CharLM(len(vocab), "rnn", cfg.hidden_size, 1, cfg.embedding_dim))
     known = set(words(corpus["train"]))
     untrained_sample = sample(model, vocab, cfg.sample_length, 0.8, seed=0)
     history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc="lab01 rnn")

@@ -10,6 +10,7 @@ import torch
 from acceptance.conftest import check
 from acceptance.record import Figure, Table
 from acceptance.timing import interleaved_medians, training_step
+from rnnlab.fast import set_fast
 from rnnlab import plots
 from rnnlab.checkpoint import save
 from rnnlab.metrics import grad_norms_through_time, perplexity
@@ -45,8 +46,8 @@ def lab02(profile, corpus, runs_dir, recorder):
     runs = {}
     for kind, hidden in cfg.hidden:
         seed_everything(cfg.train.seed)
-        model = CharLM(len(vocab), kind, hidden, 1, cfg.embedding_dim,
-                       forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None)
+        model = set_fast(CharLM(len(vocab), kind, hidden, 1, cfg.embedding_dim,
+                                forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None))
         untrained = copy.deepcopy(model)
         history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
         path = save(runs_dir / LAB / f"{kind}.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,

@@ -9,6 +9,7 @@ import torch
 
 from acceptance.conftest import check
 from acceptance.record import Figure, Table
+from rnnlab.fast import set_fast
 from rnnlab import plots
 from rnnlab.checkpoint import save
 from rnnlab.data.dates import INPUT_ALPHABET, LONG_MIN, SHORT_MAX, bucket, make_examples, split_dates
@@ -67,8 +68,8 @@ def lab03(profile, runs_dir, recorder):
             if seed != cfg.seeds[0] and variant == "luong":
                 continue  # extra seeds are for the baseline-vs-Bahdanau gap
             seed_everything(seed)
-            model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=variant, hidden_size=cfg.hidden_size,
-                                          embedding_dim=cfg.embedding_dim, attention_dim=cfg.attention_dim))
+            model = set_fast(Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=variant, hidden_size=cfg.hidden_size,
+                                                   embedding_dim=cfg.embedding_dim, attention_dim=cfg.attention_dim)))
             tcfg = type(cfg.train)(**{**asdict(cfg.train), "seed": seed})
             history, optimizer = train_seq2seq(model, train, val, tcfg, desc=f"lab03 {variant} s{seed}")
             name = variant if seed == cfg.seeds[0] else f"{variant}-seed{seed}"

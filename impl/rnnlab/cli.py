@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from rnnlab.checkpoint import CheckpointError, load, save
+from rnnlab.fast import set_fast
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
@@ -34,7 +35,7 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
         clip=args.clip, eval_points=args.eval_points, seed=args.seed,
     )
     seed_everything(args.seed)
-    model = CharLM(len(vocab), args.cell, args.hidden_size, args.num_layers, args.embedding_dim, args.dropout)
+    model = set_fast(CharLM(len(vocab), args.cell, args.hidden_size, args.num_layers, args.embedding_dim, args.dropout))
     history, optimizer = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg, desc=args.cell)
     save(args.out, model, vocab, optimizer=optimizer, step=cfg.steps,
                 train_config=asdict(cfg), history=asdict(history))
@@ -55,8 +56,8 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
     cfg = Seq2SeqTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
                              tf_end=args.teacher_forcing_end, seed=args.seed)
     seed_everything(args.seed)
-    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=args.attention, hidden_size=args.hidden_size,
-                                  embedding_dim=args.embedding_dim))
+    model = set_fast(Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=args.attention, hidden_size=args.hidden_size,
+                                           embedding_dim=args.embedding_dim)))
     history, optimizer = train_seq2seq(model, train, val, cfg, desc=args.attention)
     save(args.out, model, optimizer=optimizer, step=cfg.steps, train_config=asdict(cfg), history=asdict(history))
     acc = history.val_accuracy[-1]

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.cells import make_cell
+from rnnlab.fast import fast_unroll
 
 State = Any  # a cell's state: a tensor (RNN, GRU) or a tuple (h, c) (LSTM)
 
@@ -86,6 +87,10 @@ class Recurrent(nn.Module):
     ``forward(x (B, T, I), state=None) -> (outputs (B, T, D*H), state)``, where ``state`` is a
     tuple with one cell state per (layer, direction), in the order layer-major, forward first
     (torch's ``h_n`` order).
+
+    ``fast=True`` runs the built-in cells through ``rnnlab.fast`` (hand-written BPTT, the same
+    function to rounding; the labs train with it); ``False`` runs the plain loop ``unroll``,
+    the one learners write. It is a switch of speed, not of the model: not saved with it.
     """
 
     def __init__(
@@ -97,8 +102,10 @@ class Recurrent(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         forget_bias: float | None = None,
+        fast: bool = False,
     ) -> None:
         super().__init__()
+        self.fast = fast
         if num_layers < 1:
             raise ValueError(f"Recurrent: num_layers must be >= 1, got {num_layers}")
         if not 0.0 <= dropout < 1.0:
@@ -138,7 +145,9 @@ class Recurrent(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 cell_state = None if state is None else state[index]
-                if direction == 0:
+                if self.fast:
+                    out, last = self._fast_direction(self.cells[index], layer_input, cell_state, lengths, direction)
+                elif direction == 0:
                     out, last = unroll(self.cells[index], layer_input, cell_state, mask)
                 elif lengths is None:
                     out, last = unroll(self.cells[index], layer_input.flip(1), cell_state)
@@ -150,3 +159,13 @@ class Recurrent(nn.Module):
                 new_state.append(last)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
         return layer_input, tuple(new_state)
+
+    @staticmethod
+    def _fast_direction(cell, x, state, lengths, direction):
+        if direction == 0:
+            return fast_unroll(cell, x, state, lengths)
+        if lengths is None:
+            out, last = fast_unroll(cell, x.flip(1), state)
+            return out.flip(1), last
+        out, last = fast_unroll(cell, reverse_padded(x, lengths), state, lengths)
+        return reverse_padded(out, lengths), last

@@ -1,0 +1,264 @@
+"""The fast path: whole-sequence recurrences with backpropagation through time written by hand.
+
+``rnnlab.cells`` is what a learner reads: one step, plain autograd. Training the labs with it
+is slow, because autograd records a dozen small ops per step and replays them one at a time
+on the way back. This module computes *exactly the same function* (the specs in
+``spec/lab02/test_fast_path.py`` prove values and gradients equal, float64 gradcheck and
+float32 parity) as one ``torch.autograd.Function`` per layer:
+
+* forward: the input projection of every step is one matmul done outside (``cell.ih``);
+  inside, each step is one ``addmm`` into a preallocated gate buffer plus in-place pointwise
+  ops; everything backward needs is kept in those buffers;
+* backward: every factor that does not depend on the running gradient (sigmoid'(a) = s(1-s),
+  tanh' = 1 - t^2, ...) is computed for all steps at once *before* the reverse loop, so each
+  reverse step is a handful of multiplies and one ``addmm``; the weight gradients are then
+  single matmuls over all T*B rows instead of T small ones;
+* tanh(x) is computed as 2*sigmoid(2x) - 1: on x86 CPUs ATen's sigmoid is about 3x faster
+  than its tanh (measured: 83 vs 275 us on a 64 x 2048 tensor, 2 threads).
+
+Shapes inside are time-major: x_proj (T, B, G*H) already holds ``W_ih x_t + b_ih``.
+Use it through ``fast_unroll`` (or ``Recurrent(..., fast=True)``), never for double backward.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from rnnlab.cells import GRUCell, LSTMCell, RNNCell
+
+
+def _tanh_(x: Tensor) -> Tensor:
+    """In place: tanh(x) = 2*sigmoid(2x) - 1."""
+    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+
+
+def _time_major(x: Tensor) -> Tensor:
+    """(B, T, ...) -> contiguous (T, B, ...). Per-step slices of a batch-first buffer are
+    rows T*G elements apart, which thrashes the cache; time-major keeps each step together."""
+    return x.transpose(0, 1).contiguous()
+
+
+def _project(x_tm: Tensor, w_ih: Tensor, bias: Tensor) -> Tensor:
+    """Every step's input projection in one matmul: (T, B, I) -> (T, B, G*H)."""
+    T, B, I = x_tm.shape
+    return torch.addmm(bias, x_tm.view(T * B, I), w_ih.t()).view(T, B, -1)
+
+
+def _input_grads(ctx, d_pre: Tensor, x_tm: Tensor, w_ih: Tensor):
+    """Gradients of x (returned batch-first), W_ih and b_ih from d(pre-activation)
+    (T, B, G*H), as single matmuls over all T*B rows."""
+    T, B, I = x_tm.shape
+    flat = d_pre.view(T * B, -1)
+    d_x = flat.mm(w_ih).view(T, B, I).transpose(0, 1) if ctx.needs_input_grad[0] else None
+    return d_x, flat.t().mm(x_tm.view(T * B, I)), flat.sum(0)
+
+
+def _recurrent_weight_grad(d_pre: Tensor, hs: Tensor) -> Tensor:
+    """dL/dW_hh = sum_t d_pre_t^T h_{t-1}: one matmul over all T*B rows."""
+    T, B, G = d_pre.shape
+    return d_pre.view(T * B, G).t().mm(hs[:-1].reshape(T * B, -1))
+
+
+class _RNNFunction(torch.autograd.Function):
+    """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); x (B, T, I) -> every h_t (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, h0):
+        x_tm = _time_major(x)
+        T, B, _ = x_tm.shape
+        H = w_hh.shape[1]
+        hs = _project(x_tm, w_ih, b_ih + b_hh)    # pre-activations, then h_1..h_T in place
+        h_prev = h0
+        wt = w_hh.t()
+        for t in range(T):
+            h_prev = _tanh_(hs[t].addmm_(h_prev, wt))
+        ctx.save_for_backward(x_tm, w_ih, w_hh, h0, hs)
+        return hs.transpose(0, 1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out):
+        x_tm, w_ih, w_hh, h0, hs = ctx.saved_tensors
+        d_out = _time_major(d_out)
+        T, B, H = d_out.shape
+        d_pre = torch.mul(hs, hs).neg_().add_(1)  # tanh' for all steps; becomes d(pre) in place
+        dh = d_out.new_zeros(B, H)
+        for t in range(T - 1, -1, -1):
+            dh.add_(d_out[t])
+            d_pre[t].mul_(dh)
+            torch.mm(d_pre[t], w_hh, out=dh)
+        d_x, d_w_ih, d_b = _input_grads(ctx, d_pre, x_tm, w_ih)
+        d_w_hh = _recurrent_weight_grad(d_pre, torch.cat([h0.unsqueeze(0), hs]))
+        return d_x, d_w_ih, d_b, d_w_hh, d_b, dh
+
+
+class _LSTMFunction(torch.autograd.Function):
+    """Gates i, f, g, o; x (B, T, I) -> every h_t and every c_t, each (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, h0, c0):
+        x_tm = _time_major(x)
+        T, B, _ = x_tm.shape
+        H = w_hh.shape[1]
+        # g's rows doubled, so one sigmoid over the whole gate row gives sigmoid(2 a_g)
+        # and tanh(a_g) = 2 sigmoid(2 a_g) - 1 costs two cheap ops.
+        scale = torch.ones(4 * H, 1, dtype=x.dtype, device=x.device)
+        scale[2 * H : 3 * H] = 2
+        gates = _project(x_tm, w_ih * scale, (b_ih + b_hh) * scale.squeeze(1))  # (T, B, 4H)
+        w2t = (w_hh * scale).t()
+        hs = x.new_empty(T + 1, B, H)
+        cs = x.new_empty(T + 1, B, H)
+        tc = x.new_empty(T, B, H)                 # tanh(c_t)
+        hs[0] = h0
+        cs[0] = c0
+        for t in range(T):
+            a = gates[t]
+            a.addmm_(hs[t], w2t).sigmoid_()
+            i, f, g, o = a.view(B, 4, H).unbind(1)
+            g.mul_(2).sub_(1)
+            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)
+            torch.tanh(cs[t + 1], out=tc[t])
+            torch.mul(o, tc[t], out=hs[t + 1])
+        ctx.save_for_backward(x_tm, w_ih, w_hh, gates, hs, cs, tc)
+        return hs[1:].transpose(0, 1), cs[1:].transpose(0, 1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_h, d_c):
+        x_tm, w_ih, w_hh, gates, hs, cs, tc = ctx.saved_tensors
+        T, B, G = gates.shape
+        H = G // 4
+        d_h = tc.new_zeros(()).expand(T, B, H) if d_h is None else _time_major(d_h)
+        d_c = tc.new_zeros(()).expand(T, B, H) if d_c is None else _time_major(d_c)
+        i, f, g, o = gates.view(T, B, 4, H).unbind(2)
+        h = hs[1:]
+        # Everything that does not depend on the running gradient, for all steps at once,
+        # written into one buffer without temporaries (fresh multi-MB tensors page-fault).
+        factors = torch.empty_like(gates)
+        fi, ff, fg, fo = factors.view(T, B, 4, H).unbind(2)
+        torch.mul(i, g, out=fi).addcmul_(fi, i, value=-1)          # dL/da_i = dc * g i(1-i)
+        torch.mul(f, cs[:-1], out=ff).addcmul_(ff, f, value=-1)    # dL/da_f = dc * c_prev f(1-f)
+        torch.mul(i, g, out=fg)
+        torch.addcmul(i, fg, g, value=-1, out=fg)                  # dL/da_g = dc * i(1-g^2)
+        torch.addcmul(h, h, o, value=-1, out=fo)                   # dL/da_o = dh * tanh(c) o(1-o) = dh * (h - h o)
+        h_to_c = torch.addcmul(o, h, tc, value=-1)                 # dc += dh * o(1 - tanh(c)^2) = dh * (o - h tanh(c))
+        dg = factors.view(T, B, 4, H)             # becomes dL/d(gates) in place, step by step
+        dh = tc.new_zeros(B, H)
+        dc = tc.new_zeros(B, H)
+        for t in range(T - 1, -1, -1):
+            dh.add_(d_h[t])
+            dc.add_(d_c[t]).addcmul_(dh, h_to_c[t])
+            dg[t, :, :3].mul_(dc.unsqueeze(1))
+            dg[t, :, 3].mul_(dh)
+            dc.mul_(f[t])
+            torch.mm(factors[t], w_hh, out=dh)
+        d_x, d_w_ih, d_b = _input_grads(ctx, factors, x_tm, w_ih)
+        return d_x, d_w_ih, d_b, _recurrent_weight_grad(factors, hs), d_b, dh, dc
+
+
+class _GRUFunction(torch.autograd.Function):
+    """Gates r, z, n in torch's convention; x (B, T, I) -> every h_t (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, h0):
+        x_tm = _time_major(x)
+        T, B, _ = x_tm.shape
+        H = w_hh.shape[1]
+        xp = _project(x_tm, w_ih, b_ih)           # (T, B, 3H): W_ih x + b_ih
+        hh = x.new_empty(T, B, 3 * H)             # W_hh h_{t-1} + b_hh
+        rz = x.new_empty(T, B, 2 * H)
+        n = x.new_empty(T, B, H)
+        hs = x.new_empty(T + 1, B, H)
+        hs[0] = h0
+        wt = w_hh.t()
+        for t in range(T):
+            torch.addmm(b_hh, hs[t], wt, out=hh[t])
+            torch.add(xp[t, :, : 2 * H], hh[t, :, : 2 * H], out=rz[t]).sigmoid_()
+            torch.mul(rz[t, :, :H], hh[t, :, 2 * H :], out=n[t]).add_(xp[t, :, 2 * H :]).tanh_()
+            torch.lerp(n[t], hs[t], rz[t, :, H:], out=hs[t + 1])  # (1 - z) n + z h
+        ctx.save_for_backward(x_tm, w_ih, w_hh, hs, hh, rz, n)
+        return hs[1:].transpose(0, 1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out):
+        x_tm, w_ih, w_hh, hs, hh, rz, n = ctx.saved_tensors
+        d_out = _time_major(d_out)
+        T, B, H = d_out.shape
+        r, z = rz[..., :H], rz[..., H:]
+        # With dh the gradient reaching h_t, every gate gradient is dh times a factor fixed
+        # by the forward pass; compute the factors for all steps before the reverse loop.
+        a_n = torch.mul(n, n).neg_().add_(1)
+        a_n.addcmul_(a_n, z, value=-1)                              # dL/da_n = dh * (1-z)(1-n^2)
+        factors = torch.empty_like(hh)
+        fr, fz, fn = factors.view(T, B, 3, H).unbind(2)
+        torch.mul(a_n, hh[..., 2 * H :], out=fr).mul_(r)
+        fr.addcmul_(fr, r, value=-1)                                # dL/da_r = dh * a_n hn r(1-r)
+        torch.sub(hs[:-1], n, out=fz).mul_(z)
+        fz.addcmul_(fz, z, value=-1)                                # dL/da_z = dh * (h_prev - n) z(1-z)
+        torch.mul(a_n, r, out=fn)                                   # dL/d(W_hn h + b_hn) = dh * a_n r
+        d_hh = factors.view(T, B, 3, H)           # becomes dL/d(W_hh h + b_hh) in place
+        dhs = torch.empty_like(d_out)
+        dh = d_out.new_zeros(B, H)
+        for t in range(T - 1, -1, -1):
+            torch.add(dh, d_out[t], out=dhs[t])
+            d_hh[t].mul_(dhs[t].unsqueeze(1))
+            torch.mul(dhs[t], z[t], out=dh)
+            dh.addmm_(factors[t], w_hh)
+        d_w_hh = _recurrent_weight_grad(factors, hs)
+        d_b_hh = factors.sum((0, 1))
+        torch.mul(dhs, a_n, out=fn)               # the input side's n gradient is dL/da_n itself
+        d_x, d_w_ih, d_b_ih = _input_grads(ctx, factors, x_tm, w_ih)
+        return d_x, d_w_ih, d_b_ih, d_w_hh, d_b_hh, dh
+
+
+_FUNCTIONS = ((LSTMCell, _LSTMFunction), (GRUCell, _GRUFunction), (RNNCell, _RNNFunction))
+
+
+def set_fast(model: nn.Module, enabled: bool = True) -> nn.Module:
+    """Turn the fast path on (or off) in every ``Recurrent`` stack inside ``model``; returns
+    ``model``. A speed switch only: the weights and the function computed stay the same."""
+    for module in model.modules():
+        if hasattr(module, "fast") and hasattr(module, "cells"):
+            module.fast = enabled
+    return model
+
+
+def _last(steps: Tensor, lengths: Tensor | None) -> Tensor:
+    """The state after each row's last real step: steps (B, T, H) -> (B, H)."""
+    if lengths is None:
+        return steps[:, -1]
+    index = (lengths.to(steps.device) - 1).view(-1, 1, 1).expand(-1, 1, steps.shape[2])
+    return steps.gather(1, index).squeeze(1)
+
+
+def fast_unroll(cell: nn.Module, x: Tensor, state=None, lengths: Tensor | None = None):
+    """``rnnlab.recurrent.unroll`` for the built-in cells, with hand-written BPTT.
+
+    ``x`` (B, T, I) -> outputs (B, T, H) and the last state, as ``unroll``. ``lengths`` (B,)
+    marks right-padded rows (``unroll``'s mask for a prefix): outputs after a row's end are
+    zero and its state is the one after its last real step. Padding comes after every real
+    step, so it never changes a real step's value and the full run can be cut afterwards.
+    """
+    if x.dim() != 3:
+        raise ValueError(f"fast_unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
+    B, T, _ = x.shape
+    if T == 0:
+        raise ValueError("fast_unroll: the sequence is empty (time dimension 0)")
+    function = next((f for kind, f in _FUNCTIONS if type(cell) is kind), None)
+    if function is None:
+        raise TypeError(f"fast_unroll: no fast path for {type(cell).__name__}; use rnnlab.recurrent.unroll")
+    if state is None:
+        state = cell.init_state(B, x)
+    weights = (cell.ih.weight, cell.ih.bias, cell.hh.weight, cell.hh.bias)
+    if function is _LSTMFunction:
+        hs, cs = function.apply(x, *weights, *state)
+        new_state = (_last(hs, lengths), _last(cs, lengths))
+    else:
+        hs = function.apply(x, *weights, state)
+        new_state = _last(hs, lengths)
+    if lengths is not None:
+        keep = torch.arange(T, device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
+        hs = hs * keep.unsqueeze(2)
+    return hs, new_state
