@@ -5,28 +5,35 @@ ratio table. ``nn.RNN/LSTM/GRU`` appear here only as the fused baselines being c
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
 from rnnlab.recurrent import Recurrent
 
 FUSED = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}  # benchmark baselines only
+IMPLS = ("fast", "plain", "fused")  # rnnlab.fast, the readable loop over rnnlab.cells, torch's kernels
 
 
 def training_step(kind: str, impl: str, hidden: int, batch: int = 64, steps: int = 100,
                   input_size: int | None = None, seed: int = 0) -> Callable[[], None]:
-    """A closure running one forward + backward + Adam step on fixed random data."""
+    """A closure running one forward + backward + Adam step on fixed random data.
+
+    ``impl``: "fast" (``rnnlab.fast``, what the labs train with), "plain" (the readable
+    per-step loop learners write) or "fused" (torch's ``nn.RNN/LSTM/GRU``)."""
     torch.manual_seed(seed)
     input_size = input_size or hidden
-    if impl == "scratch":
-        layer = Recurrent(kind, input_size, hidden)
+    if impl in ("fast", "plain"):
+        layer = Recurrent(kind, input_size, hidden, fast=impl == "fast")
     elif impl == "fused":
         layer = FUSED[kind](input_size, hidden, batch_first=True)
     else:
-        raise ValueError(f"impl must be 'scratch' or 'fused', got {impl!r}")
+        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     opt = torch.optim.Adam(layer.parameters(), lr=1e-3)
     x = torch.randn(batch, steps, input_size)
 
@@ -52,3 +59,40 @@ def interleaved_medians(fns: dict[str, Callable[[], None]], rounds: int = 5, war
             fn()
             times[name].append(time.perf_counter() - started)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _release_free_memory() -> None:
+    """Hand memory the allocator keeps free back to the OS (glibc malloc_trim), so that the
+    next step's allocations show up as resident-set growth instead of reusing old pages."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def peak_rss_mib(fn: Callable[[], None]) -> float | None:
+    """Peak resident memory added while ``fn`` runs, in MiB. Linux only (None elsewhere):
+    returns free heap pages to the OS, resets the high-water mark (VmHWM) through
+    /proc/self/clear_refs, runs ``fn``, and reads VmHWM minus VmRSS before."""
+    _release_free_memory()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    before = _status_kib("VmRSS")
+    fn()
+    peak = _status_kib("VmHWM")
+    if before is None or peak is None:
+        return None
+    return max(0, peak - before) / 1024

@@ -1,20 +1,55 @@
 """Benchmarks: one training step of the from-scratch recurrences against torch's fused layers.
 
 Run with ``tox -e bench``; results land in reports/bench/benchmarks.json. The group of each
-benchmark pairs the two implementations at one size, so pytest-benchmark's table shows
-them side by side.
-"""
-import pytest
+benchmark puts the three implementations (fast path, plain loop, fused) at one size, so
+pytest-benchmark's table shows them side by side.
 
-from acceptance.timing import training_step
+``test_fast_path_speed_goal`` holds the speed targets of issue #6: it times the fast path and
+the fused layer round-robin (so machine drift hits both alike), writes every ratio and the
+peak memory to reports/bench/ratios.json, and fails where a ratio misses its goal.
+"""
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from acceptance.timing import IMPLS, interleaved_medians, peak_rss_mib, training_step
 
 SIZES = [128, 256, 512]
+GOALS = {"rnn": 1.0, "lstm": 1.0, "gru": 0.8}  # fast-path step time / fused step time, at most
+OUT = Path(os.environ.get("RNNLAB_REPORTS", Path(__file__).resolve().parents[2] / "reports")) / "bench"
+_RATIOS: dict[str, dict] = {}
 
 
-@pytest.mark.parametrize("impl", ["scratch", "fused"])
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("hidden", SIZES)
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_training_step(benchmark, kind, hidden, impl):
     benchmark.group = f"{kind} H={hidden} B=64 T=100"
     step = training_step(kind, impl, hidden)
+    benchmark.extra_info["peak_rss_mib"] = peak_rss_mib(step)
     benchmark.pedantic(step, rounds=5, warmup_rounds=1, iterations=1)
+
+
+@pytest.mark.parametrize("hidden", SIZES)
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_fast_path_speed_goal(kind, hidden):
+    fns = {impl: training_step(kind, impl, hidden) for impl in ("fast", "fused")}
+    medians = interleaved_medians(fns, rounds=9, warmup=2)
+    ratio = medians["fast"] / medians["fused"]
+    _RATIOS[f"{kind} H={hidden}"] = {
+        "kind": kind, "hidden": hidden, "batch": 64, "steps": 100, "threads": torch.get_num_threads(),
+        "fast_ms": 1000 * medians["fast"], "fused_ms": 1000 * medians["fused"], "ratio": ratio,
+        "goal": GOALS[kind], "met": ratio <= GOALS[kind],
+        "peak_rss_mib": {impl: peak_rss_mib(fn) for impl, fn in fns.items()},
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = OUT / "ratios.json.tmp"
+    tmp.write_text(json.dumps(_RATIOS, indent=2))
+    tmp.replace(OUT / "ratios.json")
+    assert ratio <= GOALS[kind], (
+        f"{kind} H={hidden}: the fast path takes {1000 * medians['fast']:.1f} ms per training step, "
+        f"{ratio:.2f}x torch's fused {kind.upper()} ({1000 * medians['fused']:.1f} ms); the goal is <= {GOALS[kind]}x. "
+        "See rnnlab/fast.py for where the time goes.")

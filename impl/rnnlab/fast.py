@@ -112,14 +112,15 @@ class _LSTMFunction(torch.autograd.Function):
         tc = x.new_empty(T, B, H)                 # tanh(c_t)
         hs[0] = h0
         cs[0] = c0
+        # Per-step views made once, not T times inside the loop (each view costs a dispatch).
+        rows, h_t, c_t, tc_t = gates.unbind(0), hs.unbind(0), cs.unbind(0), tc.unbind(0)
+        i_t, f_t, g_t, o_t = (part.unbind(0) for part in gates.view(T, B, 4, H).unbind(2))
         for t in range(T):
-            a = gates[t]
-            a.addmm_(hs[t], w2t).sigmoid_()
-            i, f, g, o = a.view(B, 4, H).unbind(1)
-            g.mul_(2).sub_(1)
-            torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)
-            torch.tanh(cs[t + 1], out=tc[t])
-            torch.mul(o, tc[t], out=hs[t + 1])
+            rows[t].addmm_(h_t[t], w2t).sigmoid_()
+            g_t[t].mul_(2).sub_(1)
+            torch.mul(f_t[t], c_t[t], out=c_t[t + 1]).addcmul_(i_t[t], g_t[t])
+            torch.tanh(c_t[t + 1], out=tc_t[t])
+            torch.mul(o_t[t], tc_t[t], out=h_t[t + 1])
         ctx.save_for_backward(x_tm, w_ih, w_hh, gates, hs, cs, tc)
         return hs[1:].transpose(0, 1), cs[1:].transpose(0, 1)
 
@@ -143,16 +144,20 @@ class _LSTMFunction(torch.autograd.Function):
         torch.addcmul(i, fg, g, value=-1, out=fg)                  # dL/da_g = dc * i(1-g^2)
         torch.addcmul(h, h, o, value=-1, out=fo)                   # dL/da_o = dh * tanh(c) o(1-o) = dh * (h - h o)
         h_to_c = torch.addcmul(o, h, tc, value=-1)                 # dc += dh * o(1 - tanh(c)^2) = dh * (o - h tanh(c))
-        dg = factors.view(T, B, 4, H)             # becomes dL/d(gates) in place, step by step
+        # factors becomes dL/d(gates) in place, step by step
+        ifg_t = factors.view(T, B, 4, H)[:, :, :3].unbind(0)
+        rows, fo_t, f_t = factors.unbind(0), fo.unbind(0), f.unbind(0)
+        dh_in, dc_in, h_to_c_t = d_h.unbind(0), d_c.unbind(0), h_to_c.unbind(0)
         dh = tc.new_zeros(B, H)
         dc = tc.new_zeros(B, H)
+        dc_row = dc.unsqueeze(1)
         for t in range(T - 1, -1, -1):
-            dh.add_(d_h[t])
-            dc.add_(d_c[t]).addcmul_(dh, h_to_c[t])
-            dg[t, :, :3].mul_(dc.unsqueeze(1))
-            dg[t, :, 3].mul_(dh)
-            dc.mul_(f[t])
-            torch.mm(factors[t], w_hh, out=dh)
+            dh.add_(dh_in[t])
+            dc.add_(dc_in[t]).addcmul_(dh, h_to_c_t[t])
+            ifg_t[t].mul_(dc_row)
+            fo_t[t].mul_(dh)
+            dc.mul_(f_t[t])
+            torch.mm(rows[t], w_hh, out=dh)
         d_x, d_w_ih, d_b = _input_grads(ctx, factors, x_tm, w_ih)
         return d_x, d_w_ih, d_b, _recurrent_weight_grad(factors, hs), d_b, dh, dc
 
@@ -172,11 +177,15 @@ class _GRUFunction(torch.autograd.Function):
         hs = x.new_empty(T + 1, B, H)
         hs[0] = h0
         wt = w_hh.t()
+        h_t, hh_t, rz_t, n_t = hs.unbind(0), hh.unbind(0), rz.unbind(0), n.unbind(0)
+        x_rz_t, x_n_t = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
+        h_rz_t, h_n_t = hh[..., : 2 * H].unbind(0), hh[..., 2 * H :].unbind(0)
+        r_t, z_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0)
         for t in range(T):
-            torch.addmm(b_hh, hs[t], wt, out=hh[t])
-            torch.add(xp[t, :, : 2 * H], hh[t, :, : 2 * H], out=rz[t]).sigmoid_()
-            torch.mul(rz[t, :, :H], hh[t, :, 2 * H :], out=n[t]).add_(xp[t, :, 2 * H :]).tanh_()
-            torch.lerp(n[t], hs[t], rz[t, :, H:], out=hs[t + 1])  # (1 - z) n + z h
+            torch.addmm(b_hh, h_t[t], wt, out=hh_t[t])
+            torch.add(x_rz_t[t], h_rz_t[t], out=rz_t[t]).sigmoid_()
+            torch.mul(r_t[t], h_n_t[t], out=n_t[t]).add_(x_n_t[t]).tanh_()
+            torch.lerp(n_t[t], h_t[t], z_t[t], out=h_t[t + 1])  # (1 - z) n + z h
         ctx.save_for_backward(x_tm, w_ih, w_hh, hs, hh, rz, n)
         return hs[1:].transpose(0, 1)
 
@@ -198,14 +207,16 @@ class _GRUFunction(torch.autograd.Function):
         torch.sub(hs[:-1], n, out=fz).mul_(z)
         fz.addcmul_(fz, z, value=-1)                                # dL/da_z = dh * (h_prev - n) z(1-z)
         torch.mul(a_n, r, out=fn)                                   # dL/d(W_hn h + b_hn) = dh * a_n r
-        d_hh = factors.view(T, B, 3, H)           # becomes dL/d(W_hh h + b_hh) in place
         dhs = torch.empty_like(d_out)
+        # factors becomes dL/d(W_hh h + b_hh) in place, step by step
+        rows, rows3, dh_t, d_in, z_t = (factors.unbind(0), factors.view(T, B, 3, H).unbind(0), dhs.unbind(0),
+                                        d_out.unbind(0), z.unbind(0))
         dh = d_out.new_zeros(B, H)
         for t in range(T - 1, -1, -1):
-            torch.add(dh, d_out[t], out=dhs[t])
-            d_hh[t].mul_(dhs[t].unsqueeze(1))
-            torch.mul(dhs[t], z[t], out=dh)
-            dh.addmm_(factors[t], w_hh)
+            torch.add(dh, d_in[t], out=dh_t[t])
+            rows3[t].mul_(dh_t[t].unsqueeze(1))
+            torch.mul(dh_t[t], z_t[t], out=dh)
+            dh.addmm_(rows[t], w_hh)
         d_w_hh = _recurrent_weight_grad(factors, hs)
         d_b_hh = factors.sum((0, 1))
         torch.mul(dhs, a_n, out=fn)               # the input side's n gradient is dL/da_n itself
