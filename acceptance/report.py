@@ -63,9 +63,14 @@ def machine_info() -> dict[str, Any]:
 
 
 def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot write the report: {out_dir} cannot be created ({exc.strerror}: something in the way "
+                      "is a file, or a parent folder is not writable); set RNNLAB_REPORTS to a writable folder") from None
     if not os.access(out_dir, os.W_OK):
-        raise PermissionError(f"cannot write the report: {out_dir} is not writable; fix its permissions")
+        raise PermissionError(f"cannot write the report: {out_dir} is not writable; fix its permissions "
+                              "or set RNNLAB_REPORTS to a writable folder")
     criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
     sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
     failed = [c for c in criteria if not c.passed]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import random
 import tempfile
 import zipfile
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from rnnlab.data.text import Vocab
+from rnnlab.device import rng_state
 from rnnlab.models.charlm import CharLM, CharLMConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
@@ -50,12 +50,18 @@ def save(
     model: CharLM | Seq2Seq,
     vocab: Vocab | None = None,
     *,
-    optimizer: torch.optim.Optimizer | None = None,
+    optimizer: torch.optim.Optimizer | dict | None = None,
     step: int = 0,
     train_config: dict[str, Any] | None = None,
     history: dict[str, Any] | None = None,
+    loop: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a checkpoint of a CharLM (give its ``vocab``) or a Seq2Seq (which carries its own)."""
+    """Write a checkpoint of a CharLM (give its ``vocab``) or a Seq2Seq (which carries its own).
+
+    ``loop`` is the training loop's own position (the carried hidden state, the batch order)
+    and ``data`` identifies the training data (a checksum), both for ``--resume``. The RNG
+    states of torch, numpy and Python are read now, so save at a step boundary."""
     if isinstance(model, CharLM):
         if vocab is None:
             raise ValueError("saving a CharLM needs its vocabulary")
@@ -72,10 +78,12 @@ def save(
         "train_config": train_config or {},
         "vocab": chars,
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "optimizer": optimizer.state_dict() if isinstance(optimizer, torch.optim.Optimizer) else optimizer,
         "step": step,
-        "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
+        "rng": rng_state(),
         "history": history or {},
+        "loop": loop or {},
+        "data": data or {},
     }
     return atomic_write_bytes(path, lambda handle: torch.save(payload, handle))
 

@@ -9,15 +9,17 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnlab.device import model_device
 from rnnlab.recurrent import detach_state
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
 def perplexity(mean_cross_entropy: float) -> float:
-    """exp(mean cross-entropy in nats): the effective number of equally likely next characters."""
+    """exp(mean cross-entropy in nats): the effective number of equally likely next characters
+    (inf once that overflows a float: a model that bad is no better than infinitely unsure)."""
     # region exercise lab01.perplexity
-    return math.exp(mean_cross_entropy)
+    return math.exp(mean_cross_entropy) if mean_cross_entropy < 709.0 else math.inf
     # endregion
 
 
@@ -50,7 +52,7 @@ def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256
     """
     was_training = model.training
     model.eval()
-    data = stream_rows(ids, rows)  # (rows, N)
+    data = stream_rows(ids.to(model_device(model)), rows)  # (rows, N)
     total, count, state = 0.0, 0, None
     for start in range(0, data.shape[1] - 1, window):
         x = data[:, start : start + window]
@@ -77,6 +79,8 @@ def grad_norms_through_time(model: nn.Module, idx: Tensor, target: Tensor) -> Te
     if len(model.rnn.cells) != 1:
         raise ValueError("grad_norms_through_time measures a one-layer, one-direction model")
     cell = model.rnn.cells[0]
+    device = model_device(model)
+    idx, target = idx.to(device), target.to(device)
     B, T = idx.shape
     # region exercise lab02.grad_flow
     x_proj = cell.ih(model.embedding(idx))  # (B, T, G*H)

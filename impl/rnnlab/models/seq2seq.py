@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from rnnlab.attention import AdditiveAttention, GeneralAttention
 from rnnlab.cells import GRUCell
 from rnnlab.data.text import Vocab
+from rnnlab.device import model_device
 from rnnlab.recurrent import Recurrent
 from rnnlab.checks import require_positive_ints
 
@@ -177,10 +178,11 @@ class Seq2Seq(nn.Module):
             raise TypeError("translate takes a list of strings; wrap a single string in a list")
         was_training = self.training
         self.eval()
+        device = model_device(self)
         out: list[str] = []
         for i in range(0, len(sources), batch_size):
             src, lengths = self.encode_sources(list(sources[i: i + batch_size]))
-            out.extend(self.decode_targets(self(src, lengths).argmax(-1)))
+            out.extend(self.decode_targets(self(src.to(device), lengths).argmax(-1).cpu()))
         self.train(was_training)
         return out
 

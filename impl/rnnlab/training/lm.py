@@ -4,10 +4,13 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from torch.nn import functional as F
+from rnnlab.device import model_device, set_rng_state
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import detach_state
 from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
@@ -57,7 +60,9 @@ class History:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed every generator a run may draw from: Python's, numpy's and torch's (CPU and GPU)."""
     random.seed(seed)
+    np.random.seed(seed)
     torch.manual_seed(seed)
 
 
@@ -69,16 +74,38 @@ def train_lm(
     *,
     progress: bool | None = None,
     desc: str = "train",
+    resume: dict | None = None,
+    checkpoint_every: int = 0,
+    on_checkpoint: Callable[[dict], None] | None = None,
 ) -> tuple[History, torch.optim.Optimizer]:
-    """Train ``model`` in place; return its history and the optimiser (for checkpoints)."""
-    batcher = StreamBatcher(train_ids, cfg.batch_size, cfg.seq_len)
+    """Train ``model`` in place (on its device); return its history and the optimiser.
+
+    Every ``checkpoint_every`` steps, and after the last, ``on_checkpoint(snapshot)`` gets what
+    a checkpoint needs to continue: ``{"step", "optimizer", "history", "loop"}`` (``loop``
+    holds the hidden state carried into the next window); read the RNG states at that moment
+    too (``rnnlab.device.rng_state``). ``resume`` takes such a snapshot back, plus ``"rng"``:
+    the run continues at its step and ends bit-identical to one never interrupted (the data
+    position is a function of the step, see ``StreamBatcher.window``).
+
+    A non-finite loss stops training with ``FloatingPointError`` before anything is saved, so
+    the last checkpoint written is the last good one.
+    """
+    device = model_device(model)
+    batcher = StreamBatcher(train_ids.to(device), cfg.batch_size, cfg.seq_len)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = History()
     to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
     state = None
-    elapsed = 0.0
+    start = 0
+    if resume is not None:
+        start = resume["step"]
+        optimizer.load_state_dict(resume["optimizer"])
+        history = History(**resume["history"])
+        state = _to(resume["loop"]["carry"], device)
+        set_rng_state(resume["rng"])
+    elapsed = history.train_seconds
     model.train()
-    bar = progress_bar(cfg.steps, desc, progress)
+    bar = progress_bar(cfg.steps, desc, progress, start=start)
     for step in bar:
         started = time.perf_counter()
         window = batcher.window(step)
@@ -103,5 +130,16 @@ def train_lm(
             history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
             history.eval_seconds.append(elapsed)
             bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
-    history.train_seconds = elapsed
+        history.train_seconds = elapsed
+        if on_checkpoint is not None and (step + 1 == cfg.steps or (checkpoint_every and (step + 1) % checkpoint_every == 0)):
+            on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
+                           "loop": {"carry": state}})
     return history, optimizer
+
+
+def _to(state, device):
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.to(device)
+    return type(state)(_to(s, device) for s in state)

@@ -21,7 +21,8 @@ def evenly_spaced(steps: int, points: int) -> list[int]:
     return sorted({round(steps * (k + 1) / points) for k in range(points)})
 
 
-def progress_bar(steps: int, desc: str, progress: bool | None):
-    """tqdm over the steps; ``progress=None`` lets tqdm decide (off when not a terminal, e.g. CI logs)."""
-    return tqdm(range(steps), desc=desc, disable=None if progress is None else not progress,
-                dynamic_ncols=True, leave=False)
+def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0):
+    """tqdm over steps ``start..steps-1``; ``progress=None`` lets tqdm decide (off when not a
+    terminal, e.g. CI logs)."""
+    return tqdm(range(start, steps), desc=desc, disable=None if progress is None else not progress,
+                dynamic_ncols=True, leave=False, initial=start, total=steps)

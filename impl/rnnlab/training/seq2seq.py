@@ -1,14 +1,17 @@
 """Training the date seq2seq model: Adam, clipping, scheduled sampling, length-bucketed batches."""
 from __future__ import annotations
 
+import math
 import random
 import time
+from collections.abc import Callable
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 
 from rnnlab.data.dates import Example, bucket
+from rnnlab.device import model_device, set_rng_state
 from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
 from rnnlab.checks import require_positive_ints
 
@@ -71,35 +74,61 @@ class Seq2SeqHistory:
 
 
 def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: Seq2SeqTrainConfig,
-                  *, progress: bool | None = None, desc: str = "seq2seq") -> tuple[Seq2SeqHistory, torch.optim.Optimizer]:
+                  *, progress: bool | None = None, desc: str = "seq2seq", resume: dict | None = None,
+                  checkpoint_every: int = 0, on_checkpoint: Callable[[dict], None] | None = None,
+                  ) -> tuple[Seq2SeqHistory, torch.optim.Optimizer]:
+    """Train ``model`` in place (on its device). Checkpoint snapshots and ``resume`` work as in
+    ``rnnlab.training.lm.train_lm``; here ``loop`` holds the batch order left in this pass
+    over the data and the states of the two generators (batch order, scheduled sampling)."""
+    device = model_device(model)
     rng = random.Random(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = Seq2SeqHistory()
     to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
     batches: list[list[int]] = []
-    elapsed = 0.0
+    start = 0
+    if resume is not None:
+        start = resume["step"]
+        optimizer.load_state_dict(resume["optimizer"])
+        history = Seq2SeqHistory(**resume["history"])
+        loop = resume["loop"]
+        batches = [list(b) for b in loop["batches"]]
+        version, internal, gauss = loop["batch_rng"]
+        rng.setstate((version, tuple(internal), gauss))
+        generator.set_state(loop["generator"])
+        set_rng_state(resume["rng"])
+    elapsed = history.train_seconds
     model.train()
-    bar = progress_bar(cfg.steps, desc, progress)
+    bar = progress_bar(cfg.steps, desc, progress, start=start)
     for step in bar:
         started = time.perf_counter()
         if not batches:
             batches = length_batches(train, cfg.batch_size, rng)
         chosen = [train[i] for i in batches.pop()]
         src, lengths = model.encode_sources([e.source for e in chosen])
-        targets = model.encode_targets([e.target for e in chosen])
+        targets = model.encode_targets([e.target for e in chosen]).to(device)
         ratio = teacher_forcing_ratio(step, cfg)
-        logits = model(src, lengths, targets, teacher_forcing=ratio, generator=generator)
+        logits = model(src.to(device), lengths, targets, teacher_forcing=ratio, generator=generator)
         loss = model.loss(logits, targets)
         optimise(model, optimizer, loss, cfg.clip)
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.teacher_forcing.append(ratio)
+        if not math.isfinite(history.train_loss[-1]):
+            raise FloatingPointError(
+                f"training diverged at step {step + 1}: loss is {history.train_loss[-1]}. "
+                "Lower the learning rate or the clipping threshold."
+            )
         if step + 1 in to_eval:
             history.eval_step.append(step + 1)
             history.eval_seconds.append(elapsed)
             history.val_accuracy.append(accuracy_by_bucket(model, val))
             model.train()
             bar.set_postfix(acc=f"{history.val_accuracy[-1]['all']:.3f}")
-    history.train_seconds = elapsed
+        history.train_seconds = elapsed
+        if on_checkpoint is not None and (step + 1 == cfg.steps or (checkpoint_every and (step + 1) % checkpoint_every == 0)):
+            on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
+                           "loop": {"batches": batches, "batch_rng": rng.getstate(),
+                                    "generator": generator.get_state()}})
     return history, optimizer
