@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.set_defaults(func=cmd_train_charlm)
 
     s2s = train_sub.add_parser("seq2seq", help="date normalisation encoder-decoder (Lab 03)")
-    s2s.add_argument("--attention", choices=["none", "bahdanau", "luong"], default="bahdanau")
+    s2s.add_argument("--attention", choices=["none", "bahdanau", "luong", "luong_dot"], default="bahdanau")
     s2s.add_argument("--hidden-size", type=int, default=128)
     s2s.add_argument("--embedding-dim", type=int, default=48)
     s2s.add_argument("--steps", type=int, default=300)

@@ -57,6 +57,9 @@ def test_scheduled_sampling_ratio_follows_its_schedule():
     ratios = [teacher_forcing_ratio(s, cfg) for s in range(101)]
     assert ratios[0] == 1.0 and ratios[-1] == pytest.approx(0.5) and ratios[50] == pytest.approx(0.75)
     assert all(a >= b for a, b in zip(ratios, ratios[1:])), "the teacher-forcing ratio only decays"
+    held = Seq2SeqTrainConfig(steps=200, tf_start=1.0, tf_end=0.5, tf_steps=101)
+    assert teacher_forcing_ratio(50, held) == pytest.approx(0.75), "tf_steps sets the decay's length"
+    assert teacher_forcing_ratio(150, held) == pytest.approx(0.5), "after tf_steps the ratio stays at tf_end"
 
 
 def test_decoding_stops_at_end_of_sequence_and_respects_max_length(model):
@@ -77,7 +80,7 @@ def test_translate_gives_strings_and_clear_errors(model):
         model.translate("March 14, 2024")
 
 
-@pytest.mark.parametrize("attention", ["none", "bahdanau", "luong"])
+@pytest.mark.parametrize("attention", ["none", "bahdanau", "luong", "luong_dot"])
 def test_every_variant_learns_a_tiny_task(attention):
     torch.manual_seed(0)
     model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=attention, hidden_size=32, embedding_dim=16))
@@ -127,3 +130,21 @@ def test_the_same_seed_gives_the_same_training_run():
     (loss_a, weights_a), (loss_b, weights_b) = run(), run()
     assert loss_a == loss_b, "on CPU the same seed must give the same losses (batches, scheduled sampling draws, init)"
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a), "...and bit-identical weights"
+
+
+def test_luong_dot_scores_with_the_two_directions_summed():
+    """With a bidirectional encoder the keys are 2H wide and the decoder state H: Luong's dot
+    score s^T h_j needs one width, so the luong_dot variant scores s^T (h_fwd_j + h_bwd_j) and
+    still reads the full [h_fwd_j; h_bwd_j] as the context."""
+    torch.manual_seed(0)
+    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="luong_dot", hidden_size=3, embedding_dim=4))
+    states = torch.randn(2, 5, 6)
+    s = torch.randn(2, 3)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[1, 3:] = False
+    context, weights = model.attention(s, states, mask, model.attention.precompute(states))
+    scores = torch.einsum("bh,bsh->bs", s, states[..., :3] + states[..., 3:])
+    expected = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+    torch.testing.assert_close(weights, expected, msg="luong_dot weights: softmax of s . (h_fwd + h_bwd) over real positions")
+    torch.testing.assert_close(context, torch.einsum("bs,bsd->bd", expected, states),
+                               msg="the context is the weighted sum of the full 2H encoder states")

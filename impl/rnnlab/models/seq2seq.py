@@ -11,7 +11,10 @@ Decoder: a GRU cell reading [embedding(y_{t-1}); c_t] with state s_{t-1}; logits
   step — the whole input squeezed into one vector (the bottleneck);
 * ``"bahdanau"``: additive attention over h_1..h_S queried with s_{t-1};
 * ``"luong"``: general (bilinear) attention, queried with s_{t-1} as well, so the two attention
-  models differ only in the score function.
+  models differ only in the score function;
+* ``"luong_dot"``: Luong's parameter-free dot score. Keys are 2H wide (two directions) and the
+  query H, so it scores s^T (h_fwd_j + h_bwd_j) — the directions summed, as PyTorch's chatbot
+  tutorial does — and reads the full [h_fwd_j; h_bwd_j] as the context.
 
 Everything else — sizes, data, optimiser, schedule — is the same for every variant.
 """
@@ -23,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnlab.attention import AdditiveAttention, GeneralAttention
+from rnnlab.attention import AdditiveAttention, DotAttention, GeneralAttention
 from rnnlab.cells import GRUCell
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
@@ -32,13 +35,24 @@ from rnnlab.checks import require_positive_ints
 
 PAD, SOS, EOS = 0, 1, 2
 TARGET_CHARS = "0123456789-"
-ATTENTION_KINDS = ("none", "bahdanau", "luong")
+ATTENTION_KINDS = ("none", "bahdanau", "luong", "luong_dot")
+
+
+class SummedDirectionsDot(DotAttention):
+    """Luong dot over a bidirectional encoder: score(s, h_j) = s^T (h_fwd_j + h_bwd_j)."""
+
+    def precompute(self, keys: Tensor) -> Tensor:
+        half = keys.shape[-1] // 2
+        return keys[..., :half] + keys[..., half:]  # (B, S, H)
+
+    def score(self, query: Tensor, keys: Tensor, precomputed: Tensor | None = None) -> Tensor:
+        return super().score(query, self.precompute(keys) if precomputed is None else precomputed)
 
 
 @dataclass
 class Seq2SeqConfig:
     source_chars: str                # the input alphabet (ids 1.. ; 0 is padding)
-    attention: str = "bahdanau"      # "none" | "bahdanau" | "luong"
+    attention: str = "bahdanau"      # "none" | "bahdanau" | "luong" | "luong_dot"
     hidden_size: int = 128           # H: encoder per direction and decoder
     embedding_dim: int = 48          # E, for source and target characters
     attention_dim: int = 128         # A, Bahdanau's hidden layer
@@ -69,6 +83,8 @@ class Seq2Seq(nn.Module):
             self.attention = AdditiveAttention(H, 2 * H, config.attention_dim)
         elif config.attention == "luong":
             self.attention = GeneralAttention(H, 2 * H)
+        elif config.attention == "luong_dot":
+            self.attention = SummedDirectionsDot()
         else:
             self.attention = None
         self.out = nn.Linear(H + 2 * H + E, self.target_vocab_size)

@@ -24,6 +24,7 @@ class Seq2SeqTrainConfig:
     clip: float = 1.0            # max global gradient norm
     tf_start: float = 1.0        # teacher-forcing ratio at step 0 ...
     tf_end: float = 0.5          # ... decaying linearly to this at the last step (scheduled sampling)
+    tf_steps: int | None = None  # the decay's length in steps (None: all of ``steps``); held at tf_end after
     eval_points: int = 6         # evaluations on the validation examples, evenly spaced
     seed: int = 0
 
@@ -39,7 +40,7 @@ class Seq2SeqTrainConfig:
 def teacher_forcing_ratio(step: int, cfg: Seq2SeqTrainConfig) -> float:
     """Linear decay from ``tf_start`` at step 0 to ``tf_end`` at the last step."""
     # region exercise lab03.seq2seq
-    progress = step / max(1, cfg.steps - 1)
+    progress = step / max(1, (cfg.tf_steps or cfg.steps) - 1)
     return cfg.tf_start + (cfg.tf_end - cfg.tf_start) * min(1.0, progress)
     # endregion
 
@@ -53,8 +54,12 @@ def length_batches(examples: Sequence[Example], batch_size: int, rng: random.Ran
 
 
 def accuracy_by_bucket(model, examples: Sequence[Example]) -> dict[str, float]:
+    """Exact-match accuracy of ``model``'s translations, overall and per length bucket."""
+    return score_by_bucket(examples, model.translate([e.source for e in examples]))
+
+
+def score_by_bucket(examples: Sequence[Example], predictions: Sequence[str]) -> dict[str, float]:
     """Exact-match accuracy overall and per length bucket (short < 20, long >= 60 characters)."""
-    predictions = model.translate([e.source for e in examples])
     hits: dict[str, list[bool]] = {"all": []}
     for e, p in zip(examples, predictions):
         ok = p == e.target
