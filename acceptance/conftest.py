@@ -17,10 +17,14 @@ import torch
 from acceptance import profiles
 from acceptance.record import Recorder
 from acceptance.report import git_revision, machine_info, write_report
+from rnnlab.device import resolve_device
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("RNNLAB_REPORTS", ROOT / "reports"))
 RECORDER = Recorder()
+# RNNLAB_DEVICE=auto|cpu|cuda|mps: where the labs train (auto: CUDA, then MPS, then CPU); the
+# from-scratch vs fused timing table always runs on the CPU, which is what it is about.
+DEVICE = resolve_device(os.environ.get("RNNLAB_DEVICE", "auto"))
 _STARTED = {"wall": time.perf_counter(), "at": dt.datetime.now(dt.timezone.utc)}
 
 
@@ -37,6 +41,11 @@ def recorder() -> Recorder:
 @pytest.fixture(scope="session")
 def profile() -> profiles.Profile:
     return profiles.current()
+
+
+@pytest.fixture(scope="session")
+def device() -> torch.device:
+    return DEVICE
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +109,7 @@ def pytest_sessionfinish(session, exitstatus):
         "profile": prof,
         "started": _STARTED["at"].isoformat(timespec="seconds"),
         "wall_seconds": round(time.perf_counter() - _STARTED["wall"], 1),
-        "machine": machine_info(),
+        "machine": {**machine_info(), "device": str(DEVICE)},
         "git": git_revision(ROOT),
         "seed": 0,
         "command": f"RNNLAB_PROFILE={prof} tox -e acceptance",

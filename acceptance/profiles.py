@@ -89,6 +89,21 @@ PROFILES = {
         train=Seq2SeqTrainConfig(steps=1500, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5,
                                  eval_points=15, seed=0),
         seeds=(0, 1, 2),
+        catch_up_steps=1000,
+    )),
+    # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
+    # for checking the report's plumbing after a change, never for numbers.
+    "smoke": Profile("smoke", Lab01(
+        hidden_size=32, train=TrainConfig(steps=30, batch_size=16, seq_len=32, eval_points=10, seed=0),
+        sample_length=300,
+    ), Lab02(
+        hidden=(("rnn", 48), ("lstm", 24), ("gru", 28)),
+        train=TrainConfig(steps=30, batch_size=16, seq_len=32, lr=1e-2, eval_points=3, seed=0),
+        grad_batches=1, bench_sizes=(32,), bench_rounds=1,
+    ), Lab03(
+        hidden_size=16, embedding_dim=8, attention_dim=16,
+        train=Seq2SeqTrainConfig(steps=20, batch_size=16, eval_points=2, seed=0),
+        train_examples=400, val_examples=40, test_examples=200, catch_up_steps=100,
     )),
 }
 

@@ -57,11 +57,33 @@ class LabSection:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Claim:
+    """A figure someone else stated (the seed write-up, a prototype, a paper) beside ours."""
+    lab: str
+    topic: str
+    source: str
+    theirs: str
+    ours: str
+    why: str          # one honest line on why the two differ (or agree)
+
+
+@dataclass
+class TalkingPoint:
+    """An interview question answered in a few sentences that cite this report's numbers."""
+    lab: str
+    question: str
+    answer: str
+    evidence: str     # where in the report the cited numbers are (a section or criterion anchor)
+
+
 class Recorder:
     def __init__(self) -> None:
         self.criteria: list[Criterion] = []
         self.sections: dict[str, LabSection] = {}
         self.errors: list[str] = []
+        self.claims: list[Claim] = []
+        self.talking_points: list[TalkingPoint] = []
 
     def section(self, lab: str, title: str = "") -> LabSection:
         if lab not in self.sections:

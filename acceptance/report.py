@@ -86,6 +86,8 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
              "notes": s.notes}
             for s in sections
         ],
+        "claims": [vars(c) for c in _ordered(recorder.claims)],
+        "talking_points": [vars(t) for t in _ordered(recorder.talking_points)],
         "errors": recorder.errors,
     }
     json_path, html_path = out_dir / "acceptance.json", out_dir / "acceptance.html"
@@ -93,9 +95,14 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
         meta=meta, criteria=criteria, failed=failed, sections=sections, errors=recorder.errors,
+        claims=_ordered(recorder.claims), talking_points=_ordered(recorder.talking_points),
         summary=payload["summary"], fmt=format_value)
     _atomic_write_text(html_path, html)
     return json_path, html_path
+
+
+def _ordered(items: list) -> list:
+    return sorted(items, key=lambda x: LAB_ORDER.index(x.lab) if x.lab in LAB_ORDER else 9)
 
 
 def format_value(value: Any) -> str:
