@@ -53,3 +53,25 @@ def test_fast_path_speed_goal(kind, hidden):
         f"{kind} H={hidden}: the fast path takes {1000 * medians['fast']:.1f} ms per training step, "
         f"{ratio:.2f}x torch's fused {kind.upper()} ({1000 * medians['fused']:.1f} ms); the goal is <= {GOALS[kind]}x. "
         "See rnnlab/fast.py for where the time goes.")
+
+
+MIN_SAMPLING_CHARS_PER_S = 5000
+
+
+def test_sampling_speed(benchmark):
+    """Generating 10,000 characters from a character LM the size of Lab 01's (H=256), state
+    carried from step to step: at least 5,000 characters per second."""
+    from rnnlab.data import Vocab
+    from rnnlab.models import CharLM
+    from rnnlab.sampling import sample
+
+    torch.manual_seed(0)
+    vocab = Vocab(tuple(chr(32 + i) for i in range(65)))
+    model = CharLM(len(vocab), "rnn", 256, 1, 64)
+    benchmark.pedantic(lambda: sample(model, vocab, 10_000, 0.8, prime=" ", seed=0), rounds=3, iterations=1)
+    median = benchmark.stats.stats.median
+    rate = 10_000 / median
+    benchmark.extra_info["chars_per_second"] = rate
+    assert rate >= MIN_SAMPLING_CHARS_PER_S, (
+        f"sampling ran at {rate:,.0f} characters per second (median of 3 runs of 10,000); the goal is "
+        f">= {MIN_SAMPLING_CHARS_PER_S:,}. See rnnlab/sampling.py's step function.")

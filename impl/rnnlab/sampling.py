@@ -51,7 +51,11 @@ def sample(
     """Generate ``length`` characters after ``prime``; returns the continuation only.
 
     The prime is read in one call; after that each step feeds one character and the
-    carried state, so the cost per character is constant (no re-reading of the prefix).
+    carried state, so the cost per character is constant (no re-reading of the prefix). For a
+    one-direction character LM each step skips the sequence machinery and runs the cells
+    directly (``_stepper``); the first layer's input projection of every character is looked
+    up in a table (embedding then linear is a table), so a step is one recurrent matmul per
+    layer plus the head.
     """
     check_temperature(temperature)
     if not isinstance(length, int) or length <= 0:
@@ -65,11 +69,34 @@ def sample(
     device = next(model.parameters()).device
     logits, state = model(prime_ids.to(device).unsqueeze(0), None)  # (1, P, V)
     last = logits[:, -1]
+    step = _stepper(model)
     out = []
     for _ in range(length):
-        next_id = sample_from_logits(last.cpu(), temperature, generator)  # (1,)
-        out.append(int(next_id))
-        logits, state = model(next_id.view(1, 1).to(device), state)
-        last = logits[:, -1]
+        next_id = int(sample_from_logits(last.cpu(), temperature, generator))
+        out.append(next_id)
+        last, state = step(next_id, state)
     model.train(was_training)
     return vocab.decode(out)
+
+
+def _stepper(model: nn.Module):
+    """``step(char_id, state) -> (logits (1, V), state)`` for one character."""
+    rnn = getattr(model, "rnn", None)
+    cells = getattr(rnn, "cells", None)
+    if cells is None or getattr(rnn, "num_directions", 1) != 1 or not hasattr(model, "embedding"):
+        def generic(char_id, state):
+            ids = torch.tensor([[char_id]], device=next(model.parameters()).device)
+            logits, state = model(ids, state)
+            return logits[:, -1], state
+        return generic
+    table = cells[0].ih(model.embedding.weight)  # (V, G*H): every character's first-layer input projection
+
+    def step(char_id, state):
+        x_proj, new_state = table[char_id : char_id + 1], []
+        for layer, cell in enumerate(cells):
+            if layer > 0:
+                x_proj = cell.ih(h)
+            h, cell_state = cell.step(x_proj, state[layer])  # (1, H)
+            new_state.append(cell_state)
+        return model.head(h), tuple(new_state)
+    return step
