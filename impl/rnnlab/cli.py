@@ -10,9 +10,7 @@ import hashlib
 import json
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-import torch
 
 from rnnlab.checkpoint import CheckpointError, load, read_checkpoint, save
 from rnnlab.device import DEVICES, resolve_device

@@ -66,8 +66,7 @@ class _RNNFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, h0):
         x_tm = _time_major(x)
-        T, B, _ = x_tm.shape
-        H = w_hh.shape[1]
+        T = x_tm.shape[0]
         hs = _project(x_tm, w_ih, b_ih + b_hh)    # pre-activations, then h_1..h_T in place
         h_prev = h0
         wt = w_hh.t()

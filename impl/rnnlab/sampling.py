@@ -92,7 +92,7 @@ def _stepper(model: nn.Module):
     table = cells[0].ih(model.embedding.weight)  # (V, G*H): every character's first-layer input projection
 
     def step(char_id, state):
-        x_proj, new_state = table[char_id : char_id + 1], []
+        x_proj, new_state, h = table[char_id : char_id + 1], [], None
         for layer, cell in enumerate(cells):
             if layer > 0:
                 x_proj = cell.ih(h)

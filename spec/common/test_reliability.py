@@ -83,6 +83,14 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir
     assert_same_run(killed, full, f"killed at step {stopped_at} and resumed")
 
 
+def test_charlm_runs_are_bit_identical(tmp_path, fixtures_dir):
+    corpus = str(fixtures_dir / "tiny_corpus.txt")
+    for name in ("a.pt", "b.pt"):
+        assert main(["train", "charlm", "--corpus", corpus, *LM_ARGS, "--steps", "20", "--seed", "2",
+                     "--out", str(tmp_path / name)]) == 0
+    assert_same_run(tmp_path / "a.pt", tmp_path / "b.pt", "two char-LM runs with the same seed and config")
+
+
 def _small_seq2seq(seed: int):
     seed_everything(seed)
     return Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=12, embedding_dim=6,
@@ -240,7 +248,7 @@ BAD_INPUTS = {
     "device that is not there": (
         lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--device",
                       "mps" if torch.cuda.is_available() else "cuda", "--out", str(t / "x.pt")], "sees no"),
-    "resume from a finished inference-only checkpoint": (
+    "resume from a checkpoint with no training state": (
         lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--resume", _bare_checkpoint(t)],
         "no training state"),
 }

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from rnnlab.device import model_device, set_rng_state
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import detach_state
-from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
+from rnnlab.training.loop import check_finite, checkpoint_due, evenly_spaced, optimise, progress_bar
 from rnnlab.training.tbptt import StreamBatcher
 from rnnlab.checks import require_positive_ints
 
@@ -120,18 +120,14 @@ def train_lm(
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.grad_norm.append(norm)
-        if not math.isfinite(history.train_loss[-1]):
-            raise FloatingPointError(
-                f"training diverged at step {step + 1}: loss is {history.train_loss[-1]}. "
-                "Lower the learning rate or the clipping threshold."
-            )
+        check_finite(history.train_loss[-1], step)
         if step + 1 in to_eval:
             history.eval_step.append(step + 1)
             history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
             history.eval_seconds.append(elapsed)
             bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
         history.train_seconds = elapsed
-        if on_checkpoint is not None and (step + 1 == cfg.steps or (checkpoint_every and (step + 1) % checkpoint_every == 0)):
+        if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
             on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
                            "loop": {"carry": state}})
     return history, optimizer

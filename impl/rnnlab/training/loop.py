@@ -1,6 +1,8 @@
 """Pieces every training loop shares: the optimiser step, evaluation times, the progress bar."""
 from __future__ import annotations
 
+import math
+
 import torch
 from tqdm import tqdm
 
@@ -26,3 +28,16 @@ def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0):
     terminal, e.g. CI logs)."""
     return tqdm(range(start, steps), desc=desc, disable=None if progress is None else not progress,
                 dynamic_ncols=True, leave=False, initial=start, total=steps)
+
+
+def check_finite(loss: float, step: int) -> None:
+    """Stop a diverged run (loss NaN or inf) with a clear message, before anything is saved."""
+    if not math.isfinite(loss):
+        raise FloatingPointError(
+            f"training diverged at step {step + 1}: loss is {loss}. Lower the learning rate or the clipping threshold."
+        )
+
+
+def checkpoint_due(done: int, steps: int, every: int) -> bool:
+    """After ``done`` steps of ``steps``: checkpoint every ``every`` steps (0: never) and at the end."""
+    return done == steps or bool(every and done % every == 0)

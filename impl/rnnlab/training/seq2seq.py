@@ -1,7 +1,6 @@
 """Training the date seq2seq model: Adam, clipping, scheduled sampling, length-bucketed batches."""
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable
@@ -12,7 +11,7 @@ import torch
 
 from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, set_rng_state
-from rnnlab.training.loop import evenly_spaced, optimise, progress_bar
+from rnnlab.training.loop import check_finite, checkpoint_due, evenly_spaced, optimise, progress_bar
 from rnnlab.checks import require_positive_ints
 
 
@@ -120,11 +119,7 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.teacher_forcing.append(ratio)
-        if not math.isfinite(history.train_loss[-1]):
-            raise FloatingPointError(
-                f"training diverged at step {step + 1}: loss is {history.train_loss[-1]}. "
-                "Lower the learning rate or the clipping threshold."
-            )
+        check_finite(history.train_loss[-1], step)
         if step + 1 in to_eval:
             history.eval_step.append(step + 1)
             history.eval_seconds.append(elapsed)
@@ -132,7 +127,7 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
             model.train()
             bar.set_postfix(acc=f"{history.val_accuracy[-1]['all']:.3f}")
         history.train_seconds = elapsed
-        if on_checkpoint is not None and (step + 1 == cfg.steps or (checkpoint_every and (step + 1) % checkpoint_every == 0)):
+        if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
             on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
                            "loop": {"batches": batches, "batch_rng": rng.getstate(),
                                     "generator": generator.get_state()}})
