@@ -16,6 +16,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None, max_examples=40)
+# `curriculum`: the curriculum spec runs the exercise specs 13 times over to see *which* pass;
+# derandomized like `ci` but with fewer examples, since each property already ran in full in the spec tier.
+settings.register_profile(
+    "curriculum", derandomize=True, deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -143,8 +143,9 @@ def init(dest: str | os.PathLike, keep: set[str] | frozenset[str] = frozenset())
 
 
 def run_specs(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike, markers: list[str] | None = None,
-              timeout: float = 900) -> dict[str, dict]:
-    """Run the specs against ``impl_dir``; return per-test outcomes (nodeid -> {markers, outcome, message})."""
+              timeout: float = 900, env: dict[str, str] | None = None) -> dict[str, dict]:
+    """Run the specs against ``impl_dir``; return per-test outcomes (nodeid -> {markers, outcome, message}).
+    ``env`` adds environment variables to the spec run (e.g. a Hypothesis profile)."""
     spec_dir = Path(spec_dir).resolve()
     if not (spec_dir / "conftest.py").is_file():
         raise FileNotFoundError(f"{spec_dir} is not rnnlab's spec folder; pass --specs PATH/TO/spec")
@@ -154,8 +155,8 @@ def run_specs(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike, markers:
                f"--impl={Path(impl_dir).resolve()}", "-o", "addopts=--strict-markers"]
         if markers:
             cmd += ["-m", " or ".join(markers)]
-        env = {**os.environ, "RNNLAB_RESULTS_JSON": str(results)}
-        subprocess.run(cmd, cwd=spec_dir.parent, env=env, capture_output=True, text=True, timeout=timeout)
+        run_env = {**os.environ, **(env or {}), "RNNLAB_RESULTS_JSON": str(results)}
+        subprocess.run(cmd, cwd=spec_dir.parent, env=run_env, capture_output=True, text=True, timeout=timeout)
         if not results.is_file():
             raise RuntimeError("the spec run wrote no results; run pytest by hand to see why")
         return json.loads(results.read_text())
