@@ -104,6 +104,7 @@ PROFILES = {
         hidden_size=16, embedding_dim=8, attention_dim=16,
         train=Seq2SeqTrainConfig(steps=20, batch_size=16, eval_points=2, seed=0),
         train_examples=400, val_examples=40, test_examples=200, catch_up_steps=100,
+        seeds=(0, 1),  # exercises the multi-seed path the full profile takes
     )),
 }
 
