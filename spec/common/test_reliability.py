@@ -248,6 +248,9 @@ BAD_INPUTS = {
     "device that is not there": (
         lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--device",
                       "mps" if torch.cuda.is_available() else "cuda", "--out", str(t / "x.pt")], "sees no"),
+    "resume on a different corpus": (
+        lambda t, f: ["train", "charlm", "--corpus", _write(t, "other.txt", (f / "tiny_corpus.txt").read_bytes()[::-1]),
+                      "--resume", _trained_lm(t, f)], "not the one the run started on"),
     "resume from a checkpoint with no training state": (
         lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--resume", _bare_checkpoint(t)],
         "no training state"),
