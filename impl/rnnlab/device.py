@@ -59,10 +59,16 @@ def rng_state() -> dict:
     return state
 
 
+def python_random_state(saved) -> tuple:
+    """A saved ``random.getstate()`` back in the form ``setstate`` takes (a checkpoint turns
+    its inner tuple into a list)."""
+    version, internal, gauss = saved
+    return version, tuple(internal), gauss
+
+
 def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"].cpu())
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
+    random.setstate(python_random_state(state["python"]))
     n = state["numpy"]
     np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
     if "cuda" in state and torch.cuda.is_available():

@@ -145,27 +145,23 @@ class Recurrent(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 cell_state = None if state is None else state[index]
-                if self.fast:
-                    out, last = self._fast_direction(self.cells[index], layer_input, cell_state, lengths, direction)
-                elif direction == 0:
-                    out, last = unroll(self.cells[index], layer_input, cell_state, mask)
-                elif lengths is None:
-                    out, last = unroll(self.cells[index], layer_input.flip(1), cell_state)
-                    out = out.flip(1)
-                else:
-                    out, last = unroll(self.cells[index], reverse_padded(layer_input, lengths), cell_state, mask)
-                    out = reverse_padded(out, lengths)
+                out, last = self._direction(self.cells[index], layer_input, cell_state, lengths, mask, direction)
                 outputs.append(out)
                 new_state.append(last)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
         return layer_input, tuple(new_state)
 
-    @staticmethod
-    def _fast_direction(cell, x, state, lengths, direction):
+    def _direction(self, cell, x, state, lengths, mask, direction):
+        """One cell over the sequence, forward (direction 0) or reversed and flipped back."""
+        def run(inputs):
+            if self.fast:
+                return fast_unroll(cell, inputs, state, lengths)
+            return unroll(cell, inputs, state, mask)
+
         if direction == 0:
-            return fast_unroll(cell, x, state, lengths)
+            return run(x)
         if lengths is None:
-            out, last = fast_unroll(cell, x.flip(1), state)
+            out, last = run(x.flip(1))
             return out.flip(1), last
-        out, last = fast_unroll(cell, reverse_padded(x, lengths), state, lengths)
+        out, last = run(reverse_padded(x, lengths))
         return reverse_padded(out, lengths), last

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.data.text import Vocab
+from rnnlab.device import model_device
 
 
 def check_temperature(temperature: float) -> float:
@@ -66,7 +67,7 @@ def sample(
     generator = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = model_device(model)
     logits, state = model(prime_ids.to(device).unsqueeze(0), None)  # (1, P, V)
     last = logits[:, -1]
     step = _stepper(model)
@@ -85,7 +86,7 @@ def _stepper(model: nn.Module):
     cells = getattr(rnn, "cells", None)
     if cells is None or getattr(rnn, "num_directions", 1) != 1 or not hasattr(model, "embedding"):
         def generic(char_id, state):
-            ids = torch.tensor([[char_id]], device=next(model.parameters()).device)
+            ids = torch.tensor([[char_id]], device=model_device(model))
             logits, state = model(ids, state)
             return logits[:, -1], state
         return generic

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from rnnlab.data.dates import Example, bucket
-from rnnlab.device import model_device, set_rng_state
+from rnnlab.device import model_device, python_random_state, set_rng_state
 from rnnlab.training.loop import check_finite, checkpoint_due, evenly_spaced, optimise, progress_bar
 from rnnlab.checks import require_positive_ints
 
@@ -98,8 +98,7 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
         history = Seq2SeqHistory(**resume["history"])
         loop = resume["loop"]
         batches = [list(b) for b in loop["batches"]]
-        version, internal, gauss = loop["batch_rng"]
-        rng.setstate((version, tuple(internal), gauss))
+        rng.setstate(python_random_state(loop["batch_rng"]))
         generator.set_state(loop["generator"])
         set_rng_state(resume["rng"])
     elapsed = history.train_seconds
