@@ -169,39 +169,43 @@ class _GRUFunction(torch.autograd.Function):
         x_tm = _time_major(x)
         T, B, _ = x_tm.shape
         H = w_hh.shape[1]
-        xp = _project(x_tm, w_ih, b_ih)           # (T, B, 3H): W_ih x + b_ih
-        hh = x.new_empty(T, B, 3 * H)             # W_hh h_{t-1} + b_hh
-        rz = x.new_empty(T, B, 2 * H)
+        # r and z need only W_ih x + W_hh h + both biases, so their recurrent matmul adds
+        # straight into the projection (b_hh's r, z part folded into it); n needs W_hn h + b_hn
+        # on its own, because r multiplies it.
+        bias = b_ih.clone()
+        bias[: 2 * H] += b_hh[: 2 * H]
+        xp = _project(x_tm, w_ih, bias)           # (T, B, 3H); r, z columns become the gates
+        w_rz, w_n = w_hh[: 2 * H].t().contiguous(), w_hh[2 * H :].t().contiguous()
+        b_n = b_hh[2 * H :]
+        hn = x.new_empty(T, B, H)                 # W_hn h_{t-1} + b_hn
         n = x.new_empty(T, B, H)
         hs = x.new_empty(T + 1, B, H)
         hs[0] = h0
-        wt = w_hh.t()
-        h_t, hh_t, rz_t, n_t = hs.unbind(0), hh.unbind(0), rz.unbind(0), n.unbind(0)
-        x_rz_t, x_n_t = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
-        h_rz_t, h_n_t = hh[..., : 2 * H].unbind(0), hh[..., 2 * H :].unbind(0)
-        r_t, z_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0)
+        h_t, hn_t, n_t = hs.unbind(0), hn.unbind(0), n.unbind(0)
+        rz_t, x_n_t = xp[..., : 2 * H].unbind(0), xp[..., 2 * H :].unbind(0)
+        r_t, z_t = xp[..., :H].unbind(0), xp[..., H : 2 * H].unbind(0)
         for t in range(T):
-            torch.addmm(b_hh, h_t[t], wt, out=hh_t[t])
-            torch.add(x_rz_t[t], h_rz_t[t], out=rz_t[t]).sigmoid_()
-            torch.mul(r_t[t], h_n_t[t], out=n_t[t]).add_(x_n_t[t]).tanh_()
+            rz_t[t].addmm_(h_t[t], w_rz).sigmoid_()
+            torch.addmm(b_n, h_t[t], w_n, out=hn_t[t])
+            torch.addcmul(x_n_t[t], r_t[t], hn_t[t], out=n_t[t]).tanh_()
             torch.lerp(n_t[t], h_t[t], z_t[t], out=h_t[t + 1])  # (1 - z) n + z h
-        ctx.save_for_backward(x_tm, w_ih, w_hh, hs, hh, rz, n)
+        ctx.save_for_backward(x_tm, w_ih, w_hh, hs, xp, hn, n)
         return hs[1:].transpose(0, 1)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_out):
-        x_tm, w_ih, w_hh, hs, hh, rz, n = ctx.saved_tensors
+        x_tm, w_ih, w_hh, hs, xp, hn, n = ctx.saved_tensors
         d_out = _time_major(d_out)
         T, B, H = d_out.shape
-        r, z = rz[..., :H], rz[..., H:]
+        r, z = xp[..., :H], xp[..., H : 2 * H]
         # With dh the gradient reaching h_t, every gate gradient is dh times a factor fixed
         # by the forward pass; compute the factors for all steps before the reverse loop.
         a_n = torch.mul(n, n).neg_().add_(1)
         a_n.addcmul_(a_n, z, value=-1)                              # dL/da_n = dh * (1-z)(1-n^2)
-        factors = torch.empty_like(hh)
+        factors = torch.empty_like(xp)
         fr, fz, fn = factors.view(T, B, 3, H).unbind(2)
-        torch.mul(a_n, hh[..., 2 * H :], out=fr).mul_(r)
+        torch.mul(a_n, hn, out=fr).mul_(r)
         fr.addcmul_(fr, r, value=-1)                                # dL/da_r = dh * a_n hn r(1-r)
         torch.sub(hs[:-1], n, out=fz).mul_(z)
         fz.addcmul_(fz, z, value=-1)                                # dL/da_z = dh * (h_prev - n) z(1-z)
