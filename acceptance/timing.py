@@ -17,6 +17,7 @@ import torch
 from rnnlab.recurrent import Recurrent
 
 FUSED = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}  # benchmark baselines only
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight rows per hidden unit
 IMPLS = ("fast", "plain", "fused")  # rnnlab.fast, the readable loop over rnnlab.cells, torch's kernels
 
 
@@ -45,6 +46,35 @@ def training_step(kind: str, impl: str, hidden: int, batch: int = 64, steps: int
         opt.step()
 
     return step
+
+
+def matmul_floor(kind: str, hidden: int, batch: int = 64, steps: int = 100,
+                 input_size: int | None = None, seed: int = 0) -> Callable[[], None]:
+    """A closure running only the matrix products one training step cannot do without, at the
+    step's shapes, with the same BLAS calls: the input projection of every step, T recurrent
+    products forward and T backward, and the two weight gradients (dL/dx is skipped, as the
+    benchmark's input needs no gradient). Both the fast path and torch's fused layers do at
+    least these, so their time is a floor for both: fast / fused cannot go below
+    floor / fused, whatever the elementwise work costs."""
+    gen = torch.Generator().manual_seed(seed)
+    input_size = input_size or hidden
+    rows, g = steps * batch, GATES[kind] * hidden
+    x, h_all = torch.randn(rows, input_size, generator=gen), torch.randn(rows, hidden, generator=gen)
+    w_ih, w_hh = torch.randn(g, input_size, generator=gen), torch.randn(g, hidden, generator=gen)
+    bias, d_pre = torch.randn(g, generator=gen), torch.randn(steps, batch, g, generator=gen)
+    pre, dh = torch.empty(steps, batch, g), torch.empty(batch, hidden)
+    w_hh_t = w_hh.t().contiguous()
+
+    def products() -> None:
+        torch.addmm(bias, x, w_ih.t(), out=pre.view(rows, g))
+        for t in range(steps):
+            pre[t].addmm_(h_all[t * batch:(t + 1) * batch], w_hh_t)
+        for t in range(steps):
+            torch.mm(d_pre[t], w_hh, out=dh)
+        flat = d_pre.view(rows, g).t()
+        flat.mm(x), flat.mm(h_all)
+
+    return products
 
 
 def interleaved_medians(fns: dict[str, Callable[[], None]], rounds: int = 5, warmup: int = 1) -> dict[str, float]:

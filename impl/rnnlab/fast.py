@@ -33,6 +33,16 @@ def _tanh_(x: Tensor) -> Tensor:
     return x.mul_(2).sigmoid_().mul_(2).sub_(1)
 
 
+def _d_sigmoid(grad: Tensor, s: Tensor, out: Tensor) -> Tensor:
+    """out = grad * s(1 - s), sigmoid's derivative written through its output s, in one pass."""
+    return torch.ops.aten.sigmoid_backward.grad_input(grad, s, grad_input=out)
+
+
+def _d_tanh(grad: Tensor, t: Tensor, out: Tensor) -> Tensor:
+    """out = grad * (1 - t^2), tanh's derivative written through its output t, in one pass."""
+    return torch.ops.aten.tanh_backward.grad_input(grad, t, grad_input=out)
+
+
 def _time_major(x: Tensor) -> Tensor:
     """(B, T, ...) -> contiguous (T, B, ...). Per-step slices of a batch-first buffer are
     rows T*G elements apart, which thrashes the cache; time-major keeps each step together."""
@@ -82,11 +92,13 @@ class _RNNFunction(torch.autograd.Function):
         d_out = _time_major(d_out)
         T, B, H = d_out.shape
         d_pre = torch.mul(hs, hs).neg_().add_(1)  # tanh' for all steps; becomes d(pre) in place
-        dh = d_out.new_zeros(B, H)
+        dh = d_out[T - 1].clone()
         for t in range(T - 1, -1, -1):
-            dh.add_(d_out[t])
             d_pre[t].mul_(dh)
-            torch.mm(d_pre[t], w_hh, out=dh)
+            if t:
+                torch.addmm(d_out[t - 1], d_pre[t], w_hh, out=dh)
+            else:
+                torch.mm(d_pre[t], w_hh, out=dh)
         d_x, d_w_ih, d_b = _input_grads(ctx, d_pre, x_tm, w_ih)
         d_w_hh = _recurrent_weight_grad(d_pre, torch.cat([h0.unsqueeze(0), hs]))
         return d_x, d_w_ih, d_b, d_w_hh, d_b, dh
@@ -130,33 +142,37 @@ class _LSTMFunction(torch.autograd.Function):
         T, B, G = gates.shape
         H = G // 4
         d_h = tc.new_zeros(()).expand(T, B, H) if d_h is None else _time_major(d_h)
-        d_c = tc.new_zeros(()).expand(T, B, H) if d_c is None else _time_major(d_c)
+        d_c = None if d_c is None else _time_major(d_c)
         i, f, g, o = gates.view(T, B, 4, H).unbind(2)
         h = hs[1:]
         # Everything that does not depend on the running gradient, for all steps at once,
         # written into one buffer without temporaries (fresh multi-MB tensors page-fault).
         factors = torch.empty_like(gates)
         fi, ff, fg, fo = factors.view(T, B, 4, H).unbind(2)
-        torch.mul(i, g, out=fi).addcmul_(fi, i, value=-1)          # dL/da_i = dc * g i(1-i)
-        torch.mul(f, cs[:-1], out=ff).addcmul_(ff, f, value=-1)    # dL/da_f = dc * c_prev f(1-f)
-        torch.mul(i, g, out=fg)
-        torch.addcmul(i, fg, g, value=-1, out=fg)                  # dL/da_g = dc * i(1-g^2)
-        torch.addcmul(h, h, o, value=-1, out=fo)                   # dL/da_o = dh * tanh(c) o(1-o) = dh * (h - h o)
-        h_to_c = torch.addcmul(o, h, tc, value=-1)                 # dc += dh * o(1 - tanh(c)^2) = dh * (o - h tanh(c))
+        _d_sigmoid(g, i, out=fi)                  # dL/da_i = dc * g i(1-i)
+        _d_sigmoid(cs[:-1], f, out=ff)            # dL/da_f = dc * c_prev f(1-f)
+        _d_tanh(i, g, out=fg)                     # dL/da_g = dc * i(1-g^2)
+        _d_sigmoid(tc, o, out=fo)                 # dL/da_o = dh * tanh(c) o(1-o)
+        h_to_c = _d_tanh(o, tc, out=torch.empty_like(tc))  # dc += dh * o(1 - tanh(c)^2)
         # factors becomes dL/d(gates) in place, step by step
         ifg_t = factors.view(T, B, 4, H)[:, :, :3].unbind(0)
         rows, fo_t, f_t = factors.unbind(0), fo.unbind(0), f.unbind(0)
-        dh_in, dc_in, h_to_c_t = d_h.unbind(0), d_c.unbind(0), h_to_c.unbind(0)
-        dh = tc.new_zeros(B, H)
-        dc = tc.new_zeros(B, H)
+        dh_in, h_to_c_t = d_h.unbind(0), h_to_c.unbind(0)
+        dc_in = None if d_c is None else d_c.unbind(0)
+        dh = d_h[T - 1].clone()                   # the gradient reaching h_T, and c_T
+        dc = tc.new_zeros(B, H) if d_c is None else d_c[T - 1].clone()
         dc_row = dc.unsqueeze(1)
         for t in range(T - 1, -1, -1):
-            dh.add_(dh_in[t])
-            dc.add_(dc_in[t]).addcmul_(dh, h_to_c_t[t])
+            dc.addcmul_(dh, h_to_c_t[t])          # everything reaching c_t
             ifg_t[t].mul_(dc_row)
             fo_t[t].mul_(dh)
-            dc.mul_(f_t[t])
-            torch.mm(rows[t], w_hh, out=dh)
+            dc.mul_(f_t[t])                       # on to c_{t-1}
+            if t:                                 # on to h_{t-1}, plus what its output receives
+                torch.addmm(dh_in[t - 1], rows[t], w_hh, out=dh)
+                if dc_in is not None:
+                    dc.add_(dc_in[t - 1])
+            else:
+                torch.mm(rows[t], w_hh, out=dh)
         d_x, d_w_ih, d_b = _input_grads(ctx, factors, x_tm, w_ih)
         return d_x, d_w_ih, d_b, _recurrent_weight_grad(factors, hs), d_b, dh, dc
 
@@ -201,25 +217,24 @@ class _GRUFunction(torch.autograd.Function):
         r, z = xp[..., :H], xp[..., H : 2 * H]
         # With dh the gradient reaching h_t, every gate gradient is dh times a factor fixed
         # by the forward pass; compute the factors for all steps before the reverse loop.
-        a_n = torch.mul(n, n).neg_().add_(1)
+        a_n = _d_tanh(n.new_ones(()).expand_as(n), n, out=torch.empty_like(n))
         a_n.addcmul_(a_n, z, value=-1)                              # dL/da_n = dh * (1-z)(1-n^2)
         factors = torch.empty_like(xp)
         fr, fz, fn = factors.view(T, B, 3, H).unbind(2)
-        torch.mul(a_n, hn, out=fr).mul_(r)
-        fr.addcmul_(fr, r, value=-1)                                # dL/da_r = dh * a_n hn r(1-r)
-        torch.sub(hs[:-1], n, out=fz).mul_(z)
-        fz.addcmul_(fz, z, value=-1)                                # dL/da_z = dh * (h_prev - n) z(1-z)
+        _d_sigmoid(torch.mul(a_n, hn, out=fr), r, out=fr)           # dL/da_r = dh * a_n hn r(1-r)
+        _d_sigmoid(torch.sub(hs[:-1], n, out=fz), z, out=fz)        # dL/da_z = dh * (h_prev - n) z(1-z)
         torch.mul(a_n, r, out=fn)                                   # dL/d(W_hn h + b_hn) = dh * a_n r
         dhs = torch.empty_like(d_out)
         # factors becomes dL/d(W_hh h + b_hh) in place, step by step
         rows, rows3, dh_t, d_in, z_t = (factors.unbind(0), factors.view(T, B, 3, H).unbind(0), dhs.unbind(0),
                                         d_out.unbind(0), z.unbind(0))
-        dh = d_out.new_zeros(B, H)
+        dh_t[T - 1].copy_(d_in[T - 1])
         for t in range(T - 1, -1, -1):
-            torch.add(dh, d_in[t], out=dh_t[t])
             rows3[t].mul_(dh_t[t].unsqueeze(1))
-            torch.mul(dh_t[t], z_t[t], out=dh)
-            dh.addmm_(rows[t], w_hh)
+            if t:                                 # dh_{t-1} = its output's gradient + dh_t z_t + rows_t W_hh
+                torch.addcmul(d_in[t - 1], dh_t[t], z_t[t], out=dh_t[t - 1]).addmm_(rows[t], w_hh)
+            else:
+                dh = torch.mul(dh_t[0], z_t[0]).addmm_(rows[0], w_hh)
         d_w_hh = _recurrent_weight_grad(factors, hs)
         d_b_hh = factors.sum((0, 1))
         torch.mul(dhs, a_n, out=fn)               # the input side's n gradient is dL/da_n itself
