@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from rnnlab.fast import release_workspace
 from rnnlab.recurrent import Recurrent
 
 FUSED = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}  # benchmark baselines only
@@ -103,7 +104,9 @@ def _status_kib(field: str) -> int | None:
 
 def _release_free_memory() -> None:
     """Hand memory the allocator keeps free back to the OS (glibc malloc_trim), so that the
-    next step's allocations show up as resident-set growth instead of reusing old pages."""
+    next step's allocations show up as resident-set growth instead of reusing old pages.
+    The fast path's kept buffers are dropped too, so its step is charged for them."""
+    release_workspace()
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 from torch.autograd import gradcheck
 
 from rnnlab.cells import make_cell
-from rnnlab.fast import fast_unroll, set_fast
+from rnnlab.fast import fast_unroll, fast_workspace_bytes, release_workspace, set_fast
 from rnnlab.models import CharLM
 from rnnlab.recurrent import Recurrent, unroll
 from spec.helpers import assert_matches
@@ -143,3 +143,38 @@ def test_fast_path_refuses_cells_it_does_not_know():
 
     with pytest.raises(TypeError, match="unroll"):
         fast_unroll(MyCell(), torch.zeros(1, 2, 3))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_path_reuses_its_buffers_without_clobbering_anything_in_use(kind):
+    """The fast path keeps its large buffers from one step to the next (fresh memory costs a
+    page fault per 4 KiB). Reuse is only safe for a buffer nobody holds: outputs kept from an
+    earlier call and a graph kept for a second backward must survive later calls untouched."""
+    release_workspace()
+    torch.manual_seed(4)
+    layer = Recurrent(kind, 6, 8, fast=True)
+    x1, x2 = torch.randn(4, 7, 6), torch.randn(4, 7, 6)
+
+    kept, _ = layer(x1)
+    snapshot = kept.detach().clone()
+    retained, _ = layer(x1)
+    first = torch.autograd.grad(retained.square().sum(), list(layer.parameters()), retain_graph=True)
+    for _ in range(3):                                   # later steps, each fully used and dropped
+        out, _ = layer(x2)
+        out.square().sum().backward()
+    assert_matches(kept, snapshot, what=f"{kind} outputs held from an earlier call", atol=0,
+                   rule="a buffer still referenced must never be handed out again")
+    again = torch.autograd.grad(retained.square().sum(), list(layer.parameters()))
+    for (name, _), a, b in zip(layer.named_parameters(), again, first):
+        assert_matches(a, b, what=f"{kind} dL/d{name} from a retained graph, after later steps", atol=0,
+                       rule="tensors saved for a backward pass still to come must never be reused")
+
+    kept_before = fast_workspace_bytes()
+    for _ in range(3):
+        out, _ = layer(x2)
+        out.square().sum().backward()
+    assert fast_workspace_bytes() == kept_before, (
+        f"{kind}: steps of one shape must reuse the buffers they kept, not keep new ones "
+        f"({kept_before} bytes kept before, {fast_workspace_bytes()} after)")
+    release_workspace()
+    assert fast_workspace_bytes() == 0, "release_workspace() lets go of every kept buffer"
