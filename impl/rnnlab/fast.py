@@ -222,7 +222,6 @@ class _LSTMFunction(torch.autograd.Function):
         d_h = tc.new_zeros(()).expand(T, B, H) if d_h is None else _time_major(d_h)
         d_c = None if d_c is None else _time_major(d_c)
         i, f, g, o = gates.view(T, B, 4, H).unbind(2)
-        h = hs[1:]
         # Everything that does not depend on the running gradient, for all steps at once,
         # written into one buffer without temporaries (fresh multi-MB tensors page-fault).
         factors = _empty(T, B, G, like=gates)
@@ -270,8 +269,7 @@ class _GRUFunction(torch.autograd.Function):
         bias[: 2 * H] += b_hh[: 2 * H]
         xp = _project(x_tm, w_ih, bias)           # (T, B, 3H); r, z columns become the gates
         w_rz, w_n = w_hh[: 2 * H].t().contiguous(), w_hh[2 * H :].t().contiguous()
-        b_n = b_hh[2 * H :]
-        hn = _empty(T, B, H, like=x)              # W_hn h_{t-1} + b_hn
+        hn = _empty(T, B, H, like=x).copy_(b_hh[2 * H :].expand(T, B, H))  # b_hn, then += W_hn h_{t-1}
         n = _empty(T, B, H, like=x)
         hs = _empty(T + 1, B, H, like=x)
         hs[0] = h0
@@ -280,7 +278,7 @@ class _GRUFunction(torch.autograd.Function):
         r_t, z_t = xp[..., :H].unbind(0), xp[..., H : 2 * H].unbind(0)
         for t in range(T):
             rz_t[t].addmm_(h_t[t], w_rz).sigmoid_()
-            torch.addmm(b_n, h_t[t], w_n, out=hn_t[t])
+            hn_t[t].addmm_(h_t[t], w_n)
             torch.addcmul(x_n_t[t], r_t[t], hn_t[t], out=n_t[t]).tanh_()
             torch.lerp(n_t[t], h_t[t], z_t[t], out=h_t[t + 1])  # (1 - z) n + z h
         ctx.save_for_backward(x_tm, w_ih, w_hh, hs, xp, hn, n)
