@@ -176,5 +176,10 @@ def test_fast_path_reuses_its_buffers_without_clobbering_anything_in_use(kind):
     assert fast_workspace_bytes() == kept_before, (
         f"{kind}: steps of one shape must reuse the buffers they kept, not keep new ones "
         f"({kept_before} bytes kept before, {fast_workspace_bytes()} after)")
+    out, _ = layer(x2[:, :6])                            # a shorter batch fits in the same buffers
+    out.square().sum().backward()
+    assert fast_workspace_bytes() == kept_before, (
+        f"{kind}: a batch one step shorter must reuse the kept buffers (as seq2seq's varying lengths do); "
+        f"kept {kept_before} bytes before, {fast_workspace_bytes()} after")
     release_workspace()
     assert fast_workspace_bytes() == 0, "release_workspace() lets go of every kept buffer"
