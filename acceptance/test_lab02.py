@@ -132,10 +132,8 @@ def _write_section(recorder, result):
         "From scratch vs torch's fused kernels: one training step (forward + backward + Adam), B=64, T=100",
         ["cell", "H", "fast path (ms)", "plain loop (ms)", "torch fused (ms)", "matmuls alone (ms)",
          "fast / fused", "plain / fused", "floor: matmuls / fused", "peak RSS MiB: fast / plain / fused"],
-        [[NAMES[kind], h, 1000 * bench[(kind, h, "fast")], 1000 * bench[(kind, h, "plain")],
-          1000 * bench[(kind, h, "fused")], 1000 * bench[(kind, h, "floor")],
-          bench[(kind, h, "fast")] / bench[(kind, h, "fused")],
-          bench[(kind, h, "plain")] / bench[(kind, h, "fused")], bench[(kind, h, "floor")] / bench[(kind, h, "fused")],
+        [[NAMES[kind], h, *(round(1000 * bench[(kind, h, what)], 1) for what in ("fast", "plain", "fused", "floor")),
+          *(round(bench[(kind, h, what)] / bench[(kind, h, "fused")], 2) for what in ("fast", "plain", "floor")),
           " / ".join(f"{memory[(kind, h, impl)]:.0f}" for impl in IMPLS)]
          for h in cfg.bench_sizes for kind in ("rnn", "lstm", "gru")],
         caption=(f"Medians of {cfg.bench_rounds} interleaved rounds on this machine ({torch.get_num_threads()} threads). "
