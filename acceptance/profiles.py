@@ -39,7 +39,7 @@ class Lab02:
     grad_batches: int = 4         # batches of validation windows averaged
     grad_batch_size: int = 32
     bench_sizes: tuple[int, ...] = (128, 256)   # H for the from-scratch vs fused timing table
-    bench_rounds: int = 3
+    bench_rounds: int = 7
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ PROFILES = {
     ), Lab02(
         hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
         train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
-        bench_sizes=(128, 256, 512), bench_rounds=5,
+        bench_sizes=(128, 256, 512), bench_rounds=9,
     ), Lab03(
         train=Seq2SeqTrainConfig(steps=1500, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5,
                                  eval_points=15, seed=0),
