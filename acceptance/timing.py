@@ -73,7 +73,8 @@ def matmul_floor(kind: str, hidden: int, batch: int = 64, steps: int = 100,
         for t in range(steps):
             torch.mm(d_pre[t], w_hh, out=dh)
         flat = d_pre.view(rows, g).t()
-        flat.mm(x), flat.mm(h_all)
+        flat.mm(x)                            # dL/dW_ih
+        flat.mm(h_all)                        # dL/dW_hh
 
     return products
 

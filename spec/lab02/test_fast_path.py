@@ -183,3 +183,18 @@ def test_fast_path_reuses_its_buffers_without_clobbering_anything_in_use(kind):
         f"kept {kept_before} bytes before, {fast_workspace_bytes()} after")
     release_workspace()
     assert fast_workspace_bytes() == 0, "release_workspace() lets go of every kept buffer"
+
+
+def test_a_full_workspace_drops_idle_buffers_largest_first():
+    """Past its byte limit the workspace makes room by dropping idle buffers, largest first,
+    and never keeps more than the limit."""
+    from rnnlab.fast import _Workspace
+
+    like = torch.empty(1)
+    workspace = _Workspace(max_bytes=4 * 1000)
+    small, large = workspace.empty(100, like=like), workspace.empty(800, like=like)
+    del small, large                                      # both idle now
+    big = workspace.empty(900, like=like)                 # fits neither; 3,600 + 3,600 bytes > 4,000
+    assert big.shape == (900,), "the request is served whatever the workspace has to drop"
+    assert workspace.kept_bytes() == 4 * (100 + 900), (
+        f"the idle 800-element buffer goes first and the 100-element one stays; kept {workspace.kept_bytes()} bytes")
