@@ -158,16 +158,43 @@ def test_rng_state_round_trips_every_generator():
 
 
 def test_divergence_stops_with_the_last_good_checkpoint_kept(tmp_path, fixtures_dir, capsys):
+    """A learning rate of 1e30 throws the weights to about 1e28 on the first Adam step, so the
+    second step's loss is far above 10 x ln V on every CPU (it may be finite, inf or NaN
+    depending on the float kernels: each of those is a divergence)."""
     ckpt = tmp_path / "lm.pt"
     code = main(["train", "charlm", "--corpus", str(fixtures_dir / "tiny_corpus.txt"), "--hidden-size", "8",
                  "--embedding-dim", "4", "--steps", "30", "--batch-size", "2", "--seq-len", "8", "--eval-points", "1",
                  "--lr", "1e30", "--clip", "1e9", "--checkpoint-every", "1", "--out", str(ckpt)])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1, f"divergence is one clear line, got: {err!r}"
     assert "diverged at step" in err and "last good checkpoint" in err and str(ckpt) in err
+    assert "saved" not in out, f"a diverged run must not report itself saved: {out!r}"
     payload = read_checkpoint(ckpt)
     assert 0 < payload["step"] < 30
     assert all(torch.isfinite(v).all() for v in payload["model"].values()), "the kept checkpoint holds finite weights"
+
+
+@pytest.mark.parametrize("loss", [float("nan"), float("inf"), 7.06e30, 10 * math.log(65) + 0.01])
+def test_a_loss_far_above_chance_is_a_divergence(loss):
+    """Not only NaN and inf: a character LM that learned nothing scores ln V nats, so a loss of
+    more than 10 x ln V means the run has blown up, even while the floats are still finite."""
+    from rnnlab.training.loop import check_diverged, divergence_ceiling
+
+    with pytest.raises(FloatingPointError, match="diverged at step 5"):
+        check_diverged(loss, 4, divergence_ceiling(65))
+    check_diverged(math.log(65), 4, divergence_ceiling(65))  # an untrained model's loss is no divergence
+
+
+def test_a_validation_loss_far_above_chance_stops_the_run(tmp_path, fixtures_dir, monkeypatch, capsys):
+    """The validation loss is checked too: a run is never reported saved with perplexity inf."""
+    import rnnlab.training.lm as lm
+
+    monkeypatch.setattr(lm, "evaluate_lm", lambda *a, **k: 7.06e30)
+    code = main(["train", "charlm", "--corpus", str(fixtures_dir / "tiny_corpus.txt"), *LM_ARGS, "--steps", "4",
+                 "--out", str(tmp_path / "lm.pt")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "validation loss" in err and "diverged at step 2" in err, err
+    assert "saved" not in out and "inf" not in out, out
 
 
 # --- devices --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from rnnlab.device import model_device, set_rng_state
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import detach_state
-from rnnlab.training.loop import check_finite, checkpoint_due, evenly_spaced, optimise, progress_bar
+from rnnlab.training.loop import check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, optimise, progress_bar
 from rnnlab.training.tbptt import StreamBatcher
 from rnnlab.checks import require_positive_ints
 
@@ -87,8 +87,9 @@ def train_lm(
     the run continues at its step and ends bit-identical to one never interrupted (the data
     position is a function of the step, see ``StreamBatcher.window``).
 
-    A non-finite loss stops training with ``FloatingPointError`` before anything is saved, so
-    the last checkpoint written is the last good one.
+    A training or validation loss that is NaN, infinite or above 10 x ln V stops training
+    with ``FloatingPointError`` before anything is saved, so the last checkpoint written is the
+    last good one (``rnnlab.training.loop.check_diverged``).
     """
     device = model_device(model)
     batcher = StreamBatcher(train_ids.to(device), cfg.batch_size, cfg.seq_len)
@@ -120,10 +121,12 @@ def train_lm(
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.grad_norm.append(norm)
-        check_finite(history.train_loss[-1], step)
+        ceiling = divergence_ceiling(logits.shape[-1])
+        check_diverged(history.train_loss[-1], step, ceiling)
         if step + 1 in to_eval:
             history.eval_step.append(step + 1)
             history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
+            check_diverged(history.val_loss[-1], step, ceiling, "validation loss")
             history.eval_seconds.append(elapsed)
             bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
         history.train_seconds = elapsed

@@ -30,11 +30,24 @@ def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0):
                 dynamic_ncols=True, leave=False, initial=start, total=steps)
 
 
-def check_finite(loss: float, step: int) -> None:
-    """Stop a diverged run (loss NaN or inf) with a clear message, before anything is saved."""
-    if not math.isfinite(loss):
+DIVERGENCE_FACTOR = 10.0  # a loss above this many times chance (ln V) is a divergence
+
+
+def divergence_ceiling(num_classes: int) -> float:
+    """The largest loss a run may show before it counts as diverged: ``DIVERGENCE_FACTOR`` times
+    ln V, the cross-entropy of a model that learned nothing and spreads its bets over V classes."""
+    return DIVERGENCE_FACTOR * math.log(max(2, num_classes))
+
+
+def check_diverged(loss: float, step: int, ceiling: float, what: str = "training loss") -> None:
+    """Stop a diverged run, before anything of it is saved: a loss that is NaN, infinite, or
+    above ``ceiling`` (see ``divergence_ceiling``). Whether a blown-up run shows inf, NaN or a
+    huge finite number depends on the CPU's float kernels; the ceiling catches all three."""
+    if not math.isfinite(loss) or loss > ceiling:
         raise FloatingPointError(
-            f"training diverged at step {step + 1}: loss is {loss}. Lower the learning rate or the clipping threshold."
+            f"training diverged at step {step + 1}: the {what} is {loss:.4g}, above {ceiling:.3g} "
+            f"({DIVERGENCE_FACTOR:g} x ln V, where a model that learned nothing scores 1 x). "
+            "Lower the learning rate or the clipping threshold."
         )
 
 

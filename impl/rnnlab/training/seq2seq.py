@@ -11,7 +11,7 @@ import torch
 
 from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, python_random_state, set_rng_state
-from rnnlab.training.loop import check_finite, checkpoint_due, evenly_spaced, optimise, progress_bar
+from rnnlab.training.loop import check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, optimise, progress_bar
 from rnnlab.checks import require_positive_ints
 
 
@@ -118,7 +118,7 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
         elapsed += time.perf_counter() - started
         history.train_loss.append(loss.item())
         history.teacher_forcing.append(ratio)
-        check_finite(history.train_loss[-1], step)
+        check_diverged(history.train_loss[-1], step, divergence_ceiling(logits.shape[-1]))
         if step + 1 in to_eval:
             history.eval_step.append(step + 1)
             history.eval_seconds.append(elapsed)
