@@ -5,7 +5,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,10 @@ import torch
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from acceptance.record import Recorder
+from rnnlab.files import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LAB_ORDER = ["lab01", "lab02", "lab03", "exercises"]
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cpu_name() -> str:
@@ -91,13 +80,13 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         "errors": recorder.errors,
     }
     json_path, html_path = out_dir / "acceptance.json", out_dir / "acceptance.html"
-    _atomic_write_text(json_path, json.dumps(payload, indent=2, default=str))
+    atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
         meta=meta, criteria=criteria, failed=failed, sections=sections, errors=recorder.errors,
         claims=_ordered(recorder.claims), talking_points=_ordered(recorder.talking_points),
         summary=payload["summary"], fmt=format_value)
-    _atomic_write_text(html_path, html)
+    atomic_write(html_path, html.encode("utf-8"))
     return json_path, html_path
 
 

@@ -2,14 +2,16 @@
 
 Contents: format tag and version, the model kind and config, the training config, the
 vocabulary, the weights, the optimiser state, the step, RNG states and the training history.
-Writes are atomic (temporary file in the same folder, then ``os.replace``); loading uses
-``torch.load(weights_only=True)``, so a checkpoint cannot run code when opened.
+Writes are atomic (``rnnlab.files.atomic_write``); loading uses
+``torch.load(weights_only=True)``, so a checkpoint cannot run code when opened. A checkpoint
+that changed on disk is refused: every record of the file carries a CRC-32, checked on load,
+so a flipped byte, a truncation or a foreign file never loads as a model.
 """
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
-import pickle
-import tempfile
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -19,30 +21,18 @@ import torch
 
 from rnnlab.data.text import Vocab
 from rnnlab.device import rng_state
+from rnnlab.files import FileGuardError, atomic_write
 from rnnlab.models.charlm import CharLM, CharLMConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
 FORMAT = "rnnlab-checkpoint"
 VERSION = 1
+KINDS = ("charlm", "seq2seq")
+REQUIRED_KEYS = ("kind", "config", "vocab", "model")
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, or of the wrong kind; the message says which."""
-
-
-def atomic_write_bytes(path: str | os.PathLike, write) -> Path:
-    """Call ``write(file_object)`` on a temporary file beside ``path`` and move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """A checkpoint is missing, unreadable, damaged, or of the wrong kind; the message says which."""
 
 
 def save(
@@ -61,7 +51,9 @@ def save(
 
     ``loop`` is the training loop's own position (the carried hidden state, the batch order)
     and ``data`` identifies the training data (a checksum), both for ``--resume``. The RNG
-    states of torch, numpy and Python are read now, so save at a step boundary."""
+    states of torch, numpy and Python are read now, so save at a step boundary. The file is
+    serialised in memory and written atomically: a full disk is a ``CheckpointError`` and
+    leaves the previous checkpoint at ``path`` intact."""
     if isinstance(model, CharLM):
         if vocab is None:
             raise ValueError("saving a CharLM needs its vocabulary")
@@ -85,44 +77,137 @@ def save(
         "loop": loop or {},
         "data": data or {},
     }
-    return atomic_write_bytes(path, lambda handle: torch.save(payload, handle))
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return atomic_write(path, buffer.getvalue())
+    except FileGuardError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def _damage(data: bytes) -> str | None:
+    """What is wrong with the zip archive ``data`` (torch's file format), or None if every
+    record is present and matches its CRC-32."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bad = archive.testzip()
+    except zipfile.BadZipFile:
+        return "not a complete zip archive"
+    except Exception as exc:  # a damaged header can break zipfile in many ways
+        return f"its archive structure is broken: {type(exc).__name__}"
+    return f"record {bad} fails its CRC check" if bad else None
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The checkpoint's contents, checked: readable, undamaged, an rnnlab checkpoint of this
+    format version holding a model. Every failure is one ``CheckpointError`` line."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file; give the path of a .pt file.")
+    if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist; check the path (train one with `rnnlab train`).")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} is not a regular file (a FIFO, socket or device); give a .pt file.")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        data = path.read_bytes()
+    except PermissionError:
         raise CheckpointError(
-            f"checkpoint {path} could not be read ({type(exc).__name__}); it is truncated, "
-            "corrupted or not an rnnlab checkpoint. Retrain or restore it from a copy."
+            f"cannot read checkpoint {path}: permission denied. Check the file's permissions; its contents "
+            "were not examined, so nothing says it is damaged."
         ) from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}.") from None
+    damage = _damage(data)
+    if damage is None:
+        try:
+            payload = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+        except Exception as exc:  # the unpickler refuses in many ways; each means a file we will not use
+            damage = f"it could not be unpickled: {type(exc).__name__}"
+    if damage is not None:
+        raise CheckpointError(
+            f"checkpoint {path} is damaged ({damage}): it is truncated, corrupted or not an rnnlab checkpoint. "
+            "Restore it from a copy or retrain."
+        )
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an rnnlab checkpoint (no '{FORMAT}' tag).")
     if payload.get("version") != VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format version {payload.get('version')}; this rnnlab reads version {VERSION}."
         )
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(map(repr, missing))}; it was edited by hand or written by "
+                              "another program. Restore it from a copy or retrain.")
+    if payload["kind"] not in KINDS:
+        raise CheckpointError(f"{path} holds an unknown model kind {payload['kind']!r}; this rnnlab knows "
+                              f"{', '.join(KINDS)}.")
     return payload
+
+
+def _config(cls, values: Any, path: Path):
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{path}: its 'config' is a {type(values).__name__}, not a table of settings.")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise CheckpointError(f"{path}: its model config has settings this rnnlab does not know ({', '.join(unknown)}); "
+                              "it was written by another version of rnnlab or edited by hand.")
+    try:
+        return cls(**values)
+    except TypeError:
+        needed = sorted(f.name for f in dataclasses.fields(cls)
+                        if f.name not in values and f.default is dataclasses.MISSING)
+        raise CheckpointError(f"{path}: its model config lacks {', '.join(needed)}; "
+                              "it was edited by hand or written by another program.") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: its model config is invalid ({exc}).") from None
+
+
+def _load_weights(model: torch.nn.Module, weights: Any, path: Path) -> None:
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: its 'model' entry is a {type(weights).__name__}, not a table of weights.")
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    wrong = [f"{k} is not a tensor" if not isinstance(weights[k], torch.Tensor) else
+             f"{k} is {tuple(weights[k].shape)} in the file, {tuple(v.shape)} in the model"
+             for k, v in expected.items()
+             if k in weights and (not isinstance(weights[k], torch.Tensor) or weights[k].shape != v.shape)]
+    problems = ([f"missing {', '.join(missing[:3])}"] if missing else []) + \
+               ([f"unexpected {', '.join(unexpected[:3])}"] if unexpected else []) + wrong[:2]
+    if problems:
+        raise CheckpointError(f"{path}: its weights do not fit the model its config describes ({'; '.join(problems)}).")
+    model.load_state_dict(weights)
+
+
+def build_model(payload: dict[str, Any], path: str | os.PathLike) -> CharLM | Seq2Seq:
+    """The model a checkpoint's config describes, holding its weights (training mode)."""
+    path = Path(path)
+    if payload["kind"] == "charlm":
+        model: CharLM | Seq2Seq = CharLM.from_config(_config(CharLMConfig, payload["config"], path))
+    else:
+        model = Seq2Seq(_config(Seq2SeqConfig, payload["config"], path))
+    _load_weights(model, payload["model"], path)
+    return model
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", expect: str | None = None):
     """Return a ready model (eval mode). A CharLM gets its vocabulary as ``model.vocab``;
     a Seq2Seq is ready to ``translate``. ``expect`` ("charlm" or "seq2seq") refuses the other kind."""
     payload = read_checkpoint(path, map_location)
-    kind = payload.get("kind")
+    kind = payload["kind"]
     if expect is not None and kind != expect:
         raise CheckpointError(f"{path} holds a {kind} model, but this command needs a {expect} checkpoint.")
-    if kind == "charlm":
-        model = CharLM.from_config(CharLMConfig(**payload["config"]))
-    elif kind == "seq2seq":
-        model = Seq2Seq(Seq2SeqConfig(**payload["config"]))
-    else:
-        raise CheckpointError(f"{path} holds an unknown model kind {kind!r}.")
-    model.load_state_dict(payload["model"])
-    model.vocab = Vocab(tuple(payload["vocab"]))
+    model = build_model(payload, path)
+    try:
+        model.vocab = Vocab(tuple(payload["vocab"]))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its vocabulary is invalid ({exc}).") from None
+    if kind == "charlm" and len(model.vocab) != model.config.vocab_size:
+        raise CheckpointError(f"{path}: its vocabulary has {len(model.vocab)} characters but its model predicts "
+                              f"{model.config.vocab_size}; the file was edited or assembled by hand.")
     model.checkpoint_step = payload.get("step", 0)
     model.eval()
     return model

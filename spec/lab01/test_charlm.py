@@ -73,7 +73,7 @@ def test_bad_checkpoints_are_clear_errors(tmp_path, content):
     path = tmp_path / "bad.pt"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(CheckpointError, match="does not exist|could not be read"):
+    with pytest.raises(CheckpointError, match="does not exist|is damaged"):
         rnnlab.load(path)
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from rnnlab.files import atomic_write
 
 TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -64,15 +65,7 @@ def download(url: str, dest: Path, expected_sha256: str, timeout: float = 60.0) 
         ) from exc
     _verified(data, url, expected_sha256)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".input.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
+    return atomic_write(dest, data)
 
 
 def tiny_shakespeare_path(url: str = TINY_SHAKESPEARE_URL) -> Path:
@@ -80,9 +73,10 @@ def tiny_shakespeare_path(url: str = TINY_SHAKESPEARE_URL) -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         path = Path(override).expanduser()
-        if not path.is_file():
+        problem = _not_a_file(path)
+        if problem:
             raise CorpusError(
-                f"${ENV_VAR} points at {path}, which does not exist. Fix the path, or unset "
+                f"${ENV_VAR} points at {path}, which {problem}. Point it at Tiny Shakespeare's input.txt, or unset "
                 "the variable to let rnnlab download the corpus into its cache."
             )
         _verified(path.read_bytes(), str(path), TINY_SHAKESPEARE_SHA256)
@@ -97,9 +91,13 @@ def tiny_shakespeare_path(url: str = TINY_SHAKESPEARE_URL) -> Path:
 def read_text(path: str | os.PathLike) -> str:
     """Read a UTF-8 training corpus, refusing empty or binary files with a clear message."""
     path = Path(path)
-    if not path.is_file():
-        raise CorpusError(f"corpus file {path} does not exist; check the path.")
-    data = path.read_bytes()
+    problem = _not_a_file(path)
+    if problem:
+        raise CorpusError(f"corpus {path} {problem}; give the path of a UTF-8 text file.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read corpus file {path}: {exc.strerror or exc}; check its permissions.") from None
     if not data:
         raise CorpusError(f"corpus file {path} is empty; a language model needs text to learn from.")
     try:
@@ -111,7 +109,18 @@ def read_text(path: str | os.PathLike) -> str:
         ) from None
     if "\x00" in text:
         raise CorpusError(f"corpus file {path} contains NUL bytes; it looks binary, not text.")
-    return text
+    return text.removeprefix("\ufeff")  # a byte-order mark says how the file is encoded; it is not text
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a text file, or None when it can."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    if not path.exists():
+        return "does not exist"
+    if not path.is_file():
+        return "is not a regular file (a FIFO, socket or device)"
+    return None
 
 
 def load_tiny_shakespeare() -> str:

@@ -1,0 +1,111 @@
+"""Writing files safely: atomically, by one writer at a time, with errors that name the fix.
+
+``atomic_write(path, data)`` writes to a temporary file beside ``path``, syncs it, and moves
+it into place with ``os.replace``: a reader sees the old file or the new one, never half of
+one, and an interrupted write (Ctrl-C, SIGTERM, a full disk) leaves the old file untouched
+and no temporary file behind.
+
+``writer_lock(path)`` makes sure one process at a time writes ``path``: a lock file beside
+it (``.NAME.lock``, holding the writer's pid and host) is created exclusively, removed on
+exit, and taken over when the process that left it is gone (killed with SIGKILL, say).
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+class FileGuardError(RuntimeError):
+    """A file cannot be written safely (held by another run, no space left, ...); the message says why."""
+
+
+def temp_pattern(path: Path) -> str:
+    """The glob of ``atomic_write``'s temporary files for ``path``."""
+    return f".{glob.escape(path.name)}.*.tmp"
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; the folder must exist. A full disk is a
+    ``FileGuardError`` saying so, with whatever was at ``path`` before left as it was."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            raise FileGuardError(
+                f"cannot write {path}: no space left on device ({len(data):,} bytes needed); free some space "
+                "and run again (the file that was there before, if any, is intact)"
+            ) from None
+        raise
+    return path
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def _holder(lock: Path) -> tuple[int, str] | None:
+    try:
+        pid, host = lock.read_text().split()[:2]
+        return int(pid), host
+    except (OSError, ValueError):
+        return None  # empty or half-written: its writer died while creating it
+
+
+@contextlib.contextmanager
+def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold ``.NAME.lock`` beside ``path`` while the block runs; refuse if a live process
+    holds it. Once held, temporary files that an earlier, killed writer of ``path`` left
+    behind are removed."""
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(lock)
+            if holder is not None and (holder[1] != socket.gethostname() or _pid_alive(holder[0])):
+                pid, host = holder
+                raise FileGuardError(
+                    f"another rnnlab run (pid {pid} on {host}) is writing {path}; wait for it to finish, "
+                    f"or give this run another --out (if that run is gone, delete {lock})"
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: the process that held it is gone
+            continue
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()} {socket.gethostname()}\n")
+        except BaseException:
+            lock.unlink(missing_ok=True)
+            raise
+        break
+    else:  # pragma: no cover - three stale locks reappearing means another writer keeps racing us
+        raise FileGuardError(f"could not take the lock {lock}; another run keeps taking it")
+    try:
+        for stale in path.parent.glob(temp_pattern(path)):
+            stale.unlink(missing_ok=True)
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)

@@ -1,0 +1,175 @@
+"""Checkpoints that changed on disk, were made by hand or cannot be written are refused in one line.
+
+A checkpoint is hours of training. Loading a damaged one silently (a flipped bit can turn a
+weight into 3e38) is worse than refusing it; calling a good file that merely cannot be read
+"corrupted" gets it deleted; and a full disk must never cost the previous checkpoint.
+"""
+import io
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import rnnlab
+from rnnlab.checkpoint import CheckpointError, save
+from rnnlab.data import Vocab
+from rnnlab.models import CharLM
+
+pytestmark = pytest.mark.reliability
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory) -> bytes:
+    torch.manual_seed(0)
+    vocab = Vocab(tuple("abcdefgh \n"))
+    path = save(tmp_path_factory.mktemp("ckpt") / "lm.pt", CharLM(len(vocab), hidden_size=8, embedding_dim=4), vocab,
+                step=3, train_config={"steps": 3})
+    return path.read_bytes()
+
+
+def _record_span(data: bytes, suffix: str) -> tuple[int, int]:
+    """Where the bytes of the zip record whose name ends with ``suffix`` lie in ``data``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith(suffix))
+    local_header = data[info.header_offset: info.header_offset + 30]
+    name_len, extra_len = int.from_bytes(local_header[26:28], "little"), int.from_bytes(local_header[28:30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    return start, start + info.compress_size
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc)
+    assert message and "\n" not in message, f"the error must be one line, got {message!r}"
+    return message
+
+
+def test_a_flipped_byte_in_the_weights_is_refused(good_checkpoint, tmp_path):
+    start, end = _record_span(good_checkpoint, "data/0")
+    damaged = bytearray(good_checkpoint)
+    damaged[(start + end) // 2] ^= 0x40  # one bit of one float: the unpickler alone would never notice
+    path = tmp_path / "flipped.pt"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CheckpointError, match="damaged.*CRC") as caught:
+        rnnlab.load(path)
+    _one_line(caught.value)
+
+
+def test_an_unreadable_checkpoint_is_not_called_corrupted(good_checkpoint, tmp_path, monkeypatch):
+    """Root reads any file whatever its mode, so the permission error is raised by hand here."""
+    path = tmp_path / "locked.pt"
+    path.write_bytes(good_checkpoint)
+    real = Path.read_bytes
+
+    def denied(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(CheckpointError, match="permission denied") as caught:
+        rnnlab.load(path)
+    message = _one_line(caught.value)
+    assert "corrupt" not in message and "retrain" not in message.lower(), (
+        f"a file that cannot be read is not known to be damaged; saying so gets a good checkpoint deleted: {message}")
+
+
+def _resaved(good: bytes, tmp_path: Path, edit) -> Path:
+    payload = torch.load(io.BytesIO(good), weights_only=True)
+    edit(payload)
+    path = tmp_path / "edited.pt"
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("edit, expected", [
+    pytest.param(lambda p: p.pop("config"), "lacks 'config'", id="missing config"),
+    pytest.param(lambda p: p.pop("model"), "lacks 'model'", id="missing weights"),
+    pytest.param(lambda p: p["config"].update(attention_heads=4), "does not know \\(attention_heads\\)",
+                 id="future config key"),
+    pytest.param(lambda p: p["config"].pop("vocab_size"), "lacks vocab_size", id="config key missing"),
+    pytest.param(lambda p: p["model"].update({"head.weight": torch.zeros(3, 3)}),
+                 "head.weight is \\(3, 3\\) in the file", id="shape mismatch"),
+    pytest.param(lambda p: p["model"].pop("head.bias"), "missing head.bias", id="weight missing"),
+    pytest.param(lambda p: p.update(kind="transformer"), "unknown model kind", id="unknown kind"),
+    pytest.param(lambda p: p.update(version=2), "format version 2", id="future version"),
+    pytest.param(lambda p: p.update(vocab=["a", "b"]), "vocabulary has 2 characters", id="vocabulary mismatch"),
+])
+def test_a_hand_made_checkpoint_is_refused_in_one_line(good_checkpoint, tmp_path, edit, expected):
+    path = _resaved(good_checkpoint, tmp_path, edit)
+    with pytest.raises(CheckpointError, match=expected) as caught:
+        rnnlab.load(path)
+    _one_line(caught.value)
+
+
+def _mutations():
+    flip = st.tuples(st.just("flip"), st.floats(0, 1, exclude_max=True), st.integers(0, 7))
+    cut = st.tuples(st.just("cut"), st.floats(0, 1, exclude_max=True), st.just(0))
+    return st.one_of(flip, cut)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=_mutations())
+def test_a_mutated_checkpoint_loads_exactly_or_is_refused(good_checkpoint, tmp_path, mutation):
+    """Any truncation, any single flipped bit: the file is refused in one line, or (a bit of
+    zip padding or of a name's case that nothing reads) the model loads bit-identical."""
+    kind, where, bit = mutation
+    data = bytearray(good_checkpoint)
+    at = int(where * len(data))
+    if kind == "flip":
+        data[at] ^= 1 << bit
+    else:
+        data = data[:at]
+    path = tmp_path / "mutated.pt"
+    path.write_bytes(bytes(data))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    try:
+        model = rnnlab.load(path)
+    except CheckpointError as exc:
+        _one_line(exc)
+    else:
+        original = torch.load(io.BytesIO(good_checkpoint), weights_only=True)["model"]
+        for key, value in model.state_dict().items():
+            assert torch.equal(value, original[key]), f"{kind} at byte {at} loaded, but changed {key}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "loading must not write anything"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs (root only); skipped where mounting is not allowed."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("needs root to mount a small tmpfs (a real full disk)")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def _fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` until at most ``leave`` bytes are free."""
+    free = shutil.disk_usage(disk).free
+    (disk / "filler").write_bytes(b"\0" * max(0, free - leave))
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(good_checkpoint, tiny_disk):
+    path = tiny_disk / "lm.pt"
+    path.write_bytes(good_checkpoint)
+    _fill(tiny_disk, leave=4096)
+    torch.manual_seed(1)
+    bigger = CharLM(10, hidden_size=64, embedding_dim=16)
+    with pytest.raises(CheckpointError, match="no space left on device") as caught:
+        save(path, bigger, Vocab(tuple("abcdefgh \n")))
+    message = _one_line(caught.value)
+    assert str(path) in message and "intact" in message
+    assert path.read_bytes() == good_checkpoint, "the checkpoint that was there must be untouched"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler", "lm.pt"], "no temporary file may remain"
