@@ -1,38 +1,133 @@
-"""Command line: ``rnnlab train | sample | eval | translate``.
+"""Command line: ``rnnlab train | sample | eval | translate | exercise``.
 
-Every expected failure (bad path, bad checkpoint, bad argument) ends with one line,
-``rnnlab: error: ...``, and exit status 2 — never a traceback.
+Every expected failure (a bad flag, path, corpus or checkpoint) ends with one line,
+``rnnlab: error: ...``, exit status 2, decided before any training starts; an interrupted
+command (Ctrl-C, SIGTERM) ends with one line too, exit status 130 (143 for SIGTERM), saying
+where it stopped and how to continue. Never a traceback (``RNNLAB_DEBUG=1`` shows one for
+an unexpected error). ``train`` never writes over a file that is not a checkpoint of the run
+it continues, unless ``--overwrite`` says to replace another run's checkpoint.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import errno
 import hashlib
 import json
+import math
+import os
+import re
+import signal
 import sys
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
-
-from rnnlab.checkpoint import CheckpointError, load, read_checkpoint, save
+from rnnlab.checkpoint import CheckpointError, build_model, load, read_checkpoint, save
+from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.fast import set_fast
-from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
+from rnnlab.files import FileGuardError, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
-from rnnlab.models.charlm import CharLMConfig
-from rnnlab.sampling import sample
+from rnnlab.sampling import iter_sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
 
+MAX_SEED = 2**32 - 1            # numpy's generator takes seeds up to this
+MAX_TRAIN_EXAMPLES = 1_000_000  # about 11 s to generate on one core; the date space has 73,049 days
+MAX_VAL_EXAMPLES = 100_000
+
+
+class UsageError(Exception):
+    """A command line argparse (or a check of ours) refuses; one line, exit status 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that ``finally`` blocks and atomic writes clean up."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage and exits; we want one line
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+class _Default:
+    """A flag's default, wrapped so that a flag the user typed can be told from one left alone
+    (``--resume`` refuses typed flags that contradict the checkpoint)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def _unwrap_defaults(args: argparse.Namespace) -> set[str]:
+    """Replace wrapped defaults by their values; return the names of the flags that were typed."""
+    typed = set()
+    for name, value in vars(args).items():
+        if isinstance(value, _Default):
+            setattr(args, name, value.value)
+        else:
+            typed.add(name)
+    return typed
+
+
+# --- argument types: each names its flag through argparse ("argument --seed: ...") ----------
+
+def _int_in(low: int, high: int | None = None, what: str = "an integer"):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f" from {low:,} to {high:,}" if high is not None else "" if low == 1 else f" >= {low:,}"
+            raise argparse.ArgumentTypeError(f"must be {what}{bound}, got {text}")
+        return value
+    parse.__name__ = "int"
+    return parse
+
+
+def _float_in(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = True):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if not math.isfinite(value) or too_low or too_high:
+            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(f"must be a finite number in {left}{low:g}, {high:g}{right}, got {text}")
+        return value
+    parse.__name__ = "float"
+    return parse
+
+
+POSITIVE = _int_in(1, what="a positive integer")
+SEED = _int_in(0, MAX_SEED, "a seed")
+POSITIVE_FLOAT = _float_in(0.0, low_open=True)
+
+
+# --- corpora, runs and their output ---------------------------------------------------------
 
 def _corpus(path: str | None) -> str:
     return read_text(path) if path else load_tiny_shakespeare()
 
 
+def _corpus_flag(args: argparse.Namespace) -> str:
+    return f" --corpus {args.corpus}" if getattr(args, "corpus", None) else ""
+
+
 class _Checkpointer:
     """Writes the periodic checkpoints of a run (atomically, to one path) and remembers the
-    last one, so a diverged run can say where its last good state is."""
+    last one, so a diverged or interrupted run can say where its last good state is."""
 
-    def __init__(self, path: str, model, vocab, train_config: dict, data: dict) -> None:
+    def __init__(self, path: Path, model, vocab, train_config: dict, data: dict, resume_cmd: str) -> None:
         self.path, self.model, self.vocab, self.train_config, self.data = path, model, vocab, train_config, data
+        self.resume_cmd = resume_cmd
         self.last_step: int | None = None
 
     def __call__(self, snapshot: dict) -> None:
@@ -40,61 +135,190 @@ class _Checkpointer:
              train_config=self.train_config, history=snapshot["history"], loop=snapshot["loop"], data=self.data)
         self.last_step = snapshot["step"]
 
+    def where(self) -> str:
+        if self.last_step is None:
+            return "no checkpoint of this run was written (pass --checkpoint-every N to keep one)"
+        return (f"the last checkpoint is {self.path} (step {self.last_step:,}); continue with "
+                f"`{self.resume_cmd} --resume {self.path}`")
+
     def diverged(self, exc: FloatingPointError) -> FloatingPointError:
-        where = (f"the last good checkpoint (step {self.last_step}) is {self.path}; resume from it with a lower --lr"
-                 if self.last_step is not None else
-                 "no checkpoint was written before it (use --checkpoint-every N to keep one)")
-        return FloatingPointError(f"{exc} Stopped; {where}.")
+        if self.last_step is None:
+            return FloatingPointError(f"{exc} Stopped; no checkpoint was written before it "
+                                      "(use --checkpoint-every N to keep one).")
+        return FloatingPointError(f"{exc} Stopped; the last good checkpoint (step {self.last_step:,}) is "
+                                  f"{self.path}; resume from it with a lower --lr.")
 
 
-def _resume_payload(path: str, kind: str) -> tuple[dict, dict]:
-    payload = read_checkpoint(path)
-    if payload.get("kind") != kind:
-        raise CheckpointError(f"--resume {path}: it holds a {payload.get('kind')} model; this command trains a {kind}.")
+def _claim_output(args: argparse.Namespace) -> Path:
+    """Check, before any work, that the run may write its checkpoint where it was told to.
+
+    ``--out`` defaults to ``--resume``'s path (the run continues in place). Any other existing
+    file is refused unless it is an rnnlab checkpoint and ``--overwrite`` is given; a folder,
+    a path under a file, or a folder that cannot be written is refused now, not after training."""
+    target = args.out or args.resume
+    if not target:
+        raise UsageError("say where to write the checkpoint: --out PATH (or --resume PATH to continue a run)")
+    out = Path(target)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file path such as {out / 'model.pt'}")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"--out {out}: {parent} is a file, not a folder; choose another path")
+            break
+    continuing = args.resume and out.resolve() == Path(args.resume).resolve()
+    if out.exists() and not continuing:
+        if not out.is_file():
+            raise UsageError(f"--out {out} is not a regular file (a FIFO, socket or device); choose another path")
+        try:
+            held = read_checkpoint(out)
+        except CheckpointError:
+            raise UsageError(f"--out {out} exists and is not an rnnlab checkpoint; refusing to write over it. "
+                             "Choose another path (or move that file away)") from None
+        if not args.overwrite:
+            raise UsageError(f"--out {out} holds the checkpoint of another run ({held['kind']}, step "
+                             f"{held.get('step', 0):,}); pass --overwrite to replace it, or --resume {out} "
+                             "to continue it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder {out.parent} ({_os_reason(exc)})") from None
+    return out
+
+
+# model and training flags -> where a checkpoint records them (section, key)
+RECORDED = {
+    "charlm": {"cell": ("config", "cell"), "hidden_size": ("config", "hidden_size"),
+               "num_layers": ("config", "num_layers"), "embedding_dim": ("config", "embedding_dim"),
+               "dropout": ("config", "dropout"), "steps": ("train_config", "steps"),
+               "batch_size": ("train_config", "batch_size"), "seq_len": ("train_config", "seq_len"),
+               "lr": ("train_config", "lr"), "clip": ("train_config", "clip"),
+               "eval_points": ("train_config", "eval_points"), "seed": ("train_config", "seed")},
+    "seq2seq": {"attention": ("config", "attention"), "hidden_size": ("config", "hidden_size"),
+                "embedding_dim": ("config", "embedding_dim"), "steps": ("train_config", "steps"),
+                "batch_size": ("train_config", "batch_size"), "lr": ("train_config", "lr"),
+                "clip": ("train_config", "clip"), "teacher_forcing_end": ("train_config", "tf_end"),
+                "seed": ("train_config", "seed"), "train_examples": ("data", "train_examples"),
+                "val_examples": ("data", "val_examples")},
+}
+RESUME_DATA = {"charlm": ("sha256",), "seq2seq": ("seed", "train_examples", "val_examples")}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | None = None) -> tuple[dict, Any, dict]:
+    """Read ``--resume``'s checkpoint and decide what continuing it means: refuse other data
+    (``digest``: the corpus's sha256) or a flag that contradicts it, and let ``--steps N
+    --extend`` lengthen it. Returns the payload, the training config to continue with, and
+    the resume snapshot for the training loop."""
+    payload = read_checkpoint(args.resume)
+    if payload["kind"] != kind:
+        raise CheckpointError(f"--resume {args.resume}: it holds a {payload['kind']} model; this command trains a {kind}.")
     if not payload.get("optimizer") or "rng" not in payload or not payload.get("loop"):
-        raise CheckpointError(f"--resume {path}: this checkpoint has no training state to continue from "
+        raise CheckpointError(f"--resume {args.resume}: this checkpoint has no training state to continue from "
                               "(it was saved without the optimiser and loop position); start a new run instead.")
-    return payload, {k: payload[k] for k in ("step", "optimizer", "history", "loop", "rng")}
+    data = payload.get("data") or {}
+    if any(key not in data for key in RESUME_DATA[kind]):
+        raise CheckpointError(f"--resume {args.resume}: this checkpoint does not record the data it was trained on "
+                              "(the acceptance harness writes such checkpoints to use, not to continue); it can be "
+                              "loaded, but not resumed. Start a new run instead.")
+    if digest is not None and data["sha256"] != digest:
+        raise CorpusError(f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
+                          "started on; pass the same --corpus to continue it.")
+    sections = {"config": payload["config"], "train_config": payload["train_config"], "data": data}
+    for name, (section, key) in RECORDED[kind].items():
+        if name in args.typed and name != "steps":
+            recorded = sections[section].get(key)
+            if getattr(args, name) != recorded:
+                raise UsageError(f"{_flag(name)} {getattr(args, name)} contradicts the checkpoint being resumed, "
+                                 f"which has {key} = {recorded}; drop the flag to continue the run as it was, or "
+                                 "start a new run with --out")
+    try:
+        cfg = config_cls(**payload["train_config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"--resume {args.resume}: its training settings are invalid ({exc}).") from None
+    step = payload["step"]
+    if args.extend:
+        if "steps" not in args.typed or args.steps <= step:
+            raise UsageError(f"--extend needs --steps N beyond the {step:,} steps this run has done")
+        horizon = "decay_steps" if hasattr(cfg, "decay_steps") else "tf_steps"
+        cfg = dataclasses.replace(cfg, steps=args.steps, **{horizon: getattr(cfg, horizon) or cfg.steps})
+    elif "steps" in args.typed and args.steps != cfg.steps:
+        raise UsageError(f"--steps {args.steps} contradicts the checkpoint being resumed, which has steps = "
+                         f"{cfg.steps}; to train it for longer, add --extend")
+    if step >= cfg.steps:
+        raise UsageError(f"--resume {args.resume}: this run already finished its {cfg.steps:,} steps; to train it "
+                         "further, pass --steps N --extend (and --out NEW.pt to keep this checkpoint as it is)")
+    resume = {k: payload[k] for k in ("step", "optimizer", "history", "loop", "rng")}
+    return payload, cfg, resume
 
 
-def _train_charlm_setup(args: argparse.Namespace):
+def _check_new_run(args: argparse.Namespace) -> None:
+    if args.extend:
+        raise UsageError("--extend lengthens a run being resumed; use it with --resume CHECKPOINT --steps N")
+    if getattr(args, "eval_points", 0) > args.steps:
+        raise UsageError(f"--eval-points {args.eval_points:,} is more than --steps {args.steps:,}; an evaluation "
+                         "follows a training step, so there can be at most one per step")
+
+
+@contextlib.contextmanager
+def _training(args: argparse.Namespace, checkpoint: _Checkpointer):
+    """Turn the ways a run stops early into one line each: divergence and interruption."""
+    try:
+        yield
+    except FloatingPointError as exc:
+        raise checkpoint.diverged(exc) from None
+    except KeyboardInterrupt as exc:
+        done = getattr(exc, "rnnlab_steps_done", None)
+        at = f" after step {done:,}" if done is not None else ""
+        exc.rnnlab_message = f"training interrupted{at}; {checkpoint.where()}"  # type: ignore[attr-defined]
+        raise
+
+
+def _report_saved(out: Path, model, cfg, history, device, result: str) -> None:
+    if not out.is_file():  # pragma: no cover - the loop always checkpoints after its last step
+        raise CheckpointError(f"training ended but {out} was not written; this is a bug in rnnlab, please report it")
+    print(f"saved {out}: {model.num_parameters():,} parameters, {cfg.steps:,} steps in "
+          f"{history.train_seconds:.1f} s on {device}, {result}")
+
+
+def cmd_train_charlm(args: argparse.Namespace) -> int:
+    from rnnlab.models.charlm import CharLMConfig
+
+    device = resolve_device(args.device)
+    out = _claim_output(args)
     text = _corpus(args.corpus)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     train_text, val_text = split_text(text)
     if args.resume:
-        payload, resume = _resume_payload(args.resume, "charlm")
-        if payload["data"].get("sha256") != digest:
-            raise CorpusError(f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
-                              "started on; pass the same --corpus to continue it.")
+        payload, cfg, resume = _resume_plan(args, "charlm", TrainConfig, digest)
         vocab = Vocab(tuple(payload["vocab"]))
-        cfg = TrainConfig(**payload["train_config"])
-        model = CharLM.from_config(CharLMConfig(**payload["config"]))
-        model.load_state_dict(payload["model"])
-        return model, vocab, cfg, train_text, val_text, resume, digest
-    vocab = Vocab.from_text(text)
-    cfg = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
-        clip=args.clip, eval_points=args.eval_points, seed=args.seed,
-    )
-    seed_everything(args.seed)
-    model = CharLM(len(vocab), args.cell, args.hidden_size, args.num_layers, args.embedding_dim, args.dropout)
-    return model, vocab, cfg, train_text, val_text, None, digest
-
-
-def cmd_train_charlm(args: argparse.Namespace) -> int:
-    device = resolve_device(args.device)
-    out = _output_path(args)
-    model, vocab, cfg, train_text, val_text, resume, digest = _train_charlm_setup(args)
-    set_fast(model.to(device))
-    checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest})
-    try:
-        history, _ = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg, desc=model.config.cell,
-                              resume=resume, checkpoint_every=args.checkpoint_every, on_checkpoint=checkpoint)
-    except FloatingPointError as exc:
-        raise checkpoint.diverged(exc) from None
+        model = build_model(payload, args.resume)
+    else:
+        _check_new_run(args)
+        resume = None
+        vocab = Vocab.from_text(text)
+        if len(vocab) < 2:
+            raise CorpusError(f"the corpus has only one distinct character ({vocab.chars[0]!r}); a language model "
+                              "needs at least two to have anything to predict. Use real text.")
+        cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
+                          clip=args.clip, eval_points=args.eval_points, seed=args.seed)
+        seed_everything(args.seed)
+        model = CharLM.from_config(CharLMConfig(len(vocab), args.cell, args.hidden_size, args.num_layers,
+                                                args.embedding_dim, args.dropout))
+    with writer_lock(out):
+        set_fast(model.to(device))
+        checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest},
+                                   f"rnnlab train charlm{_corpus_flag(args)}")
+        with _training(args, checkpoint):
+            history, _ = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg,
+                                  desc=model.config.cell, resume=resume, checkpoint_every=args.checkpoint_every,
+                                  on_checkpoint=checkpoint)
     val = history.val_loss[-1]
-    print(f"saved {out}: {model.num_parameters():,} parameters, {cfg.steps} steps in "
-          f"{history.train_seconds:.1f} s on {device}, validation loss {val:.4f}, perplexity {perplexity(val):.3f}")
+    _report_saved(out, model, cfg, history, device,
+                  f"validation loss {val:.4f}, perplexity {perplexity(val):.3f}")
     return 0
 
 
@@ -104,43 +328,33 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
     from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
 
     device = resolve_device(args.device)
-    out = _output_path(args)
-    resume = None
+    out = _claim_output(args)
     if args.resume:
-        payload, resume = _resume_payload(args.resume, "seq2seq")
+        payload, cfg, resume = _resume_plan(args, "seq2seq", Seq2SeqTrainConfig)
         data = payload["data"]
-        cfg = Seq2SeqTrainConfig(**payload["train_config"])
-        model = Seq2Seq(Seq2SeqConfig(**payload["config"]))
-        model.load_state_dict(payload["model"])
+        model = build_model(payload, args.resume)
     else:
+        _check_new_run(args)
+        resume = None
         data = {"seed": args.seed, "train_examples": args.train_examples, "val_examples": args.val_examples}
         cfg = Seq2SeqTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
                                  tf_end=args.teacher_forcing_end, seed=args.seed)
         seed_everything(args.seed)
         model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=args.attention, hidden_size=args.hidden_size,
                                       embedding_dim=args.embedding_dim))
-    splits = split_dates(data["seed"])
-    train = make_examples(splits["train"], data["train_examples"], seed=data["seed"] + 1)
-    val = make_examples(splits["validation"], data["val_examples"], seed=data["seed"] + 2)
-    set_fast(model.to(device))
-    checkpoint = _Checkpointer(out, model, None, asdict(cfg), data)
-    try:
-        history, _ = train_seq2seq(model, train, val, cfg, desc=model.config.attention, resume=resume,
-                                   checkpoint_every=args.checkpoint_every, on_checkpoint=checkpoint)
-    except FloatingPointError as exc:
-        raise checkpoint.diverged(exc) from None
+    with writer_lock(out):
+        splits = split_dates(data["seed"])
+        train = make_examples(splits["train"], data["train_examples"], seed=data["seed"] + 1, progress=None)
+        val = make_examples(splits["validation"], data["val_examples"], seed=data["seed"] + 2, progress=None)
+        set_fast(model.to(device))
+        checkpoint = _Checkpointer(out, model, None, asdict(cfg), data, "rnnlab train seq2seq")
+        with _training(args, checkpoint):
+            history, _ = train_seq2seq(model, train, val, cfg, desc=model.config.attention, resume=resume,
+                                       checkpoint_every=args.checkpoint_every, on_checkpoint=checkpoint)
     acc = history.val_accuracy[-1]
-    print(f"saved {out}: {model.num_parameters():,} parameters, {cfg.steps} steps in "
-          f"{history.train_seconds:.1f} s on {device}, validation exact match " +
-          ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()))
+    _report_saved(out, model, cfg, history, device,
+                  "validation exact match " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()))
     return 0
-
-
-def _output_path(args: argparse.Namespace) -> str:
-    out = args.out or args.resume
-    if not out:
-        raise ValueError("say where to write the checkpoint: --out PATH (or --resume PATH to continue a run)")
-    return out
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
@@ -152,8 +366,27 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, expect="charlm").to(resolve_device(args.device))
-    text = sample(model, model.vocab, args.length, args.temperature, args.prime, args.seed)
-    sys.stdout.write(args.prime + text + "\n")
+    unknown = model.vocab.unknown(args.prime)
+    if unknown:
+        which = ("the default --prime is a newline, which" if "prime" not in args.typed else f"--prime {args.prime!r} "
+                 f"holds {', '.join(map(repr, unknown[:5]))}, which")
+        raise UsageError(f"{which} this model's vocabulary lacks; pass --prime with characters it knows, "
+                         f"e.g. --prime {model.vocab.chars[-1]!r}")
+    characters = iter_sample(model, model.vocab, args.length, args.temperature, args.prime, args.seed)
+    sys.stdout.write(args.prime)
+    written = 0
+    try:
+        for ch in characters:  # streamed: a long sample shows as it is drawn
+            sys.stdout.write(ch)
+            written += 1
+            if ch == "\n" or written % 256 == 0:
+                sys.stdout.flush()
+    except KeyboardInterrupt as exc:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        exc.rnnlab_message = f"sampling interrupted after {written:,} of {args.length:,} characters"  # type: ignore[attr-defined]
+        raise
+    sys.stdout.write("\n")
     return 0
 
 
@@ -186,6 +419,10 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
 def cmd_exercise_status(args: argparse.Namespace) -> int:
     from rnnlab import exercise
 
+    folder = Path(args.dir)
+    if not (folder / "rnnlab" / "__init__.py").is_file():
+        what = "does not exist" if not folder.exists() else "holds no rnnlab package"
+        raise UsageError(f"{folder} {what}; create a learner copy with `rnnlab exercise init {folder}`")
     rows = exercise.status(args.dir, args.specs)
     print(exercise.format_status(rows))
     done = sum(r["passed"] == r["total"] and r["total"] > 0 for r in rows)
@@ -198,52 +435,66 @@ def _device_argument(parser: argparse.ArgumentParser) -> None:
                         help="auto = CUDA if present, else Apple MPS, else CPU")
 
 
+def _option(parser: argparse.ArgumentParser, flag: str, default: Any, **kwargs: Any) -> None:
+    """A model or training flag whose default is wrapped, so --resume can tell typed flags apart."""
+    help_text = kwargs.pop("help", "")
+    parser.add_argument(flag, default=_Default(default), help=f"{help_text} (default: %(default)s)".lstrip(), **kwargs)
+
+
 def _training_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", help="where to write the checkpoint (.pt); defaults to --resume's path")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                        help="also write the checkpoint every N steps, so an interrupted run can --resume")
+    parser.add_argument("--out", help="where to write the checkpoint (.pt); defaults to --resume's path. An existing "
+                                      "file is never replaced unless it is a checkpoint and --overwrite is given")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the checkpoint of another run at --out")
+    parser.add_argument("--checkpoint-every", type=_int_in(0, what="a number of steps"), default=0, metavar="N",
+                        help="also write the checkpoint every N steps, so an interrupted run can --resume (0: only at the end)")
     parser.add_argument("--resume", metavar="CHECKPOINT",
-                        help="continue the run saved in CHECKPOINT (its model and training settings; "
-                             "the other model and training flags are ignored), bit-identical to an uninterrupted run")
+                        help="continue the run saved in CHECKPOINT with its own model and training settings, "
+                             "bit-identical to an uninterrupted run; a model or training flag that contradicts "
+                             "them is refused")
+    parser.add_argument("--extend", action="store_true",
+                        help="with --resume and --steps N: train the run on to N steps in all; the learning rate, "
+                             "having finished its cosine decay at the recorded step count, stays at its final value "
+                             "(lr x min_lr_ratio) for the added steps, and seq2seq's teacher forcing at its final ratio")
     _device_argument(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnlab", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="rnnlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a model and save a checkpoint")
-    train_sub = train.add_subparsers(dest="model", required=True)
+    train_sub = train.add_subparsers(dest="model", required=True, metavar="MODEL")
     lm = train_sub.add_parser("charlm", help="character language model on Tiny Shakespeare (or --corpus)")
-    lm.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
-    lm.add_argument("--hidden-size", type=int, default=256)
-    lm.add_argument("--num-layers", type=int, default=1)
-    lm.add_argument("--embedding-dim", type=int, default=64)
-    lm.add_argument("--dropout", type=float, default=0.0)
-    lm.add_argument("--steps", type=int, default=1000)
-    lm.add_argument("--batch-size", type=int, default=64)
-    lm.add_argument("--seq-len", type=int, default=64)
-    lm.add_argument("--lr", type=float, default=3e-3)
-    lm.add_argument("--clip", type=float, default=1.0)
-    lm.add_argument("--eval-points", type=int, default=10)
-    lm.add_argument("--seed", type=int, default=0)
+    _option(lm, "--cell", "rnn", choices=["rnn", "lstm", "gru"])
+    _option(lm, "--hidden-size", 256, type=POSITIVE)
+    _option(lm, "--num-layers", 1, type=POSITIVE)
+    _option(lm, "--embedding-dim", 64, type=POSITIVE)
+    _option(lm, "--dropout", 0.0, type=_float_in(0.0, 1.0), help="between stacked recurrent layers")
+    _option(lm, "--steps", 1000, type=POSITIVE)
+    _option(lm, "--batch-size", 64, type=POSITIVE)
+    _option(lm, "--seq-len", 64, type=POSITIVE, help="truncated-BPTT window")
+    _option(lm, "--lr", 3e-3, type=POSITIVE_FLOAT)
+    _option(lm, "--clip", 1.0, type=POSITIVE_FLOAT, help="max global gradient norm")
+    _option(lm, "--eval-points", 10, type=POSITIVE, help="evaluations on the validation split, at most one per step")
+    _option(lm, "--seed", 0, type=SEED)
     lm.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare")
     _training_arguments(lm)
     lm.set_defaults(func=cmd_train_charlm)
 
     s2s = train_sub.add_parser("seq2seq", help="date normalisation encoder-decoder (Lab 03)")
-    s2s.add_argument("--attention", choices=["none", "bahdanau", "luong", "luong_dot"], default="bahdanau")
-    s2s.add_argument("--hidden-size", type=int, default=128)
-    s2s.add_argument("--embedding-dim", type=int, default=48)
-    s2s.add_argument("--steps", type=int, default=300)
-    s2s.add_argument("--batch-size", type=int, default=64)
-    s2s.add_argument("--lr", type=float, default=2e-3)
-    s2s.add_argument("--clip", type=float, default=1.0)
-    s2s.add_argument("--teacher-forcing-end", type=float, default=0.5,
-                     help="scheduled sampling: the teacher-forcing ratio decays from 1 to this")
-    s2s.add_argument("--train-examples", type=int, default=20000)
-    s2s.add_argument("--val-examples", type=int, default=500)
-    s2s.add_argument("--seed", type=int, default=0)
+    _option(s2s, "--attention", "bahdanau", choices=["none", "bahdanau", "luong", "luong_dot"])
+    _option(s2s, "--hidden-size", 128, type=POSITIVE)
+    _option(s2s, "--embedding-dim", 48, type=POSITIVE)
+    _option(s2s, "--steps", 300, type=POSITIVE)
+    _option(s2s, "--batch-size", 64, type=POSITIVE)
+    _option(s2s, "--lr", 2e-3, type=POSITIVE_FLOAT)
+    _option(s2s, "--clip", 1.0, type=POSITIVE_FLOAT, help="max global gradient norm")
+    _option(s2s, "--teacher-forcing-end", 0.5, type=_float_in(0.0, 1.0, high_open=False),
+            help="scheduled sampling: the teacher-forcing ratio decays from 1 to this")
+    _option(s2s, "--train-examples", 20000, type=_int_in(1, MAX_TRAIN_EXAMPLES, "a number of examples"))
+    _option(s2s, "--val-examples", 500, type=_int_in(1, MAX_VAL_EXAMPLES, "a number of examples"))
+    _option(s2s, "--seed", 0, type=SEED)
     _training_arguments(s2s)
     s2s.set_defaults(func=cmd_train_seq2seq)
 
@@ -253,12 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     _device_argument(tr)
     tr.set_defaults(func=cmd_translate)
 
-    smp = sub.add_parser("sample", help="generate text from a character LM checkpoint")
+    smp = sub.add_parser("sample", help="generate text from a character LM checkpoint (streamed as it is drawn)")
     smp.add_argument("checkpoint")
-    smp.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; higher = more diverse")
-    smp.add_argument("--length", type=int, default=500)
-    smp.add_argument("--seed", type=int, default=0)
-    smp.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    smp.add_argument("--temperature", type=_float_in(0.0), default=0.8, help="0 = greedy; higher = more diverse")
+    smp.add_argument("--length", type=POSITIVE, default=500, help="characters to generate")
+    smp.add_argument("--seed", type=SEED, default=0)
+    smp.add_argument("--prime", default=_Default("\n"), help="text to start from (default: a newline)")
     _device_argument(smp)
     smp.set_defaults(func=cmd_sample)
 
@@ -268,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     _device_argument(ev)
     ev.set_defaults(func=cmd_eval)
     ex = sub.add_parser("exercise", help="learner exercises: stubbed copies of the package, and progress")
-    ex_sub = ex.add_subparsers(dest="action", required=True)
+    ex_sub = ex.add_subparsers(dest="action", required=True, metavar="ACTION")
     ex_init = ex_sub.add_parser("init", help="write DIR/rnnlab with every exercise region stubbed")
     ex_init.add_argument("dir")
     ex_init.set_defaults(func=cmd_exercise_init)
@@ -279,14 +530,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_reason(exc: OSError) -> str:
+    reasons = {errno.EACCES: "permission denied: check the folder's permissions",
+               errno.EPERM: "operation not permitted: check the folder's permissions",
+               errno.EROFS: "the file system is read-only: choose a writable folder",
+               errno.ENOSPC: "no space left on device: free some space",
+               errno.EEXIST: "a file is in the way: choose another path",
+               errno.ENOTDIR: "a file stands where a folder is needed: choose another path"}
+    return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, FileGuardError) and exc.errno is not None:
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot use{where}: {_os_reason(exc)}"
+    return str(exc)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+
+    def on_sigterm(signum, frame):
+        raise Terminated()
+
+    previous = None
+    with contextlib.suppress(ValueError):  # only the main thread may set handlers
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, or argparse giving up without calling error()
+            return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
+        args.typed = _unwrap_defaults(args)
         return args.func(args)
-    except (CorpusError, CheckpointError, ValueError, FloatingPointError, OSError, RuntimeError) as exc:
-        print(f"rnnlab: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        what = getattr(exc, "rnnlab_message", "interrupted")
+        print(f"rnnlab: {what}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    except (UsageError, CorpusError, CheckpointError, FileGuardError, ValueError, FloatingPointError, OSError,
+            RuntimeError) as exc:
+        print(f"rnnlab: error: {_one_line(_describe(exc))}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if os.environ.get("RNNLAB_DEBUG"):
+            raise
+        print(f"rnnlab: error: unexpected {type(exc).__name__}: {_one_line(str(exc))}. This is a bug in rnnlab: "
+              "please report it (RNNLAB_DEBUG=1 shows the traceback).", file=sys.stderr)
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ and T = 0 is the limit — always the most likely character (greedy decoding).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -35,12 +36,13 @@ def sample_from_logits(
     # region exercise lab01.sampling
     if temperature == 0.0:
         return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.double() / temperature, dim=-1)  # (B, V)
+    logits = logits.double()
+    # shift so the largest logit is 0 before dividing: a tiny temperature then gives -inf, never inf - inf
+    probs = torch.softmax((logits - logits.max(dim=-1, keepdim=True).values) / temperature, dim=-1)  # (B, V)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
     # endregion
 
 
-@torch.no_grad()
 def sample(
     model: nn.Module,
     vocab: Vocab,
@@ -56,28 +58,48 @@ def sample(
     one-direction character LM each step skips the sequence machinery and runs the cells
     directly (``_stepper``); the first layer's input projection of every character is looked
     up in a table (embedding then linear is a table), so a step is one recurrent matmul per
-    layer plus the head.
+    layer plus the head. ``iter_sample`` yields the same characters one at a time.
     """
+    return "".join(iter_sample(model, vocab, length, temperature, prime, seed))
+
+
+def iter_sample(
+    model: nn.Module,
+    vocab: Vocab,
+    length: int,
+    temperature: float = 0.8,
+    prime: str = "\n",
+    seed: int = 0,
+) -> Iterator[str]:
+    """``sample``, one character at a time as it is drawn (for streaming long samples).
+    The arguments are checked before the first character is drawn."""
     check_temperature(temperature)
     if not isinstance(length, int) or length <= 0:
         raise ValueError(f"length must be a positive number of characters, got {length!r}")
     if not prime:
         raise ValueError("prime must hold at least one character (the default is a newline)")
     prime_ids = vocab.encode(prime)  # raises, naming unknown characters
+    return _draw(model, vocab, length, temperature, prime_ids, seed)
+
+
+def _draw(model: nn.Module, vocab: Vocab, length: int, temperature: float, prime_ids: Tensor,
+          seed: int) -> Iterator[str]:
     generator = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
     device = model_device(model)
-    logits, state = model(prime_ids.to(device).unsqueeze(0), None)  # (1, P, V)
-    last = logits[:, -1]
-    step = _stepper(model)
-    out = []
-    for _ in range(length):
-        next_id = int(sample_from_logits(last.cpu(), temperature, generator))
-        out.append(next_id)
-        last, state = step(next_id, state)
-    model.train(was_training)
-    return vocab.decode(out)
+    try:
+        with torch.no_grad():  # never held across a yield: grad mode is global, the caller's code runs there
+            logits, state = model(prime_ids.to(device).unsqueeze(0), None)  # (1, P, V)
+            last = logits[:, -1]
+            step = _stepper(model)
+        for _ in range(length):
+            with torch.no_grad():
+                next_id = int(sample_from_logits(last.cpu(), temperature, generator))
+                last, state = step(next_id, state)
+            yield vocab.chars[next_id]
+    finally:
+        model.train(was_training)
 
 
 def _stepper(model: nn.Module):

@@ -266,7 +266,7 @@ BAD_INPUTS = {
                              "truncated, corrupted"),
     "seq2seq checkpoint given to sample": (lambda t, f: ["sample", _trained_seq2seq(t)], "needs a charlm"),
     "hidden size 0": (lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--hidden-size", "0",
-                                    "--out", str(t / "x.pt")], "hidden_size must be a positive"),
+                                    "--out", str(t / "x.pt")], "--hidden-size: must be a positive integer"),
     "sequence longer than the corpus": (
         lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--seq-len", "5000",
                       "--out", str(t / "x.pt")], "too short"),

@@ -13,7 +13,9 @@ from torch.nn import functional as F
 from rnnlab.device import model_device, set_rng_state
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import detach_state
-from rnnlab.training.loop import check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, optimise, progress_bar
+from rnnlab.training.loop import (
+    check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, interrupted_at, optimise, progress_bar,
+)
 from rnnlab.training.tbptt import StreamBatcher
 from rnnlab.checks import require_positive_ints
 
@@ -26,6 +28,7 @@ class TrainConfig:
     lr: float = 3e-3             # Adam's peak learning rate
     min_lr_ratio: float = 0.1    # cosine decay ends at lr * min_lr_ratio
     warmup_steps: int = 20       # linear warm-up from 0
+    decay_steps: int | None = None  # the cosine's length (None: all of ``steps``); held at lr * min_lr_ratio after
     clip: float = 1.0            # max global gradient norm
     eval_points: int = 10        # evaluations on the whole validation split, evenly spaced, the last at the end
     eval_rows: int = 16          # parallel streams used by evaluation
@@ -41,10 +44,12 @@ class TrainConfig:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay from lr to lr * min_lr_ratio at the last step."""
+    """Linear warm-up, then cosine decay from lr to lr * min_lr_ratio at the last step (or at
+    ``decay_steps``, after which it stays there: how an extended run goes on)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    horizon = cfg.decay_steps or cfg.steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps))
     ratio = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return cfg.lr * ratio
 
@@ -92,7 +97,13 @@ def train_lm(
     last good one (``rnnlab.training.loop.check_diverged``).
     """
     device = model_device(model)
-    batcher = StreamBatcher(train_ids.to(device), cfg.batch_size, cfg.seq_len)
+    batcher = StreamBatcher(train_ids.to(device), cfg.batch_size, cfg.seq_len)  # checks the training text's size
+    if val_ids.numel() < 2 * cfg.eval_rows:  # checked now, not at the first evaluation
+        raise ValueError(
+            f"the validation text ({val_ids.numel()} characters) is too short: evaluation reads it as "
+            f"{cfg.eval_rows} parallel streams of at least 2 characters, so it needs {2 * cfg.eval_rows} or more. "
+            "Use more text."
+        )
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = History()
     to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
@@ -107,32 +118,37 @@ def train_lm(
     elapsed = history.train_seconds
     model.train()
     bar = progress_bar(cfg.steps, desc, progress, start=start)
-    for step in bar:
-        started = time.perf_counter()
-        window = batcher.window(step)
-        if window.fresh:
-            state = None
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, cfg)
-        logits, state = model(window.x, state)  # (B, T, V)
-        state = detach_state(state)  # carry the values, cut the graph: truncated BPTT
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.y.reshape(-1))
-        norm = optimise(model, optimizer, loss, cfg.clip)
-        elapsed += time.perf_counter() - started
-        history.train_loss.append(loss.item())
-        history.grad_norm.append(norm)
-        ceiling = divergence_ceiling(logits.shape[-1])
-        check_diverged(history.train_loss[-1], step, ceiling)
-        if step + 1 in to_eval:
-            history.eval_step.append(step + 1)
-            history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
-            check_diverged(history.val_loss[-1], step, ceiling, "validation loss")
-            history.eval_seconds.append(elapsed)
-            bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
-        history.train_seconds = elapsed
-        if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
-            on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
-                           "loop": {"carry": state}})
+    done = start
+    try:
+        for step in bar:
+            started = time.perf_counter()
+            window = batcher.window(step)
+            if window.fresh:
+                state = None
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, cfg)
+            logits, state = model(window.x, state)  # (B, T, V)
+            state = detach_state(state)  # carry the values, cut the graph: truncated BPTT
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.y.reshape(-1))
+            norm = optimise(model, optimizer, loss, cfg.clip)
+            elapsed += time.perf_counter() - started
+            history.train_loss.append(loss.item())
+            history.grad_norm.append(norm)
+            ceiling = divergence_ceiling(logits.shape[-1])
+            check_diverged(history.train_loss[-1], step, ceiling)
+            if step + 1 in to_eval:
+                history.eval_step.append(step + 1)
+                history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
+                check_diverged(history.val_loss[-1], step, ceiling, "validation loss")
+                history.eval_seconds.append(elapsed)
+                bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
+            history.train_seconds = elapsed
+            if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
+                on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
+                               "loop": {"carry": state}})
+            done = step + 1
+    except KeyboardInterrupt as exc:
+        raise interrupted_at(exc, done)
     return history, optimizer
 
 

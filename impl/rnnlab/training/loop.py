@@ -19,7 +19,9 @@ def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: tor
 
 
 def evenly_spaced(steps: int, points: int) -> list[int]:
-    """1-based step counts after which to evaluate: evenly spaced, the last one at the end."""
+    """1-based step counts after which to evaluate: evenly spaced, the last one at the end
+    (at most one per step, however many points are asked for)."""
+    points = min(points, steps)
     return sorted({round(steps * (k + 1) / points) for k in range(points)})
 
 
@@ -49,6 +51,13 @@ def check_diverged(loss: float, step: int, ceiling: float, what: str = "training
             f"({DIVERGENCE_FACTOR:g} x ln V, where a model that learned nothing scores 1 x). "
             "Lower the learning rate or the clipping threshold."
         )
+
+
+def interrupted_at(exc: BaseException, done: int) -> BaseException:
+    """Mark a KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one) with the number of steps
+    done, so whoever reports it can say where the run stopped."""
+    exc.rnnlab_steps_done = done  # type: ignore[attr-defined]
+    return exc
 
 
 def checkpoint_due(done: int, steps: int, every: int) -> bool:

@@ -11,7 +11,9 @@ import torch
 
 from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, python_random_state, set_rng_state
-from rnnlab.training.loop import check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, optimise, progress_bar
+from rnnlab.training.loop import (
+    check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, interrupted_at, optimise, progress_bar,
+)
 from rnnlab.checks import require_positive_ints
 
 
@@ -104,30 +106,35 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
     elapsed = history.train_seconds
     model.train()
     bar = progress_bar(cfg.steps, desc, progress, start=start)
-    for step in bar:
-        started = time.perf_counter()
-        if not batches:
-            batches = length_batches(train, cfg.batch_size, rng)
-        chosen = [train[i] for i in batches.pop()]
-        src, lengths = model.encode_sources([e.source for e in chosen])
-        targets = model.encode_targets([e.target for e in chosen]).to(device)
-        ratio = teacher_forcing_ratio(step, cfg)
-        logits = model(src.to(device), lengths, targets, teacher_forcing=ratio, generator=generator)
-        loss = model.loss(logits, targets)
-        optimise(model, optimizer, loss, cfg.clip)
-        elapsed += time.perf_counter() - started
-        history.train_loss.append(loss.item())
-        history.teacher_forcing.append(ratio)
-        check_diverged(history.train_loss[-1], step, divergence_ceiling(logits.shape[-1]))
-        if step + 1 in to_eval:
-            history.eval_step.append(step + 1)
-            history.eval_seconds.append(elapsed)
-            history.val_accuracy.append(accuracy_by_bucket(model, val))
-            model.train()
-            bar.set_postfix(acc=f"{history.val_accuracy[-1]['all']:.3f}")
-        history.train_seconds = elapsed
-        if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
-            on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
-                           "loop": {"batches": batches, "batch_rng": rng.getstate(),
-                                    "generator": generator.get_state()}})
+    done = start
+    try:
+        for step in bar:
+            started = time.perf_counter()
+            if not batches:
+                batches = length_batches(train, cfg.batch_size, rng)
+            chosen = [train[i] for i in batches.pop()]
+            src, lengths = model.encode_sources([e.source for e in chosen])
+            targets = model.encode_targets([e.target for e in chosen]).to(device)
+            ratio = teacher_forcing_ratio(step, cfg)
+            logits = model(src.to(device), lengths, targets, teacher_forcing=ratio, generator=generator)
+            loss = model.loss(logits, targets)
+            optimise(model, optimizer, loss, cfg.clip)
+            elapsed += time.perf_counter() - started
+            history.train_loss.append(loss.item())
+            history.teacher_forcing.append(ratio)
+            check_diverged(history.train_loss[-1], step, divergence_ceiling(logits.shape[-1]))
+            if step + 1 in to_eval:
+                history.eval_step.append(step + 1)
+                history.eval_seconds.append(elapsed)
+                history.val_accuracy.append(accuracy_by_bucket(model, val))
+                model.train()
+                bar.set_postfix(acc=f"{history.val_accuracy[-1]['all']:.3f}")
+            history.train_seconds = elapsed
+            if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
+                on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
+                               "loop": {"batches": batches, "batch_rng": rng.getstate(),
+                                        "generator": generator.get_state()}})
+            done = step + 1
+    except KeyboardInterrupt as exc:
+        raise interrupted_at(exc, done)
     return history, optimizer
