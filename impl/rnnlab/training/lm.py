@@ -46,6 +46,8 @@ class TrainConfig:
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up, then cosine decay from lr to lr * min_lr_ratio at the last step (or at
     ``decay_steps``, after which it stays there: how an extended run goes on)."""
+    if cfg.decay_steps is not None and step >= cfg.decay_steps:
+        return cfg.lr * cfg.min_lr_ratio
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     horizon = cfg.decay_steps or cfg.steps
@@ -136,6 +138,7 @@ def train_lm(
             history.grad_norm.append(norm)
             ceiling = divergence_ceiling(logits.shape[-1])
             check_diverged(history.train_loss[-1], step, ceiling)
+            done = step + 1  # the step is taken; an interruption from here on comes after it
             if step + 1 in to_eval:
                 history.eval_step.append(step + 1)
                 history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
@@ -146,7 +149,6 @@ def train_lm(
             if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
                 on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
                                "loop": {"carry": state}})
-            done = step + 1
     except KeyboardInterrupt as exc:
         raise interrupted_at(exc, done)
     return history, optimizer

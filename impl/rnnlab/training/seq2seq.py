@@ -123,6 +123,7 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
             history.train_loss.append(loss.item())
             history.teacher_forcing.append(ratio)
             check_diverged(history.train_loss[-1], step, divergence_ceiling(logits.shape[-1]))
+            done = step + 1  # the step is taken; an interruption from here on comes after it
             if step + 1 in to_eval:
                 history.eval_step.append(step + 1)
                 history.eval_seconds.append(elapsed)
@@ -134,7 +135,6 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
                 on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
                                "loop": {"batches": batches, "batch_rng": rng.getstate(),
                                         "generator": generator.get_state()}})
-            done = step + 1
     except KeyboardInterrupt as exc:
         raise interrupted_at(exc, done)
     return history, optimizer

@@ -1,0 +1,400 @@
+"""The command line guards the user's files and time: nothing overwritten that is not this run's,
+every refusal decided before the first training step, `--resume` never ignoring what it was
+told, interruptions reported in one line, and no traceback for any input.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from rnnlab.checkpoint import read_checkpoint, save
+from rnnlab.cli import main
+
+pytestmark = pytest.mark.reliability
+
+TINY = ["--hidden-size", "8", "--embedding-dim", "4", "--batch-size", "2", "--seq-len", "8", "--eval-points", "1"]
+
+
+@pytest.fixture
+def corpus(fixtures_dir) -> str:
+    return str(fixtures_dir / "tiny_corpus.txt")
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the spec if a single training step runs: the refusal must come first."""
+    import rnnlab.training.lm as lm
+    import rnnlab.training.seq2seq as s2s
+
+    def step(*args, **kwargs):
+        raise AssertionError("a training step ran before the command refused; check arguments before any work")
+
+    monkeypatch.setattr(lm, "optimise", step)
+    monkeypatch.setattr(s2s, "optimise", step)
+
+
+def run(argv, capsys) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_refused(code: int, err: str, pattern: str) -> None:
+    assert code == 2, f"expected exit status 2, got {code} (stderr {err!r})"
+    assert err.startswith("rnnlab: error:") and err.count("\n") == 1, f"expected one error line, got {err!r}"
+    assert re.search(pattern, err), f"the message should say {pattern!r}; it says {err.strip()!r}"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+# --- 2. nothing is overwritten that is not this run's own checkpoint -----------------------------
+
+@pytest.mark.parametrize("name", ["victim.txt", "notes.md"])
+def test_out_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path, corpus, capsys, no_training, name):
+    victim = tmp_path / name
+    victim.write_bytes(Path(corpus).read_bytes())
+    code, _, err = run(["train", "charlm", "--corpus", victim, *TINY, "--steps", "5", "--out", victim], capsys)
+    assert_refused(code, err, "is not an rnnlab checkpoint; refusing to write over it")
+    assert victim.read_bytes() == Path(corpus).read_bytes(), f"{name} must be left exactly as it was"
+
+
+def test_another_runs_checkpoint_is_replaced_only_with_overwrite(tmp_path, corpus, capsys):
+    out = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", out], capsys)[0] == 0
+    first = out.read_bytes()
+    code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3", "--out", out], capsys)
+    assert_refused(code, err, "holds the checkpoint of another run.*--overwrite")
+    assert out.read_bytes() == first
+    code, stdout, _ = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3", "--out", out, "--overwrite"],
+                          capsys)
+    assert code == 0 and read_checkpoint(out)["step"] == 3 and stdout.startswith(f"saved {out}")
+
+
+def _lock(path: Path, pid: int) -> Path:
+    lock = path.with_name(f".{path.name}.lock")
+    import socket
+
+    lock.write_text(f"{pid} {socket.gethostname()}\n")
+    return lock
+
+
+def test_a_second_writer_is_refused_while_the_first_runs(tmp_path, corpus, capsys, no_training):
+    out = tmp_path / "lm.pt"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _lock(out, other.pid)
+        code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", out], capsys)
+        assert_refused(code, err, f"another rnnlab run \\(pid {other.pid}.*is writing {re.escape(str(out))}")
+    finally:
+        other.kill()
+        other.wait()
+    assert not out.exists()
+
+
+def test_a_stale_lock_and_stale_temporary_files_are_cleared(tmp_path, corpus, capsys):
+    out = tmp_path / "lm.pt"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    lock = _lock(out, gone.pid)
+    leftover = tmp_path / f".{out.name}.abc123.tmp"
+    leftover.write_bytes(b"half a checkpoint from a killed run")
+    code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", out], capsys)
+    assert code == 0, err
+    assert not lock.exists(), "the lock is released when the run ends"
+    assert not leftover.exists(), "a temporary file a killed run left beside the checkpoint is removed"
+
+
+# --- 3. fail before the work, not after it ---------------------------------------------------------
+
+def test_bad_output_paths_fail_before_the_first_step(tmp_path, corpus, capsys, no_training):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    blocker = tmp_path / "some_file"
+    blocker.write_text("a file")
+    cases = {folder: "is a folder", blocker / "x.pt": "some_file is a file, not a folder"}
+    for out, expected in cases.items():
+        code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3000", "--out", out], capsys)
+        assert_refused(code, err, expected)
+
+
+def test_an_unwritable_folder_fails_before_the_first_step(tmp_path, corpus, capsys, no_training, monkeypatch):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: make the lock's creation fail as a read-only folder would
+        import rnnlab.files as files
+
+        real_open = os.open
+
+        def read_only(path, flags, *args):
+            if str(path).startswith(str(folder)):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, flags, *args)
+
+        monkeypatch.setattr(files.os, "open", read_only)
+    try:
+        code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3000",
+                            "--out", folder / "x.pt"], capsys)
+    finally:
+        folder.chmod(0o755)
+    assert_refused(code, err, "permission denied")
+
+
+def test_a_corpus_too_short_to_validate_fails_before_the_first_step(tmp_path, capsys, no_training):
+    text = tmp_path / "short.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 5)  # 225 characters: 23 validate
+    code, _, err = run(["train", "charlm", "--corpus", text, *TINY, "--steps", "3000", "--out", tmp_path / "x.pt"],
+                       capsys)
+    assert_refused(code, err, "validation text \\(23 characters\\) is too short.*Use more text")
+    assert "fewer rows" not in err, "the message must name a fix the user can apply"
+
+
+# --- 4. --resume never ignores what it was told --------------------------------------------------
+
+@pytest.fixture
+def finished(tmp_path, corpus, capsys) -> Path:
+    out = tmp_path / "done.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "4", "--lr", "1e-2", "--out", out],
+               capsys)[0] == 0
+    return out
+
+
+def test_resume_refuses_flags_that_contradict_the_checkpoint(finished, tmp_path, corpus, capsys, no_training):
+    before = finished.read_bytes()
+    code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--cell", "lstm",
+                        "--hidden-size", "64", "--out", tmp_path / "new.pt"], capsys)
+    assert_refused(code, err, "--cell lstm contradicts the checkpoint being resumed, which has cell = rnn")
+    code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--steps", "40"], capsys)
+    assert_refused(code, err, "--steps 40 contradicts .* steps = 4; to train it for longer, add --extend")
+    assert finished.read_bytes() == before and not (tmp_path / "new.pt").exists()
+
+
+def test_resume_accepts_flags_that_agree_with_the_checkpoint(tmp_path, corpus, capsys, monkeypatch):
+    import rnnlab.cli as cli
+
+    out = tmp_path / "lm.pt"
+    real = cli._Checkpointer.__call__
+
+    def stop_at_3(self, snapshot):
+        real(self, snapshot)
+        if snapshot["step"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Checkpointer, "__call__", stop_at_3)
+    code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "6", "--checkpoint-every", "3",
+                        "--lr", "1e-2", "--out", out], capsys)
+    assert code == 130 and "interrupted after step 3; the last checkpoint is" in err and "(step 3)" in err, err
+    monkeypatch.setattr(cli._Checkpointer, "__call__", real)
+    code, stdout, err = run(["train", "charlm", "--corpus", corpus, "--resume", out, "--hidden-size", "8",
+                             "--lr", "0.01", "--steps", "6"], capsys)
+    assert code == 0, err
+    assert read_checkpoint(out)["step"] == 6 and stdout.startswith(f"saved {out}")
+
+
+def test_a_finished_run_is_extended_only_by_extend_into_a_new_file(finished, tmp_path, corpus, capsys):
+    from rnnlab.training import TrainConfig, lr_at
+
+    before = finished.read_bytes()
+    code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished], capsys)
+    assert_refused(code, err, "already finished its 4 steps")
+    longer = tmp_path / "longer.pt"
+    code, out, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--steps", "10", "--extend",
+                          "--out", longer], capsys)
+    assert code == 0, err
+    assert out.startswith(f"saved {longer}:") and longer.is_file(), "'saved PATH' means PATH exists"
+    assert finished.read_bytes() == before, "--out with --resume leaves the source checkpoint untouched"
+    extended = read_checkpoint(longer)
+    assert extended["step"] == 10 and extended["train_config"]["steps"] == 10
+    cfg = TrainConfig(**extended["train_config"])
+    assert cfg.decay_steps == 4, "the cosine decay keeps its recorded length"
+    assert lr_at(7, cfg) == pytest.approx(cfg.lr * cfg.min_lr_ratio), "added steps train at the final learning rate"
+    assert len(extended["history"]["train_loss"]) == 10
+
+
+def test_a_checkpoint_of_the_acceptance_harness_is_refused_in_one_line(tmp_path, capsys):
+    """The harness saves finished models with their optimiser but no record of the data."""
+    from rnnlab.data.dates import INPUT_ALPHABET
+    from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+
+    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, hidden_size=8, embedding_dim=4, attention_dim=4))
+    optimizer = torch.optim.Adam(model.parameters())
+    path = save(tmp_path / "bahdanau.pt", model, optimizer=optimizer, step=600, train_config={"steps": 600},
+                loop={"batches": [], "batch_rng": None, "generator": torch.Generator().get_state()})
+    code, _, err = run(["train", "seq2seq", "--resume", path], capsys)
+    assert_refused(code, err, "does not record the data it was trained on.*not resumed")
+
+
+# --- 5. interrupted cleanly ------------------------------------------------------------------------
+
+def _spawn(args, **kwargs):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "rnnlab", *map(str, args)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kwargs)
+
+
+def _wait_for(predicate, proc, limit=60.0):
+    deadline = time.monotonic() + limit
+    while not predicate() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, f"the process ended before it could be interrupted: {proc.stderr.read().decode()}"
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus, sig, code):
+    out = tmp_path / "lm.pt"
+    proc = _spawn(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--checkpoint-every", "5",
+                   "--out", out])
+    _wait_for(out.exists, proc)
+    time.sleep(0.2)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == code, f"expected exit status {code}, got {proc.returncode}: {err[-500:]}"
+    assert err.count("\n") == 1 and err.startswith("rnnlab: training interrupted after step"), err
+    assert f"the last checkpoint is {out}" in err and f"--resume {out}" in err and f"--corpus {corpus}" in err, err
+    step = read_checkpoint(out)["step"]
+    assert f"(step {step:,})" in err, err
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != out.name]
+    assert not leftovers, f"no temporary file or lock may outlive the process: {leftovers}"
+
+
+def test_interrupted_sampling_is_one_line_and_the_text_streams(tmp_path, corpus, capsys):
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    proc = _spawn(["sample", ckpt, "--length", "1000000000", "--prime", "T"])
+    first = proc.stdout.read(600)  # arrives while sampling goes on: the text is streamed
+    assert len(first) == 600 and proc.poll() is None, "a long sample must show its text as it is generated"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert re.fullmatch(r"rnnlab: sampling interrupted after [\d,]+ of 1,000,000,000 characters\n", err.decode()), err
+
+
+# --- 7. every bad input: one line that names the flag or the fix ----------------------------------
+
+def _fifo(tmp_path):
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    return path
+
+
+BAD = [
+    pytest.param(lambda t, c: ["train", "seq2seq", "--train-examples", "0", "--out", t / "x.pt"],
+                 "--train-examples: must be a number of examples from 1 to", id="no training examples"),
+    pytest.param(lambda t, c: ["train", "seq2seq", "--val-examples", "0", "--out", t / "x.pt"],
+                 "--val-examples: must be a number of examples from 1", id="no validation examples"),
+    pytest.param(lambda t, c: ["train", "seq2seq", "--train-examples", "100000000", "--out", t / "x.pt"],
+                 "--train-examples: must be a number of examples from 1 to 1,000,000", id="too many examples"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--eval-points", "1000000000", "--out", t / "x.pt"],
+                 "--eval-points 1,000,000,000 is more than --steps 1,000", id="more evaluations than steps"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", t, "--out", t / "x.pt"], "is a folder, not a file",
+                 id="folder as corpus"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", _fifo(t), "--out", t / "x.pt"],
+                 "is not a regular file", id="FIFO as corpus"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--seed", str(2**64), "--out", t / "x.pt"],
+                 "--seed: must be a seed from 0 to 4,294,967,295", id="seed too large"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--seed", "-1", "--out", t / "x.pt"],
+                 "--seed: must be a seed", id="negative seed"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--checkpoint-every", "-1", "--out", t / "x.pt"],
+                 "--checkpoint-every: must be a number of steps >= 0", id="negative checkpoint interval"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--lr", "inf", "--out", t / "x.pt"],
+                 "--lr: must be a finite number", id="infinite learning rate"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--hidden-sise", "8", "--out", t / "x.pt"],
+                 "unrecognized arguments: --hidden-sise", id="misspelt flag"),
+    pytest.param(lambda t, c: ["train"], "the following arguments are required: MODEL", id="missing subcommand"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--extend", "--out", t / "x.pt"],
+                 "--extend lengthens a run being resumed", id="extend without resume"),
+    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c], "say where to write the checkpoint: --out",
+                 id="no output"),
+    pytest.param(lambda t, c: ["exercise", "status", t / "nowhere"],
+                 "nowhere does not exist; create a learner copy with `rnnlab exercise init", id="status of no copy"),
+]
+
+
+@pytest.mark.parametrize("make_argv, expected", BAD)
+def test_bad_input_is_refused_in_one_line_before_any_work(make_argv, expected, tmp_path, corpus, capsys,
+                                                          no_training):
+    before = _snapshot(tmp_path)
+    code, _, err = run(make_argv(tmp_path, corpus), capsys)
+    assert_refused(code, err, expected)
+    assert _snapshot(tmp_path) == before, "a refused command must leave no file behind and change none"
+
+
+def test_corpus_env_var_naming_a_folder_says_so(tmp_path, monkeypatch):
+    from rnnlab.data.text import CorpusError, tiny_shakespeare_path
+
+    monkeypatch.setenv("RNNLAB_TINY_SHAKESPEARE", str(tmp_path))
+    with pytest.raises(CorpusError, match="is a folder, not a file"):
+        tiny_shakespeare_path()
+
+
+def test_a_corpus_of_one_character_is_refused(tmp_path, capsys, no_training):
+    text = tmp_path / "newlines.txt"
+    text.write_text("\n" * 5000)
+    code, _, err = run(["train", "charlm", "--corpus", text, *TINY, "--out", tmp_path / "x.pt"], capsys)
+    assert_refused(code, err, "only one distinct character \\('\\\\n'\\)")
+
+
+def test_a_byte_order_mark_is_not_a_character(tmp_path, corpus, capsys):
+    text = tmp_path / "bom.txt"
+    text.write_bytes(b"\xef\xbb\xbf" + Path(corpus).read_bytes())
+    out = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", text, *TINY, "--steps", "1", "--out", out], capsys)[0] == 0
+    assert "\ufeff" not in read_checkpoint(out)["vocab"]
+
+
+def test_sampling_edge_cases(tmp_path, capsys):
+    corpus = tmp_path / "oneline.txt"
+    corpus.write_text("to be or not to be that is the question " * 30)  # no newline anywhere
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    code, _, err = run(["sample", ckpt, "--length", "5"], capsys)
+    assert_refused(code, err, "the default --prime is a newline, which this model's vocabulary lacks; pass --prime")
+    code, tiny_t, err = run(["sample", ckpt, "--length", "40", "--prime", "to", "--temperature", "1e-310"], capsys)
+    code0, greedy, _ = run(["sample", ckpt, "--length", "40", "--prime", "to", "--temperature", "0"], capsys)
+    assert code == 0 and code0 == 0, err
+    assert tiny_t == greedy, "a temperature of 1e-310 is greedy decoding in all but name"
+
+
+# --- the properties over any command line and any checkpoint --------------------------------------
+
+GOOD = {"--hidden-size": "8", "--embedding-dim": "4", "--batch-size": "2", "--seq-len": "8", "--steps": "3",
+        "--eval-points": "1", "--lr": "0.01", "--clip": "1", "--seed": "0", "--dropout": "0",
+        "--checkpoint-every": "0"}
+BAD_VALUES = st.sampled_from(["0", "-1", "nan", "inf", "-inf", "1e400", "x", "", "1.5", str(2**64), "--", "-0.0",
+                              "1e-320", "\x00", "ü"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flag=st.sampled_from(sorted(GOOD)), value=BAD_VALUES, into_victim=st.booleans(),
+       extra=st.sampled_from([[], ["--overwrite"]]))
+def test_any_flag_value_runs_or_is_one_line_and_touches_no_file(tmp_path, corpus, capsys, flag, value, into_victim,
+                                                                extra):
+    """Whatever value a flag gets, the command runs (when the value is valid after all) or is
+    refused with one line; a refusal creates no file and changes none, and a file that is
+    not a checkpoint is never written over."""
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"a user's file that must survive")
+    fresh = tmp_path / "fresh.pt"
+    fresh.unlink(missing_ok=True)
+    argv = ["train", "charlm", "--corpus", corpus, "--out", victim if into_victim else fresh, *extra]
+    for name, good in GOOD.items():
+        argv += [name, value if name == flag else good]
+    before = _snapshot(tmp_path)
+    code, _, err = run(argv, capsys)
+    if code == 0:
+        assert not into_victim and read_checkpoint(fresh)["step"] == 3, (flag, value)
+    else:
+        assert code == 2 and err.startswith("rnnlab: error:") and err.count("\n") == 1, (flag, value, err)
+        assert _snapshot(tmp_path) == before, f"{flag} {value!r}: files changed"
+    assert victim.read_bytes() == b"a user's file that must survive"
