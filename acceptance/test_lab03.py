@@ -71,7 +71,7 @@ def lab03(profile, runs_dir, recorder, device):
             if seed != cfg.seeds[0] and variant not in ("none", "bahdanau"):
                 continue  # extra seeds are for the baseline-vs-Bahdanau gap
             seed_everything(seed)
-            model = set_fast(Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=variant, hidden_size=cfg.hidden_size,
+            model = set_fast(Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention=variant, hidden_size=cfg.hidden_size,
                                                    embedding_dim=cfg.embedding_dim, attention_dim=cfg.attention_dim))).to(device)
             tcfg = type(cfg.train)(**{**asdict(cfg.train), "seed": seed})
             snapshots = []

@@ -188,7 +188,7 @@ def build_model(payload: dict[str, Any], path: str | os.PathLike) -> CharLM | Se
     if payload["kind"] == "charlm":
         model: CharLM | Seq2Seq = CharLM.from_config(_config(CharLMConfig, payload["config"], path))
     else:
-        model = Seq2Seq(_config(Seq2SeqConfig, payload["config"], path))
+        model = Seq2Seq.from_config(_config(Seq2SeqConfig, payload["config"], path))
     _load_weights(model, payload["model"], path)
     return model
 

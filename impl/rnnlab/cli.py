@@ -14,16 +14,19 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import inspect
 import json
 import math
 import os
 import re
 import signal
 import sys
+import typing
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rnnlab.cells import CELLS
 from rnnlab.checkpoint import CheckpointError, build_model, load, read_checkpoint, save
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
 from rnnlab.device import DEVICES, resolve_device
@@ -31,12 +34,16 @@ from rnnlab.fast import set_fast
 from rnnlab.files import FileGuardError, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
+from rnnlab.models.charlm import CharLMConfig
+from rnnlab.models.seq2seq import ATTENTION_KINDS, Seq2SeqConfig
 from rnnlab.sampling import iter_sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
+from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
 MAX_SEED = 2**32 - 1            # numpy's generator takes seeds up to this
 MAX_TRAIN_EXAMPLES = 1_000_000  # about 11 s to generate on one core; the date space has 73,049 days
 MAX_VAL_EXAMPLES = 100_000
+MAX_STEPS = 100_000_000         # weeks of training at the labs' sizes; more is a typo, not a plan
 
 
 class UsageError(Exception):
@@ -106,9 +113,64 @@ def _float_in(low: float, high: float = math.inf, *, low_open: bool = False, hig
     return parse
 
 
+def _or_none(parse):
+    """``parse``, or None for "none" (an optional setting left to its default behaviour)."""
+    def parse_optional(text: str):
+        return None if text.strip().lower() == "none" else parse(text)
+    parse_optional.__name__ = parse.__name__
+    return parse_optional
+
+
 POSITIVE = _int_in(1, what="a positive integer")
 SEED = _int_in(0, MAX_SEED, "a seed")
 POSITIVE_FLOAT = _float_in(0.0, low_open=True)
+FINITE_FLOAT = _float_in(-math.inf)
+UNIT = _float_in(0.0, 1.0, high_open=False)
+
+# --- flags generated from the config dataclasses -------------------------------------------
+# Every field of a model or training config is a flag: its name, default, type and help (the
+# field's comment) come from the dataclass, choices from the registries. Only what a type
+# annotation cannot say is written here: a tighter range for some fields, and old flag names.
+ARG_TYPES = {"steps": _int_in(1, MAX_STEPS, "a number of steps"), "seed": SEED, "lr": POSITIVE_FLOAT, "clip": POSITIVE_FLOAT, "dropout": _float_in(0.0, 1.0),
+             "min_lr_ratio": UNIT, "warmup_steps": _int_in(0, what="a number of steps"), "tf_start": UNIT,
+             "tf_end": UNIT, "forget_bias": FINITE_FLOAT}
+CHOICES = {"cell": list(CELLS), "attention": list(ATTENTION_KINDS)}
+ALIASES = {"tf_end": ["--teacher-forcing-end"]}
+# (model config, fields it takes from elsewhere), training config, per model kind
+CONFIGS = {"charlm": ((CharLMConfig, ("vocab_size",)), TrainConfig),
+           "seq2seq": ((Seq2SeqConfig, ("source_chars",)), Seq2SeqTrainConfig)}
+
+
+def field_docs(cls) -> dict[str, str]:
+    """Each field's comment in the source of dataclass ``cls`` (``name: type = default  # doc``):
+    the one line that documents it, read here so that it is written once."""
+    docs = {}
+    for line in inspect.getsource(cls).splitlines():
+        found = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.+)$", line)
+        if found:
+            docs[found.group(1)] = found.group(2).strip()
+    return docs
+
+
+def config_fields(cls, exclude: tuple[str, ...] = ()) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.name not in exclude]
+
+
+def _config_flags(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = ()) -> None:
+    hints, docs = typing.get_type_hints(cls), field_docs(cls)
+    group = parser.add_argument_group(f"{cls.__name__} (see rnnlab.{cls.__module__.split('.', 1)[1]})")
+    for f in config_fields(cls, exclude):
+        kinds = [k for k in typing.get_args(hints[f.name]) if k is not type(None)] or [hints[f.name]]
+        base = kinds[0]
+        parse = ARG_TYPES.get(f.name) or {int: POSITIVE, float: FINITE_FLOAT}.get(base, str)
+        if type(None) in typing.get_args(hints[f.name]):
+            parse = _or_none(parse)
+        _option(group, _flag(f.name), f.default, *ALIASES.get(f.name, []), type=parse,
+                choices=CHOICES.get(f.name), help=docs.get(f.name, ""))
+
+
+def _config_from_args(args: argparse.Namespace, cls, exclude: tuple[str, ...] = (), **given: Any):
+    return cls(**given, **{f.name: getattr(args, f.name) for f in config_fields(cls, exclude)})
 
 
 # --- corpora, runs and their output ---------------------------------------------------------
@@ -186,21 +248,16 @@ def _claim_output(args: argparse.Namespace) -> Path:
     return out
 
 
-# model and training flags -> where a checkpoint records them (section, key)
-RECORDED = {
-    "charlm": {"cell": ("config", "cell"), "hidden_size": ("config", "hidden_size"),
-               "num_layers": ("config", "num_layers"), "embedding_dim": ("config", "embedding_dim"),
-               "dropout": ("config", "dropout"), "steps": ("train_config", "steps"),
-               "batch_size": ("train_config", "batch_size"), "seq_len": ("train_config", "seq_len"),
-               "lr": ("train_config", "lr"), "clip": ("train_config", "clip"),
-               "eval_points": ("train_config", "eval_points"), "seed": ("train_config", "seed")},
-    "seq2seq": {"attention": ("config", "attention"), "hidden_size": ("config", "hidden_size"),
-                "embedding_dim": ("config", "embedding_dim"), "steps": ("train_config", "steps"),
-                "batch_size": ("train_config", "batch_size"), "lr": ("train_config", "lr"),
-                "clip": ("train_config", "clip"), "teacher_forcing_end": ("train_config", "tf_end"),
-                "seed": ("train_config", "seed"), "train_examples": ("data", "train_examples"),
-                "val_examples": ("data", "val_examples")},
-}
+def recorded_flags(kind: str) -> dict[str, tuple[str, str]]:
+    """Each model and training flag of ``kind`` -> where a checkpoint records it (section, key)."""
+    (model_cls, exclude), train_cls = CONFIGS[kind]
+    where = {f.name: ("config", f.name) for f in config_fields(model_cls, exclude)}
+    where.update({f.name: ("train_config", f.name) for f in config_fields(train_cls)})
+    if kind == "seq2seq":
+        where.update(train_examples=("data", "train_examples"), val_examples=("data", "val_examples"))
+    return where
+
+
 RESUME_DATA = {"charlm": ("sha256",), "seq2seq": ("seed", "train_examples", "val_examples")}
 
 
@@ -228,7 +285,7 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
         raise CorpusError(f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
                           "started on; pass the same --corpus to continue it.")
     sections = {"config": payload["config"], "train_config": payload["train_config"], "data": data}
-    for name, (section, key) in RECORDED[kind].items():
+    for name, (section, key) in recorded_flags(kind).items():
         if name in args.typed and name != "steps":
             recorded = sections[section].get(key)
             if getattr(args, name) != recorded:
@@ -258,7 +315,7 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
 def _check_new_run(args: argparse.Namespace) -> None:
     if args.extend:
         raise UsageError("--extend lengthens a run being resumed; use it with --resume CHECKPOINT --steps N")
-    if getattr(args, "eval_points", 0) > args.steps:
+    if "eval_points" in args.typed and args.eval_points > args.steps:  # a default above --steps is capped
         raise UsageError(f"--eval-points {args.eval_points:,} is more than --steps {args.steps:,}; an evaluation "
                          "follows a training step, so there can be at most one per step")
 
@@ -285,8 +342,6 @@ def _report_saved(out: Path, model, cfg, history, device, result: str) -> None:
 
 
 def cmd_train_charlm(args: argparse.Namespace) -> int:
-    from rnnlab.models.charlm import CharLMConfig
-
     device = resolve_device(args.device)
     out = _claim_output(args)
     text = _corpus(args.corpus)
@@ -303,11 +358,9 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
         if len(vocab) < 2:
             raise CorpusError(f"the corpus has only one distinct character ({vocab.chars[0]!r}); a language model "
                               "needs at least two to have anything to predict. Use real text.")
-        cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
-                          clip=args.clip, eval_points=args.eval_points, seed=args.seed)
+        cfg = _config_from_args(args, TrainConfig)
         seed_everything(args.seed)
-        model = CharLM.from_config(CharLMConfig(len(vocab), args.cell, args.hidden_size, args.num_layers,
-                                                args.embedding_dim, args.dropout))
+        model = CharLM.from_config(_config_from_args(args, CharLMConfig, ("vocab_size",), vocab_size=len(vocab)))
     with writer_lock(out):
         set_fast(model.to(device))
         checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest},
@@ -324,8 +377,8 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
 
 def cmd_train_seq2seq(args: argparse.Namespace) -> int:
     from rnnlab.data.dates import INPUT_ALPHABET, make_examples, split_dates
-    from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
-    from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
+    from rnnlab.models.seq2seq import Seq2Seq
+    from rnnlab.training.seq2seq import train_seq2seq
 
     device = resolve_device(args.device)
     out = _claim_output(args)
@@ -337,11 +390,10 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
         _check_new_run(args)
         resume = None
         data = {"seed": args.seed, "train_examples": args.train_examples, "val_examples": args.val_examples}
-        cfg = Seq2SeqTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, clip=args.clip,
-                                 tf_end=args.teacher_forcing_end, seed=args.seed)
+        cfg = _config_from_args(args, Seq2SeqTrainConfig)
         seed_everything(args.seed)
-        model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=args.attention, hidden_size=args.hidden_size,
-                                      embedding_dim=args.embedding_dim))
+        model = Seq2Seq.from_config(_config_from_args(args, Seq2SeqConfig, ("source_chars",),
+                                                      source_chars=INPUT_ALPHABET))
     with writer_lock(out):
         splits = split_dates(data["seed"])
         train = make_examples(splits["train"], data["train_examples"], seed=data["seed"] + 1, progress=None)
@@ -435,10 +487,11 @@ def _device_argument(parser: argparse.ArgumentParser) -> None:
                         help="auto = CUDA if present, else Apple MPS, else CPU")
 
 
-def _option(parser: argparse.ArgumentParser, flag: str, default: Any, **kwargs: Any) -> None:
+def _option(parser, flag: str, default: Any, *aliases: str, **kwargs: Any) -> None:
     """A model or training flag whose default is wrapped, so --resume can tell typed flags apart."""
     help_text = kwargs.pop("help", "")
-    parser.add_argument(flag, default=_Default(default), help=f"{help_text} (default: %(default)s)".lstrip(), **kwargs)
+    parser.add_argument(flag, *aliases, default=_Default(default), help=f"{help_text} (default: %(default)s)".lstrip(),
+                        **kwargs)
 
 
 def _training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -466,35 +519,22 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and save a checkpoint")
     train_sub = train.add_subparsers(dest="model", required=True, metavar="MODEL")
     lm = train_sub.add_parser("charlm", help="character language model on Tiny Shakespeare (or --corpus)")
-    _option(lm, "--cell", "rnn", choices=["rnn", "lstm", "gru"])
-    _option(lm, "--hidden-size", 256, type=POSITIVE)
-    _option(lm, "--num-layers", 1, type=POSITIVE)
-    _option(lm, "--embedding-dim", 64, type=POSITIVE)
-    _option(lm, "--dropout", 0.0, type=_float_in(0.0, 1.0), help="between stacked recurrent layers")
-    _option(lm, "--steps", 1000, type=POSITIVE)
-    _option(lm, "--batch-size", 64, type=POSITIVE)
-    _option(lm, "--seq-len", 64, type=POSITIVE, help="truncated-BPTT window")
-    _option(lm, "--lr", 3e-3, type=POSITIVE_FLOAT)
-    _option(lm, "--clip", 1.0, type=POSITIVE_FLOAT, help="max global gradient norm")
-    _option(lm, "--eval-points", 10, type=POSITIVE, help="evaluations on the validation split, at most one per step")
-    _option(lm, "--seed", 0, type=SEED)
+    (model_cls, exclude), train_cls = CONFIGS["charlm"]
+    _config_flags(lm, model_cls, exclude)
+    _config_flags(lm, train_cls)
     lm.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare")
     _training_arguments(lm)
     lm.set_defaults(func=cmd_train_charlm)
 
     s2s = train_sub.add_parser("seq2seq", help="date normalisation encoder-decoder (Lab 03)")
-    _option(s2s, "--attention", "bahdanau", choices=["none", "bahdanau", "luong", "luong_dot"])
-    _option(s2s, "--hidden-size", 128, type=POSITIVE)
-    _option(s2s, "--embedding-dim", 48, type=POSITIVE)
-    _option(s2s, "--steps", 300, type=POSITIVE)
-    _option(s2s, "--batch-size", 64, type=POSITIVE)
-    _option(s2s, "--lr", 2e-3, type=POSITIVE_FLOAT)
-    _option(s2s, "--clip", 1.0, type=POSITIVE_FLOAT, help="max global gradient norm")
-    _option(s2s, "--teacher-forcing-end", 0.5, type=_float_in(0.0, 1.0, high_open=False),
-            help="scheduled sampling: the teacher-forcing ratio decays from 1 to this")
-    _option(s2s, "--train-examples", 20000, type=_int_in(1, MAX_TRAIN_EXAMPLES, "a number of examples"))
-    _option(s2s, "--val-examples", 500, type=_int_in(1, MAX_VAL_EXAMPLES, "a number of examples"))
-    _option(s2s, "--seed", 0, type=SEED)
+    (model_cls, exclude), train_cls = CONFIGS["seq2seq"]
+    _config_flags(s2s, model_cls, exclude)
+    _config_flags(s2s, train_cls)
+    data = s2s.add_argument_group("the generated date corpus (rnnlab.data.dates)")
+    _option(data, "--train-examples", 20000, type=_int_in(1, MAX_TRAIN_EXAMPLES, "a number of examples"),
+            help="training examples drawn from the training dates")
+    _option(data, "--val-examples", 500, type=_int_in(1, MAX_VAL_EXAMPLES, "a number of examples"),
+            help="validation examples drawn from the validation dates")
     _training_arguments(s2s)
     s2s.set_defaults(func=cmd_train_seq2seq)
 

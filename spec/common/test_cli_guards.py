@@ -226,7 +226,7 @@ def test_a_checkpoint_of_the_acceptance_harness_is_refused_in_one_line(tmp_path,
     from rnnlab.data.dates import INPUT_ALPHABET
     from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
-    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, hidden_size=8, embedding_dim=4, attention_dim=4))
+    model = Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, hidden_size=8, embedding_dim=4, attention_dim=4))
     optimizer = torch.optim.Adam(model.parameters())
     path = save(tmp_path / "bahdanau.pt", model, optimizer=optimizer, step=600, train_config={"steps": 600},
                 loop={"batches": [], "batch_rng": None, "generator": torch.Generator().get_state()})

@@ -93,7 +93,7 @@ def test_charlm_runs_are_bit_identical(tmp_path, fixtures_dir):
 
 def _small_seq2seq(seed: int):
     seed_everything(seed)
-    return Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=12, embedding_dim=6,
+    return Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=12, embedding_dim=6,
                                  attention_dim=6))
 
 
@@ -114,7 +114,7 @@ def _train_to(path, data, resume=None, stop_at=None):
         model = _small_seq2seq(SEQ_CFG.seed)
     else:
         payload = read_checkpoint(resume)
-        model = Seq2Seq(Seq2SeqConfig(**payload["config"]))
+        model = Seq2Seq.from_config(Seq2SeqConfig(**payload["config"]))
         model.load_state_dict(payload["model"])
         resume = {k: payload[k] for k in ("step", "optimizer", "history", "loop", "rng")}
 

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.lab03, pytest.mark.lab03_seq2seq]
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    return Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8, attention_dim=8))
+    return Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8, attention_dim=8))
 
 
 def test_padding_does_not_change_the_encoding():
@@ -83,7 +83,7 @@ def test_translate_gives_strings_and_clear_errors(model):
 @pytest.mark.parametrize("attention", ["none", "bahdanau", "luong", "luong_dot"])
 def test_every_variant_learns_a_tiny_task(attention):
     torch.manual_seed(0)
-    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention=attention, hidden_size=32, embedding_dim=16))
+    model = Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention=attention, hidden_size=32, embedding_dim=16))
     sources, targets = ["1/2/2000", "3/4/2001"], ["2000-02-01", "2001-04-03"]
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     src, lengths = model.encode_sources(sources)
@@ -122,7 +122,7 @@ def test_the_same_seed_gives_the_same_training_run():
 
     def run():
         seed_everything(3)
-        model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8,
+        model = Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8,
                                       attention_dim=8))
         history, _ = train_seq2seq(model, train, val, cfg, progress=False)
         return history.train_loss, model.state_dict()
@@ -137,7 +137,7 @@ def test_luong_dot_scores_with_the_two_directions_summed():
     score s^T h_j needs one width, so the luong_dot variant scores s^T (h_fwd_j + h_bwd_j) and
     still reads the full [h_fwd_j; h_bwd_j] as the context."""
     torch.manual_seed(0)
-    model = Seq2Seq(Seq2SeqConfig(INPUT_ALPHABET, attention="luong_dot", hidden_size=3, embedding_dim=4))
+    model = Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="luong_dot", hidden_size=3, embedding_dim=4))
     states = torch.randn(2, 5, 6)
     s = torch.randn(2, 3)
     mask = torch.ones(2, 5, dtype=torch.bool)

@@ -13,7 +13,7 @@ from rnnlab.checks import require_positive_ints
 @dataclass
 class CharLMConfig:
     vocab_size: int            # number of distinct characters
-    cell: str = "rnn"          # "rnn" | "lstm" | "gru"
+    cell: str = "rnn"          # the recurrent cell, from rnnlab.cells.CELLS
     hidden_size: int = 128     # H, per layer
     num_layers: int = 1        # stacked recurrent layers
     embedding_dim: int = 64    # E, the width of each character's embedding
@@ -32,6 +32,9 @@ class CharLMConfig:
 class CharLM(nn.Module):
     """``model(idx (B, T), state=None) -> (logits (B, T, V), state)``.
 
+    ``CharLM(vocab_size, cell=..., hidden_size=...)`` or ``CharLM.from_config(config)``: the
+    same model, its defaults defined once, in ``CharLMConfig``.
+
     The state is the recurrent stack's (one entry per layer); pass it back in to continue
     a text where the last call stopped.
     """
@@ -39,12 +42,12 @@ class CharLM(nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        cell: str = "rnn",
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        embedding_dim: int = 64,
-        dropout: float = 0.0,
-        forget_bias: float | None = None,
+        cell: str = CharLMConfig.cell,
+        hidden_size: int = CharLMConfig.hidden_size,
+        num_layers: int = CharLMConfig.num_layers,
+        embedding_dim: int = CharLMConfig.embedding_dim,
+        dropout: float = CharLMConfig.dropout,
+        forget_bias: float | None = CharLMConfig.forget_bias,
     ) -> None:
         super().__init__()
         self.config = CharLMConfig(vocab_size, cell, hidden_size, num_layers, embedding_dim, dropout, forget_bias)

@@ -52,7 +52,7 @@ class SummedDirectionsDot(DotAttention):
 @dataclass
 class Seq2SeqConfig:
     source_chars: str                # the input alphabet (ids 1.. ; 0 is padding)
-    attention: str = "bahdanau"      # "none" | "bahdanau" | "luong" | "luong_dot"
+    attention: str = "bahdanau"      # the context: fixed (none), or attention with this score
     hidden_size: int = 128           # H: encoder per direction and decoder
     embedding_dim: int = 48          # E, for source and target characters
     attention_dim: int = 128         # A, Bahdanau's hidden layer
@@ -68,8 +68,20 @@ class Seq2SeqConfig:
 
 
 class Seq2Seq(nn.Module):
-    def __init__(self, config: Seq2SeqConfig) -> None:
+    """``Seq2Seq(source_chars, attention=..., hidden_size=..., ...)`` or ``Seq2Seq.from_config(config)``:
+    the same model, its defaults defined once, in ``Seq2SeqConfig``."""
+
+    def __init__(
+        self,
+        source_chars: str,
+        attention: str = Seq2SeqConfig.attention,
+        hidden_size: int = Seq2SeqConfig.hidden_size,
+        embedding_dim: int = Seq2SeqConfig.embedding_dim,
+        attention_dim: int = Seq2SeqConfig.attention_dim,
+        max_output_len: int = Seq2SeqConfig.max_output_len,
+    ) -> None:
         super().__init__()
+        config = Seq2SeqConfig(source_chars, attention, hidden_size, embedding_dim, attention_dim, max_output_len)
         self.config = config
         H, E = config.hidden_size, config.embedding_dim
         self.source_vocab = Vocab(tuple(config.source_chars))
@@ -89,6 +101,10 @@ class Seq2Seq(nn.Module):
             self.attention = None
         self.out = nn.Linear(H + 2 * H + E, self.target_vocab_size)
         self.last_attention: Tensor | None = None  # (B, T_out, S) from the latest decode, for plotting
+
+    @classmethod
+    def from_config(cls, config: Seq2SeqConfig) -> "Seq2Seq":
+        return cls(**asdict(config))
 
     # --- text <-> ids ---------------------------------------------------------------------
     def encode_sources(self, sources: list[str]) -> tuple[Tensor, Tensor]:

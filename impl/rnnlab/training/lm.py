@@ -32,7 +32,7 @@ class TrainConfig:
     clip: float = 1.0            # max global gradient norm
     eval_points: int = 10        # evaluations on the whole validation split, evenly spaced, the last at the end
     eval_rows: int = 16          # parallel streams used by evaluation
-    seed: int = 0
+    seed: int = 0                # weights' initialisation and every random draw of the run
 
     def __post_init__(self) -> None:
         require_positive_ints(

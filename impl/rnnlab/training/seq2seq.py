@@ -20,14 +20,14 @@ from rnnlab.checks import require_positive_ints
 @dataclass
 class Seq2SeqTrainConfig:
     steps: int = 300             # optimiser steps
-    batch_size: int = 64
+    batch_size: int = 64         # examples per step, grouped by similar length
     lr: float = 2e-3             # Adam, constant
     clip: float = 1.0            # max global gradient norm
     tf_start: float = 1.0        # teacher-forcing ratio at step 0 ...
     tf_end: float = 0.5          # ... decaying linearly to this at the last step (scheduled sampling)
     tf_steps: int | None = None  # the decay's length in steps (None: all of ``steps``); held at tf_end after
     eval_points: int = 6         # evaluations on the validation examples, evenly spaced
-    seed: int = 0
+    seed: int = 0                # batch order, scheduled sampling's draws, and (CLI) the date corpus
 
     def __post_init__(self) -> None:
         require_positive_ints(
