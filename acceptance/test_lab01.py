@@ -44,7 +44,7 @@ def lab01(profile, corpus, runs_dir, recorder, device):
         "samples": samples, "untrained_share": known_word_share(untrained_sample, known),
         "trained_share": known_word_share(samples[0.8], known), "untrained_sample": untrained_sample,
         "shares": {t: known_word_share(s, known) for t, s in samples.items()},
-        "sampling_rate": sampling_rate,
+        "sampling_rate": sampling_rate, "val_chars": len(corpus["val"]),
     }
     _write_section(recorder, run)
     return run
@@ -67,7 +67,7 @@ def _write_section(recorder, run):
     )
     sec.figures.append(Figure(
         "Loss curves", "Training loss (25-step moving mean) and validation loss on the whole validation split "
-        "(111,540 characters) at evenly spaced steps.",
+        f"({run['val_chars']:,} characters) at evenly spaced steps.",
         plots.loss_curves({"RNN": asdict(h)}, title="Lab 01: vanilla RNN on Tiny Shakespeare")))
     sec.figures.append(Figure(
         "Gradient norm over training", "Global gradient norm before clipping, per step (25-step mean); "
@@ -107,7 +107,8 @@ def _claims_and_talking_points(recorder, run):
     recorder.claims.append(Claim(
         LAB, "share of sampled words (T=0.8) found in the training text", "throw-away prototype (issue #2)",
         "78% after 1000 steps", f"{100 * shares[0.8]:.1f}%",
-        "the same measure (runs of letters, lower-cased, 2,000 sampled characters); it follows perplexity, "
+        f"the same measure (runs of letters, lower-cased, {run['cfg'].sample_length:,} sampled characters); "
+        "it follows perplexity, "
         f"{ppl:.2f} here against the prototype's 6.3"))
     clipped = sum(n > cfg.train.clip for n in h.grad_norm)
     means = block_means(h.train_loss)
@@ -168,9 +169,12 @@ def test_validation_perplexity(lab01, recorder):
 def test_samples_at_three_temperatures(lab01, recorder):
     samples = lab01["samples"]
     distinct = len(set(samples.values()))
-    check(recorder, "lab01.samples", LAB, "Samples at temperatures 0.5, 0.8 and 1.2 are generated and shown below",
+    temperatures = lab01["cfg"].temperatures
+    check(recorder, "lab01.samples", LAB,
+          f"Samples at temperatures {', '.join(map(str, temperatures[:-1]))} and {temperatures[-1]} are generated "
+          "and shown below",
           f"{distinct} distinct samples of {lab01['cfg'].sample_length} chars",
-          "3 distinct non-empty samples", distinct == 3 and all(samples.values()))
+          f"{len(temperatures)} distinct non-empty samples", distinct == len(temperatures) and all(samples.values()))
 
 
 def test_samples_become_english_like(lab01, recorder):
@@ -179,7 +183,8 @@ def test_samples_become_english_like(lab01, recorder):
           "Share of generated words (T=0.8) that occur in the training text: untrained -> trained",
           f"{100 * before:.1f}% -> {100 * after:.1f}%", f"rises, and >= {100 * MIN_WORD_SHARE:.0f}%",
           after > before and after >= MIN_WORD_SHARE,
-          "words are runs of letters (inner apostrophes kept), lower-cased; 2,000 sampled characters each")
+          f"words are runs of letters (inner apostrophes kept), lower-cased; {lab01['cfg'].sample_length:,} sampled "
+          "characters each")
 
 
 def test_loss_curve_is_plotted(lab01, recorder):

@@ -13,6 +13,7 @@ from acceptance.record import Claim, Figure, Table, TalkingPoint
 from acceptance.timing import IMPLS, interleaved_medians, matmul_floor, peak_rss_mib, training_step
 from rnnlab.fast import set_fast
 from rnnlab import plots
+from rnnlab.cells import CELLS
 from rnnlab.checkpoint import save
 from rnnlab.metrics import grad_norms_through_time, perplexity
 from rnnlab.models import CharLM
@@ -135,7 +136,7 @@ def _write_section(recorder, result):
         [[NAMES[kind], h, *(round(1000 * bench[(kind, h, what)], 1) for what in ("fast", "plain", "fused", "floor")),
           *(round(bench[(kind, h, what)] / bench[(kind, h, "fused")], 2) for what in ("fast", "plain", "floor")),
           " / ".join(f"{memory[(kind, h, impl)]:.0f}" for impl in IMPLS)]
-         for h in cfg.bench_sizes for kind in ("rnn", "lstm", "gru")],
+         for h in cfg.bench_sizes for kind in CELLS],
         caption=(f"Medians of {cfg.bench_rounds} interleaved rounds on this machine ({torch.get_num_threads()} threads). "
                  "The fast path (rnnlab.fast: hand-written BPTT, one autograd.Function per layer) is what the labs "
                  "train with; the plain loop is the readable one learners write; both compute the same function "
@@ -171,7 +172,7 @@ def _claims_and_talking_points(recorder, result):
         LAB, "from-scratch training step over torch's fused kernel (B=64, T=100)", "prototypes (issue #6)",
         "hand-written BPTT: GRU 0.73 / 0.86 / 0.74x, LSTM 1.11 / 1.10 / 1.32x at H = 128 / 256 / 512",
         " · ".join(f"H={hh}: " + ", ".join(f"{NAMES[k]} {bench[(k, hh, 'fast')] / bench[(k, hh, 'fused')]:.2f}x"
-                                              for k in ("rnn", "lstm", "gru")) for hh in cfg.bench_sizes),
+                                              for k in CELLS) for hh in cfg.bench_sizes),
         f"same approach (rnnlab.fast); medians of {cfg.bench_rounds} interleaved rounds, so expect a few percent "
         "of noise on a shared 2-core machine"))
     d = GRAD_DISTANCE

@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from acceptance.timing import IMPLS, interleaved_medians, matmul_floor, peak_rss_mib, training_step
+from rnnlab.cells import CELLS
 
 SIZES = [128, 256, 512]
 GOALS = {"rnn": 1.0, "lstm": 1.0, "gru": 0.8}  # fast-path step time / fused step time, at most
@@ -28,7 +29,7 @@ _RATIOS: dict[str, dict] = {}
 
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("hidden", SIZES)
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", list(CELLS))
 def test_training_step(benchmark, kind, hidden, impl):
     benchmark.group = f"{kind} H={hidden} B=64 T=100"
     step = training_step(kind, impl, hidden)
@@ -37,7 +38,7 @@ def test_training_step(benchmark, kind, hidden, impl):
 
 
 @pytest.mark.parametrize("hidden", SIZES)
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("kind", list(CELLS))
 def test_fast_path_speed_goal(kind, hidden):
     fns = {impl: training_step(kind, impl, hidden) for impl in ("fast", "fused")}
     medians = interleaved_medians({**fns, "floor": matmul_floor(kind, hidden)}, rounds=9, warmup=2)

@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import dataclasses
 import errno
-import hashlib
 import inspect
 import json
 import math
@@ -28,7 +27,7 @@ from typing import Any
 
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import CheckpointError, build_model, load, read_checkpoint, save
-from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, split_text
+from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.fast import set_fast
 from rnnlab.files import FileGuardError, writer_lock
@@ -345,7 +344,7 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     out = _claim_output(args)
     text = _corpus(args.corpus)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = sha256_of(text.encode("utf-8"))
     train_text, val_text = split_text(text)
     if args.resume:
         payload, cfg, resume = _resume_plan(args, "charlm", TrainConfig, digest)

@@ -110,7 +110,6 @@ class Recurrent(nn.Module):
             raise ValueError(f"Recurrent: num_layers must be >= 1, got {num_layers}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"Recurrent: dropout must lie in [0, 1), got {dropout}")
-        self.cell_kind = cell
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, strategies as st
 from torch.autograd import gradcheck
 
-from rnnlab.cells import make_cell
+from rnnlab.cells import CELLS, make_cell
 from rnnlab.fast import fast_unroll, fast_workspace_bytes, release_workspace, set_fast
 from rnnlab.models import CharLM
 from rnnlab.recurrent import Recurrent, unroll
@@ -20,7 +20,7 @@ from spec.strategies import seeds, sizes
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_fast]
 
-KINDS = ["rnn", "lstm", "gru"]
+KINDS = list(CELLS)
 
 
 def _flat_state(state):

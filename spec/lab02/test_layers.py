@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from rnnlab.cells import CELLS
 from rnnlab.models import CharLM
 from rnnlab.recurrent import Recurrent
 
@@ -56,7 +57,7 @@ def test_dropout_acts_between_layers_only_in_training():
         Recurrent("lstm", 4, 8, dropout=1.0)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_the_language_model_takes_every_cell(cell):
     model = CharLM(vocab_size=11, cell=cell, hidden_size=8, num_layers=2, embedding_dim=4)
     logits, state = model(torch.zeros(2, 5, dtype=torch.long))

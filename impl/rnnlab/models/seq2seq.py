@@ -220,6 +220,3 @@ class Seq2Seq(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
