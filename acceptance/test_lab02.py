@@ -145,7 +145,7 @@ def _write_section(recorder, result):
                  "T recurrent products forward and T backward, the two weight gradients) at the same shapes with the "
                  "same BLAS calls: both implementations do at least these, so fast / fused cannot go below "
                  "matmuls / fused, and the gap between the two is the elementwise work, the optimiser and Python. "
-                 "The fast path keeps its buffers between steps (rnnlab.fast._Workspace); its peak RSS is measured "
+                 "The fast path keeps its buffers between steps (rnnlab.fast.workspace._Workspace); its peak RSS is measured "
                  "with them released, so it is charged for them. Peak RSS is the resident memory a step adds at its peak (median of 3 steps; Linux "
                  "VmHWM). `tox -e bench` measures the same with pytest-benchmark at H = 128, 256, 512 "
                  "(reports/bench/benchmarks.json)."),

@@ -62,7 +62,7 @@ def test_fast_path_speed_goal(kind, hidden):
         f"{1000 * budget:.1f} ms. The matrix products alone take {1000 * floor:.1f} ms ({floor / fused:.2f}x), "
         f"which leaves {1000 * (budget - floor):.1f} ms of the goal for everything else; the fast path spends "
         f"{1000 * (fast - floor):.1f} ms on it (elementwise gate math, the optimiser, Python). "
-        "See rnnlab/fast.py for where the time goes.")
+        "See the docstring of rnnlab/fast/__init__.py for where the time goes.")
 
 
 MIN_SAMPLING_CHARS_PER_S = 5000

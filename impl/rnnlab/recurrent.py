@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from rnnlab.cells import make_cell
 from rnnlab.fast import fast_unroll
+from rnnlab.padding import lengths_to_mask
 
 State = Any  # a cell's state: a tensor (RNN, GRU) or a tuple (h, c) (LSTM)
 
@@ -129,7 +130,7 @@ class Recurrent(nn.Module):
         and the backward direction starts at each row's last real step."""
         mask = None
         if lengths is not None:
-            mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)
+            mask = lengths_to_mask(lengths, x.shape[1], x.device)
         if state is not None and len(state) != len(self.cells):
             raise ValueError(
                 f"Recurrent: expected a state with {len(self.cells)} entries "

@@ -1,0 +1,72 @@
+"""Which cells have a fast path, and running a layer through it."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnlab.cells import GRUCell, LSTMCell, RNNCell
+from rnnlab.fast.gru import _GRUFunction
+from rnnlab.fast.lstm import _LSTMFunction
+from rnnlab.fast.rnn import _RNNFunction
+from rnnlab.padding import lengths_to_mask
+
+# Exact types: a subclass may change the equations (a learner's cell, say), so it runs the plain loop.
+_FUNCTIONS = {LSTMCell: _LSTMFunction, GRUCell: _GRUFunction, RNNCell: _RNNFunction}
+
+
+def has_fast_path(cell: nn.Module) -> bool:
+    """Whether ``cell`` is one of the built-in cells this package has a hand-written BPTT for."""
+    return type(cell) in _FUNCTIONS
+
+
+def set_fast(model: nn.Module, enabled: bool = True) -> nn.Module:
+    """Turn the fast path on (or off) in every ``Recurrent`` stack inside ``model``; returns
+    ``model``. A speed switch only: the weights and the function computed stay the same."""
+    from rnnlab.recurrent import Recurrent  # here, not at the top: Recurrent runs its layers through this module
+
+    for module in model.modules():
+        if isinstance(module, Recurrent):
+            module.fast = enabled
+    return model
+
+
+def _last(steps: Tensor, lengths: Tensor | None) -> Tensor:
+    """The state after each row's last real step: steps (B, T, H) -> (B, H)."""
+    if lengths is None:
+        return steps[:, -1]
+    index = (lengths.to(steps.device) - 1).view(-1, 1, 1).expand(-1, 1, steps.shape[2])
+    return steps.gather(1, index).squeeze(1)
+
+
+def fast_unroll(cell: nn.Module, x: Tensor, state=None, lengths: Tensor | None = None):
+    """``rnnlab.recurrent.unroll`` for the built-in cells, with hand-written BPTT (any other cell
+    runs ``unroll`` itself).
+
+    ``x`` (B, T, I) -> outputs (B, T, H) and the last state, as ``unroll``. ``lengths`` (B,)
+    marks right-padded rows (``unroll``'s mask for a prefix): outputs after a row's end are
+    zero and its state is the one after its last real step. Padding comes after every real
+    step, so it never changes a real step's value and the full run can be cut afterwards.
+    """
+    if x.dim() != 3:
+        raise ValueError(f"fast_unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
+    B, T, _ = x.shape
+    if T == 0:
+        raise ValueError("fast_unroll: the sequence is empty (time dimension 0)")
+    function = _FUNCTIONS.get(type(cell))
+    if function is None:  # a cell without a hand-written BPTT: the plain loop computes the same function
+        from rnnlab.recurrent import unroll
+
+        return unroll(cell, x, state, None if lengths is None else lengths_to_mask(lengths, T, x.device))
+    if state is None:
+        state = cell.init_state(B, x)
+    weights = (cell.ih.weight, cell.ih.bias, cell.hh.weight, cell.hh.bias)
+    if function is _LSTMFunction:
+        hs, cs = function.apply(x, *weights, *state)
+        new_state = (_last(hs, lengths), _last(cs, lengths))
+    else:
+        hs = function.apply(x, *weights, state)
+        new_state = _last(hs, lengths)
+    if lengths is not None:
+        keep = lengths_to_mask(lengths, T, x.device)
+        hs = hs * keep.unsqueeze(2)
+    return hs, new_state
