@@ -220,3 +220,11 @@ class Seq2Seq(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def translate(model: Seq2Seq, sources: list[str] | str) -> list[str] | str:
+    """Normalise dates with a trained ``Seq2Seq``: a list of strings gives a list of
+    ``YYYY-MM-DD`` strings, one string gives one (greedy decoding)."""
+    if isinstance(sources, str):
+        return model.translate([sources])[0]
+    return model.translate(list(sources))
