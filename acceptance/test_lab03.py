@@ -39,8 +39,8 @@ def alignment_score(model, examples, batch_size=256):
     for i in range(0, len(examples), batch_size):
         chunk = examples[i: i + batch_size]
         src, lengths = model.encode_sources([e.source for e in chunk])
-        model(src.to(model_device(model)), lengths)
-        focus = model.last_attention.argmax(-1)  # (B, T_out)
+        _, attention = model.decode(src.to(model_device(model)), lengths)
+        focus = attention.argmax(-1)  # (B, T_out)
         for b, e in enumerate(chunk):
             for field, positions in FIELD_POSITIONS.items():
                 start, end = e.spans[field]
@@ -199,7 +199,9 @@ def _write_section(recorder, result):
     model = runs[("bahdanau", first)]["model"]
     example = max(result["long_test"][:200], key=lambda e: len(e.source) if len(e.source) < 140 else 0)
     output = model.translate([example.source])[0]
-    weights = model.last_attention[0].cpu().numpy()
+    src, lengths = model.encode_sources([example.source])
+    with torch.no_grad():
+        weights = model.decode(src.to(model_device(model)), lengths)[1][0].cpu().numpy()
     sec.figures.append(Figure("Bahdanau attention for a long input",
                               f"Input: \"{example.source}\" -> output {output} (target {example.target}).",
                               plots.attention_heatmap(weights, example.source, output + "⏎",

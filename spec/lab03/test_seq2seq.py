@@ -66,9 +66,9 @@ def test_decoding_stops_at_end_of_sequence_and_respects_max_length(model):
     ids = torch.tensor([[3, 4, EOS, 5, 6], [3, 3, 3, 3, 3]])
     assert model.decode_targets(ids) == ["01", "00000"], "text ends at the first end-of-sequence token"
     src, lengths = model.encode_sources(["hello"])
-    logits = model(src, lengths, max_len=4)
+    logits, attention = model.decode(src, lengths, max_len=4)
     assert logits.shape[1] == 4, "greedy decoding runs at most max_len steps"
-    assert model.last_attention.shape == (1, 4, 5), "the decoder keeps its attention weights (steps x source) for plots"
+    assert attention.shape == (1, 4, 5), "decode returns the attention weights (steps x source) for plots"
 
 
 def test_translate_gives_strings_and_clear_errors(model):

@@ -33,9 +33,11 @@ from rnnlab.device import model_device
 from rnnlab.recurrent import Recurrent
 from rnnlab.checks import require_positive_ints
 
-PAD, SOS, EOS = 0, 1, 2
 TARGET_CHARS = "0123456789-"
-ATTENTION_KINDS = ("none", "bahdanau", "luong", "luong_dot")
+# the decoder's vocabulary: three special tokens, then the characters of YYYY-MM-DD
+TARGET_TOKENS = ("<pad>", "<sos>", "<eos>", *TARGET_CHARS)
+TARGET_INDEX = {token: i for i, token in enumerate(TARGET_TOKENS)}
+PAD, SOS, EOS = TARGET_INDEX["<pad>"], TARGET_INDEX["<sos>"], TARGET_INDEX["<eos>"]
 
 
 class SummedDirectionsDot(DotAttention):
@@ -47,6 +49,17 @@ class SummedDirectionsDot(DotAttention):
 
     def score(self, query: Tensor, keys: Tensor, precomputed: Tensor | None = None) -> Tensor:
         return super().score(query, self.precompute(keys) if precomputed is None else precomputed)
+
+
+# attention kind -> the module scoring decoder state s (H wide) against encoder states h_j (2H wide);
+# "none" is the baseline's fixed context
+ATTENTIONS = {
+    "none": lambda H, A: None,
+    "bahdanau": lambda H, A: AdditiveAttention(H, 2 * H, A),
+    "luong": lambda H, A: GeneralAttention(H, 2 * H),
+    "luong_dot": lambda H, A: SummedDirectionsDot(),
+}
+ATTENTION_KINDS = tuple(ATTENTIONS)
 
 
 @dataclass
@@ -85,22 +98,14 @@ class Seq2Seq(nn.Module):
         self.config = config
         H, E = config.hidden_size, config.embedding_dim
         self.source_vocab = Vocab(tuple(config.source_chars))
-        self.target_vocab_size = 3 + len(TARGET_CHARS)
+        self.target_vocab_size = len(TARGET_TOKENS)
         self.src_embedding = nn.Embedding(1 + len(config.source_chars), E, padding_idx=0)
         self.encoder = Recurrent("gru", E, H, bidirectional=True)
         self.bridge = nn.Linear(2 * H, H)
         self.tgt_embedding = nn.Embedding(self.target_vocab_size, E)
         self.decoder = GRUCell(E + 2 * H, H)
-        if config.attention == "bahdanau":
-            self.attention = AdditiveAttention(H, 2 * H, config.attention_dim)
-        elif config.attention == "luong":
-            self.attention = GeneralAttention(H, 2 * H)
-        elif config.attention == "luong_dot":
-            self.attention = SummedDirectionsDot()
-        else:
-            self.attention = None
+        self.attention = ATTENTIONS[config.attention](H, config.attention_dim)
         self.out = nn.Linear(H + 2 * H + E, self.target_vocab_size)
-        self.last_attention: Tensor | None = None  # (B, T_out, S) from the latest decode, for plotting
 
     @classmethod
     def from_config(cls, config: Seq2SeqConfig) -> "Seq2Seq":
@@ -127,8 +132,7 @@ class Seq2Seq(nn.Module):
     @staticmethod
     def encode_targets(targets: list[str]) -> Tensor:
         """[chars..., EOS] ids (B, T_out); targets are YYYY-MM-DD, all of one length."""
-        index = {ch: i + 3 for i, ch in enumerate(TARGET_CHARS)}
-        return torch.tensor([[index[ch] for ch in t] + [EOS] for t in targets])
+        return torch.tensor([[TARGET_INDEX[ch] for ch in t] + [EOS] for t in targets])
 
     @staticmethod
     def decode_targets(ids: Tensor) -> list[str]:
@@ -138,8 +142,8 @@ class Seq2Seq(nn.Module):
             for i in row:
                 if i == EOS:
                     break
-                if i >= 3:
-                    chars.append(TARGET_CHARS[i - 3])
+                if i > EOS:  # past the special tokens
+                    chars.append(TARGET_TOKENS[i])
             out.append("".join(chars))
         return out
 
@@ -170,9 +174,17 @@ class Seq2Seq(nn.Module):
     def forward(self, src: Tensor, lengths: Tensor, targets: Tensor | None = None,
                 teacher_forcing: float = 1.0, generator: torch.Generator | None = None,
                 max_len: int | None = None) -> Tensor:
-        """Logits (B, T_out, V). With ``targets``, each step feeds the gold previous token with
-        probability ``teacher_forcing`` and the model's own argmax otherwise (scheduled
-        sampling); without, it decodes greedily for ``max_len`` steps."""
+        """Logits (B, T_out, V); ``decode`` takes the same arguments and also returns the
+        attention weights."""
+        return self.decode(src, lengths, targets, teacher_forcing, generator, max_len)[0]
+
+    def decode(self, src: Tensor, lengths: Tensor, targets: Tensor | None = None,
+               teacher_forcing: float = 1.0, generator: torch.Generator | None = None,
+               max_len: int | None = None) -> tuple[Tensor, Tensor | None]:
+        """Logits (B, T_out, V) and attention weights (B, T_out, S), or None for the baseline.
+        With ``targets``, each step feeds the gold previous token with probability
+        ``teacher_forcing`` and the model's own argmax otherwise (scheduled sampling); without,
+        it decodes greedily for ``max_len`` steps."""
         states, summary, mask, s = self.encode(src, lengths)
         precomputed = self.attention.precompute(states) if self.attention is not None else None
         B = src.shape[0]
@@ -197,8 +209,8 @@ class Seq2Seq(nn.Module):
                     use_gold = torch.rand(B, generator=generator) < teacher_forcing
                     y_prev = torch.where(use_gold.to(src.device), targets[:, t], predicted)
                 # endregion
-        self.last_attention = torch.stack(all_weights, dim=1).detach() if all_weights else None
-        return torch.stack(all_logits, dim=1)
+        attention = torch.stack(all_weights, dim=1).detach() if all_weights else None  # (B, T_out, S)
+        return torch.stack(all_logits, dim=1), attention
 
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
