@@ -227,61 +227,16 @@ def _write(tmp_path, name, data: bytes) -> str:
     return str(path)
 
 
-def _trained_lm(tmp_path, fixtures_dir) -> str:
-    ckpt = str(tmp_path / "lm.pt")
-    assert main(["train", "charlm", "--corpus", str(fixtures_dir / "tiny_corpus.txt"), *LM_ARGS, "--steps", "2",
-                 "--out", ckpt]) == 0
-    return ckpt
-
-
-def _trained_seq2seq(tmp_path) -> str:
-    ckpt = str(tmp_path / "s2s.pt")
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One char-LM and one seq2seq checkpoint, trained once for every case below that needs one."""
+    folder = tmp_path_factory.mktemp("trained")
+    lm, s2s = folder / "lm.pt", folder / "s2s.pt"
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "tiny_corpus.txt"
+    assert main(["train", "charlm", "--corpus", str(corpus), *LM_ARGS, "--steps", "2", "--out", str(lm)]) == 0
     assert main(["train", "seq2seq", "--hidden-size", "8", "--embedding-dim", "4", "--steps", "2", "--batch-size", "4",
-                 "--train-examples", "16", "--val-examples", "4", "--out", ckpt]) == 0
-    return ckpt
-
-
-BAD_INPUTS = {
-    "empty corpus": (lambda t, f: ["train", "charlm", "--corpus", _write(t, "e.txt", b""), "--out", str(t / "x.pt")],
-                     "is empty"),
-    "corpus shorter than one window": (
-        lambda t, f: ["train", "charlm", "--corpus", _write(t, "s.txt", b"abc"), "--out", str(t / "x.pt")],
-        "too short"),
-    "binary corpus": (lambda t, f: ["train", "charlm", "--corpus", _write(t, "b.bin", bytes(range(256))),
-                                    "--out", str(t / "x.pt")], "not UTF-8|NUL"),
-    "non-UTF-8 corpus": (lambda t, f: ["train", "charlm", "--corpus", _write(t, "l.txt", "café".encode("latin-1") * 50),
-                                       "--out", str(t / "x.pt")], "not UTF-8"),
-    "eval corpus with unseen characters": (
-        lambda t, f: ["eval", _trained_lm(t, f), "--corpus", _write(t, "u.txt", "Ωmega ∆elta ".encode() * 40)],
-        "never saw"),
-    "negative temperature": (lambda t, f: ["sample", _trained_lm(t, f), "--temperature", "-1"], "temperature"),
-    "NaN temperature": (lambda t, f: ["sample", _trained_lm(t, f), "--temperature", "nan"], "temperature"),
-    "sample length 0": (lambda t, f: ["sample", _trained_lm(t, f), "--length", "0"], "length"),
-    "prime with unknown characters": (lambda t, f: ["sample", _trained_lm(t, f), "--prime", "Ωmega"], "Ω"),
-    "missing checkpoint": (lambda t, f: ["sample", str(t / "nope.pt")], "does not exist"),
-    "truncated checkpoint": (
-        lambda t, f: ["sample", _write(t, "cut.pt", Path(_trained_lm(t, f)).read_bytes()[:500])],
-        "truncated, corrupted"),
-    "corrupted checkpoint": (lambda t, f: ["sample", _write(t, "junk.pt", b"PK\x03\x04 not really a zip")],
-                             "truncated, corrupted"),
-    "seq2seq checkpoint given to sample": (lambda t, f: ["sample", _trained_seq2seq(t)], "needs a charlm"),
-    "hidden size 0": (lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--hidden-size", "0",
-                                    "--out", str(t / "x.pt")], "--hidden-size: must be a positive integer"),
-    "sequence longer than the corpus": (
-        lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--seq-len", "5000",
-                      "--out", str(t / "x.pt")], "too short"),
-    "date with characters outside the vocabulary": (
-        lambda t, f: ["translate", _trained_seq2seq(t), "14 März 2024"], "outside the date model's vocabulary"),
-    "device that is not there": (
-        lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--device",
-                      "mps" if torch.cuda.is_available() else "cuda", "--out", str(t / "x.pt")], "sees no"),
-    "resume on a different corpus": (
-        lambda t, f: ["train", "charlm", "--corpus", _write(t, "other.txt", (f / "tiny_corpus.txt").read_bytes()[::-1]),
-                      "--resume", _trained_lm(t, f)], "not the one the run started on"),
-    "resume from a checkpoint with no training state": (
-        lambda t, f: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--resume", _bare_checkpoint(t)],
-        "no training state"),
-}
+                 "--train-examples", "16", "--val-examples", "4", "--out", str(s2s)]) == 0
+    return {"lm": str(lm), "s2s": str(s2s)}
 
 
 def _bare_checkpoint(tmp_path) -> str:
@@ -291,31 +246,61 @@ def _bare_checkpoint(tmp_path) -> str:
     return str(save(tmp_path / "bare.pt", CharLM(5, hidden_size=4, embedding_dim=2), Vocab(tuple("abcde"))))
 
 
-@pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_is_one_clear_line(case, tmp_path, fixtures_dir, capsys):
-    make_argv, expected = BAD_INPUTS[case]
-    argv = make_argv(tmp_path, fixtures_dir)
+# each case: argv built from (tmp_path, fixtures_dir, trained checkpoints), and what the message must say
+BAD_INPUTS = [
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "e.txt", b""), "--out", str(t / "x.pt")],
+                 "is empty", id="empty corpus"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "s.txt", b"abc"), "--out", str(t / "x.pt")],
+                 "too short", id="corpus shorter than one window"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "b.bin", bytes(range(256))),
+                                  "--out", str(t / "x.pt")], "not UTF-8|NUL", id="binary corpus"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "l.txt", "café".encode("latin-1") * 50),
+                                  "--out", str(t / "x.pt")], "not UTF-8", id="non-UTF-8 corpus"),
+    pytest.param(lambda t, f, c: ["eval", c["lm"], "--corpus", _write(t, "u.txt", "Ωmega ∆elta ".encode() * 40)],
+                 "never saw", id="eval corpus with unseen characters"),
+    pytest.param(lambda t, f, c: ["sample", c["lm"], "--temperature", "-1"], "temperature", id="negative temperature"),
+    pytest.param(lambda t, f, c: ["sample", c["lm"], "--temperature", "nan"], "temperature", id="NaN temperature"),
+    pytest.param(lambda t, f, c: ["sample", c["lm"], "--length", "0"], "length", id="sample length 0"),
+    pytest.param(lambda t, f, c: ["sample", c["lm"], "--prime", "Ωmega"], "Ω", id="prime with unknown characters"),
+    pytest.param(lambda t, f, c: ["sample", str(t / "nope.pt")], "does not exist", id="missing checkpoint"),
+    pytest.param(lambda t, f, c: ["sample", _write(t, "cut.pt", Path(c["lm"]).read_bytes()[:500])],
+                 "truncated, corrupted", id="truncated checkpoint"),
+    pytest.param(lambda t, f, c: ["sample", _write(t, "junk.pt", b"PK\x03\x04 not really a zip")],
+                 "truncated, corrupted", id="corrupted checkpoint"),
+    pytest.param(lambda t, f, c: ["sample", c["s2s"]], "needs a charlm", id="seq2seq checkpoint given to sample"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--hidden-size", "0",
+                                  "--out", str(t / "x.pt")], "--hidden-size: must be a positive integer",
+                 id="hidden size 0"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--seq-len", "5000",
+                                  "--out", str(t / "x.pt")], "too short", id="sequence longer than the corpus"),
+    pytest.param(lambda t, f, c: ["translate", c["s2s"], "14 März 2024"], "outside the date model's vocabulary",
+                 id="date with characters outside the vocabulary"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--device",
+                                  "mps" if torch.cuda.is_available() else "cuda", "--out", str(t / "x.pt")],
+                 "sees no", id="device that is not there"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus",
+                                  _write(t, "other.txt", (f / "tiny_corpus.txt").read_bytes()[::-1]),
+                                  "--resume", c["lm"], "--out", str(t / "x.pt")],
+                 "not the one the run started on", id="resume on a different corpus"),
+    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--resume",
+                                  _bare_checkpoint(t), "--out", str(t / "x.pt")],
+                 "no training state", id="resume from a checkpoint with no training state"),
+]
+
+
+@pytest.mark.parametrize("make_argv, expected", BAD_INPUTS)
+def test_bad_input_is_one_clear_line(make_argv, expected, trained, tmp_path, fixtures_dir, capsys):
+    argv = make_argv(tmp_path, fixtures_dir, trained)
     capsys.readouterr()
     before = {p.name for p in tmp_path.iterdir()}
     code = main(argv)
     err = capsys.readouterr().err
-    assert code == 2, f"{case}: expected exit status 2, got {code}"
-    assert err.startswith("rnnlab: error:") and err.count("\n") == 1, f"{case}: expected one error line, got {err!r}"
-    assert re.search(expected, err), f"{case}: the message should say {expected!r}; it says {err.strip()!r}"
+    assert code == 2, f"expected exit status 2, got {code}"
+    assert err.startswith("rnnlab: error:") and err.count("\n") == 1, f"expected one error line, got {err!r}"
+    assert re.search(expected, err), f"the message should say {expected!r}; it says {err.strip()!r}"
     after = {p.name for p in tmp_path.iterdir()}
     assert not {n for n in after - before if n.endswith(".tmp") or n == "x.pt"}, (
-        f"{case}: a failed command must not leave a file behind ({sorted(after - before)})")
-
-
-def test_unwritable_reports_directory_is_a_clear_error(tmp_path):
-    from acceptance.record import Recorder
-    from acceptance.report import write_report
-
-    blocker = tmp_path / "reports"
-    blocker.write_text("a file where the reports folder should be")
-    with pytest.raises(OSError, match="cannot be created.*RNNLAB_REPORTS"):
-        write_report(Recorder(), {"profile": "quick"}, blocker / "sub")
-    assert blocker.read_text().startswith("a file"), "nothing may be written over the blocking file"
+        f"a failed command must not leave a file behind ({sorted(after - before)})")
 
 
 # --- robustness over arbitrary input ----------------------------------------------------------

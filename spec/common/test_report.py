@@ -36,3 +36,13 @@ def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
     assert data["summary"] == {"criteria": 2, "passed": 1, "failed": 1}
     assert {c["id"] for c in data["criteria"]} == {"lab01.ok", "lab01.bad"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acceptance.html", "acceptance.json"], "no temporary files left"
+
+
+def test_unwritable_reports_directory_is_a_clear_error(tmp_path):
+    import pytest
+
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the reports folder should be")
+    with pytest.raises(OSError, match="cannot be created.*RNNLAB_REPORTS"):
+        write_report(Recorder(), {"profile": "quick"}, blocker / "sub")
+    assert blocker.read_text().startswith("a file"), "nothing may be written over the blocking file"
