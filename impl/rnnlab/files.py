@@ -38,6 +38,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp's 0600 would make every report and checkpoint private
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -52,6 +53,16 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
             ) from None
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions a replaced file keeps, or what a new file gets under the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _pid_alive(pid: int) -> bool:

@@ -173,3 +173,18 @@ def test_a_full_disk_keeps_the_previous_checkpoint(good_checkpoint, tiny_disk):
     assert str(path) in message and "intact" in message
     assert path.read_bytes() == good_checkpoint, "the checkpoint that was there must be untouched"
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler", "lm.pt"], "no temporary file may remain"
+
+
+def test_an_atomic_write_gets_ordinary_permissions(tmp_path):
+    """A temporary file is private (0600); the file it becomes gets the umask's permissions, or
+    keeps those of the file it replaces, so a report can be served and a checkpoint shared."""
+    from rnnlab.files import atomic_write
+
+    umask = os.umask(0o022)
+    try:
+        fresh = atomic_write(tmp_path / "report.html", b"<html></html>")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        fresh.chmod(0o640)
+        assert atomic_write(fresh, b"<html>again</html>").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
