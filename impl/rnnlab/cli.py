@@ -240,11 +240,16 @@ def _claim_output(args: argparse.Namespace) -> Path:
             raise UsageError(f"--out {out} holds the checkpoint of another run ({held['kind']}, step "
                              f"{held.get('step', 0):,}); pass --overwrite to replace it, or --resume {out} "
                              "to continue it")
+    return out
+
+
+def _output_lock(out: Path):
+    """Create ``out``'s folder (only now, once every check has passed) and lock ``out``."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot create the folder {out.parent} ({_os_reason(exc)})") from None
-    return out
+    return writer_lock(out)
 
 
 def recorded_flags(kind: str) -> dict[str, tuple[str, str]]:
@@ -360,7 +365,7 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
         cfg = _config_from_args(args, TrainConfig)
         seed_everything(args.seed)
         model = CharLM.from_config(_config_from_args(args, CharLMConfig, ("vocab_size",), vocab_size=len(vocab)))
-    with writer_lock(out):
+    with _output_lock(out):
         set_fast(model.to(device))
         checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest},
                                    f"rnnlab train charlm{_corpus_flag(args)}")
@@ -393,7 +398,7 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
         seed_everything(args.seed)
         model = Seq2Seq.from_config(_config_from_args(args, Seq2SeqConfig, ("source_chars",),
                                                       source_chars=INPUT_ALPHABET))
-    with writer_lock(out):
+    with _output_lock(out):
         splits = split_dates(data["seed"])
         train = make_examples(splits["train"], data["train_examples"], seed=data["seed"] + 1, progress=None)
         val = make_examples(splits["validation"], data["val_examples"], seed=data["seed"] + 2, progress=None)

@@ -398,3 +398,11 @@ def test_any_flag_value_runs_or_is_one_line_and_touches_no_file(tmp_path, corpus
         assert code == 2 and err.startswith("rnnlab: error:") and err.count("\n") == 1, (flag, value, err)
         assert _snapshot(tmp_path) == before, f"{flag} {value!r}: files changed"
     assert victim.read_bytes() == b"a user's file that must survive"
+
+
+def test_a_refused_run_creates_no_folder_for_its_output(tmp_path, capsys, no_training):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    code, _, err = run(["train", "charlm", "--corpus", empty, "--out", tmp_path / "new" / "runs" / "x.pt"], capsys)
+    assert_refused(code, err, "is empty")
+    assert not (tmp_path / "new").exists(), "the output's folder is created only once every check has passed"
