@@ -262,6 +262,7 @@ def recorded_flags(kind: str) -> dict[str, tuple[str, str]]:
     return where
 
 
+SCHEDULE_LENGTH = {"charlm": "decay_steps", "seq2seq": "tf_steps"}  # the field that fixes a schedule's length
 RESUME_DATA = {"charlm": ("sha256",), "seq2seq": ("seed", "train_examples", "val_examples")}
 
 
@@ -304,7 +305,7 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
     if args.extend:
         if "steps" not in args.typed or args.steps <= step:
             raise UsageError(f"--extend needs --steps N beyond the {step:,} steps this run has done")
-        horizon = "decay_steps" if hasattr(cfg, "decay_steps") else "tf_steps"
+        horizon = SCHEDULE_LENGTH[kind]  # the schedule keeps its recorded length; added steps run at its end
         cfg = dataclasses.replace(cfg, steps=args.steps, **{horizon: getattr(cfg, horizon) or cfg.steps})
     elif "steps" in args.typed and args.steps != cfg.steps:
         raise UsageError(f"--steps {args.steps} contradicts the checkpoint being resumed, which has steps = "
@@ -325,7 +326,7 @@ def _check_new_run(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _training(args: argparse.Namespace, checkpoint: _Checkpointer):
+def _training(checkpoint: _Checkpointer):
     """Turn the ways a run stops early into one line each: divergence and interruption."""
     try:
         yield
@@ -369,7 +370,7 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
         set_fast(model.to(device))
         checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest},
                                    f"rnnlab train charlm{_corpus_flag(args)}")
-        with _training(args, checkpoint):
+        with _training(checkpoint):
             history, _ = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg,
                                   desc=model.config.cell, resume=resume, checkpoint_every=args.checkpoint_every,
                                   on_checkpoint=checkpoint)
@@ -404,7 +405,7 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
         val = make_examples(splits["validation"], data["val_examples"], seed=data["seed"] + 2, progress=None)
         set_fast(model.to(device))
         checkpoint = _Checkpointer(out, model, None, asdict(cfg), data, "rnnlab train seq2seq")
-        with _training(args, checkpoint):
+        with _training(checkpoint):
             history, _ = train_seq2seq(model, train, val, cfg, desc=model.config.attention, resume=resume,
                                        checkpoint_every=args.checkpoint_every, on_checkpoint=checkpoint)
     acc = history.val_accuracy[-1]
@@ -608,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help, or argparse giving up without calling error()
-            return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
+            return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
         args.typed = _unwrap_defaults(args)
         return args.func(args)
     except KeyboardInterrupt as exc:

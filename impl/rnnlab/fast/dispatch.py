@@ -1,7 +1,6 @@
 """Which cells have a fast path, and running a layer through it."""
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from rnnlab.cells import GRUCell, LSTMCell, RNNCell

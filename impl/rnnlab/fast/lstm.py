@@ -5,7 +5,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnlab.fast.ops import (
-    constants, d_sigmoid, d_tanh, input_grads, project, recurrent_weight_grad, tanh_, time_major,
+    constants, d_sigmoid, d_tanh, input_grads, project, recurrent_weight_grad, time_major,
 )
 from rnnlab.fast.workspace import empty
 
