@@ -30,7 +30,7 @@ from rnnlab.checkpoint import CheckpointError, build_model, load, read_checkpoin
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.fast import set_fast
-from rnnlab.files import FileGuardError, writer_lock
+from rnnlab.files import FileGuardError, signals_deferred, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
 from rnnlab.models.charlm import CharLMConfig
@@ -192,6 +192,10 @@ class _Checkpointer:
         self.last_step: int | None = None
 
     def __call__(self, snapshot: dict) -> None:
+        with signals_deferred():  # the file and last_step change together, or not at all
+            self._write(snapshot)
+
+    def _write(self, snapshot: dict) -> None:
         save(self.path, self.model, self.vocab, optimizer=snapshot["optimizer"], step=snapshot["step"],
              train_config=self.train_config, history=snapshot["history"], loop=snapshot["loop"], data=self.data)
         self.last_step = snapshot["step"]

@@ -15,7 +15,9 @@ import contextlib
 import errno
 import glob
 import os
+import signal
 import socket
+import threading
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,29 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 class FileGuardError(RuntimeError):
     """A file cannot be written safely (held by another run, no space left, ...); the message says why."""
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM for the length of the block, then deliver them.
+
+    A checkpoint write and the note of which step it holds must happen together: a signal
+    between the two would make the run name an older checkpoint than the one on disk. Signals
+    that arrive inside the block are recorded and raised again, in order, once it is left.
+    Outside the main thread (where Python runs signal handlers) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    wanted = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not None]  # None: set outside Python
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum)) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in held:
+            signal.raise_signal(sig)
 
 
 def temp_pattern(path: Path) -> str:

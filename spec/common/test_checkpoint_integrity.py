@@ -7,6 +7,7 @@ weight into 3e38) is worse than refusing it; calling a good file that merely can
 import io
 import os
 import shutil
+import signal
 import subprocess
 import zipfile
 from pathlib import Path
@@ -188,3 +189,31 @@ def test_an_atomic_write_gets_ordinary_permissions(tmp_path):
         assert atomic_write(fresh, b"<html>again</html>").stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(umask)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path, sig):
+    """Ctrl-C or SIGTERM that lands while a checkpoint is being written must not split the
+    write from its bookkeeping: the run would then name an older step as "the last checkpoint"
+    while the file on disk already holds the newer one (a race CI once hit). The signal is held
+    until the write is complete and recorded, then delivered."""
+    from rnnlab.files import signals_deferred
+
+    recorded = []
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals_deferred():
+                os.kill(os.getpid(), sig)  # lands in the middle of the "write"
+                recorded.append("written")
+                recorded.append("bookkeeping")
+            recorded.append("after the block: must not run")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert recorded == ["written", "bookkeeping"], (
+        f"the signal should be delivered after the block and not before; the block ran: {recorded}"
+    )

@@ -268,6 +268,29 @@ def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus
     assert not leftovers, f"no temporary file or lock may outlive the process: {leftovers}"
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(tmp_path, corpus, capsys, monkeypatch,
+                                                                          sig, code):
+    """The race the spec above can only hit by chance, made certain: the signal lands inside
+    the write of the step-4 checkpoint. The file then holds step 4, and the message must say 4."""
+    import rnnlab.cli as cli
+
+    real_save = cli.save
+
+    def save_then_signal(path, *args, step, **kwargs):
+        real_save(path, *args, step=step, **kwargs)
+        if step == 4:
+            os.kill(os.getpid(), sig)  # after the file is in place, before the run has noted it
+
+    monkeypatch.setattr(cli, "save", save_then_signal)
+    out = tmp_path / "lm.pt"
+    code_, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "8", "--checkpoint-every", "2",
+                         "--out", out], capsys)
+    assert code_ == code, f"expected exit status {code}, got {code_}: {err}"
+    assert read_checkpoint(out)["step"] == 4
+    assert "(step 4)" in err, f"the message must name the checkpoint that is on disk (step 4): {err}"
+
+
 def test_interrupted_sampling_is_one_line_and_the_text_streams(tmp_path, corpus, capsys):
     ckpt = tmp_path / "lm.pt"
     assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
