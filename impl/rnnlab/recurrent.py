@@ -9,6 +9,7 @@ Shapes: B batch, T time, I input features, H hidden size, D directions (1 or 2).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,10 +22,26 @@ from rnnlab.padding import lengths_to_mask
 State = Any  # a cell's state: a tensor (RNN, GRU) or a tuple (h, c) (LSTM)
 
 
+def map_state(fn: Callable[..., Tensor], *states: State) -> State:
+    """Apply ``fn`` tensor by tensor to one or more states of the same structure: a tensor,
+    ``None``, or a (named) tuple of states, nested to any depth (a stack's state is a tuple of
+    cell states). ``map_state(torch.where-like, a, b)`` pairs the tensors of ``a`` and ``b``."""
+    first = states[0]
+    if first is None:
+        return None
+    if isinstance(first, Tensor):
+        return fn(*states)
+    parts = [map_state(fn, *group) for group in zip(*states)]
+    return type(first)(*parts) if hasattr(first, "_fields") else type(first)(parts)
+
+
+def move_state(state: State, device: torch.device | str) -> State:
+    """``state`` with every tensor on ``device`` (a checkpoint's carried state, say)."""
+    return map_state(lambda t: t.to(device), state)
+
+
 def _where(mask: Tensor, new: State, old: State) -> State:
-    if isinstance(new, Tensor):
-        return torch.where(mask, new, old)
-    return type(new)(_where(mask, n, o) for n, o in zip(new, old))
+    return map_state(lambda n, o: torch.where(mask, n, o), new, old)
 
 
 def unroll(cell: nn.Module, x: Tensor, state: State = None, mask: Tensor | None = None) -> tuple[Tensor, State]:

@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch.nn import functional as F
-from rnnlab.device import model_device, set_rng_state
+from rnnlab.device import model_device
 from rnnlab.metrics import evaluate_lm
-from rnnlab.recurrent import detach_state
-from rnnlab.training.loop import (
-    check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, interrupted_at, optimise, progress_bar,
-)
+from rnnlab.recurrent import State, detach_state, move_state
+from rnnlab.training.loop import Evaluation, restore, run_training
 from rnnlab.training.tbptt import StreamBatcher
 from rnnlab.checks import require_positive_ints
 
@@ -107,56 +105,42 @@ def train_lm(
             "Use more text."
         )
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    history = History()
-    to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
-    state = None
-    start = 0
+    history, start = restore(optimizer, History, resume)
+    task = LMTask(model, optimizer, batcher, val_ids, cfg, history)
     if resume is not None:
-        start = resume["step"]
-        optimizer.load_state_dict(resume["optimizer"])
-        history = History(**resume["history"])
-        state = _to(resume["loop"]["carry"], device)
-        set_rng_state(resume["rng"])
-    elapsed = history.train_seconds
-    model.train()
-    bar = progress_bar(cfg.steps, desc, progress, start=start)
-    done = start
-    try:
-        for step in bar:
-            started = time.perf_counter()
-            window = batcher.window(step)
-            if window.fresh:
-                state = None
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, cfg)
-            logits, state = model(window.x, state)  # (B, T, V)
-            state = detach_state(state)  # carry the values, cut the graph: truncated BPTT
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.y.reshape(-1))
-            norm = optimise(model, optimizer, loss, cfg.clip)
-            elapsed += time.perf_counter() - started
-            history.train_loss.append(loss.item())
-            history.grad_norm.append(norm)
-            ceiling = divergence_ceiling(logits.shape[-1])
-            check_diverged(history.train_loss[-1], step, ceiling)
-            done = step + 1  # the step is taken; an interruption from here on comes after it
-            if step + 1 in to_eval:
-                history.eval_step.append(step + 1)
-                history.val_loss.append(evaluate_lm(model, val_ids, rows=cfg.eval_rows))
-                check_diverged(history.val_loss[-1], step, ceiling, "validation loss")
-                history.eval_seconds.append(elapsed)
-                bar.set_postfix(val=f"{history.val_loss[-1]:.3f}")
-            history.train_seconds = elapsed
-            if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
-                on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
-                               "loop": {"carry": state}})
-    except KeyboardInterrupt as exc:
-        raise interrupted_at(exc, done)
+        task.state = move_state(resume["loop"]["carry"], device)
+    run_training(model, optimizer, task, steps=cfg.steps, start=start, clip=cfg.clip, eval_points=cfg.eval_points,
+                 progress=progress, desc=desc, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint)
     return history, optimizer
 
 
-def _to(state, device):
-    if state is None:
-        return None
-    if isinstance(state, torch.Tensor):
-        return state.to(device)
-    return type(state)(_to(s, device) for s in state)
+class LMTask:
+    """Next-character prediction over contiguous streams, the hidden state carried from one
+    window to the next (truncated BPTT) and reset where the streams start again."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batcher: StreamBatcher,
+                 val_ids: torch.Tensor, cfg: TrainConfig, history: History) -> None:
+        self.model, self.optimizer, self.batcher, self.val_ids, self.cfg = model, optimizer, batcher, val_ids, cfg
+        self.history = history
+        self.state: State = None
+
+    def loss(self, step: int) -> tuple[torch.Tensor, int]:
+        window = self.batcher.window(step)
+        if window.fresh:
+            self.state = None
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(step, self.cfg)
+        logits, state = self.model(window.x, self.state)  # (B, T, V)
+        self.state = detach_state(state)  # carry the values, cut the graph: truncated BPTT
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.y.reshape(-1)), logits.shape[-1]
+
+    def record(self, step: int, grad_norm: float) -> None:
+        self.history.grad_norm.append(grad_norm)
+
+    def evaluate(self) -> Evaluation:
+        self.history.val_loss.append(evaluate_lm(self.model, self.val_ids, rows=self.cfg.eval_rows))
+        return Evaluation("val", self.history.val_loss[-1], is_loss=True)
+
+    def loop_state(self) -> dict[str, Any]:
+        return {"carry": self.state}
+

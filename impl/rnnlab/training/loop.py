@@ -1,10 +1,24 @@
-"""Pieces every training loop shares: the optimiser step, evaluation times, the progress bar."""
+"""The training loop every task shares, and its pieces.
+
+``run_training`` is the skeleton (in the spirit of minGPT's ``Trainer``): per step it asks the
+task for a loss, clips and steps the optimiser, times the step, records the loss, stops a
+diverged run, evaluates on schedule, and hands checkpoint snapshots out. What differs between
+a character language model and a seq2seq model (how a batch is drawn, what is measured, what
+state the data loop carries across a checkpoint) lives in a ``Task`` (``training/lm.py``,
+``training/seq2seq.py``).
+"""
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from tqdm import tqdm
+
+from rnnlab.device import set_rng_state
 
 from rnnlab.training.clipping import clip_grad_norm
 
@@ -63,3 +77,97 @@ def interrupted_at(exc: BaseException, done: int) -> BaseException:
 def checkpoint_due(done: int, steps: int, every: int) -> bool:
     """After ``done`` steps of ``steps``: checkpoint every ``every`` steps (0: never) and at the end."""
     return done == steps or bool(every and done % every == 0)
+
+
+class Evaluation(NamedTuple):
+    """What a task's evaluation shows on the progress bar; a loss is also checked for divergence."""
+
+    label: str
+    value: float
+    is_loss: bool = False
+
+
+class Task(Protocol):
+    """One kind of training, plugged into ``run_training``."""
+
+    history: Any  # a dataclass with train_loss, eval_step, eval_seconds and train_seconds
+
+    def loss(self, step: int) -> tuple[torch.Tensor, int]:
+        """Draw step ``step``'s batch, run the model; return the loss and the number of classes it predicts."""
+        ...
+
+    def record(self, step: int, grad_norm: float) -> None:
+        """Keep what else this task tracks per step (the loss is already in ``history.train_loss``)."""
+        ...
+
+    def evaluate(self) -> Evaluation:
+        """Measure on the validation data and append the measurement to ``history``."""
+        ...
+
+    def loop_state(self) -> dict[str, Any]:
+        """What the data loop carries into the next step, for a checkpoint (see ``resume``)."""
+        ...
+
+
+def restore(optimizer: torch.optim.Optimizer, history_cls: type, resume: dict[str, Any] | None) -> tuple[Any, int]:
+    """Take a checkpoint snapshot back (the optimiser, every RNG): return the history and the step to go on from."""
+    if resume is None:
+        return history_cls(), 0
+    optimizer.load_state_dict(resume["optimizer"])
+    set_rng_state(resume["rng"])
+    return history_cls(**resume["history"]), int(resume["step"])
+
+
+def run_training(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    task: Task,
+    *,
+    steps: int,
+    start: int,
+    clip: float,
+    eval_points: int,
+    progress: bool | None,
+    desc: str,
+    checkpoint_every: int,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    """Train from step ``start`` to ``steps`` (see the module's docstring).
+
+    Only the step itself is timed (``history.train_seconds``, and ``eval_seconds`` at each
+    evaluation): evaluation and checkpoint writes are not training time. A loss past
+    ``check_diverged``'s limits raises before the step's checkpoint, so the last checkpoint
+    written is the last good one. Ctrl-C (or SIGTERM turned into a ``KeyboardInterrupt``) is
+    passed on, marked with the number of steps done (``interrupted_at``).
+    """
+    history = task.history
+    to_eval = set(evenly_spaced(steps, eval_points))
+    elapsed = history.train_seconds
+    model.train()
+    bar = progress_bar(steps, desc, progress, start=start)
+    done = start
+    try:
+        for step in bar:
+            started = time.perf_counter()
+            loss, classes = task.loss(step)
+            norm = optimise(model, optimizer, loss, clip)
+            elapsed += time.perf_counter() - started
+            history.train_loss.append(loss.item())
+            task.record(step, norm)
+            ceiling = divergence_ceiling(classes)
+            check_diverged(history.train_loss[-1], step, ceiling)
+            done = step + 1  # the step is taken; an interruption from here on comes after it
+            if done in to_eval:
+                history.eval_step.append(done)
+                history.eval_seconds.append(elapsed)
+                shown = task.evaluate()
+                model.train()
+                if shown.is_loss:
+                    check_diverged(shown.value, step, ceiling, "validation loss")
+                bar.set_postfix({shown.label: f"{shown.value:.3f}"})
+            history.train_seconds = elapsed
+            if on_checkpoint is not None and checkpoint_due(done, steps, checkpoint_every):
+                on_checkpoint({"step": done, "optimizer": optimizer.state_dict(), "history": asdict(history),
+                               "loop": task.loop_state()})
+    except KeyboardInterrupt as exc:
+        raise interrupted_at(exc, done)

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from rnnlab.data.dates import Example, bucket
-from rnnlab.device import model_device, python_random_state, set_rng_state
-from rnnlab.training.loop import (
-    check_diverged, checkpoint_due, divergence_ceiling, evenly_spaced, interrupted_at, optimise, progress_bar,
-)
+from rnnlab.device import model_device, python_random_state
+from rnnlab.training.loop import Evaluation, restore, run_training
 from rnnlab.checks import require_positive_ints
 
 
@@ -86,55 +83,47 @@ def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: 
     """Train ``model`` in place (on its device). Checkpoint snapshots and ``resume`` work as in
     ``rnnlab.training.lm.train_lm``; here ``loop`` holds the batch order left in this pass
     over the data and the states of the two generators (batch order, scheduled sampling)."""
-    device = model_device(model)
-    rng = random.Random(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    history = Seq2SeqHistory()
-    to_eval = set(evenly_spaced(cfg.steps, cfg.eval_points))
-    batches: list[list[int]] = []
-    start = 0
-    if resume is not None:
-        start = resume["step"]
-        optimizer.load_state_dict(resume["optimizer"])
-        history = Seq2SeqHistory(**resume["history"])
-        loop = resume["loop"]
-        batches = [list(b) for b in loop["batches"]]
-        rng.setstate(python_random_state(loop["batch_rng"]))
-        generator.set_state(loop["generator"])
-        set_rng_state(resume["rng"])
-    elapsed = history.train_seconds
-    model.train()
-    bar = progress_bar(cfg.steps, desc, progress, start=start)
-    done = start
-    try:
-        for step in bar:
-            started = time.perf_counter()
-            if not batches:
-                batches = length_batches(train, cfg.batch_size, rng)
-            chosen = [train[i] for i in batches.pop()]
-            src, lengths = model.encode_sources([e.source for e in chosen])
-            targets = model.encode_targets([e.target for e in chosen]).to(device)
-            ratio = teacher_forcing_ratio(step, cfg)
-            logits = model(src.to(device), lengths, targets, teacher_forcing=ratio, generator=generator)
-            loss = model.loss(logits, targets)
-            optimise(model, optimizer, loss, cfg.clip)
-            elapsed += time.perf_counter() - started
-            history.train_loss.append(loss.item())
-            history.teacher_forcing.append(ratio)
-            check_diverged(history.train_loss[-1], step, divergence_ceiling(logits.shape[-1]))
-            done = step + 1  # the step is taken; an interruption from here on comes after it
-            if step + 1 in to_eval:
-                history.eval_step.append(step + 1)
-                history.eval_seconds.append(elapsed)
-                history.val_accuracy.append(accuracy_by_bucket(model, val))
-                model.train()
-                bar.set_postfix(acc=f"{history.val_accuracy[-1]['all']:.3f}")
-            history.train_seconds = elapsed
-            if on_checkpoint is not None and checkpoint_due(step + 1, cfg.steps, checkpoint_every):
-                on_checkpoint({"step": step + 1, "optimizer": optimizer.state_dict(), "history": asdict(history),
-                               "loop": {"batches": batches, "batch_rng": rng.getstate(),
-                                        "generator": generator.get_state()}})
-    except KeyboardInterrupt as exc:
-        raise interrupted_at(exc, done)
+    history, start = restore(optimizer, Seq2SeqHistory, resume)
+    task = Seq2SeqTask(model, train, val, cfg, history, loop=resume["loop"] if resume is not None else None)
+    run_training(model, optimizer, task, steps=cfg.steps, start=start, clip=cfg.clip, eval_points=cfg.eval_points,
+                 progress=progress, desc=desc, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint)
     return history, optimizer
+
+
+class Seq2SeqTask:
+    """Length-bucketed batches of (source, target) dates, drawn in a random order pass after
+    pass, with scheduled sampling: the teacher-forcing ratio decays by the step."""
+
+    def __init__(self, model: Any, train: Sequence[Example], val: Sequence[Example], cfg: Seq2SeqTrainConfig,
+                 history: Seq2SeqHistory, loop: dict[str, Any] | None = None) -> None:
+        self.model, self.train, self.val, self.cfg, self.history = model, train, val, cfg, history
+        self.device = model_device(model)
+        self.rng = random.Random(cfg.seed)
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.batches: list[list[int]] = []
+        if loop is not None:
+            self.batches = [list(b) for b in loop["batches"]]
+            self.rng.setstate(python_random_state(loop["batch_rng"]))
+            self.generator.set_state(loop["generator"])
+
+    def loss(self, step: int) -> tuple[torch.Tensor, int]:
+        if not self.batches:
+            self.batches = length_batches(self.train, self.cfg.batch_size, self.rng)
+        chosen = [self.train[i] for i in self.batches.pop()]
+        src, lengths = self.model.encode_sources([e.source for e in chosen])
+        targets = self.model.encode_targets([e.target for e in chosen]).to(self.device)
+        self.ratio = teacher_forcing_ratio(step, self.cfg)
+        logits = self.model(src.to(self.device), lengths, targets, teacher_forcing=self.ratio,
+                            generator=self.generator)
+        return self.model.loss(logits, targets), logits.shape[-1]
+
+    def record(self, step: int, grad_norm: float) -> None:
+        self.history.teacher_forcing.append(self.ratio)
+
+    def evaluate(self) -> Evaluation:
+        self.history.val_accuracy.append(accuracy_by_bucket(self.model, self.val))
+        return Evaluation("acc", self.history.val_accuracy[-1]["all"])
+
+    def loop_state(self) -> dict[str, Any]:
+        return {"batches": self.batches, "batch_rng": self.rng.getstate(), "generator": self.generator.get_state()}
