@@ -67,25 +67,6 @@ def corpus():
             "train_ids": vocab.encode(train), "val_ids": vocab.encode(val)}
 
 
-def check(recorder: Recorder, id: str, lab: str, description: str, measured, threshold: str,
-          passed: bool, detail: str = "") -> None:
-    """Record a criterion, then fail the test (with the same words) if it did not pass.
-
-    A criterion listed in the profile's ``known_failures`` is still recorded and still shown
-    as FAIL in the report; the test becomes an expected failure (so ``tox`` can stay green
-    while the gap is open), and it *fails* the day the criterion passes, so the list is
-    kept honest.
-    """
-    c = recorder.criterion(id, lab, description, measured, threshold, passed, detail)
-    known = profiles.current().known_failures
-    if c.id in known:
-        c.known_failure = known[c.id]
-        if c.passed:
-            pytest.fail(f"{c.id} now passes ({c.measured}); remove it from known_failures in acceptance/profiles.py")
-        pytest.xfail(f"{c.id}: known failure at this budget — {known[c.id]} Measured {c.measured}, needed {c.threshold}.")
-    assert c.passed, f"{c.id} failed — {c.description}: measured {c.measured}, needed {c.threshold}. {c.detail}"
-
-
 def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
     """With RNNLAB_IMPL=DIR set, the report gains the `rnnlab exercise status DIR` table."""
     from acceptance.record import Table

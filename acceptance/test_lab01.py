@@ -7,12 +7,13 @@ from dataclasses import asdict
 
 import pytest
 
-from acceptance.conftest import check
+from acceptance import plots
+from acceptance.criteria import check
+from acceptance.criteria import known_word_share, words
 from acceptance.record import Claim, Figure, Table, TalkingPoint
-from rnnlab.fast import set_fast
-from rnnlab import plots
 from rnnlab.checkpoint import save
-from rnnlab.metrics import known_word_share, perplexity, words
+from rnnlab.fast import set_fast
+from rnnlab.metrics import perplexity
 from rnnlab.models import CharLM
 from rnnlab.sampling import sample
 from rnnlab.training import seed_everything, train_lm

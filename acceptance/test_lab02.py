@@ -8,13 +8,13 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from acceptance.conftest import check
+from acceptance import plots
+from acceptance.criteria import check
 from acceptance.record import Claim, Figure, Table, TalkingPoint
 from acceptance.timing import IMPLS, interleaved_medians, matmul_floor, peak_rss_mib, training_step
-from rnnlab.fast import set_fast
-from rnnlab import plots
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import save
+from rnnlab.fast import set_fast
 from rnnlab.metrics import grad_norms_through_time, perplexity
 from rnnlab.models import CharLM
 from rnnlab.training import seed_everything, train_lm

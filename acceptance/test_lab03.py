@@ -8,13 +8,13 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from acceptance.conftest import check
+from acceptance import plots
+from acceptance.criteria import check
 from acceptance.record import Claim, Figure, Table, TalkingPoint
-from rnnlab.fast import set_fast
-from rnnlab import plots
 from rnnlab.checkpoint import save
-from rnnlab.device import model_device, rng_state
 from rnnlab.data.dates import INPUT_ALPHABET, LONG_MIN, SHORT_MAX, bucket, make_examples, split_dates
+from rnnlab.device import model_device, rng_state
+from rnnlab.fast import set_fast
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import seed_everything
 from rnnlab.training.seq2seq import score_by_bucket, train_seq2seq

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
 import torch
@@ -12,7 +11,6 @@ from torch.nn import functional as F
 from rnnlab.device import model_device
 from rnnlab.recurrent import detach_state
 
-_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
 def perplexity(mean_cross_entropy: float) -> float:
@@ -95,16 +93,3 @@ def grad_norms_through_time(model: nn.Module, idx: Tensor, target: Tensor) -> Te
     norms = torch.stack([g.norm(dim=1).mean() for g in grads])  # (T,), index t
     return norms.flip(0).detach()  # index k = distance back from the last step
     # endregion
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words: runs of letters, with an inner apostrophe allowed (o'er, 'tis -> tis)."""
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def known_word_share(text: str, vocabulary: set[str]) -> float:
-    """The share of the words in ``text`` that occur in ``vocabulary`` (0.0 for no words)."""
-    found = words(text)
-    if not found:
-        return 0.0
-    return sum(w in vocabulary for w in found) / len(found)

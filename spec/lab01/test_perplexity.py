@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from rnnlab.metrics import evaluate_lm, known_word_share, perplexity
+from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
 
 pytestmark = [pytest.mark.lab01, pytest.mark.lab01_perplexity]
@@ -40,9 +40,3 @@ def test_evaluation_covers_the_split_and_equals_a_direct_computation():
         f"got {got:.9f}, expected {expected:.9f}"
     )
     assert model.training, "evaluation must restore the model's training mode"
-
-
-def test_known_word_share_counts_words_not_characters():
-    vocabulary = {"to", "be", "or", "not"}
-    assert known_word_share("To be, or NOT to bee!", vocabulary) == 5 / 6
-    assert known_word_share("!!! ...", vocabulary) == 0.0

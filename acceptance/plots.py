@@ -1,4 +1,4 @@
-"""Figures for the CLI and the acceptance report (matplotlib, Agg backend, PNG bytes)."""
+"""Figures for the acceptance report (matplotlib, Agg backend, PNG bytes)."""
 from __future__ import annotations
 
 import io

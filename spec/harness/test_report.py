@@ -4,7 +4,7 @@ import re
 
 from acceptance.record import Figure, Recorder
 from acceptance.report import write_report
-from rnnlab import plots
+from acceptance import plots
 
 META = {"profile": "quick", "started": "2026-01-01T00:00:00+00:00", "wall_seconds": 1.0, "git": "abc",
         "seed": 0, "command": "tox -e acceptance",

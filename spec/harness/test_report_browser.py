@@ -18,7 +18,7 @@ import pytest
 
 from acceptance.record import Claim, Figure, Recorder, TalkingPoint
 from acceptance.report import write_report
-from rnnlab import plots
+from acceptance import plots
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from rnnlab import plots
+from acceptance import plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
