@@ -193,6 +193,75 @@ def build_model(payload: dict[str, Any], path: str | os.PathLike) -> CharLM | Se
     return model
 
 
+# What the training loop of each kind carries across a checkpoint (``Task.loop_state``).
+LOOP_KEYS = {"charlm": ("carry",), "seq2seq": ("batches", "batch_rng", "generator")}
+RNG_KEYS = ("torch", "python", "numpy")
+
+
+@dataclasses.dataclass(frozen=True)
+class Resumable:
+    """A checkpoint's run, ready to continue: pass ``snapshot`` as ``resume=`` to ``train_lm``
+    or ``train_seq2seq`` with ``train_config``'s settings, and it goes on bit-identically."""
+
+    model: CharLM | Seq2Seq          # weights loaded, in training mode
+    vocab: Vocab                     # a CharLM's vocabulary; a Seq2Seq's source characters
+    train_config: dict[str, Any]     # the training settings it was started with
+    data: dict[str, Any]             # what identifies its data (the corpus's sha256, the date seed)
+    snapshot: dict[str, Any]         # step, optimizer, history, loop, rng
+
+
+def _history_fields(kind: str) -> set[str]:
+    from rnnlab.training.lm import History
+    from rnnlab.training.seq2seq import Seq2SeqHistory
+
+    return {f.name for f in dataclasses.fields(History if kind == "charlm" else Seq2SeqHistory)}
+
+
+def resume(path: str | os.PathLike, kind: str) -> Resumable:
+    """Read a checkpoint to continue its training, checking every part a run needs: the model
+    (as ``load`` does), the optimiser state, the step, the history, the loop position and the
+    RNG states. Whatever is missing or malformed is one ``CheckpointError`` line."""
+    payload = read_checkpoint(path)
+    path = Path(path)
+    if payload["kind"] != kind:
+        raise CheckpointError(f"{path} holds a {payload['kind']} model; this needs a {kind} checkpoint.")
+    if not payload.get("optimizer") or not payload.get("loop") or not payload.get("rng"):
+        raise CheckpointError(f"{path} has no training state to continue from (it was saved without the optimiser, "
+                              "loop position or RNG states); start a new run instead.")
+    optimizer, step = payload["optimizer"], payload["step"]
+    if not isinstance(optimizer, dict) or not {"state", "param_groups"} <= set(optimizer):
+        raise CheckpointError(f"{path}: its optimiser state is malformed (no 'state' and 'param_groups'); "
+                              "it was edited by hand or written by another program.")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CheckpointError(f"{path}: its step is {step!r}, not a count of steps; it was edited by hand.")
+    for name, value in (("training settings", payload.get("train_config")), ("history", payload.get("history")),
+                        ("loop position", payload["loop"]), ("RNG states", payload["rng"]),
+                        ("data record", payload.get("data", {}))):
+        if not isinstance(value, dict):
+            verb = "are" if name.endswith("s") else "is"
+            raise CheckpointError(f"{path}: its {name} {verb} a {type(value).__name__}, not a table; "
+                                  "it was edited by hand or written by another program.")
+    unknown = sorted(set(payload["history"]) - _history_fields(kind))
+    if unknown:
+        raise CheckpointError(f"{path}: its history has fields this rnnlab does not know ({', '.join(unknown)}); "
+                              "it was written by another version of rnnlab or edited by hand.")
+    for name, keys, table in (("loop position", LOOP_KEYS[kind], payload["loop"]),
+                              ("RNG states", RNG_KEYS, payload["rng"])):
+        missing = [key for key in keys if key not in table]
+        if missing:
+            verb = "lack" if name.endswith("s") else "lacks"
+            raise CheckpointError(f"{path}: its {name} {verb} {', '.join(missing)}; it was edited by hand or "
+                                  "written by another program. Start a new run instead.")
+    model = build_model(payload, path)
+    model.train()
+    try:
+        vocab = Vocab(tuple(payload["vocab"]))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its vocabulary is invalid ({exc}).") from None
+    snapshot = {key: payload[key] for key in ("step", "optimizer", "history", "loop", "rng")}
+    return Resumable(model, vocab, payload["train_config"], payload.get("data") or {}, snapshot)
+
+
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", expect: str | None = None):
     """Return a ready model (eval mode). A CharLM gets its vocabulary as ``model.vocab``;
     a Seq2Seq is ready to ``translate``. ``expect`` ("charlm" or "seq2seq") refuses the other kind."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.cells import CELLS
-from rnnlab.checkpoint import CheckpointError, build_model, load, read_checkpoint, save
+from rnnlab.checkpoint import CheckpointError, Resumable, load, read_checkpoint, resume, save
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.fast import set_fast
@@ -274,18 +274,13 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | None = None) -> tuple[dict, Any, dict]:
-    """Read ``--resume``'s checkpoint and decide what continuing it means: refuse other data
-    (``digest``: the corpus's sha256) or a flag that contradicts it, and let ``--steps N
-    --extend`` lengthen it. Returns the payload, the training config to continue with, and
-    the resume snapshot for the training loop."""
-    payload = read_checkpoint(args.resume)
-    if payload["kind"] != kind:
-        raise CheckpointError(f"--resume {args.resume}: it holds a {payload['kind']} model; this command trains a {kind}.")
-    if not payload.get("optimizer") or "rng" not in payload or not payload.get("loop"):
-        raise CheckpointError(f"--resume {args.resume}: this checkpoint has no training state to continue from "
-                              "(it was saved without the optimiser and loop position); start a new run instead.")
-    data = payload.get("data") or {}
+def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | None = None) -> tuple[Resumable, Any]:
+    """Read ``--resume``'s checkpoint (``rnnlab.checkpoint.resume`` checks every part of it)
+    and decide what continuing it means: refuse other data (``digest``: the corpus's sha256)
+    or a flag that contradicts it, and let ``--steps N --extend`` lengthen it. Returns the run
+    and the training config to continue with."""
+    run = resume(args.resume, kind)
+    data = run.data
     if any(key not in data for key in RESUME_DATA[kind]):
         raise CheckpointError(f"--resume {args.resume}: this checkpoint does not record the data it was trained on "
                               "(the acceptance harness writes such checkpoints to use, not to continue); it can be "
@@ -293,7 +288,7 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
     if digest is not None and data["sha256"] != digest:
         raise CorpusError(f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
                           "started on; pass the same --corpus to continue it.")
-    sections = {"config": payload["config"], "train_config": payload["train_config"], "data": data}
+    sections = {"config": dataclasses.asdict(run.model.config), "train_config": run.train_config, "data": data}
     for name, (section, key) in recorded_flags(kind).items():
         if name in args.typed and name != "steps":
             recorded = sections[section].get(key)
@@ -302,10 +297,10 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
                                  f"which has {key} = {recorded}; drop the flag to continue the run as it was, or "
                                  "start a new run with --out")
     try:
-        cfg = config_cls(**payload["train_config"])
+        cfg = config_cls(**run.train_config)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"--resume {args.resume}: its training settings are invalid ({exc}).") from None
-    step = payload["step"]
+    step = run.snapshot["step"]
     if args.extend:
         if "steps" not in args.typed or args.steps <= step:
             raise UsageError(f"--extend needs --steps N beyond the {step:,} steps this run has done")
@@ -317,8 +312,7 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
     if step >= cfg.steps:
         raise UsageError(f"--resume {args.resume}: this run already finished its {cfg.steps:,} steps; to train it "
                          "further, pass --steps N --extend (and --out NEW.pt to keep this checkpoint as it is)")
-    resume = {k: payload[k] for k in ("step", "optimizer", "history", "loop", "rng")}
-    return payload, cfg, resume
+    return run, cfg
 
 
 def _check_new_run(args: argparse.Namespace) -> None:
@@ -357,9 +351,8 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
     digest = sha256_of(text.encode("utf-8"))
     train_text, val_text = split_text(text)
     if args.resume:
-        payload, cfg, resume = _resume_plan(args, "charlm", TrainConfig, digest)
-        vocab = Vocab(tuple(payload["vocab"]))
-        model = build_model(payload, args.resume)
+        run, cfg = _resume_plan(args, "charlm", TrainConfig, digest)
+        model, vocab, resume = run.model, run.vocab, run.snapshot
     else:
         _check_new_run(args)
         resume = None
@@ -392,9 +385,8 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     out = _claim_output(args)
     if args.resume:
-        payload, cfg, resume = _resume_plan(args, "seq2seq", Seq2SeqTrainConfig)
-        data = payload["data"]
-        model = build_model(payload, args.resume)
+        run, cfg = _resume_plan(args, "seq2seq", Seq2SeqTrainConfig)
+        model, data, resume = run.model, run.data, run.snapshot
     else:
         _check_new_run(args)
         resume = None

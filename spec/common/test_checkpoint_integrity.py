@@ -4,6 +4,7 @@ A checkpoint is hours of training. Loading a damaged one silently (a flipped bit
 weight into 3e38) is worse than refusing it; calling a good file that merely cannot be read
 "corrupted" gets it deleted; and a full disk must never cost the previous checkpoint.
 """
+import dataclasses
 import io
 import os
 import shutil
@@ -217,3 +218,64 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path, sig):
     assert recorded == ["written", "bookkeeping"], (
         f"the signal should be delivered after the block and not before; the block ran: {recorded}"
     )
+
+
+@pytest.fixture(scope="module")
+def resumable_checkpoint(tmp_path_factory) -> bytes:
+    """A checkpoint written by the training loop at step 2 of 4: what `--resume` continues."""
+    from rnnlab.training import TrainConfig, seed_everything, train_lm
+
+    seed_everything(0)
+    vocab = Vocab(tuple("abcdefgh \n"))
+    model = CharLM(len(vocab), hidden_size=8, embedding_dim=4)
+    ids = vocab.encode("abcdefgh \n" * 40)
+    path = tmp_path_factory.mktemp("resume") / "lm.pt"
+    cfg = TrainConfig(steps=4, batch_size=2, seq_len=8, eval_points=1, eval_rows=2)
+
+    def on_checkpoint(snapshot):
+        if snapshot["step"] == 2:
+            save(path, model, vocab, train_config=dataclasses.asdict(cfg), data={"sha256": "0" * 64}, **snapshot)
+
+    train_lm(model, ids, ids, cfg, progress=False, checkpoint_every=2, on_checkpoint=on_checkpoint)
+    return path.read_bytes()
+
+
+def test_resume_gives_back_everything_a_run_needs_to_continue(resumable_checkpoint, tmp_path):
+    from rnnlab.checkpoint import resume
+
+    path = tmp_path / "lm.pt"
+    path.write_bytes(resumable_checkpoint)
+    run = resume(path, "charlm")
+    assert run.snapshot["step"] == 2 and set(run.snapshot) == {"step", "optimizer", "history", "loop", "rng"}
+    assert run.model.training, "a model to continue training comes back in training mode"
+    assert run.vocab.chars == tuple("abcdefgh \n") and run.train_config["steps"] == 4
+    assert run.data == {"sha256": "0" * 64}
+
+
+@pytest.mark.parametrize("edit, expected", [
+    pytest.param(lambda p: p.update(optimizer=None), "no training state", id="saved without the optimiser"),
+    pytest.param(lambda p: p.update(optimizer={"state": {}}), "optimiser state is malformed", id="optimiser cut"),
+    pytest.param(lambda p: p.update(step="2"), "step is '2'", id="step not a number"),
+    pytest.param(lambda p: p.update(step=-1), "step is -1", id="negative step"),
+    pytest.param(lambda p: p["history"].update(val_perplexity=[1.0]), "history has fields this rnnlab does not "
+                 "know \\(val_perplexity\\)", id="unknown history field"),
+    pytest.param(lambda p: p.update(loop={"hidden": None}), "loop position lacks carry", id="loop position missing"),
+    pytest.param(lambda p: p["rng"].pop("torch"), "RNG states lack torch", id="rng state missing"),
+    pytest.param(lambda p: p.update(train_config=[4]), "training settings are a list", id="train config not a table"),
+])
+def test_resume_refuses_a_checkpoint_it_cannot_continue_in_one_line(resumable_checkpoint, tmp_path, edit, expected):
+    from rnnlab.checkpoint import resume
+
+    path = _resaved(resumable_checkpoint, tmp_path, edit)
+    with pytest.raises(CheckpointError, match=expected) as caught:
+        resume(path, "charlm")
+    _one_line(caught.value)
+
+
+def test_resume_refuses_the_other_kind(resumable_checkpoint, tmp_path):
+    from rnnlab.checkpoint import resume
+
+    path = tmp_path / "lm.pt"
+    path.write_bytes(resumable_checkpoint)
+    with pytest.raises(CheckpointError, match="holds a charlm model; this needs a seq2seq"):
+        resume(path, "seq2seq")

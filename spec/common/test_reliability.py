@@ -18,7 +18,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import rnnlab
-from rnnlab.checkpoint import read_checkpoint, save
+from rnnlab.checkpoint import read_checkpoint, resume as resume_run, save
 from rnnlab.cli import main
 from rnnlab.data.dates import INPUT_ALPHABET, make_examples, split_dates
 from rnnlab.device import resolve_device, rng_state, set_rng_state
@@ -113,10 +113,8 @@ def _train_to(path, data, resume=None, stop_at=None):
     if resume is None:
         model = _small_seq2seq(SEQ_CFG.seed)
     else:
-        payload = read_checkpoint(resume)
-        model = Seq2Seq.from_config(Seq2SeqConfig(**payload["config"]))
-        model.load_state_dict(payload["model"])
-        resume = {k: payload[k] for k in ("step", "optimizer", "history", "loop", "rng")}
+        run = resume_run(resume, "seq2seq")
+        model, resume = run.model, run.snapshot
 
     def on_checkpoint(snapshot):
         save(path, model, optimizer=snapshot["optimizer"], step=snapshot["step"], history=snapshot["history"],
