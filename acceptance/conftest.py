@@ -4,6 +4,7 @@ At the end of the session (pass or fail) reports/acceptance.json and
 reports/acceptance.html are written with every criterion, its measured value and
 threshold, and the lab sections (plots, tables, samples).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,8 +64,14 @@ def corpus():
     text = load_tiny_shakespeare()
     train, val = split_text(text)
     vocab = Vocab.from_text(text)
-    return {"text": text, "train": train, "val": val, "vocab": vocab,
-            "train_ids": vocab.encode(train), "val_ids": vocab.encode(val)}
+    return {
+        "text": text,
+        "train": train,
+        "val": val,
+        "vocab": vocab,
+        "train_ids": vocab.encode(train),
+        "val_ids": vocab.encode(val),
+    }
 
 
 def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
@@ -76,8 +83,13 @@ def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
     done = sum(r["passed"] == r["total"] and r["total"] > 0 for r in rows)
     section = recorder.section("exercises", f"Learner progress — {impl_dir}")
     section.summary = f"{done} of {len(rows)} exercises done (specs run against {impl_dir})."
-    section.tables.append(Table("Exercises in curriculum order", ["task", "exercise", "specs passed", "first failing message"],
-                                [[r["number"], r["title"], f"{r['passed']}/{r['total']}", r["first_failure"]] for r in rows]))
+    section.tables.append(
+        Table(
+            "Exercises in curriculum order",
+            ["task", "exercise", "specs passed", "first failing message"],
+            [[r["number"], r["title"], f"{r['passed']}/{r['total']}", r["first_failure"]] for r in rows],
+        )
+    )
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -5,6 +5,7 @@ and ``known_word_share`` measure how much of a sample is English words (Lab 01's
 "looks like Shakespeare" criterion). These belong to the harness, not to the library a
 learner writes: nothing in ``rnnlab`` needs them.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,9 @@ from acceptance.record import Recorder
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
-def check(recorder: Recorder, id: str, lab: str, description: str, measured, threshold: str,
-          passed: bool, detail: str = "") -> None:
+def check(
+    recorder: Recorder, id: str, lab: str, description: str, measured, threshold: str, passed: bool, detail: str = ""
+) -> None:
     """Record a criterion, then fail the test (with the same words) if it did not pass.
 
     A criterion listed in the profile's ``known_failures`` is still recorded and still shown
@@ -32,7 +34,9 @@ def check(recorder: Recorder, id: str, lab: str, description: str, measured, thr
         c.known_failure = known[c.id]
         if c.passed:
             pytest.fail(f"{c.id} now passes ({c.measured}); remove it from known_failures in acceptance/profiles.py")
-        pytest.xfail(f"{c.id}: known failure at this budget — {known[c.id]} Measured {c.measured}, needed {c.threshold}.")
+        pytest.xfail(
+            f"{c.id}: known failure at this budget — {known[c.id]} Measured {c.measured}, needed {c.threshold}."
+        )
     assert c.passed, f"{c.id} failed — {c.description}: measured {c.measured}, needed {c.threshold}. {c.detail}"
 
 

@@ -1,4 +1,5 @@
 """Figures for the acceptance report (matplotlib, Agg backend, PNG bytes)."""
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,14 @@ def loss_curves(runs: dict[str, dict], title: str = "Loss", smooth: int = 25) ->
     for i, (name, h) in enumerate(runs.items()):
         color = f"C{i}"
         steps = range(1, len(h["train_loss"]) + 1)
-        ax.plot(steps, moving_average(h["train_loss"], smooth), color=color, alpha=0.45, lw=1,
-                label=f"{name} train ({smooth}-step mean)")
+        ax.plot(
+            steps,
+            moving_average(h["train_loss"], smooth),
+            color=color,
+            alpha=0.45,
+            lw=1,
+            label=f"{name} train ({smooth}-step mean)",
+        )
         ax.plot(h["eval_step"], h["val_loss"], "o-", color=color, ms=4, label=f"{name} validation")
     ax.set_xlabel("training step")
     ax.set_ylabel("cross-entropy (nats / char)")
@@ -76,8 +83,15 @@ def grad_through_time(profiles: dict[str, tuple[Sequence[float], Sequence[float]
     return _png(fig)
 
 
-def series(runs: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str,
-           logy: bool = False, smooth: int = 1, x: Sequence[float] | None = None) -> bytes:
+def series(
+    runs: dict[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    logy: bool = False,
+    smooth: int = 1,
+    x: Sequence[float] | None = None,
+) -> bytes:
     """Several named series on one axis (gradient norms over training, through time...)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, ys in runs.items():
@@ -110,8 +124,9 @@ def attention_heatmap(weights, source: str, output: str, title: str = "Attention
     return _png(fig)
 
 
-def accuracy_by_length(curves: dict[str, tuple[Sequence[float], Sequence[float]]],
-                       title: str = "Exact-match accuracy against input length") -> bytes:
+def accuracy_by_length(
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]], title: str = "Exact-match accuracy against input length"
+) -> bytes:
     """``curves[name] = (bin centres, accuracies)``."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, (xs, ys) in curves.items():
@@ -125,8 +140,13 @@ def accuracy_by_length(curves: dict[str, tuple[Sequence[float], Sequence[float]]
     return _png(fig)
 
 
-def learning_curves(runs: dict[str, dict], x_key: str, xlabel: str, buckets: Sequence[str] = ("short", "long"),
-                    title: str = "Validation exact match during training") -> bytes:
+def learning_curves(
+    runs: dict[str, dict],
+    x_key: str,
+    xlabel: str,
+    buckets: Sequence[str] = ("short", "long"),
+    title: str = "Validation exact match during training",
+) -> bytes:
     """Accuracy per bucket (solid: long, dashed: short) against steps or seconds, per model.
 
     ``runs[name]`` holds ``eval_step``, ``eval_seconds`` and ``val_accuracy`` (list of dicts)."""

@@ -3,6 +3,7 @@
 ``quick`` is what ``tox`` runs (its measured wall time is in the README and in every report's
 header); ``full`` spends more compute for tighter numbers. Choose with ``RNNLAB_PROFILE``.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,11 +15,14 @@ from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
 @dataclass(frozen=True)
 class Lab01:
-    hidden_size: int = 256        # H of the vanilla RNN
+    hidden_size: int = 256  # H of the vanilla RNN
     embedding_dim: int = 64
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=1000, batch_size=64, seq_len=64, lr=3e-3, clip=1.0, eval_points=10, seed=0))
-    sample_length: int = 2000     # characters generated for each sample / English-likeness
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=1000, batch_size=64, seq_len=64, lr=3e-3, clip=1.0, eval_points=10, seed=0
+        )
+    )
+    sample_length: int = 2000  # characters generated for each sample / English-likeness
     temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)
 
 
@@ -34,12 +38,15 @@ class Lab02:
     # 1200 steps: what the fast path (rnnlab.fast) fits in the wall-clock the plain loop needed for 800
     # (per step, measured when the budget was fixed: RNN 58 ms, LSTM 81 ms, GRU 80 ms with the fast path,
     # 103 / 204 / 158 ms plain; each report's Lab 02 timing table has the times of its own run).
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=1200, batch_size=64, seq_len=64, lr=1e-2, clip=1.0, eval_points=8, seed=0))
-    grad_distance: int = 100      # measure ||dL_T/dh_t|| up to this many steps back
-    grad_batches: int = 4         # batches of validation windows averaged
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=1200, batch_size=64, seq_len=64, lr=1e-2, clip=1.0, eval_points=8, seed=0
+        )
+    )
+    grad_distance: int = 100  # measure ||dL_T/dh_t|| up to this many steps back
+    grad_batches: int = 4  # batches of validation windows averaged
     grad_batch_size: int = 32
-    bench_sizes: tuple[int, ...] = (128, 256)   # H for the from-scratch vs fused timing table
+    bench_sizes: tuple[int, ...] = (128, 256)  # H for the from-scratch vs fused timing table
     bench_rounds: int = 7
 
 
@@ -52,8 +59,11 @@ class Lab03:
     attention_dim: int = 128
     # 600 steps: measured before the comparison, the baseline alone first reaches >= 95% on short inputs
     # between steps 500 (94.1%) and 600 (99.2%); the budget gives it that, and is the same for every variant.
-    train: Seq2SeqTrainConfig = field(default_factory=lambda: Seq2SeqTrainConfig(
-        steps=600, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=10, seed=0))
+    train: Seq2SeqTrainConfig = field(
+        default_factory=lambda: Seq2SeqTrainConfig(
+            steps=600, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=10, seed=0
+        )
+    )
     # The baseline-vs-Bahdanau gap is quoted over these seeds. Quick: one, because a second baseline +
     # Bahdanau pair costs about 4 minutes (measured: 126 / 201 ms per step, plus evaluation), which would
     # push `tox` past its 20-minute target (issue #6); the full profile runs three.
@@ -79,34 +89,54 @@ class Profile:
 
 PROFILES = {
     "quick": Profile("quick", Lab01(), Lab02(), Lab03()),
-    "full": Profile("full", Lab01(
-        hidden_size=512,
-        train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
-    ), Lab02(
-        hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
-        train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
-        bench_sizes=(128, 256, 512), bench_rounds=9,
-    ), Lab03(
-        train=Seq2SeqTrainConfig(steps=1500, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5,
-                                 eval_points=15, seed=0),
-        seeds=(0, 1, 2),
-        catch_up_steps=1000,
-    )),
+    "full": Profile(
+        "full",
+        Lab01(
+            hidden_size=512,
+            train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
+        ),
+        Lab02(
+            hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
+            train=TrainConfig(steps=3000, batch_size=64, seq_len=100, lr=2e-3, clip=1.0, eval_points=15, seed=0),
+            bench_sizes=(128, 256, 512),
+            bench_rounds=9,
+        ),
+        Lab03(
+            train=Seq2SeqTrainConfig(
+                steps=1500, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=15, seed=0
+            ),
+            seeds=(0, 1, 2),
+            catch_up_steps=1000,
+        ),
+    ),
     # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
     # for checking the report's plumbing after a change, never for numbers.
-    "smoke": Profile("smoke", Lab01(
-        hidden_size=32, train=TrainConfig(steps=30, batch_size=16, seq_len=32, eval_points=10, seed=0),
-        sample_length=300,
-    ), Lab02(
-        hidden=(("rnn", 48), ("lstm", 24), ("gru", 28)),
-        train=TrainConfig(steps=30, batch_size=16, seq_len=32, lr=1e-2, eval_points=3, seed=0),
-        grad_batches=1, bench_sizes=(32,), bench_rounds=1,
-    ), Lab03(
-        hidden_size=16, embedding_dim=8, attention_dim=16,
-        train=Seq2SeqTrainConfig(steps=20, batch_size=16, eval_points=2, seed=0),
-        train_examples=400, val_examples=40, test_examples=200, catch_up_steps=100,
-        seeds=(0, 1),  # exercises the multi-seed path the full profile takes
-    )),
+    "smoke": Profile(
+        "smoke",
+        Lab01(
+            hidden_size=32,
+            train=TrainConfig(steps=30, batch_size=16, seq_len=32, eval_points=10, seed=0),
+            sample_length=300,
+        ),
+        Lab02(
+            hidden=(("rnn", 48), ("lstm", 24), ("gru", 28)),
+            train=TrainConfig(steps=30, batch_size=16, seq_len=32, lr=1e-2, eval_points=3, seed=0),
+            grad_batches=1,
+            bench_sizes=(32,),
+            bench_rounds=1,
+        ),
+        Lab03(
+            hidden_size=16,
+            embedding_dim=8,
+            attention_dim=16,
+            train=Seq2SeqTrainConfig(steps=20, batch_size=16, eval_points=2, seed=0),
+            train_examples=400,
+            val_examples=40,
+            test_examples=200,
+            catch_up_steps=100,
+            seeds=(0, 1),  # exercises the multi-seed path the full profile takes
+        ),
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """What an acceptance run collects: criteria, figures, tables, samples, notes — per lab."""
+
 from __future__ import annotations
 
 import base64
@@ -16,15 +17,22 @@ class Criterion:
     threshold: str
     passed: bool
     detail: str = ""
-    known_failure: str = ""   # why a criterion is expected to fail at this profile's budget (see profiles.py)
+    known_failure: str = ""  # why a criterion is expected to fail at this profile's budget (see profiles.py)
 
     def as_json(self) -> dict[str, Any]:
         measured = self.measured
         if isinstance(measured, float) and not math.isfinite(measured):
             measured = str(measured)
-        return {"id": self.id, "lab": self.lab, "description": self.description, "measured": measured,
-                "threshold": self.threshold, "passed": bool(self.passed), "detail": self.detail,
-                "known_failure": self.known_failure}
+        return {
+            "id": self.id,
+            "lab": self.lab,
+            "description": self.description,
+            "measured": measured,
+            "threshold": self.threshold,
+            "passed": bool(self.passed),
+            "detail": self.detail,
+            "known_failure": self.known_failure,
+        }
 
 
 @dataclass
@@ -53,28 +61,30 @@ class LabSection:
     summary: str = ""
     figures: list[Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-    samples: list[tuple[str, str]] = field(default_factory=list)   # (label, text)
+    samples: list[tuple[str, str]] = field(default_factory=list)  # (label, text)
     notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Claim:
     """A figure someone else stated (the seed write-up, a prototype, a paper) beside ours."""
+
     lab: str
     topic: str
     source: str
     theirs: str
     ours: str
-    why: str          # one honest line on why the two differ (or agree)
+    why: str  # one honest line on why the two differ (or agree)
 
 
 @dataclass
 class TalkingPoint:
     """An interview question answered in a few sentences that cite this report's numbers."""
+
     lab: str
     question: str
     answer: str
-    evidence: str     # where in the report the cited numbers are (a section or criterion anchor)
+    evidence: str  # where in the report the cited numbers are (a section or criterion anchor)
 
 
 class Recorder:
@@ -92,8 +102,9 @@ class Recorder:
             self.sections[lab].title = title
         return self.sections[lab]
 
-    def criterion(self, id: str, lab: str, description: str, measured: Any, threshold: str,
-                  passed: bool, detail: str = "") -> Criterion:
+    def criterion(
+        self, id: str, lab: str, description: str, measured: Any, threshold: str, passed: bool, detail: str = ""
+    ) -> Criterion:
         c = Criterion(id, lab, description, measured, threshold, bool(passed), detail)
         self.criteria = [x for x in self.criteria if x.id != id] + [c]
         return c

@@ -1,4 +1,5 @@
 """Writing reports/acceptance.json and the self-contained reports/acceptance.html."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,16 @@ def cpu_name() -> str:
 
 def git_revision(root: Path) -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return rev + ("+uncommitted changes" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
@@ -55,11 +62,15 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OSError(f"cannot write the report: {out_dir} cannot be created ({exc.strerror}: something in the way "
-                      "is a file, or a parent folder is not writable); set RNNLAB_REPORTS to a writable folder") from None
+        raise OSError(
+            f"cannot write the report: {out_dir} cannot be created ({exc.strerror}: something in the way "
+            "is a file, or a parent folder is not writable); set RNNLAB_REPORTS to a writable folder"
+        ) from None
     if not os.access(out_dir, os.W_OK):
-        raise PermissionError(f"cannot write the report: {out_dir} is not writable; fix its permissions "
-                              "or set RNNLAB_REPORTS to a writable folder")
+        raise PermissionError(
+            f"cannot write the report: {out_dir} is not writable; fix its permissions "
+            "or set RNNLAB_REPORTS to a writable folder"
+        )
     criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
     sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
     failed = [c for c in criteria if not c.passed]
@@ -68,11 +79,17 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         "summary": {"criteria": len(criteria), "passed": len(criteria) - len(failed), "failed": len(failed)},
         "criteria": [c.as_json() for c in criteria],
         "sections": [
-            {"lab": s.lab, "title": s.title, "summary": s.summary,
-             "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows, "caption": t.caption} for t in s.tables],
-             "samples": [{"label": label, "text": text} for label, text in s.samples],
-             "figures": [{"title": f.title, "caption": f.caption} for f in s.figures],
-             "notes": s.notes}
+            {
+                "lab": s.lab,
+                "title": s.title,
+                "summary": s.summary,
+                "tables": [
+                    {"title": t.title, "columns": t.columns, "rows": t.rows, "caption": t.caption} for t in s.tables
+                ],
+                "samples": [{"label": label, "text": text} for label, text in s.samples],
+                "figures": [{"title": f.title, "caption": f.caption} for f in s.figures],
+                "notes": s.notes,
+            }
             for s in sections
         ],
         "claims": [vars(c) for c in _ordered(recorder.claims)],
@@ -83,9 +100,16 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
-        meta=meta, criteria=criteria, failed=failed, sections=sections, errors=recorder.errors,
-        claims=_ordered(recorder.claims), talking_points=_ordered(recorder.talking_points),
-        summary=payload["summary"], fmt=format_value)
+        meta=meta,
+        criteria=criteria,
+        failed=failed,
+        sections=sections,
+        errors=recorder.errors,
+        claims=_ordered(recorder.claims),
+        talking_points=_ordered(recorder.talking_points),
+        summary=payload["summary"],
+        fmt=format_value,
+    )
     atomic_write(html_path, html.encode("utf-8"))
     return json_path, html_path
 

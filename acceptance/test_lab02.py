@@ -1,4 +1,5 @@
 """Lab 02 — RNN vs LSTM vs GRU at equal compute, gradient flow through time, fused-kernel benchmark."""
+
 from __future__ import annotations
 
 import copy
@@ -35,7 +36,7 @@ def grad_profile(model, val_ids, cfg, seed=0):
     total = torch.zeros(T, dtype=torch.float64)
     for _ in range(cfg.grad_batches):
         starts = torch.randint(0, val_ids.numel() - T - 1, (cfg.grad_batch_size,), generator=g)
-        idx = torch.stack([val_ids[s: s + T] for s in starts.tolist()])
+        idx = torch.stack([val_ids[s : s + T] for s in starts.tolist()])
         target = val_ids[starts + T]
         total += grad_norms_through_time(model, idx, target).double().cpu()
     return (total / cfg.grad_batches).tolist()
@@ -48,22 +49,47 @@ def lab02(profile, corpus, runs_dir, recorder, device):
     runs = {}
     for kind, hidden in cfg.hidden:
         seed_everything(cfg.train.seed)
-        model = set_fast(CharLM(len(vocab), kind, hidden, 1, cfg.embedding_dim,
-                                forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None)).to(device)
+        model = set_fast(
+            CharLM(
+                len(vocab),
+                kind,
+                hidden,
+                1,
+                cfg.embedding_dim,
+                forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None,
+            )
+        ).to(device)
         untrained = copy.deepcopy(model)
         history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
-        path = save(runs_dir / LAB / f"{kind}.pt", model, vocab, optimizer=optimizer, step=cfg.train.steps,
-                           train_config=asdict(cfg.train), history=asdict(history))
+        path = save(
+            runs_dir / LAB / f"{kind}.pt",
+            model,
+            vocab,
+            optimizer=optimizer,
+            step=cfg.train.steps,
+            train_config=asdict(cfg.train),
+            history=asdict(history),
+        )
         runs[kind] = {
-            "hidden": hidden, "params": model.num_parameters(), "history": history, "checkpoint": path,
+            "hidden": hidden,
+            "params": model.num_parameters(),
+            "history": history,
+            "checkpoint": path,
             "ppl": perplexity(history.val_loss[-1]),
             "grad_init": grad_profile(untrained, corpus["val_ids"], cfg),
             "grad_trained": grad_profile(model, corpus["val_ids"], cfg),
         }
-    fns = {(kind, hidden, impl): training_step(kind, impl, hidden)
-           for hidden in cfg.bench_sizes for kind in ("lstm", "gru", "rnn") for impl in IMPLS}
-    floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes
-              for kind in ("lstm", "gru", "rnn")}
+    fns = {
+        (kind, hidden, impl): training_step(kind, impl, hidden)
+        for hidden in cfg.bench_sizes
+        for kind in ("lstm", "gru", "rnn")
+        for impl in IMPLS
+    }
+    floors = {
+        (kind, hidden, "floor"): matmul_floor(kind, hidden)
+        for hidden in cfg.bench_sizes
+        for kind in ("lstm", "gru", "rnn")
+    }
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = {key: statistics.median(peak_rss_mib(fn) or 0.0 for _ in range(3)) for key, fn in fns.items()}
     result = {"cfg": cfg, "runs": runs, "bench": bench, "memory": memory}
@@ -86,70 +112,153 @@ def _write_section(recorder, result):
         f"{t.batch_size} x {t.seq_len}), with the same Adam optimiser, cosine schedule from lr {t.lr}, clipping "
         f"at {t.clip} and seed; hidden sizes are chosen so parameter counts (and so FLOPs per character) match "
         f"within {100 * MAX_PARAM_SPREAD:.0f}%. Initialisation is torch's for every cell"
-        + ("." if cfg.lstm_forget_bias is None else f", except the LSTM's forget-gate bias, which starts at "
-           f"{cfg.lstm_forget_bias} (Jozefowicz et al., 2015).")
+        + (
+            "."
+            if cfg.lstm_forget_bias is None
+            else f", except the LSTM's forget-gate bias, which starts at "
+            f"{cfg.lstm_forget_bias} (Jozefowicz et al., 2015)."
+        )
         + " The shared learning rate is the best of 3e-3, 6e-3 and 1e-2 for the vanilla RNN, so the baseline "
         "is not the model left untuned."
     )
     rnn_ppl = runs["rnn"]["ppl"]
-    sec.tables.append(Table(
-        "Perplexity at equal compute",
-        ["model", "hidden", "parameters", "training chars", "train seconds", "val loss", "val perplexity",
-         "reduction vs RNN"],
-        [[NAMES[k], r["hidden"], r["params"], tokens, r["history"].train_seconds, r["history"].val_loss[-1],
-          r["ppl"], "—" if k == "rnn" else f"{100 * (rnn_ppl - r['ppl']) / rnn_ppl:.1f}%"] for k, r in runs.items()],
-        caption=(f"The seed write-up claims a {SEED_CLAIMED_REDUCTION:.0f}% perplexity reduction of LSTM over the "
-                 "vanilla RNN, without stating its budget; the reduction measured here, at this budget and with "
-                 "parameter counts matched, is in the last column. None of the three models has converged "
-                 "(validation loss is still falling at the last evaluation)."),
-    ))
+    sec.tables.append(
+        Table(
+            "Perplexity at equal compute",
+            [
+                "model",
+                "hidden",
+                "parameters",
+                "training chars",
+                "train seconds",
+                "val loss",
+                "val perplexity",
+                "reduction vs RNN",
+            ],
+            [
+                [
+                    NAMES[k],
+                    r["hidden"],
+                    r["params"],
+                    tokens,
+                    r["history"].train_seconds,
+                    r["history"].val_loss[-1],
+                    r["ppl"],
+                    "—" if k == "rnn" else f"{100 * (rnn_ppl - r['ppl']) / rnn_ppl:.1f}%",
+                ]
+                for k, r in runs.items()
+            ],
+            caption=(
+                f"The seed write-up claims a {SEED_CLAIMED_REDUCTION:.0f}% perplexity reduction of LSTM over the "
+                "vanilla RNN, without stating its budget; the reduction measured here, at this budget and with "
+                "parameter counts matched, is in the last column. None of the three models has converged "
+                "(validation loss is still falling at the last evaluation)."
+            ),
+        )
+    )
     histories = {NAMES[k]: asdict(r["history"]) for k, r in runs.items()}
-    sec.figures.append(Figure("Loss curves at equal compute", "Training loss (25-step mean) and validation loss.",
-                              plots.loss_curves(histories, title="Lab 02: RNN vs LSTM vs GRU")))
-    sec.figures.append(Figure("Validation loss against wall-clock",
-                              "The same runs against training seconds: per step the from-scratch LSTM and GRU cost "
-                              "more than the RNN on a CPU, so the time view is less kind to them than the token view.",
-                              plots.val_loss_vs_time(histories)))
+    sec.figures.append(
+        Figure(
+            "Loss curves at equal compute",
+            "Training loss (25-step mean) and validation loss.",
+            plots.loss_curves(histories, title="Lab 02: RNN vs LSTM vs GRU"),
+        )
+    )
+    sec.figures.append(
+        Figure(
+            "Validation loss against wall-clock",
+            "The same runs against training seconds: per step the from-scratch LSTM and GRU cost "
+            "more than the RNN on a CPU, so the time view is less kind to them than the token view.",
+            plots.val_loss_vs_time(histories),
+        )
+    )
     distances = list(range(cfg.grad_distance + 1))
-    grad_profiles = {NAMES[k]: ([relative(r["grad_init"], d) for d in distances],
-                                [relative(r["grad_trained"], d) for d in distances]) for k, r in runs.items()}
-    sec.figures.append(Figure(
-        "Gradient norm through time",
-        "||dL_T/dh_t|| / ||dL_T/dh_T|| against the distance T - t, log scale, mean over "
-        f"{cfg.grad_batches} x {cfg.grad_batch_size} validation windows. A straight fall on this scale is "
-        "geometric decay: the vanishing gradient.",
-        plots.grad_through_time(grad_profiles)))
-    sec.tables.append(Table(
-        "Relative gradient norm by distance back (trained models)",
-        ["model"] + [f"{d} back" for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance],
-        [[NAMES[k]] + [relative(r["grad_trained"], d) for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance]
-         for k, r in runs.items()]))
-    sec.figures.append(Figure(
-        "Gradient norm over training", "Global gradient norm before clipping, 25-step mean, log scale.",
-        plots.series({NAMES[k]: r["history"].grad_norm for k, r in runs.items()}, "training step",
-                     "global gradient norm (pre-clip)", "Gradient norm over training", logy=True, smooth=25)))
+    grad_profiles = {
+        NAMES[k]: (
+            [relative(r["grad_init"], d) for d in distances],
+            [relative(r["grad_trained"], d) for d in distances],
+        )
+        for k, r in runs.items()
+    }
+    sec.figures.append(
+        Figure(
+            "Gradient norm through time",
+            "||dL_T/dh_t|| / ||dL_T/dh_T|| against the distance T - t, log scale, mean over "
+            f"{cfg.grad_batches} x {cfg.grad_batch_size} validation windows. A straight fall on this scale is "
+            "geometric decay: the vanishing gradient.",
+            plots.grad_through_time(grad_profiles),
+        )
+    )
+    sec.tables.append(
+        Table(
+            "Relative gradient norm by distance back (trained models)",
+            ["model"] + [f"{d} back" for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance],
+            [
+                [NAMES[k]] + [relative(r["grad_trained"], d) for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance]
+                for k, r in runs.items()
+            ],
+        )
+    )
+    sec.figures.append(
+        Figure(
+            "Gradient norm over training",
+            "Global gradient norm before clipping, 25-step mean, log scale.",
+            plots.series(
+                {NAMES[k]: r["history"].grad_norm for k, r in runs.items()},
+                "training step",
+                "global gradient norm (pre-clip)",
+                "Gradient norm over training",
+                logy=True,
+                smooth=25,
+            ),
+        )
+    )
     bench, memory = result["bench"], result["memory"]
-    sec.tables.append(Table(
-        "From scratch vs torch's fused kernels: one training step (forward + backward + Adam), B=64, T=100",
-        ["cell", "H", "fast path (ms)", "plain loop (ms)", "torch fused (ms)", "matmuls alone (ms)",
-         "fast / fused", "plain / fused", "floor: matmuls / fused", "peak RSS MiB: fast / plain / fused"],
-        [[NAMES[kind], h, *(round(1000 * bench[(kind, h, what)], 1) for what in ("fast", "plain", "fused", "floor")),
-          *(round(bench[(kind, h, what)] / bench[(kind, h, "fused")], 2) for what in ("fast", "plain", "floor")),
-          " / ".join(f"{memory[(kind, h, impl)]:.0f}" for impl in IMPLS)]
-         for h in cfg.bench_sizes for kind in CELLS],
-        caption=(f"Medians of {cfg.bench_rounds} interleaved rounds on this machine ({torch.get_num_threads()} threads). "
-                 "The fast path (rnnlab.fast: hand-written BPTT, one autograd.Function per layer) is what the labs "
-                 "train with; the plain loop is the readable one learners write; both compute the same function "
-                 "(spec/lab02/test_fast_path.py). Goal (issue #6): fast / fused <= 1.0 for RNN and LSTM, <= 0.8 for "
-                 "GRU. \"Matmuls alone\" runs only the matrix products a step cannot avoid (input projection, "
-                 "T recurrent products forward and T backward, the two weight gradients) at the same shapes with the "
-                 "same BLAS calls: both implementations do at least these, so fast / fused cannot go below "
-                 "matmuls / fused, and the gap between the two is the elementwise work, the optimiser and Python. "
-                 "The fast path keeps its buffers between steps (rnnlab.fast.workspace._Workspace); its peak RSS is measured "
-                 "with them released, so it is charged for them. Peak RSS is the resident memory a step adds at its peak (median of 3 steps; Linux "
-                 "VmHWM). `tox -e bench` measures the same with pytest-benchmark at H = 128, 256, 512 "
-                 "(reports/bench/benchmarks.json)."),
-    ))
+    sec.tables.append(
+        Table(
+            "From scratch vs torch's fused kernels: one training step (forward + backward + Adam), B=64, T=100",
+            [
+                "cell",
+                "H",
+                "fast path (ms)",
+                "plain loop (ms)",
+                "torch fused (ms)",
+                "matmuls alone (ms)",
+                "fast / fused",
+                "plain / fused",
+                "floor: matmuls / fused",
+                "peak RSS MiB: fast / plain / fused",
+            ],
+            [
+                [
+                    NAMES[kind],
+                    h,
+                    *(round(1000 * bench[(kind, h, what)], 1) for what in ("fast", "plain", "fused", "floor")),
+                    *(
+                        round(bench[(kind, h, what)] / bench[(kind, h, "fused")], 2)
+                        for what in ("fast", "plain", "floor")
+                    ),
+                    " / ".join(f"{memory[(kind, h, impl)]:.0f}" for impl in IMPLS),
+                ]
+                for h in cfg.bench_sizes
+                for kind in CELLS
+            ],
+            caption=(
+                f"Medians of {cfg.bench_rounds} interleaved rounds on this machine ({torch.get_num_threads()} threads). "
+                "The fast path (rnnlab.fast: hand-written BPTT, one autograd.Function per layer) is what the labs "
+                "train with; the plain loop is the readable one learners write; both compute the same function "
+                "(spec/lab02/test_fast_path.py). Goal (issue #6): fast / fused <= 1.0 for RNN and LSTM, <= 0.8 for "
+                'GRU. "Matmuls alone" runs only the matrix products a step cannot avoid (input projection, '
+                "T recurrent products forward and T backward, the two weight gradients) at the same shapes with the "
+                "same BLAS calls: both implementations do at least these, so fast / fused cannot go below "
+                "matmuls / fused, and the gap between the two is the elementwise work, the optimiser and Python. "
+                "The fast path keeps its buffers between steps (rnnlab.fast.workspace._Workspace); its peak RSS is measured "
+                "with them released, so it is charged for them. Peak RSS is the resident memory a step adds at its peak (median of 3 steps; Linux "
+                "VmHWM). `tox -e bench` measures the same with pytest-benchmark at H = 128, 256, 512 "
+                "(reports/bench/benchmarks.json)."
+            ),
+        )
+    )
 
 
 def _versus(reduction: float) -> str:
@@ -161,67 +270,109 @@ def _claims_and_talking_points(recorder, result):
     rnn_ppl = runs["rnn"]["ppl"]
     red = {k: 100 * (rnn_ppl - runs[k]["ppl"]) / rnn_ppl for k in ("lstm", "gru")}
     t = cfg.train
-    recorder.claims.append(Claim(
-        LAB, "perplexity reduction of the LSTM over the vanilla RNN", "seed write-up; prototype (issue #3)",
-        f"{SEED_CLAIMED_REDUCTION:.0f}% (seed, budget not stated); about 8% (prototype, 10 min each, H=256)",
-        f"LSTM {red['lstm']:.1f}%, GRU {red['gru']:.1f}% ({t.steps} steps, parameters matched, "
-        f"{max(r['history'].train_seconds for r in runs.values()):.0f} s at most each)",
-        "a short budget with parameter counts matched, so the RNN gets the larger hidden size; gating pays off "
-        "more with longer training and longer dependencies than a 2-minute run exercises"))
-    recorder.claims.append(Claim(
-        LAB, "from-scratch training step over torch's fused kernel (B=64, T=100)", "prototypes (issue #6)",
-        "hand-written BPTT: GRU 0.73 / 0.86 / 0.74x, LSTM 1.11 / 1.10 / 1.32x at H = 128 / 256 / 512",
-        " · ".join(f"H={hh}: " + ", ".join(f"{NAMES[k]} {bench[(k, hh, 'fast')] / bench[(k, hh, 'fused')]:.2f}x"
-                                              for k in CELLS) for hh in cfg.bench_sizes),
-        f"same approach (rnnlab.fast); medians of {cfg.bench_rounds} interleaved rounds, so expect a few percent "
-        "of noise on a shared 2-core machine"))
+    recorder.claims.append(
+        Claim(
+            LAB,
+            "perplexity reduction of the LSTM over the vanilla RNN",
+            "seed write-up; prototype (issue #3)",
+            f"{SEED_CLAIMED_REDUCTION:.0f}% (seed, budget not stated); about 8% (prototype, 10 min each, H=256)",
+            f"LSTM {red['lstm']:.1f}%, GRU {red['gru']:.1f}% ({t.steps} steps, parameters matched, "
+            f"{max(r['history'].train_seconds for r in runs.values()):.0f} s at most each)",
+            "a short budget with parameter counts matched, so the RNN gets the larger hidden size; gating pays off "
+            "more with longer training and longer dependencies than a 2-minute run exercises",
+        )
+    )
+    recorder.claims.append(
+        Claim(
+            LAB,
+            "from-scratch training step over torch's fused kernel (B=64, T=100)",
+            "prototypes (issue #6)",
+            "hand-written BPTT: GRU 0.73 / 0.86 / 0.74x, LSTM 1.11 / 1.10 / 1.32x at H = 128 / 256 / 512",
+            " · ".join(
+                f"H={hh}: "
+                + ", ".join(f"{NAMES[k]} {bench[(k, hh, 'fast')] / bench[(k, hh, 'fused')]:.2f}x" for k in CELLS)
+                for hh in cfg.bench_sizes
+            ),
+            f"same approach (rnnlab.fast); medians of {cfg.bench_rounds} interleaved rounds, so expect a few percent "
+            "of noise on a shared 2-core machine",
+        )
+    )
     d = GRAD_DISTANCE
     rel = {k: relative(runs[k]["grad_trained"], d) for k in runs}
     rel_init = {k: relative(runs[k]["grad_init"], d) for k in runs}
-    recorder.talking_points.append(TalkingPoint(
-        LAB, "Why do vanilla RNNs' gradients vanish?",
-        f"Going one step back multiplies the gradient by W_hh^T diag(1 - h_t^2); when that product's norm stays "
-        f"below 1 the signal shrinks geometrically with distance. Measured here: {d} steps back, the trained "
-        f"RNN's gradient norm is {rel['rnn']:.2g} of its value at the last step ({rel_init['rnn']:.2g} at "
-        f"initialisation), against {rel['lstm']:.2g} for the LSTM and {rel['gru']:.2g} for the GRU — so what the "
-        "RNN learns is dominated by the last few dozen characters.",
-        "lab02.lstm_grad_flow"))
-    recorder.talking_points.append(TalkingPoint(
-        LAB, "Why does the LSTM's additive cell-state update help?",
-        f"c_t = f_t * c_(t-1) + i_t * g_t: along the cell state, one step back multiplies the gradient by the "
-        f"forget gate f_t alone — no weight matrix, no squashing derivative — so with f near 1 it passes almost "
-        f"unchanged (the spec checks that f = 1, i = 0 carries c exactly). Measured after training: "
-        f"{rel['lstm'] / rel['rnn']:.3g}x the RNN's relative gradient {d} steps back "
-        f"({relative(runs['lstm']['grad_trained'], min(100, cfg.grad_distance)):.2g} still at "
-        f"{min(100, cfg.grad_distance)} back). At this budget the LSTM's validation perplexity is "
-        f"{_versus(red['lstm'])} the RNN's and the GRU's {_versus(red['gru'])} it (same characters, parameters "
-        "matched): reaching further back helps, but a short run cannot exploit all of it.",
-        "section-lab02"))
+    recorder.talking_points.append(
+        TalkingPoint(
+            LAB,
+            "Why do vanilla RNNs' gradients vanish?",
+            f"Going one step back multiplies the gradient by W_hh^T diag(1 - h_t^2); when that product's norm stays "
+            f"below 1 the signal shrinks geometrically with distance. Measured here: {d} steps back, the trained "
+            f"RNN's gradient norm is {rel['rnn']:.2g} of its value at the last step ({rel_init['rnn']:.2g} at "
+            f"initialisation), against {rel['lstm']:.2g} for the LSTM and {rel['gru']:.2g} for the GRU — so what the "
+            "RNN learns is dominated by the last few dozen characters.",
+            "lab02.lstm_grad_flow",
+        )
+    )
+    recorder.talking_points.append(
+        TalkingPoint(
+            LAB,
+            "Why does the LSTM's additive cell-state update help?",
+            f"c_t = f_t * c_(t-1) + i_t * g_t: along the cell state, one step back multiplies the gradient by the "
+            f"forget gate f_t alone — no weight matrix, no squashing derivative — so with f near 1 it passes almost "
+            f"unchanged (the spec checks that f = 1, i = 0 carries c exactly). Measured after training: "
+            f"{rel['lstm'] / rel['rnn']:.3g}x the RNN's relative gradient {d} steps back "
+            f"({relative(runs['lstm']['grad_trained'], min(100, cfg.grad_distance)):.2g} still at "
+            f"{min(100, cfg.grad_distance)} back). At this budget the LSTM's validation perplexity is "
+            f"{_versus(red['lstm'])} the RNN's and the GRU's {_versus(red['gru'])} it (same characters, parameters "
+            "matched): reaching further back helps, but a short run cannot exploit all of it.",
+            "section-lab02",
+        )
+    )
 
 
 def test_equal_compute_budget(lab02, recorder):
     params = {k: r["params"] for k, r in lab02["runs"].items()}
     spread = max(params.values()) / min(params.values()) - 1
-    check(recorder, "lab02.budget", LAB, "Same training characters, optimiser and schedule; parameter counts matched",
-          f"{100 * spread:.1f}% spread", f"<= {100 * MAX_PARAM_SPREAD:.0f}%", spread <= MAX_PARAM_SPREAD,
-          ", ".join(f"{NAMES[k]} {v:,}" for k, v in params.items()))
+    check(
+        recorder,
+        "lab02.budget",
+        LAB,
+        "Same training characters, optimiser and schedule; parameter counts matched",
+        f"{100 * spread:.1f}% spread",
+        f"<= {100 * MAX_PARAM_SPREAD:.0f}%",
+        spread <= MAX_PARAM_SPREAD,
+        ", ".join(f"{NAMES[k]} {v:,}" for k, v in params.items()),
+    )
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_gated_cell_beats_the_rnn(lab02, recorder, kind):
     runs = lab02["runs"]
     ours, rnn = runs[kind]["ppl"], runs["rnn"]["ppl"]
-    check(recorder, f"lab02.{kind}_beats_rnn", LAB,
-          f"{NAMES[kind]} reaches a lower validation perplexity than the vanilla RNN at the same budget",
-          f"{ours:.3f} vs {rnn:.3f}", "< RNN's", ours < rnn,
-          f"reduction {100 * (rnn - ours) / rnn:.1f}% (the seed claims {SEED_CLAIMED_REDUCTION:.0f}%)")
+    check(
+        recorder,
+        f"lab02.{kind}_beats_rnn",
+        LAB,
+        f"{NAMES[kind]} reaches a lower validation perplexity than the vanilla RNN at the same budget",
+        f"{ours:.3f} vs {rnn:.3f}",
+        "< RNN's",
+        ours < rnn,
+        f"reduction {100 * (rnn - ours) / rnn:.1f}% (the seed claims {SEED_CLAIMED_REDUCTION:.0f}%)",
+    )
 
 
 def test_best_gated_perplexity(lab02, recorder):
     runs = lab02["runs"]
     best = min(("lstm", "gru"), key=lambda k: runs[k]["ppl"])
-    check(recorder, "lab02.best_ppl", LAB, "Best of LSTM and GRU validation perplexity",
-          round(runs[best]["ppl"], 3), f"<= {MAX_BEST_PPL}", runs[best]["ppl"] <= MAX_BEST_PPL, f"best: {NAMES[best]}")
+    check(
+        recorder,
+        "lab02.best_ppl",
+        LAB,
+        "Best of LSTM and GRU validation perplexity",
+        round(runs[best]["ppl"], 3),
+        f"<= {MAX_BEST_PPL}",
+        runs[best]["ppl"] <= MAX_BEST_PPL,
+        f"best: {NAMES[best]}",
+    )
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
@@ -230,7 +381,13 @@ def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
     ours = relative(runs[kind]["grad_trained"], GRAD_DISTANCE)
     rnn = relative(runs["rnn"]["grad_trained"], GRAD_DISTANCE)
     ratio = ours / rnn
-    check(recorder, f"lab02.{kind}_grad_flow", LAB,
-          f"After training, {NAMES[kind]}'s relative gradient norm {GRAD_DISTANCE} steps back over the RNN's",
-          f"{ratio:.3g}x", f">= {MIN_GRAD_RATIO:.0f}x", ratio >= MIN_GRAD_RATIO,
-          f"{NAMES[kind]} {ours:.3g}, RNN {rnn:.3g} (||dL_T/dh_(T-{GRAD_DISTANCE})|| / ||dL_T/dh_T||)")
+    check(
+        recorder,
+        f"lab02.{kind}_grad_flow",
+        LAB,
+        f"After training, {NAMES[kind]}'s relative gradient norm {GRAD_DISTANCE} steps back over the RNN's",
+        f"{ratio:.3g}x",
+        f">= {MIN_GRAD_RATIO:.0f}x",
+        ratio >= MIN_GRAD_RATIO,
+        f"{NAMES[kind]} {ours:.3g}, RNN {rnn:.3g} (||dL_T/dh_(T-{GRAD_DISTANCE})|| / ||dL_T/dh_T||)",
+    )

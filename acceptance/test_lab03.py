@@ -1,4 +1,5 @@
 """Lab 03 — seq2seq date normalisation, without and with attention."""
+
 from __future__ import annotations
 
 import copy
@@ -20,8 +21,12 @@ from rnnlab.training import seed_everything
 from rnnlab.training.seq2seq import score_by_bucket, train_seq2seq
 
 LAB = "lab03"
-NAMES = {"none": "baseline (no attention)", "bahdanau": "Bahdanau (additive)", "luong": "Luong (general)",
-         "luong_dot": "Luong (dot, directions summed)"}
+NAMES = {
+    "none": "baseline (no attention)",
+    "bahdanau": "Bahdanau (additive)",
+    "luong": "Luong (general)",
+    "luong_dot": "Luong (dot, directions summed)",
+}
 CONTINUED = "baseline, continued past the budget"
 MIN_GAP_LONG = 15.0
 MIN_BAHDANAU_LONG = 97.0
@@ -37,7 +42,7 @@ def alignment_score(model, examples, batch_size=256):
     hits = total = 0
     model.eval()
     for i in range(0, len(examples), batch_size):
-        chunk = examples[i: i + batch_size]
+        chunk = examples[i : i + batch_size]
         src, lengths = model.encode_sources([e.source for e in chunk])
         _, attention = model.decode(src.to(model_device(model)), lengths)
         focus = attention.argmax(-1)  # (B, T_out)
@@ -52,7 +57,7 @@ def alignment_score(model, examples, batch_size=256):
 
 def accuracy_curve(examples, predictions, width=20):
     bins: dict[int, list[bool]] = {}
-    for e, p in zip(examples, predictions):
+    for e, p in zip(examples, predictions, strict=True):
         bins.setdefault(len(e.source) // width, []).append(p == e.target)
     keys = sorted(k for k, v in bins.items() if len(v) >= 10)
     return [k * width + width / 2 for k in keys], [sum(bins[k]) / len(bins[k]) for k in keys]
@@ -71,24 +76,50 @@ def lab03(profile, runs_dir, recorder, device):
             if seed != cfg.seeds[0] and variant not in ("none", "bahdanau"):
                 continue  # extra seeds are for the baseline-vs-Bahdanau gap
             seed_everything(seed)
-            model = set_fast(Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention=variant, hidden_size=cfg.hidden_size,
-                                                   embedding_dim=cfg.embedding_dim, attention_dim=cfg.attention_dim))).to(device)
+            model = set_fast(
+                Seq2Seq.from_config(
+                    Seq2SeqConfig(
+                        INPUT_ALPHABET,
+                        attention=variant,
+                        hidden_size=cfg.hidden_size,
+                        embedding_dim=cfg.embedding_dim,
+                        attention_dim=cfg.attention_dim,
+                    )
+                )
+            ).to(device)
             tcfg = type(cfg.train)(**{**asdict(cfg.train), "seed": seed})
             snapshots = []
-            history, optimizer = train_seq2seq(model, train, val, tcfg, desc=f"lab03 {variant} s{seed}",
-                                               on_checkpoint=lambda snap: snapshots.append({**snap, "rng": rng_state()}))
+            history, optimizer = train_seq2seq(
+                model,
+                train,
+                val,
+                tcfg,
+                desc=f"lab03 {variant} s{seed}",
+                on_checkpoint=lambda snap: snapshots.append({**snap, "rng": rng_state()}),  # noqa: B023 (runs in this call)
+            )
             name = variant if seed == cfg.seeds[0] else f"{variant}-seed{seed}"
-            path = save(runs_dir / LAB / f"{name}.pt", model, optimizer=optimizer, step=tcfg.steps,
-                        train_config=asdict(tcfg), history=asdict(history), loop=snapshots[-1]["loop"])
+            path = save(
+                runs_dir / LAB / f"{name}.pt",
+                model,
+                optimizer=optimizer,
+                step=tcfg.steps,
+                train_config=asdict(tcfg),
+                history=asdict(history),
+                loop=snapshots[-1]["loop"],
+            )
             predictions = model.translate([e.source for e in test])
             runs[(variant, seed)] = {
-                "model": model, "history": history, "checkpoint": path, "params": model.num_parameters(),
+                "model": model,
+                "history": history,
+                "checkpoint": path,
+                "params": model.num_parameters(),
                 "test": score_by_bucket(test, predictions),
                 "curve": accuracy_curve(test, predictions),
             }
             if variant == "none" and seed == cfg.seeds[0] and cfg.catch_up_steps:
-                runs[(variant, seed)]["continued"] = continue_baseline(model, train, val, tcfg, snapshots[-1],
-                                                                       cfg.catch_up_steps)
+                runs[(variant, seed)]["continued"] = continue_baseline(
+                    model, train, val, tcfg, snapshots[-1], cfg.catch_up_steps
+                )
     long_test = [e for e in test if bucket(e.source) == "long"]
     first = cfg.seeds[0]
     for variant in ("bahdanau", "luong", "luong_dot"):
@@ -106,8 +137,9 @@ def continue_baseline(model, train, val, cfg, snapshot, extra_steps):
     fixed-context model catch up, if it does? Not part of the equal-budget comparison."""
     total = cfg.steps + extra_steps
     longer = replace(cfg, steps=total, tf_steps=cfg.steps, eval_points=max(1, total // 100))
-    history, _ = train_seq2seq(copy.deepcopy(model), train, val, longer, desc="lab03 baseline, continued",
-                               resume=snapshot)
+    history, _ = train_seq2seq(
+        copy.deepcopy(model), train, val, longer, desc="lab03 baseline, continued", resume=snapshot
+    )
     return history
 
 
@@ -123,7 +155,7 @@ def catch_up(runs, first):
     base = runs[("none", first)]
     history = base.get("continued") or base["history"]
     found = {}
-    for step, acc in zip(history.eval_step, history.val_accuracy):
+    for step, acc in zip(history.eval_step, history.val_accuracy, strict=True):
         for within in (MIN_GAP_LONG, 5.0):
             if within not in found and att - 100 * acc["long"] < within:
                 found[within] = (step, 100 * acc["long"])
@@ -138,14 +170,19 @@ def catch_up_sentence(runs, first, budget):
         if within in found:
             step, acc = found[within]
             where = "within the budget" if step <= budget else f"{step - budget} steps past the budget"
-            parts.append(f"The baseline first comes within {within:.0f} points of that at step {step} ({acc:.1f}%), "
-                         f"{where}.")
+            parts.append(
+                f"The baseline first comes within {within:.0f} points of that at step {step} ({acc:.1f}%), {where}."
+            )
         else:
-            parts.append(f"The baseline does not come within {within:.0f} points of it by step {last} "
-                         f"({100 * history.val_accuracy[-1]['long']:.1f}%).")
+            parts.append(
+                f"The baseline does not come within {within:.0f} points of it by step {last} "
+                f"({100 * history.val_accuracy[-1]['long']:.1f}%)."
+            )
     if last > budget:
-        parts.append(f"(After step {budget} only the baseline trains on, teacher forcing held at its final ratio: "
-                     "this measures where the fixed context catches up, not a comparison at equal budget.)")
+        parts.append(
+            f"(After step {budget} only the baseline trains on, teacher forcing held at its final ratio: "
+            "this measures where the fixed context catches up, not a comparison at equal budget.)"
+        )
     return " ".join(parts)
 
 
@@ -161,51 +198,87 @@ def _write_section(recorder, result):
         f"difference is the context vector: fixed (the encoder's final states) or attention. Test: "
         f"{len(result['test']):,} examples over dates never seen in training ({len(result['long_test']):,} long, "
         f">= {LONG_MIN} characters; short is < {SHORT_MAX}). The baseline-vs-Bahdanau gap is quoted over "
-        f"{len(cfg.seeds)} seed(s): {list(cfg.seeds)}" + (
+        f"{len(cfg.seeds)} seed(s): {list(cfg.seeds)}"
+        + (
             "; the quick profile runs one seed to keep `tox` within 20 minutes, the full profile three."
-            if len(cfg.seeds) == 1 else ".")
+            if len(cfg.seeds) == 1
+            else "."
+        )
     )
     rows = []
     for (variant, seed), r in runs.items():
         acc = r["test"]
-        rows.append([NAMES[variant], seed, r["params"], r["history"].train_seconds, 100 * acc["all"],
-                     100 * acc.get("short", float("nan")), 100 * acc.get("long", float("nan")),
-                     100 * r["alignment"] if "alignment" in r else "—"])
-    sec.tables.append(Table("Exact-match accuracy on held-out test dates (%)",
-                            ["model", "seed", "parameters", "train seconds", "all", "short", "long",
-                             "alignment (long)"], rows,
-                            caption="Alignment: share of output year/month/day characters whose attention argmax "
-                                    "falls inside the input span that expresses that field."))
+        rows.append(
+            [
+                NAMES[variant],
+                seed,
+                r["params"],
+                r["history"].train_seconds,
+                100 * acc["all"],
+                100 * acc.get("short", float("nan")),
+                100 * acc.get("long", float("nan")),
+                100 * r["alignment"] if "alignment" in r else "—",
+            ]
+        )
+    sec.tables.append(
+        Table(
+            "Exact-match accuracy on held-out test dates (%)",
+            ["model", "seed", "parameters", "train seconds", "all", "short", "long", "alignment (long)"],
+            rows,
+            caption="Alignment: share of output year/month/day characters whose attention argmax "
+            "falls inside the input span that expresses that field.",
+        )
+    )
     g = gaps(result)
     sec.notes.append(
         f"Gap on long inputs (Bahdanau minus baseline): {', '.join(f'{x:.1f}' for x in g)} points "
-        f"(seeds {list(cfg.seeds)}), mean {statistics.mean(g):.1f}. " + catch_up_sentence(runs, first, t.steps))
+        f"(seeds {list(cfg.seeds)}), mean {statistics.mean(g):.1f}. " + catch_up_sentence(runs, first, t.steps)
+    )
     models_first = {NAMES[v]: asdict(runs[(v, first)]["history"]) for v in cfg.variants}
     with_continued = dict(models_first)
     if runs[("none", first)].get("continued"):
         with_continued[CONTINUED] = asdict(runs[("none", first)]["continued"])
-    sec.figures.append(Figure("Learning curves against steps",
-                              "Validation exact match on long (solid) and short (dashed) inputs. "
-                              + (f"The last curve is the baseline trained on past the {t.steps}-step budget "
-                                 "(alone), to show where it catches up." if CONTINUED in with_continued else ""),
-                              plots.learning_curves(with_continued, "eval_step", "training step")))
-    sec.figures.append(Figure("Learning curves against wall-clock",
-                              "The same evaluations against training seconds (evaluation time excluded).",
-                              plots.learning_curves(models_first, "eval_seconds", "training seconds")))
-    sec.figures.append(Figure("Accuracy against input length",
-                              "Test exact match in 20-character bins (bins with >= 10 examples): the picture of "
-                              "Bahdanau et al.'s figure 2 — a fixed context degrades as inputs grow.",
-                              plots.accuracy_by_length({NAMES[v]: runs[(v, first)]["curve"] for v in cfg.variants})))
+    sec.figures.append(
+        Figure(
+            "Learning curves against steps",
+            "Validation exact match on long (solid) and short (dashed) inputs. "
+            + (
+                f"The last curve is the baseline trained on past the {t.steps}-step budget "
+                "(alone), to show where it catches up."
+                if CONTINUED in with_continued
+                else ""
+            ),
+            plots.learning_curves(with_continued, "eval_step", "training step"),
+        )
+    )
+    sec.figures.append(
+        Figure(
+            "Learning curves against wall-clock",
+            "The same evaluations against training seconds (evaluation time excluded).",
+            plots.learning_curves(models_first, "eval_seconds", "training seconds"),
+        )
+    )
+    sec.figures.append(
+        Figure(
+            "Accuracy against input length",
+            "Test exact match in 20-character bins (bins with >= 10 examples): the picture of "
+            "Bahdanau et al.'s figure 2 — a fixed context degrades as inputs grow.",
+            plots.accuracy_by_length({NAMES[v]: runs[(v, first)]["curve"] for v in cfg.variants}),
+        )
+    )
     model = runs[("bahdanau", first)]["model"]
     example = max(result["long_test"][:200], key=lambda e: len(e.source) if len(e.source) < 140 else 0)
     output = model.translate([example.source])[0]
     src, lengths = model.encode_sources([example.source])
     with torch.no_grad():
         weights = model.decode(src.to(model_device(model)), lengths)[1][0].cpu().numpy()
-    sec.figures.append(Figure("Bahdanau attention for a long input",
-                              f"Input: \"{example.source}\" -> output {output} (target {example.target}).",
-                              plots.attention_heatmap(weights, example.source, output + "⏎",
-                                                      title="Bahdanau attention weights")))
+    sec.figures.append(
+        Figure(
+            "Bahdanau attention for a long input",
+            f'Input: "{example.source}" -> output {output} (target {example.target}).',
+            plots.attention_heatmap(weights, example.source, output + "⏎", title="Bahdanau attention weights"),
+        )
+    )
 
 
 def _claims_and_talking_points(recorder, result):
@@ -213,69 +286,114 @@ def _claims_and_talking_points(recorder, result):
     acc = {v: {k: 100 * x for k, x in runs[(v, first)]["test"].items()} for v in cfg.variants}
     g = gaps(result)
     att, history, found = catch_up(runs, first)
-    caught = (f"step {found[5.0][0]}" if 5.0 in found else f"not by step {history.eval_step[-1]}")
-    recorder.claims.append(Claim(
-        LAB, "where the no-attention baseline catches up on long inputs", "measured facts in issue #4 (sentences "
-        "of 60-160 characters)", "attention ahead by 88 points at 200 steps, 25 at 300, 4 at 400; both 99.7% at 800",
-        f"gap {statistics.mean(g):+.1f} points at {cfg.train.steps} steps; the baseline within 5 points of "
-        f"Bahdanau's {att:.1f}%: {caught}",
-        "our sentences run to 200 characters (theirs to 160) and our batches are grouped by length; in an "
-        "exploratory run, length-grouped batches made the baseline learn long inputs more slowly per step "
-        "(12.5% against 40.5% at 300 steps)"))
-    recorder.talking_points.append(TalkingPoint(
-        LAB, "What is the bottleneck problem?",
-        f"Without attention the decoder sees the whole input only through one fixed vector (the encoder's final "
-        f"states), so the longer the input, the more that vector must squeeze in. Measured on held-out dates at "
-        f"the same budget: the baseline gets {acc['none']['short']:.1f}% of short inputs right but only "
-        f"{acc['none']['long']:.1f}% of long ones, while Bahdanau attention, which re-reads every encoder state at "
-        f"every output step, gets {acc['bahdanau']['long']:.1f}% of long ones; the accuracy-against-length "
-        "figure shows the baseline falling as inputs grow.",
-        "lab03.gap_long"))
-    align = {v: 100 * runs[(v, first)]["alignment"] for v in ("bahdanau", "luong", "luong_dot")
-             if "alignment" in runs.get((v, first), {})}
-    recorder.talking_points.append(TalkingPoint(
-        LAB, "From additive attention to scaled dot-product attention",
-        "Bahdanau scores each encoder state with a small network, v^T tanh(W_s s + W_h h_j); Luong replaced it with "
-        "a bilinear form s^T W h_j ('general') or a plain dot product s^T h_j, which is cheaper and parallel; "
-        "Vaswani et al. divide the dot product by sqrt(d) so that softmax does not saturate as d grows, and batch "
-        "it over all queries at once. Measured here on long inputs: "
-        + ", ".join(f"{NAMES[v]} {acc[v]['long']:.1f}%" + (f" (alignment {align[v]:.1f}%)" if v in align else "")
-                    for v in cfg.variants if v != "none") + ".",
-        "lab03.luong"))
+    caught = f"step {found[5.0][0]}" if 5.0 in found else f"not by step {history.eval_step[-1]}"
+    recorder.claims.append(
+        Claim(
+            LAB,
+            "where the no-attention baseline catches up on long inputs",
+            "measured facts in issue #4 (sentences of 60-160 characters)",
+            "attention ahead by 88 points at 200 steps, 25 at 300, 4 at 400; both 99.7% at 800",
+            f"gap {statistics.mean(g):+.1f} points at {cfg.train.steps} steps; the baseline within 5 points of "
+            f"Bahdanau's {att:.1f}%: {caught}",
+            "our sentences run to 200 characters (theirs to 160) and our batches are grouped by length; in an "
+            "exploratory run, length-grouped batches made the baseline learn long inputs more slowly per step "
+            "(12.5% against 40.5% at 300 steps)",
+        )
+    )
+    recorder.talking_points.append(
+        TalkingPoint(
+            LAB,
+            "What is the bottleneck problem?",
+            f"Without attention the decoder sees the whole input only through one fixed vector (the encoder's final "
+            f"states), so the longer the input, the more that vector must squeeze in. Measured on held-out dates at "
+            f"the same budget: the baseline gets {acc['none']['short']:.1f}% of short inputs right but only "
+            f"{acc['none']['long']:.1f}% of long ones, while Bahdanau attention, which re-reads every encoder state at "
+            f"every output step, gets {acc['bahdanau']['long']:.1f}% of long ones; the accuracy-against-length "
+            "figure shows the baseline falling as inputs grow.",
+            "lab03.gap_long",
+        )
+    )
+    align = {
+        v: 100 * runs[(v, first)]["alignment"]
+        for v in ("bahdanau", "luong", "luong_dot")
+        if "alignment" in runs.get((v, first), {})
+    }
+    recorder.talking_points.append(
+        TalkingPoint(
+            LAB,
+            "From additive attention to scaled dot-product attention",
+            "Bahdanau scores each encoder state with a small network, v^T tanh(W_s s + W_h h_j); Luong replaced it with "
+            "a bilinear form s^T W h_j ('general') or a plain dot product s^T h_j, which is cheaper and parallel; "
+            "Vaswani et al. divide the dot product by sqrt(d) so that softmax does not saturate as d grows, and batch "
+            "it over all queries at once. Measured here on long inputs: "
+            + ", ".join(
+                f"{NAMES[v]} {acc[v]['long']:.1f}%" + (f" (alignment {align[v]:.1f}%)" if v in align else "")
+                for v in cfg.variants
+                if v != "none"
+            )
+            + ".",
+            "lab03.luong",
+        )
+    )
 
 
 def test_attention_beats_the_baseline_on_long_inputs(lab03, recorder):
     g = gaps(lab03)
     worst = min(g)
-    check(recorder, "lab03.gap_long", LAB,
-          "Bahdanau attention beats the no-attention baseline on long inputs (>= 60 chars) at the same budget",
-          f"{worst:+.1f} points" + (f" (min of {len(g)} seeds)" if len(g) > 1 else ""), f">= +{MIN_GAP_LONG:.0f} points",
-          worst >= MIN_GAP_LONG, "per seed: " + ", ".join(f"{x:+.1f}" for x in g))
+    check(
+        recorder,
+        "lab03.gap_long",
+        LAB,
+        "Bahdanau attention beats the no-attention baseline on long inputs (>= 60 chars) at the same budget",
+        f"{worst:+.1f} points" + (f" (min of {len(g)} seeds)" if len(g) > 1 else ""),
+        f">= +{MIN_GAP_LONG:.0f} points",
+        worst >= MIN_GAP_LONG,
+        "per seed: " + ", ".join(f"{x:+.1f}" for x in g),
+    )
 
 
 def test_bahdanau_long_accuracy(lab03, recorder):
     first = lab03["cfg"].seeds[0]
     acc = 100 * lab03["runs"][("bahdanau", first)]["test"]["long"]
-    check(recorder, "lab03.bahdanau_long", LAB, "Bahdanau exact match on long test inputs",
-          f"{acc:.1f}%", f">= {MIN_BAHDANAU_LONG:.0f}%", acc >= MIN_BAHDANAU_LONG)
+    check(
+        recorder,
+        "lab03.bahdanau_long",
+        LAB,
+        "Bahdanau exact match on long test inputs",
+        f"{acc:.1f}%",
+        f">= {MIN_BAHDANAU_LONG:.0f}%",
+        acc >= MIN_BAHDANAU_LONG,
+    )
 
 
 @pytest.mark.parametrize("variant", ["none", "bahdanau"])
 def test_short_inputs(lab03, recorder, variant):
     first = lab03["cfg"].seeds[0]
     acc = 100 * lab03["runs"][(variant, first)]["test"]["short"]
-    check(recorder, f"lab03.short_{'baseline' if variant == 'none' else variant}", LAB,
-          f"{NAMES[variant]} exact match on short test inputs (< 20 chars)", f"{acc:.1f}%", f">= {MIN_SHORT:.0f}%",
-          acc >= MIN_SHORT)
+    check(
+        recorder,
+        f"lab03.short_{'baseline' if variant == 'none' else variant}",
+        LAB,
+        f"{NAMES[variant]} exact match on short test inputs (< 20 chars)",
+        f"{acc:.1f}%",
+        f">= {MIN_SHORT:.0f}%",
+        acc >= MIN_SHORT,
+    )
 
 
 def test_attention_aligns_with_the_fields(lab03, recorder):
     first = lab03["cfg"].seeds[0]
     score = 100 * lab03["runs"][("bahdanau", first)]["alignment"]
-    check(recorder, "lab03.alignment", LAB,
-          "Bahdanau alignment: output year/month/day characters whose attention argmax lies in that field's input span",
-          f"{score:.1f}%", f">= {MIN_ALIGNMENT:.0f}%", score >= MIN_ALIGNMENT,
-          f"over {len(lab03['long_test'])} long test inputs")
+    check(
+        recorder,
+        "lab03.alignment",
+        LAB,
+        "Bahdanau alignment: output year/month/day characters whose attention argmax lies in that field's input span",
+        f"{score:.1f}%",
+        f">= {MIN_ALIGNMENT:.0f}%",
+        score >= MIN_ALIGNMENT,
+        f"over {len(lab03['long_test'])} long test inputs",
+    )
 
 
 def test_luong_against_bahdanau(lab03, recorder):
@@ -283,9 +401,16 @@ def test_luong_against_bahdanau(lab03, recorder):
     runs = lab03["runs"]
     luong, bahdanau = (100 * runs[(v, first)]["test"]["long"] for v in ("luong", "bahdanau"))
     base = 100 * runs[("none", first)]["test"]["long"]
-    check(recorder, "lab03.luong", LAB, "Luong (general) attention on long test inputs, against Bahdanau and the baseline",
-          f"{luong:.1f}% (Bahdanau {bahdanau:.1f}%)", f"beats the baseline ({base:.1f}%)", luong > base,
-          "both attention models query with the previous decoder state; only the score function differs")
+    check(
+        recorder,
+        "lab03.luong",
+        LAB,
+        "Luong (general) attention on long test inputs, against Bahdanau and the baseline",
+        f"{luong:.1f}% (Bahdanau {bahdanau:.1f}%)",
+        f"beats the baseline ({base:.1f}%)",
+        luong > base,
+        "both attention models query with the previous decoder state; only the score function differs",
+    )
 
 
 def test_luong_dot_against_the_baseline(lab03, recorder):
@@ -294,7 +419,13 @@ def test_luong_dot_against_the_baseline(lab03, recorder):
     if ("luong_dot", first) not in runs:
         pytest.skip("this profile does not train the luong_dot variant")
     dot, base = (100 * runs[(v, first)]["test"]["long"] for v in ("luong_dot", "none"))
-    check(recorder, "lab03.luong_dot", LAB,
-          "Luong dot attention (parameter-free score s . (h_fwd + h_bwd)) on long test inputs, against the baseline",
-          f"{dot:.1f}%", f"beats the baseline ({base:.1f}%)", dot > base,
-          "the dot score has no parameters of its own; see the model table for its alignment")
+    check(
+        recorder,
+        "lab03.luong_dot",
+        LAB,
+        "Luong dot attention (parameter-free score s . (h_fwd + h_bwd)) on long test inputs, against the baseline",
+        f"{dot:.1f}%",
+        f"beats the baseline ({base:.1f}%)",
+        dot > base,
+        "the dot score has no parameters of its own; see the model table for its alignment",
+    )

@@ -3,6 +3,7 @@
 Shared by the benchmarks (``tox -e bench``, pytest-benchmark) and the acceptance report's
 ratio table. ``nn.RNN/LSTM/GRU`` appear here only as the fused baselines being compared to.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -22,8 +23,9 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight rows per hidden unit
 IMPLS = ("fast", "plain", "fused")  # rnnlab.fast, the readable loop over rnnlab.cells, torch's kernels
 
 
-def training_step(kind: str, impl: str, hidden: int, batch: int = 64, steps: int = 100,
-                  input_size: int | None = None, seed: int = 0) -> Callable[[], None]:
+def training_step(
+    kind: str, impl: str, hidden: int, batch: int = 64, steps: int = 100, input_size: int | None = None, seed: int = 0
+) -> Callable[[], None]:
     """A closure running one forward + backward + Adam step on fixed random data.
 
     ``impl``: "fast" (``rnnlab.fast``, what the labs train with), "plain" (the readable
@@ -49,8 +51,9 @@ def training_step(kind: str, impl: str, hidden: int, batch: int = 64, steps: int
     return step
 
 
-def matmul_floor(kind: str, hidden: int, batch: int = 64, steps: int = 100,
-                 input_size: int | None = None, seed: int = 0) -> Callable[[], None]:
+def matmul_floor(
+    kind: str, hidden: int, batch: int = 64, steps: int = 100, input_size: int | None = None, seed: int = 0
+) -> Callable[[], None]:
     """A closure running only the matrix products one training step cannot do without, at the
     step's shapes, with the same BLAS calls: the input projection of every step, T recurrent
     products forward and T backward, and the two weight gradients (dL/dx is skipped, as the
@@ -69,12 +72,12 @@ def matmul_floor(kind: str, hidden: int, batch: int = 64, steps: int = 100,
     def products() -> None:
         torch.addmm(bias, x, w_ih.t(), out=pre.view(rows, g))
         for t in range(steps):
-            pre[t].addmm_(h_all[t * batch:(t + 1) * batch], w_hh_t)
+            pre[t].addmm_(h_all[t * batch : (t + 1) * batch], w_hh_t)
         for t in range(steps):
             torch.mm(d_pre[t], w_hh, out=dh)
         flat = d_pre.view(rows, g).t()
-        flat.mm(x)                            # dL/dW_ih
-        flat.mm(h_all)                        # dL/dW_hh
+        flat.mm(x)  # dL/dW_ih
+        flat.mm(h_all)  # dL/dW_hh
 
     return products
 

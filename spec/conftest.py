@@ -1,4 +1,5 @@
 """Shared set-up for the specs: Hypothesis profiles, determinism, fixtures."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,22 @@ from hypothesis import HealthCheck, settings
 
 # `ci`: derandomized (the same examples every run), no deadline (2-core CI machines stall).
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=40, print_blob=True,
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=40,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None, max_examples=40)
 # `curriculum`: the curriculum spec runs the exercise specs 13 times over to see *which* pass;
 # derandomized like `ci` but with fewer examples, since each property already ran in full in the spec tier.
 settings.register_profile(
-    "curriculum", derandomize=True, deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow],
+    "curriculum",
+    derandomize=True,
+    deadline=None,
+    max_examples=8,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
@@ -28,9 +37,12 @@ _RESULTS: dict[str, dict] = {}
 
 
 def pytest_addoption(parser):
-    parser.addoption("--impl", default=os.environ.get("RNNLAB_IMPL"),
-                     help="run the specs against a learner's copy of rnnlab in DIR (from `rnnlab exercise init DIR`); "
-                          "also RNNLAB_IMPL=DIR")
+    parser.addoption(
+        "--impl",
+        default=os.environ.get("RNNLAB_IMPL"),
+        help="run the specs against a learner's copy of rnnlab in DIR (from `rnnlab exercise init DIR`); "
+        "also RNNLAB_IMPL=DIR",
+    )
 
 
 def pytest_configure(config):
@@ -38,7 +50,9 @@ def pytest_configure(config):
     if impl:
         path = Path(impl).expanduser().resolve()
         if not (path / "rnnlab" / "__init__.py").is_file():
-            raise pytest.UsageError(f"--impl {path}: no rnnlab package there; create one with `rnnlab exercise init {impl}`")
+            raise pytest.UsageError(
+                f"--impl {path}: no rnnlab package there; create one with `rnnlab exercise init {impl}`"
+            )
         if "rnnlab" in sys.modules:
             raise pytest.UsageError("rnnlab was imported before --impl took effect")
         sys.path.insert(0, str(path))
@@ -59,9 +73,16 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         message = ""
         if report.outcome != "passed" and call.excinfo is not None:
-            message = str(call.excinfo.value).strip().splitlines()[0] if str(call.excinfo.value).strip() else call.excinfo.typename
-        _RESULTS[item.nodeid] = {"markers": sorted({m.name for m in item.iter_markers()}),
-                                 "outcome": report.outcome, "message": message}
+            message = (
+                str(call.excinfo.value).strip().splitlines()[0]
+                if str(call.excinfo.value).strip()
+                else call.excinfo.typename
+            )
+        _RESULTS[item.nodeid] = {
+            "markers": sorted({m.name for m in item.iter_markers()}),
+            "outcome": report.outcome,
+            "message": message,
+        }
     return report
 
 

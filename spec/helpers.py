@@ -1,4 +1,5 @@
 """Assertions whose failure messages teach: what was computed, what was expected, and why."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Hypothesis strategies shared by the specs: bounded floats, drawn shapes, seeds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,6 +32,4 @@ def cell_case(draw, gates: int = 1):
     }
 
 
-texts = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=200
-)
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=200)

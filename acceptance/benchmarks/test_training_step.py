@@ -11,6 +11,7 @@ them it times ``matmul_floor``: only the matrix products a step cannot avoid, at
 shapes. Neither implementation can beat that, so floor / fused is the best ratio possible with
 these BLAS kernels, and a failure message says how much of the goal's budget it leaves.
 """
+
 import json
 import os
 from pathlib import Path
@@ -45,10 +46,18 @@ def test_fast_path_speed_goal(kind, hidden):
     fast, fused, floor = medians["fast"], medians["fused"], medians["floor"]
     ratio = fast / fused
     _RATIOS[f"{kind} H={hidden}"] = {
-        "kind": kind, "hidden": hidden, "batch": 64, "steps": 100, "threads": torch.get_num_threads(),
-        "fast_ms": 1000 * fast, "fused_ms": 1000 * fused, "ratio": ratio,
-        "goal": GOALS[kind], "met": ratio <= GOALS[kind],
-        "matmul_floor_ms": 1000 * floor, "floor_ratio": floor / fused,
+        "kind": kind,
+        "hidden": hidden,
+        "batch": 64,
+        "steps": 100,
+        "threads": torch.get_num_threads(),
+        "fast_ms": 1000 * fast,
+        "fused_ms": 1000 * fused,
+        "ratio": ratio,
+        "goal": GOALS[kind],
+        "met": ratio <= GOALS[kind],
+        "matmul_floor_ms": 1000 * floor,
+        "floor_ratio": floor / fused,
         "peak_rss_mib": {impl: peak_rss_mib(fn) for impl, fn in fns.items()},
     }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -62,7 +71,8 @@ def test_fast_path_speed_goal(kind, hidden):
         f"{1000 * budget:.1f} ms. The matrix products alone take {1000 * floor:.1f} ms ({floor / fused:.2f}x), "
         f"which leaves {1000 * (budget - floor):.1f} ms of the goal for everything else; the fast path spends "
         f"{1000 * (fast - floor):.1f} ms on it (elementwise gate math, the optimiser, Python). "
-        "See the docstring of rnnlab/fast/__init__.py for where the time goes.")
+        "See the docstring of rnnlab/fast/__init__.py for where the time goes."
+    )
 
 
 MIN_SAMPLING_CHARS_PER_S = 5000
@@ -84,4 +94,5 @@ def test_sampling_speed(benchmark):
     benchmark.extra_info["chars_per_second"] = rate
     assert rate >= MIN_SAMPLING_CHARS_PER_S, (
         f"sampling ran at {rate:,.0f} characters per second (median of 3 runs of 10,000); the goal is "
-        f">= {MIN_SAMPLING_CHARS_PER_S:,}. See rnnlab/sampling.py's step function.")
+        f">= {MIN_SAMPLING_CHARS_PER_S:,}. See rnnlab/sampling.py's step function."
+    )

@@ -8,7 +8,8 @@ The public API (the README's "Python API" section documents each name)::
     lm = rnnlab.CharLM(vocab_size=65, cell="lstm", hidden_size=192)
     rnnlab.set_fast(lm)                                   # hand-written BPTT: the same function, faster
 """
-from rnnlab.cells import CELLS, GRUCell, LSTMCell, RNNCell
+
+from rnnlab.cells import CELLS, GRUCell, LSTMCell, LSTMState, RNNCell
 from rnnlab.checkpoint import load, save
 from rnnlab.data import Vocab
 from rnnlab.fast import set_fast
@@ -18,6 +19,21 @@ from rnnlab.sampling import sample
 
 __version__ = "0.1.0"
 __all__ = [
-    "CELLS", "CharLM", "CharLMConfig", "GRUCell", "LSTMCell", "RNNCell", "Recurrent", "Seq2Seq", "Seq2SeqConfig",
-    "Vocab", "load", "sample", "save", "set_fast", "translate", "__version__",
+    "CELLS",
+    "CharLM",
+    "CharLMConfig",
+    "GRUCell",
+    "LSTMCell",
+    "LSTMState",
+    "RNNCell",
+    "Recurrent",
+    "Seq2Seq",
+    "Seq2SeqConfig",
+    "Vocab",
+    "load",
+    "sample",
+    "save",
+    "set_fast",
+    "translate",
+    "__version__",
 ]

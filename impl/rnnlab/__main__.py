@@ -1,4 +1,5 @@
 """`python -m rnnlab ...` is the `rnnlab` command."""
+
 import sys
 
 from rnnlab.cli import main

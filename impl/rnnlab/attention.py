@@ -13,6 +13,7 @@ Scores:
 Scaled dot-product attention (Vaswani et al., 2017) is the dot score divided by sqrt(Dk),
 batched over many queries at once.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,10 +37,11 @@ class _Attention(nn.Module):
         """Work that depends only on the keys, done once per sequence rather than per step."""
         return None
 
-    def forward(self, query: Tensor, keys: Tensor, mask: Tensor | None = None,
-                precomputed: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        scores = self.score(query, keys, precomputed)          # (B, S)
-        weights = masked_softmax(scores, mask)                   # (B, S)
+    def forward(
+        self, query: Tensor, keys: Tensor, mask: Tensor | None = None, precomputed: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        scores = self.score(query, keys, precomputed)  # (B, S)
+        weights = masked_softmax(scores, mask)  # (B, S)
         context = torch.bmm(weights.unsqueeze(1), keys).squeeze(1)  # (B, Dk)
         return context, weights
 

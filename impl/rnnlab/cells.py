@@ -19,20 +19,37 @@ done in one matmul outside the time loop (see ``rnnlab.recurrent.unroll``):
 
 ``cell(x, state)`` does both for a single step. Shapes: B batch, I input_size, H hidden_size.
 """
+
 from __future__ import annotations
 
 import math
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from rnnlab.checks import require_positive_ints
 
-LSTMState = tuple[Tensor, Tensor]
+
+class LSTMState(NamedTuple):
+    """An LSTM's state: the output ``h`` and the cell ``c``, each (B, H). A plain ``(h, c)``
+    tuple works wherever an ``LSTMState`` is read."""
+
+    h: Tensor
+    c: Tensor
 
 
-class _Cell(nn.Module):
+CellState = Tensor | LSTMState  # one cell's state: h (RNN, GRU) or (h, c) (LSTM)
+S = TypeVar("S", Tensor, LSTMState)
+
+
+class _Cell(nn.Module, Generic[S]):
+    """What every cell has: the input projection ``ih`` (applied to all steps at once by the
+    caller), the hidden projection ``hh``, a zero state, and ``step`` (one time step)."""
+
     gates: int = 1  # how many hidden_size blocks the projections produce
+    ih: nn.Linear
+    hh: nn.Linear
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -48,32 +65,32 @@ class _Cell(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    def init_state(self, batch: int, like: Tensor):
-        """Zeros for a batch, on ``like``'s device and dtype."""
-        return like.new_zeros(batch, self.hidden_size)
+    def init_state(self, batch: int, like: Tensor) -> S:
+        """Zeros for a batch, on ``like``'s device and dtype (an ``h``; the LSTM adds its ``c``)."""
+        return like.new_zeros(batch, self.hidden_size)  # type: ignore[return-value]
 
     def _check_input(self, x: Tensor) -> None:
         if x.dim() != 2 or x.shape[1] != self.input_size:
             raise ValueError(
-                f"{type(self).__name__}: expected input of shape (batch, {self.input_size}), "
-                f"got {tuple(x.shape)}"
+                f"{type(self).__name__}: expected input of shape (batch, {self.input_size}), got {tuple(x.shape)}"
             )
 
-    def forward(self, x: Tensor, state=None):
+    def forward(self, x: Tensor, state: S | None = None) -> tuple[Tensor, S]:
         """One time step: ``x`` (B, I) and the previous state -> (h_t (B, H), new state)."""
         self._check_input(x)
         if state is None:
             state = self.init_state(x.shape[0], x)
         return self.step(self.ih(x), state)
 
-    def step(self, x_proj: Tensor, state):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def step(self, x_proj: Tensor, state: S) -> tuple[Tensor, S]:
+        """One step from the input's projection ``x_proj`` = W_ih x_t + b_ih (B, G*H)."""
+        raise NotImplementedError  # pragma: no cover - each cell defines it
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
 
 
-class RNNCell(_Cell):
+class RNNCell(_Cell[Tensor]):
     r"""Elman RNN cell.
 
     .. math::
@@ -92,7 +109,7 @@ class RNNCell(_Cell):
         # endregion
 
 
-class LSTMCell(_Cell):
+class LSTMCell(_Cell[LSTMState]):
     r"""Long short-term memory cell (Hochreiter & Schmidhuber, 1997; forget gate of Gers et al.).
 
     .. math::
@@ -128,7 +145,7 @@ class LSTMCell(_Cell):
 
     def init_state(self, batch: int, like: Tensor) -> LSTMState:
         zeros = like.new_zeros(batch, self.hidden_size)
-        return zeros, zeros.clone()
+        return LSTMState(zeros, zeros.clone())
 
     def step(self, x_proj: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         # region exercise lab02.lstm_cell
@@ -137,11 +154,11 @@ class LSTMCell(_Cell):
         i, f, g, o = gates.chunk(4, dim=1)
         c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h_new = torch.sigmoid(o) * torch.tanh(c_new)
-        return h_new, (h_new, c_new)
+        return h_new, LSTMState(h_new, c_new)
         # endregion
 
 
-class GRUCell(_Cell):
+class GRUCell(_Cell[Tensor]):
     r"""Gated recurrent unit (Cho et al., 2014), in torch's convention.
 
     .. math::
@@ -169,14 +186,14 @@ class GRUCell(_Cell):
         # endregion
 
 
-CELLS: dict[str, type[_Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+CELLS: dict[str, type[_Cell[Any]]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
-def make_cell(kind: str, input_size: int, hidden_size: int, forget_bias: float | None = None) -> _Cell:
+def make_cell(kind: str, input_size: int, hidden_size: int, forget_bias: float | None = None) -> _Cell[Any]:
     try:
         cls = CELLS[kind]
     except KeyError:
         raise ValueError(f"unknown cell {kind!r}; choose one of {sorted(CELLS)}") from None
-    if kind == "lstm":
-        return cls(input_size, hidden_size, forget_bias=forget_bias)
+    if cls is LSTMCell:
+        return LSTMCell(input_size, hidden_size, forget_bias=forget_bias)
     return cls(input_size, hidden_size)

@@ -7,6 +7,7 @@ Writes are atomic (``rnnlab.files.atomic_write``); loading uses
 that changed on disk is refused: every record of the file carries a CRC-32, checked on load,
 so a flipped byte, a truncation or a foreign file never loads as a model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,7 @@ import os
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 import torch
 
@@ -36,11 +37,11 @@ class CheckpointError(RuntimeError):
 
 
 def save(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     model: CharLM | Seq2Seq,
     vocab: Vocab | None = None,
     *,
-    optimizer: torch.optim.Optimizer | dict | None = None,
+    optimizer: torch.optim.Optimizer | dict[str, Any] | None = None,
     step: int = 0,
     train_config: dict[str, Any] | None = None,
     history: dict[str, Any] | None = None,
@@ -74,7 +75,7 @@ def save(
         "step": step,
         "rng": rng_state(),
         "history": history or {},
-        "loop": loop or {},
+        "loop": _plain(loop or {}),
         "data": data or {},
     }
     buffer = io.BytesIO()
@@ -85,6 +86,18 @@ def save(
         return atomic_write(path, buffer.getvalue())
     except FileGuardError as exc:
         raise CheckpointError(str(exc)) from None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every named tuple (an ``LSTMState`` in the carried state) made a plain
+    tuple: ``torch.load(weights_only=True)`` refuses classes it does not know, and a plain
+    ``(h, c)`` works wherever an ``LSTMState`` is read."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        parts = [_plain(v) for v in value]
+        return parts if isinstance(value, list) else tuple(parts)
+    return value
 
 
 def _damage(data: bytes) -> str | None:
@@ -100,7 +113,7 @@ def _damage(data: bytes) -> str | None:
     return f"record {bad} fails its CRC check" if bad else None
 
 
-def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """The checkpoint's contents, checked: readable, undamaged, an rnnlab checkpoint of this
     format version holding a model. Every failure is one ``CheckpointError`` line."""
     path = Path(path)
@@ -138,29 +151,39 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         )
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
-        raise CheckpointError(f"{path} lacks {', '.join(map(repr, missing))}; it was edited by hand or written by "
-                              "another program. Restore it from a copy or retrain.")
+        raise CheckpointError(
+            f"{path} lacks {', '.join(map(repr, missing))}; it was edited by hand or written by "
+            "another program. Restore it from a copy or retrain."
+        )
     if payload["kind"] not in KINDS:
-        raise CheckpointError(f"{path} holds an unknown model kind {payload['kind']!r}; this rnnlab knows "
-                              f"{', '.join(KINDS)}.")
+        raise CheckpointError(
+            f"{path} holds an unknown model kind {payload['kind']!r}; this rnnlab knows {', '.join(KINDS)}."
+        )
     return payload
 
 
-def _config(cls, values: Any, path: Path):
+ConfigT = TypeVar("ConfigT", CharLMConfig, Seq2SeqConfig)
+
+
+def _config(cls: type[ConfigT], values: Any, path: Path) -> ConfigT:
     if not isinstance(values, dict):
         raise CheckpointError(f"{path}: its 'config' is a {type(values).__name__}, not a table of settings.")
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise CheckpointError(f"{path}: its model config has settings this rnnlab does not know ({', '.join(unknown)}); "
-                              "it was written by another version of rnnlab or edited by hand.")
+        raise CheckpointError(
+            f"{path}: its model config has settings this rnnlab does not know ({', '.join(unknown)}); "
+            "it was written by another version of rnnlab or edited by hand."
+        )
     try:
         return cls(**values)
     except TypeError:
-        needed = sorted(f.name for f in dataclasses.fields(cls)
-                        if f.name not in values and f.default is dataclasses.MISSING)
-        raise CheckpointError(f"{path}: its model config lacks {', '.join(needed)}; "
-                              "it was edited by hand or written by another program.") from None
+        needed = sorted(
+            f.name for f in dataclasses.fields(cls) if f.name not in values and f.default is dataclasses.MISSING
+        )
+        raise CheckpointError(
+            f"{path}: its model config lacks {', '.join(needed)}; it was edited by hand or written by another program."
+        ) from None
     except ValueError as exc:
         raise CheckpointError(f"{path}: its model config is invalid ({exc}).") from None
 
@@ -171,18 +194,24 @@ def _load_weights(model: torch.nn.Module, weights: Any, path: Path) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
-    wrong = [f"{k} is not a tensor" if not isinstance(weights[k], torch.Tensor) else
-             f"{k} is {tuple(weights[k].shape)} in the file, {tuple(v.shape)} in the model"
-             for k, v in expected.items()
-             if k in weights and (not isinstance(weights[k], torch.Tensor) or weights[k].shape != v.shape)]
-    problems = ([f"missing {', '.join(missing[:3])}"] if missing else []) + \
-               ([f"unexpected {', '.join(unexpected[:3])}"] if unexpected else []) + wrong[:2]
+    wrong = [
+        f"{k} is not a tensor"
+        if not isinstance(weights[k], torch.Tensor)
+        else f"{k} is {tuple(weights[k].shape)} in the file, {tuple(v.shape)} in the model"
+        for k, v in expected.items()
+        if k in weights and (not isinstance(weights[k], torch.Tensor) or weights[k].shape != v.shape)
+    ]
+    problems = (
+        ([f"missing {', '.join(missing[:3])}"] if missing else [])
+        + ([f"unexpected {', '.join(unexpected[:3])}"] if unexpected else [])
+        + wrong[:2]
+    )
     if problems:
         raise CheckpointError(f"{path}: its weights do not fit the model its config describes ({'; '.join(problems)}).")
     model.load_state_dict(weights)
 
 
-def build_model(payload: dict[str, Any], path: str | os.PathLike) -> CharLM | Seq2Seq:
+def build_model(payload: dict[str, Any], path: str | os.PathLike[str]) -> CharLM | Seq2Seq:
     """The model a checkpoint's config describes, holding its weights (training mode)."""
     path = Path(path)
     if payload["kind"] == "charlm":
@@ -203,11 +232,11 @@ class Resumable:
     """A checkpoint's run, ready to continue: pass ``snapshot`` as ``resume=`` to ``train_lm``
     or ``train_seq2seq`` with ``train_config``'s settings, and it goes on bit-identically."""
 
-    model: CharLM | Seq2Seq          # weights loaded, in training mode
-    vocab: Vocab                     # a CharLM's vocabulary; a Seq2Seq's source characters
-    train_config: dict[str, Any]     # the training settings it was started with
-    data: dict[str, Any]             # what identifies its data (the corpus's sha256, the date seed)
-    snapshot: dict[str, Any]         # step, optimizer, history, loop, rng
+    model: CharLM | Seq2Seq  # weights loaded, in training mode
+    vocab: Vocab  # a CharLM's vocabulary; a Seq2Seq's source characters
+    train_config: dict[str, Any]  # the training settings it was started with
+    data: dict[str, Any]  # what identifies its data (the corpus's sha256, the date seed)
+    snapshot: dict[str, Any]  # step, optimizer, history, loop, rng
 
 
 def _history_fields(kind: str) -> set[str]:
@@ -217,7 +246,7 @@ def _history_fields(kind: str) -> set[str]:
     return {f.name for f in dataclasses.fields(History if kind == "charlm" else Seq2SeqHistory)}
 
 
-def resume(path: str | os.PathLike, kind: str) -> Resumable:
+def resume(path: str | os.PathLike[str], kind: str) -> Resumable:
     """Read a checkpoint to continue its training, checking every part a run needs: the model
     (as ``load`` does), the optimiser state, the step, the history, the loop position and the
     RNG states. Whatever is missing or malformed is one ``CheckpointError`` line."""
@@ -226,32 +255,48 @@ def resume(path: str | os.PathLike, kind: str) -> Resumable:
     if payload["kind"] != kind:
         raise CheckpointError(f"{path} holds a {payload['kind']} model; this needs a {kind} checkpoint.")
     if not payload.get("optimizer") or not payload.get("loop") or not payload.get("rng"):
-        raise CheckpointError(f"{path} has no training state to continue from (it was saved without the optimiser, "
-                              "loop position or RNG states); start a new run instead.")
+        raise CheckpointError(
+            f"{path} has no training state to continue from (it was saved without the optimiser, "
+            "loop position or RNG states); start a new run instead."
+        )
     optimizer, step = payload["optimizer"], payload["step"]
     if not isinstance(optimizer, dict) or not {"state", "param_groups"} <= set(optimizer):
-        raise CheckpointError(f"{path}: its optimiser state is malformed (no 'state' and 'param_groups'); "
-                              "it was edited by hand or written by another program.")
+        raise CheckpointError(
+            f"{path}: its optimiser state is malformed (no 'state' and 'param_groups'); "
+            "it was edited by hand or written by another program."
+        )
     if not isinstance(step, int) or isinstance(step, bool) or step < 0:
         raise CheckpointError(f"{path}: its step is {step!r}, not a count of steps; it was edited by hand.")
-    for name, value in (("training settings", payload.get("train_config")), ("history", payload.get("history")),
-                        ("loop position", payload["loop"]), ("RNG states", payload["rng"]),
-                        ("data record", payload.get("data", {}))):
+    for name, value in (
+        ("training settings", payload.get("train_config")),
+        ("history", payload.get("history")),
+        ("loop position", payload["loop"]),
+        ("RNG states", payload["rng"]),
+        ("data record", payload.get("data", {})),
+    ):
         if not isinstance(value, dict):
             verb = "are" if name.endswith("s") else "is"
-            raise CheckpointError(f"{path}: its {name} {verb} a {type(value).__name__}, not a table; "
-                                  "it was edited by hand or written by another program.")
+            raise CheckpointError(
+                f"{path}: its {name} {verb} a {type(value).__name__}, not a table; "
+                "it was edited by hand or written by another program."
+            )
     unknown = sorted(set(payload["history"]) - _history_fields(kind))
     if unknown:
-        raise CheckpointError(f"{path}: its history has fields this rnnlab does not know ({', '.join(unknown)}); "
-                              "it was written by another version of rnnlab or edited by hand.")
-    for name, keys, table in (("loop position", LOOP_KEYS[kind], payload["loop"]),
-                              ("RNG states", RNG_KEYS, payload["rng"])):
+        raise CheckpointError(
+            f"{path}: its history has fields this rnnlab does not know ({', '.join(unknown)}); "
+            "it was written by another version of rnnlab or edited by hand."
+        )
+    for name, keys, table in (
+        ("loop position", LOOP_KEYS[kind], payload["loop"]),
+        ("RNG states", RNG_KEYS, payload["rng"]),
+    ):
         missing = [key for key in keys if key not in table]
         if missing:
             verb = "lack" if name.endswith("s") else "lacks"
-            raise CheckpointError(f"{path}: its {name} {verb} {', '.join(missing)}; it was edited by hand or "
-                                  "written by another program. Start a new run instead.")
+            raise CheckpointError(
+                f"{path}: its {name} {verb} {', '.join(missing)}; it was edited by hand or "
+                "written by another program. Start a new run instead."
+            )
     model = build_model(payload, path)
     model.train()
     try:
@@ -262,7 +307,23 @@ def resume(path: str | os.PathLike, kind: str) -> Resumable:
     return Resumable(model, vocab, payload["train_config"], payload.get("data") or {}, snapshot)
 
 
-def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", expect: str | None = None):
+@overload
+def load(
+    path: str | os.PathLike[str], map_location: str | torch.device = ..., *, expect: Literal["charlm"]
+) -> CharLM: ...
+@overload
+def load(
+    path: str | os.PathLike[str], map_location: str | torch.device = ..., *, expect: Literal["seq2seq"]
+) -> Seq2Seq: ...
+@overload
+def load(
+    path: str | os.PathLike[str], map_location: str | torch.device = ..., expect: str | None = ...
+) -> CharLM | Seq2Seq: ...
+
+
+def load(
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu", expect: str | None = None
+) -> CharLM | Seq2Seq:
     """Return a ready model (eval mode). A CharLM gets its vocabulary as ``model.vocab``;
     a Seq2Seq is ready to ``translate``. ``expect`` ("charlm" or "seq2seq") refuses the other kind."""
     payload = read_checkpoint(path, map_location)
@@ -271,12 +332,14 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", expe
         raise CheckpointError(f"{path} holds a {kind} model, but this command needs a {expect} checkpoint.")
     model = build_model(payload, path)
     try:
-        model.vocab = Vocab(tuple(payload["vocab"]))
+        model.vocab = vocab = Vocab(tuple(payload["vocab"]))
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: its vocabulary is invalid ({exc}).") from None
-    if kind == "charlm" and len(model.vocab) != model.config.vocab_size:
-        raise CheckpointError(f"{path}: its vocabulary has {len(model.vocab)} characters but its model predicts "
-                              f"{model.config.vocab_size}; the file was edited or assembled by hand.")
+    if isinstance(model, CharLM) and len(vocab) != model.config.vocab_size:
+        raise CheckpointError(
+            f"{path}: its vocabulary has {len(vocab)} characters but its model predicts "
+            f"{model.config.vocab_size}; the file was edited or assembled by hand."
+        )
     model.checkpoint_step = payload.get("step", 0)
     model.eval()
     return model

@@ -1,4 +1,5 @@
 """Argument checks shared by every config: one wording for one mistake."""
+
 from __future__ import annotations
 
 

@@ -7,6 +7,7 @@ where it stopped and how to continue. Never a traceback (``RNNLAB_DEBUG=1`` show
 an unexpected error). ``train`` never writes over a file that is not a checkpoint of the run
 it continues, unless ``--overwrite`` says to replace another run's checkpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,10 @@ import re
 import signal
 import sys
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import CheckpointError, Resumable, load, read_checkpoint, resume, save
@@ -34,15 +36,19 @@ from rnnlab.files import FileGuardError, signals_deferred, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
 from rnnlab.models.charlm import CharLMConfig
-from rnnlab.models.seq2seq import ATTENTION_KINDS, Seq2SeqConfig
+from rnnlab.models.seq2seq import ATTENTION_KINDS, Seq2Seq, Seq2SeqConfig
 from rnnlab.sampling import iter_sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
-MAX_SEED = 2**32 - 1            # numpy's generator takes seeds up to this
+MAX_SEED = 2**32 - 1  # numpy's generator takes seeds up to this
 MAX_TRAIN_EXAMPLES = 1_000_000  # about 11 s to generate on one core; the date space has 73,049 days
 MAX_VAL_EXAMPLES = 100_000
-MAX_STEPS = 100_000_000         # weeks of training at the labs' sizes; more is a typo, not a plan
+MAX_STEPS = 100_000_000  # weeks of training at the labs' sizes; more is a typo, not a plan
+
+
+T = TypeVar("T")
+TrainT = TypeVar("TrainT", TrainConfig, Seq2SeqTrainConfig)
 
 
 class UsageError(Exception):
@@ -54,7 +60,7 @@ class Terminated(KeyboardInterrupt):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse prints usage and exits; we want one line
+    def error(self, message: str) -> NoReturn:  # argparse prints usage and exits; we want one line
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
@@ -82,7 +88,8 @@ def _unwrap_defaults(args: argparse.Namespace) -> set[str]:
 
 # --- argument types: each names its flag through argparse ("argument --seed: ...") ----------
 
-def _int_in(low: int, high: int | None = None, what: str = "an integer"):
+
+def _int_in(low: int, high: int | None = None, what: str = "an integer") -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -92,11 +99,14 @@ def _int_in(low: int, high: int | None = None, what: str = "an integer"):
             bound = f" from {low:,} to {high:,}" if high is not None else "" if low == 1 else f" >= {low:,}"
             raise argparse.ArgumentTypeError(f"must be {what}{bound}, got {text}")
         return value
+
     parse.__name__ = "int"
     return parse
 
 
-def _float_in(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = True):
+def _float_in(
+    low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = True
+) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -108,14 +118,17 @@ def _float_in(low: float, high: float = math.inf, *, low_open: bool = False, hig
             left, right = "(" if low_open else "[", ")" if high_open else "]"
             raise argparse.ArgumentTypeError(f"must be a finite number in {left}{low:g}, {high:g}{right}, got {text}")
         return value
+
     parse.__name__ = "float"
     return parse
 
 
-def _or_none(parse):
+def _or_none(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """``parse``, or None for "none" (an optional setting left to its default behaviour)."""
-    def parse_optional(text: str):
+
+    def parse_optional(text: str) -> Any:
         return None if text.strip().lower() == "none" else parse(text)
+
     parse_optional.__name__ = parse.__name__
     return parse_optional
 
@@ -130,17 +143,28 @@ UNIT = _float_in(0.0, 1.0, high_open=False)
 # Every field of a model or training config is a flag: its name, default, type and help (the
 # field's comment) come from the dataclass, choices from the registries. Only what a type
 # annotation cannot say is written here: a tighter range for some fields, and old flag names.
-ARG_TYPES = {"steps": _int_in(1, MAX_STEPS, "a number of steps"), "seed": SEED, "lr": POSITIVE_FLOAT, "clip": POSITIVE_FLOAT, "dropout": _float_in(0.0, 1.0),
-             "min_lr_ratio": UNIT, "warmup_steps": _int_in(0, what="a number of steps"), "tf_start": UNIT,
-             "tf_end": UNIT, "forget_bias": FINITE_FLOAT}
+ARG_TYPES = {
+    "steps": _int_in(1, MAX_STEPS, "a number of steps"),
+    "seed": SEED,
+    "lr": POSITIVE_FLOAT,
+    "clip": POSITIVE_FLOAT,
+    "dropout": _float_in(0.0, 1.0),
+    "min_lr_ratio": UNIT,
+    "warmup_steps": _int_in(0, what="a number of steps"),
+    "tf_start": UNIT,
+    "tf_end": UNIT,
+    "forget_bias": FINITE_FLOAT,
+}
 CHOICES = {"cell": list(CELLS), "attention": list(ATTENTION_KINDS)}
 ALIASES = {"tf_end": ["--teacher-forcing-end"]}
 # (model config, fields it takes from elsewhere), training config, per model kind
-CONFIGS = {"charlm": ((CharLMConfig, ("vocab_size",)), TrainConfig),
-           "seq2seq": ((Seq2SeqConfig, ("source_chars",)), Seq2SeqTrainConfig)}
+CONFIGS = {
+    "charlm": ((CharLMConfig, ("vocab_size",)), TrainConfig),
+    "seq2seq": ((Seq2SeqConfig, ("source_chars",)), Seq2SeqTrainConfig),
+}
 
 
-def field_docs(cls) -> dict[str, str]:
+def field_docs(cls: type) -> dict[str, str]:
     """Each field's comment in the source of dataclass ``cls`` (``name: type = default  # doc``):
     the one line that documents it, read here so that it is written once."""
     docs = {}
@@ -151,28 +175,37 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def config_fields(cls, exclude: tuple[str, ...] = ()) -> list[dataclasses.Field]:
+def config_fields(cls: type, exclude: tuple[str, ...] = ()) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(cls) if f.name not in exclude]
 
 
-def _config_flags(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = ()) -> None:
+def _config_flags(parser: argparse.ArgumentParser, cls: type, exclude: tuple[str, ...] = ()) -> None:
     hints, docs = typing.get_type_hints(cls), field_docs(cls)
     group = parser.add_argument_group(f"{cls.__name__} (see rnnlab.{cls.__module__.split('.', 1)[1]})")
     for f in config_fields(cls, exclude):
         kinds = [k for k in typing.get_args(hints[f.name]) if k is not type(None)] or [hints[f.name]]
         base = kinds[0]
-        parse = ARG_TYPES.get(f.name) or {int: POSITIVE, float: FINITE_FLOAT}.get(base, str)
+        by_type: dict[Any, Callable[[str], Any]] = {int: POSITIVE, float: FINITE_FLOAT}
+        parse = ARG_TYPES.get(f.name) or by_type.get(base, str)
         if type(None) in typing.get_args(hints[f.name]):
             parse = _or_none(parse)
-        _option(group, _flag(f.name), f.default, *ALIASES.get(f.name, []), type=parse,
-                choices=CHOICES.get(f.name), help=docs.get(f.name, ""))
+        _option(
+            group,
+            _flag(f.name),
+            f.default,
+            *ALIASES.get(f.name, []),
+            type=parse,
+            choices=CHOICES.get(f.name),
+            help=docs.get(f.name, ""),
+        )
 
 
-def _config_from_args(args: argparse.Namespace, cls, exclude: tuple[str, ...] = (), **given: Any):
+def _config_from_args(args: argparse.Namespace, cls: type[T], exclude: tuple[str, ...] = (), **given: Any) -> T:
     return cls(**given, **{f.name: getattr(args, f.name) for f in config_fields(cls, exclude)})
 
 
 # --- corpora, runs and their output ---------------------------------------------------------
+
 
 def _corpus(path: str | None) -> str:
     return read_text(path) if path else load_tiny_shakespeare()
@@ -186,32 +219,54 @@ class _Checkpointer:
     """Writes the periodic checkpoints of a run (atomically, to one path) and remembers the
     last one, so a diverged or interrupted run can say where its last good state is."""
 
-    def __init__(self, path: Path, model, vocab, train_config: dict, data: dict, resume_cmd: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        model: CharLM | Seq2Seq,
+        vocab: Vocab | None,
+        train_config: dict[str, Any],
+        data: dict[str, Any],
+        resume_cmd: str,
+    ) -> None:
         self.path, self.model, self.vocab, self.train_config, self.data = path, model, vocab, train_config, data
         self.resume_cmd = resume_cmd
         self.last_step: int | None = None
 
-    def __call__(self, snapshot: dict) -> None:
+    def __call__(self, snapshot: dict[str, Any]) -> None:
         with signals_deferred():  # the file and last_step change together, or not at all
             self._write(snapshot)
 
-    def _write(self, snapshot: dict) -> None:
-        save(self.path, self.model, self.vocab, optimizer=snapshot["optimizer"], step=snapshot["step"],
-             train_config=self.train_config, history=snapshot["history"], loop=snapshot["loop"], data=self.data)
+    def _write(self, snapshot: dict[str, Any]) -> None:
+        save(
+            self.path,
+            self.model,
+            self.vocab,
+            optimizer=snapshot["optimizer"],
+            step=snapshot["step"],
+            train_config=self.train_config,
+            history=snapshot["history"],
+            loop=snapshot["loop"],
+            data=self.data,
+        )
         self.last_step = snapshot["step"]
 
     def where(self) -> str:
         if self.last_step is None:
             return "no checkpoint of this run was written (pass --checkpoint-every N to keep one)"
-        return (f"the last checkpoint is {self.path} (step {self.last_step:,}); continue with "
-                f"`{self.resume_cmd} --resume {self.path}`")
+        return (
+            f"the last checkpoint is {self.path} (step {self.last_step:,}); continue with "
+            f"`{self.resume_cmd} --resume {self.path}`"
+        )
 
     def diverged(self, exc: FloatingPointError) -> FloatingPointError:
         if self.last_step is None:
-            return FloatingPointError(f"{exc} Stopped; no checkpoint was written before it "
-                                      "(use --checkpoint-every N to keep one).")
-        return FloatingPointError(f"{exc} Stopped; the last good checkpoint (step {self.last_step:,}) is "
-                                  f"{self.path}; resume from it with a lower --lr.")
+            return FloatingPointError(
+                f"{exc} Stopped; no checkpoint was written before it (use --checkpoint-every N to keep one)."
+            )
+        return FloatingPointError(
+            f"{exc} Stopped; the last good checkpoint (step {self.last_step:,}) is "
+            f"{self.path}; resume from it with a lower --lr."
+        )
 
 
 def _claim_output(args: argparse.Namespace) -> Path:
@@ -238,16 +293,20 @@ def _claim_output(args: argparse.Namespace) -> Path:
         try:
             held = read_checkpoint(out)
         except CheckpointError:
-            raise UsageError(f"--out {out} exists and is not an rnnlab checkpoint; refusing to write over it. "
-                             "Choose another path (or move that file away)") from None
+            raise UsageError(
+                f"--out {out} exists and is not an rnnlab checkpoint; refusing to write over it. "
+                "Choose another path (or move that file away)"
+            ) from None
         if not args.overwrite:
-            raise UsageError(f"--out {out} holds the checkpoint of another run ({held['kind']}, step "
-                             f"{held.get('step', 0):,}); pass --overwrite to replace it, or --resume {out} "
-                             "to continue it")
+            raise UsageError(
+                f"--out {out} holds the checkpoint of another run ({held['kind']}, step "
+                f"{held.get('step', 0):,}); pass --overwrite to replace it, or --resume {out} "
+                "to continue it"
+            )
     return out
 
 
-def _output_lock(out: Path):
+def _output_lock(out: Path) -> contextlib.AbstractContextManager[Path]:
     """Create ``out``'s folder (only now, once every check has passed) and lock ``out``."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -274,7 +333,9 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | None = None) -> tuple[Resumable, Any]:
+def _resume_plan(
+    args: argparse.Namespace, kind: str, config_cls: type[TrainT], digest: str | None = None
+) -> tuple[Resumable, TrainT]:
     """Read ``--resume``'s checkpoint (``rnnlab.checkpoint.resume`` checks every part of it)
     and decide what continuing it means: refuse other data (``digest``: the corpus's sha256)
     or a flag that contradicts it, and let ``--steps N --extend`` lengthen it. Returns the run
@@ -282,20 +343,26 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
     run = resume(args.resume, kind)
     data = run.data
     if any(key not in data for key in RESUME_DATA[kind]):
-        raise CheckpointError(f"--resume {args.resume}: this checkpoint does not record the data it was trained on "
-                              "(the acceptance harness writes such checkpoints to use, not to continue); it can be "
-                              "loaded, but not resumed. Start a new run instead.")
+        raise CheckpointError(
+            f"--resume {args.resume}: this checkpoint does not record the data it was trained on "
+            "(the acceptance harness writes such checkpoints to use, not to continue); it can be "
+            "loaded, but not resumed. Start a new run instead."
+        )
     if digest is not None and data["sha256"] != digest:
-        raise CorpusError(f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
-                          "started on; pass the same --corpus to continue it.")
+        raise CorpusError(
+            f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
+            "started on; pass the same --corpus to continue it."
+        )
     sections = {"config": dataclasses.asdict(run.model.config), "train_config": run.train_config, "data": data}
     for name, (section, key) in recorded_flags(kind).items():
         if name in args.typed and name != "steps":
             recorded = sections[section].get(key)
             if getattr(args, name) != recorded:
-                raise UsageError(f"{_flag(name)} {getattr(args, name)} contradicts the checkpoint being resumed, "
-                                 f"which has {key} = {recorded}; drop the flag to continue the run as it was, or "
-                                 "start a new run with --out")
+                raise UsageError(
+                    f"{_flag(name)} {getattr(args, name)} contradicts the checkpoint being resumed, "
+                    f"which has {key} = {recorded}; drop the flag to continue the run as it was, or "
+                    "start a new run with --out"
+                )
     try:
         cfg = config_cls(**run.train_config)
     except (TypeError, ValueError) as exc:
@@ -307,11 +374,15 @@ def _resume_plan(args: argparse.Namespace, kind: str, config_cls, digest: str | 
         horizon = SCHEDULE_LENGTH[kind]  # the schedule keeps its recorded length; added steps run at its end
         cfg = dataclasses.replace(cfg, steps=args.steps, **{horizon: getattr(cfg, horizon) or cfg.steps})
     elif "steps" in args.typed and args.steps != cfg.steps:
-        raise UsageError(f"--steps {args.steps} contradicts the checkpoint being resumed, which has steps = "
-                         f"{cfg.steps}; to train it for longer, add --extend")
+        raise UsageError(
+            f"--steps {args.steps} contradicts the checkpoint being resumed, which has steps = "
+            f"{cfg.steps}; to train it for longer, add --extend"
+        )
     if step >= cfg.steps:
-        raise UsageError(f"--resume {args.resume}: this run already finished its {cfg.steps:,} steps; to train it "
-                         "further, pass --steps N --extend (and --out NEW.pt to keep this checkpoint as it is)")
+        raise UsageError(
+            f"--resume {args.resume}: this run already finished its {cfg.steps:,} steps; to train it "
+            "further, pass --steps N --extend (and --out NEW.pt to keep this checkpoint as it is)"
+        )
     return run, cfg
 
 
@@ -319,12 +390,14 @@ def _check_new_run(args: argparse.Namespace) -> None:
     if args.extend:
         raise UsageError("--extend lengthens a run being resumed; use it with --resume CHECKPOINT --steps N")
     if "eval_points" in args.typed and args.eval_points > args.steps:  # a default above --steps is capped
-        raise UsageError(f"--eval-points {args.eval_points:,} is more than --steps {args.steps:,}; an evaluation "
-                         "follows a training step, so there can be at most one per step")
+        raise UsageError(
+            f"--eval-points {args.eval_points:,} is more than --steps {args.steps:,}; an evaluation "
+            "follows a training step, so there can be at most one per step"
+        )
 
 
 @contextlib.contextmanager
-def _training(checkpoint: _Checkpointer):
+def _training(checkpoint: _Checkpointer) -> Iterator[None]:
     """Turn the ways a run stops early into one line each: divergence and interruption."""
     try:
         yield
@@ -337,11 +410,13 @@ def _training(checkpoint: _Checkpointer):
         raise
 
 
-def _report_saved(out: Path, model, cfg, history, device, result: str) -> None:
+def _report_saved(out: Path, model: CharLM | Seq2Seq, cfg: Any, history: Any, device: Any, result: str) -> None:
     if not out.is_file():  # pragma: no cover - the loop always checkpoints after its last step
         raise CheckpointError(f"training ended but {out} was not written; this is a bug in rnnlab, please report it")
-    print(f"saved {out}: {model.num_parameters():,} parameters, {cfg.steps:,} steps in "
-          f"{history.train_seconds:.1f} s on {device}, {result}")
+    print(
+        f"saved {out}: {model.num_parameters():,} parameters, {cfg.steps:,} steps in "
+        f"{history.train_seconds:.1f} s on {device}, {result}"
+    )
 
 
 def cmd_train_charlm(args: argparse.Namespace) -> int:
@@ -352,28 +427,38 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
     train_text, val_text = split_text(text)
     if args.resume:
         run, cfg = _resume_plan(args, "charlm", TrainConfig, digest)
+        assert isinstance(run.model, CharLM)  # resume() checked the kind
         model, vocab, resume = run.model, run.vocab, run.snapshot
     else:
         _check_new_run(args)
         resume = None
         vocab = Vocab.from_text(text)
         if len(vocab) < 2:
-            raise CorpusError(f"the corpus has only one distinct character ({vocab.chars[0]!r}); a language model "
-                              "needs at least two to have anything to predict. Use real text.")
+            raise CorpusError(
+                f"the corpus has only one distinct character ({vocab.chars[0]!r}); a language model "
+                "needs at least two to have anything to predict. Use real text."
+            )
         cfg = _config_from_args(args, TrainConfig)
         seed_everything(args.seed)
         model = CharLM.from_config(_config_from_args(args, CharLMConfig, ("vocab_size",), vocab_size=len(vocab)))
     with _output_lock(out):
         set_fast(model.to(device))
-        checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest},
-                                   f"rnnlab train charlm{_corpus_flag(args)}")
+        checkpoint = _Checkpointer(
+            out, model, vocab, asdict(cfg), {"sha256": digest}, f"rnnlab train charlm{_corpus_flag(args)}"
+        )
         with _training(checkpoint):
-            history, _ = train_lm(model, vocab.encode(train_text), vocab.encode(val_text), cfg,
-                                  desc=model.config.cell, resume=resume, checkpoint_every=args.checkpoint_every,
-                                  on_checkpoint=checkpoint)
+            history, _ = train_lm(
+                model,
+                vocab.encode(train_text),
+                vocab.encode(val_text),
+                cfg,
+                desc=model.config.cell,
+                resume=resume,
+                checkpoint_every=args.checkpoint_every,
+                on_checkpoint=checkpoint,
+            )
     val = history.val_loss[-1]
-    _report_saved(out, model, cfg, history, device,
-                  f"validation loss {val:.4f}, perplexity {perplexity(val):.3f}")
+    _report_saved(out, model, cfg, history, device, f"validation loss {val:.4f}, perplexity {perplexity(val):.3f}")
     return 0
 
 
@@ -386,6 +471,7 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
     out = _claim_output(args)
     if args.resume:
         run, cfg = _resume_plan(args, "seq2seq", Seq2SeqTrainConfig)
+        assert isinstance(run.model, Seq2Seq)  # resume() checked the kind
         model, data, resume = run.model, run.data, run.snapshot
     else:
         _check_new_run(args)
@@ -393,8 +479,9 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
         data = {"seed": args.seed, "train_examples": args.train_examples, "val_examples": args.val_examples}
         cfg = _config_from_args(args, Seq2SeqTrainConfig)
         seed_everything(args.seed)
-        model = Seq2Seq.from_config(_config_from_args(args, Seq2SeqConfig, ("source_chars",),
-                                                      source_chars=INPUT_ALPHABET))
+        model = Seq2Seq.from_config(
+            _config_from_args(args, Seq2SeqConfig, ("source_chars",), source_chars=INPUT_ALPHABET)
+        )
     with _output_lock(out):
         splits = split_dates(data["seed"])
         train = make_examples(splits["train"], data["train_examples"], seed=data["seed"] + 1, progress=None)
@@ -402,11 +489,25 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
         set_fast(model.to(device))
         checkpoint = _Checkpointer(out, model, None, asdict(cfg), data, "rnnlab train seq2seq")
         with _training(checkpoint):
-            history, _ = train_seq2seq(model, train, val, cfg, desc=model.config.attention, resume=resume,
-                                       checkpoint_every=args.checkpoint_every, on_checkpoint=checkpoint)
+            history, _ = train_seq2seq(
+                model,
+                train,
+                val,
+                cfg,
+                desc=model.config.attention,
+                resume=resume,
+                checkpoint_every=args.checkpoint_every,
+                on_checkpoint=checkpoint,
+            )
     acc = history.val_accuracy[-1]
-    _report_saved(out, model, cfg, history, device,
-                  "validation exact match " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()))
+    _report_saved(
+        out,
+        model,
+        cfg,
+        history,
+        device,
+        "validation exact match " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()),
+    )
     return 0
 
 
@@ -419,13 +520,20 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, expect="charlm").to(resolve_device(args.device))
-    unknown = model.vocab.unknown(args.prime)
+    vocab = model.vocab
+    assert vocab is not None  # load() attaches it
+    unknown = vocab.unknown(args.prime)
     if unknown:
-        which = ("the default --prime is a newline, which" if "prime" not in args.typed else f"--prime {args.prime!r} "
-                 f"holds {', '.join(map(repr, unknown[:5]))}, which")
-        raise UsageError(f"{which} this model's vocabulary lacks; pass --prime with characters it knows, "
-                         f"e.g. --prime {model.vocab.chars[-1]!r}")
-    characters = iter_sample(model, model.vocab, args.length, args.temperature, args.prime, args.seed)
+        which = (
+            "the default --prime is a newline, which"
+            if "prime" not in args.typed
+            else f"--prime {args.prime!r} holds {', '.join(map(repr, unknown[:5]))}, which"
+        )
+        raise UsageError(
+            f"{which} this model's vocabulary lacks; pass --prime with characters it knows, "
+            f"e.g. --prime {vocab.chars[-1]!r}"
+        )
+    characters = iter_sample(model, vocab, args.length, args.temperature, args.prime, args.seed)
     sys.stdout.write(args.prime)
     written = 0
     try:
@@ -444,15 +552,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    model = set_fast(load(args.checkpoint, expect="charlm").to(resolve_device(args.device)))
+    model = load(args.checkpoint, expect="charlm").to(resolve_device(args.device))
+    set_fast(model)
+    vocab = model.vocab
+    assert vocab is not None  # load() attaches it
     _, val_text = split_text(_corpus(args.corpus))
-    missing = model.vocab.unknown(val_text)
+    missing = vocab.unknown(val_text)
     if missing:
         raise CorpusError(
             f"the corpus has {len(missing)} character(s) the checkpoint never saw "
             f"({', '.join(map(repr, missing[:10]))}); evaluate on text in the model's vocabulary."
         )
-    loss = evaluate_lm(model, model.vocab.encode(val_text))
+    loss = evaluate_lm(model, vocab.encode(val_text))
     print(json.dumps({"val_loss": round(loss, 6), "perplexity": round(perplexity(loss), 6)}))
     return 0
 
@@ -484,32 +595,47 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
 
 
 def _device_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="auto = CUDA if present, else Apple MPS, else CPU")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto = CUDA if present, else Apple MPS, else CPU"
+    )
 
 
-def _option(parser, flag: str, default: Any, *aliases: str, **kwargs: Any) -> None:
+def _option(parser: argparse._ActionsContainer, flag: str, default: Any, *aliases: str, **kwargs: Any) -> None:
     """A model or training flag whose default is wrapped, so --resume can tell typed flags apart."""
     help_text = kwargs.pop("help", "")
-    parser.add_argument(flag, *aliases, default=_Default(default), help=f"{help_text} (default: %(default)s)".lstrip(),
-                        **kwargs)
+    parser.add_argument(
+        flag, *aliases, default=_Default(default), help=f"{help_text} (default: %(default)s)".lstrip(), **kwargs
+    )
 
 
 def _training_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", help="where to write the checkpoint (.pt); defaults to --resume's path. An existing "
-                                      "file is never replaced unless it is a checkpoint and --overwrite is given")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the checkpoint of another run at --out")
-    parser.add_argument("--checkpoint-every", type=_int_in(0, what="a number of steps"), default=0, metavar="N",
-                        help="also write the checkpoint every N steps, so an interrupted run can --resume (0: only at the end)")
-    parser.add_argument("--resume", metavar="CHECKPOINT",
-                        help="continue the run saved in CHECKPOINT with its own model and training settings, "
-                             "bit-identical to an uninterrupted run; a model or training flag that contradicts "
-                             "them is refused")
-    parser.add_argument("--extend", action="store_true",
-                        help="with --resume and --steps N: train the run on to N steps in all; the learning rate, "
-                             "having finished its cosine decay at the recorded step count, stays at its final value "
-                             "(lr x min_lr_ratio) for the added steps, and seq2seq's teacher forcing at its final ratio")
+    parser.add_argument(
+        "--out",
+        help="where to write the checkpoint (.pt); defaults to --resume's path. An existing "
+        "file is never replaced unless it is a checkpoint and --overwrite is given",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace the checkpoint of another run at --out")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=_int_in(0, what="a number of steps"),
+        default=0,
+        metavar="N",
+        help="also write the checkpoint every N steps, so an interrupted run can --resume (0: only at the end)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue the run saved in CHECKPOINT with its own model and training settings, "
+        "bit-identical to an uninterrupted run; a model or training flag that contradicts "
+        "them is refused",
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="with --resume and --steps N: train the run on to N steps in all; the learning rate, "
+        "having finished its cosine decay at the recorded step count, stays at its final value "
+        "(lr x min_lr_ratio) for the added steps, and seq2seq's teacher forcing at its final ratio",
+    )
     _device_argument(parser)
 
 
@@ -532,10 +658,20 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(s2s, model_cls, exclude)
     _config_flags(s2s, train_cls)
     data = s2s.add_argument_group("the generated date corpus (rnnlab.data.dates)")
-    _option(data, "--train-examples", 20000, type=_int_in(1, MAX_TRAIN_EXAMPLES, "a number of examples"),
-            help="training examples drawn from the training dates")
-    _option(data, "--val-examples", 500, type=_int_in(1, MAX_VAL_EXAMPLES, "a number of examples"),
-            help="validation examples drawn from the validation dates")
+    _option(
+        data,
+        "--train-examples",
+        20000,
+        type=_int_in(1, MAX_TRAIN_EXAMPLES, "a number of examples"),
+        help="training examples drawn from the training dates",
+    )
+    _option(
+        data,
+        "--val-examples",
+        500,
+        type=_int_in(1, MAX_VAL_EXAMPLES, "a number of examples"),
+        help="validation examples drawn from the validation dates",
+    )
     _training_arguments(s2s)
     s2s.set_defaults(func=cmd_train_seq2seq)
 
@@ -572,13 +708,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _os_reason(exc: OSError) -> str:
-    reasons = {errno.EACCES: "permission denied: check the folder's permissions",
-               errno.EPERM: "operation not permitted: check the folder's permissions",
-               errno.EROFS: "the file system is read-only: choose a writable folder",
-               errno.ENOSPC: "no space left on device: free some space",
-               errno.EEXIST: "a file is in the way: choose another path",
-               errno.ENOTDIR: "a file stands where a folder is needed: choose another path"}
-    return reasons.get(exc.errno, exc.strerror or str(exc))
+    reasons = {
+        errno.EACCES: "permission denied: check the folder's permissions",
+        errno.EPERM: "operation not permitted: check the folder's permissions",
+        errno.EROFS: "the file system is read-only: choose a writable folder",
+        errno.ENOSPC: "no space left on device: free some space",
+        errno.EEXIST: "a file is in the way: choose another path",
+        errno.ENOTDIR: "a file stands where a folder is needed: choose another path",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
 
 
 def _describe(exc: BaseException) -> str:
@@ -595,7 +733,7 @@ def _one_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
 
-    def on_sigterm(signum, frame):
+    def on_sigterm(signum: int, frame: Any) -> None:
         raise Terminated()
 
     previous = None
@@ -612,15 +750,26 @@ def main(argv: list[str] | None = None) -> int:
         what = getattr(exc, "rnnlab_message", "interrupted")
         print(f"rnnlab: {what}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
-    except (UsageError, CorpusError, CheckpointError, FileGuardError, ValueError, FloatingPointError, OSError,
-            RuntimeError) as exc:
+    except (
+        UsageError,
+        CorpusError,
+        CheckpointError,
+        FileGuardError,
+        ValueError,
+        FloatingPointError,
+        OSError,
+        RuntimeError,
+    ) as exc:
         print(f"rnnlab: error: {_one_line(_describe(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:
         if os.environ.get("RNNLAB_DEBUG"):
             raise
-        print(f"rnnlab: error: unexpected {type(exc).__name__}: {_one_line(str(exc))}. This is a bug in rnnlab: "
-              "please report it (RNNLAB_DEBUG=1 shows the traceback).", file=sys.stderr)
+        print(
+            f"rnnlab: error: unexpected {type(exc).__name__}: {_one_line(str(exc))}. This is a bug in rnnlab: "
+            "please report it (RNNLAB_DEBUG=1 shows the traceback).",
+            file=sys.stderr,
+        )
         return 2
     finally:
         if previous is not None:

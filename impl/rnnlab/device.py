@@ -8,9 +8,11 @@ sampling, evaluation and translation share one code path on every device.
 (torch's CPU and CUDA generators, numpy's, Python's) in a form a ``weights_only`` checkpoint
 can hold, so a resumed run continues the same random stream.
 """
+
 from __future__ import annotations
 
 import random
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -25,7 +27,7 @@ def _mps_available() -> bool:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" -> cuda, else mps, else cpu; a named device that is not there is a ValueError."""
+    """ "auto" -> cuda, else mps, else cpu; a named device that is not there is a ValueError."""
     if name not in DEVICES:
         raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
     if name == "auto":
@@ -45,31 +47,38 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def rng_state() -> dict:
+def rng_state() -> dict[str, Any]:
     """Every generator's state, as tensors and plain Python values (weights_only-safe)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {
+    kind, keys, pos, has_gauss, cached = cast(tuple[str, Any, int, int, float], np.random.get_state())
+    state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "python": random.getstate(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def python_random_state(saved) -> tuple:
+def python_random_state(saved: Any) -> tuple[Any, ...]:
     """A saved ``random.getstate()`` back in the form ``setstate`` takes (a checkpoint turns
     its inner tuple into a list)."""
     version, internal, gauss = saved
     return version, tuple(internal), gauss
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"].cpu())
     random.setstate(python_random_state(state["python"]))
     n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    np.random.set_state(
+        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])

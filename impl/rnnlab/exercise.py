@@ -11,6 +11,7 @@ region's body replaced by ``raise NotImplementedError("Lab 02.2 — LSTM cell: .
 The specs then run against the copy (``tox -e spec -- --impl DIR`` or ``RNNLAB_IMPL=DIR``) and
 ``rnnlab exercise status DIR`` prints progress, one row per exercise, in curriculum order.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_START = re.compile(r"^(?P<indent>[ \t]*)# region exercise (?P<id>[\w.]+)\s*$")
@@ -30,12 +32,12 @@ REGION_END = re.compile(r"^[ \t]*# endregion\s*$")
 
 @dataclass(frozen=True)
 class Exercise:
-    id: str                          # region id, e.g. "lab02.lstm_cell"
-    number: str                      # "Lab 02.1"
+    id: str  # region id, e.g. "lab02.lstm_cell"
+    number: str  # "Lab 02.1"
     title: str
-    task: str                        # the equation or behaviour to implement
-    spec: str                        # the spec file that checks it
-    depends: tuple[str, ...] = ()    # exercises whose code its specs also run
+    task: str  # the equation or behaviour to implement
+    spec: str  # the spec file that checks it
+    depends: tuple[str, ...] = ()  # exercises whose code its specs also run
 
     @property
     def marker(self) -> str:
@@ -44,45 +46,100 @@ class Exercise:
 
 # Curriculum order. `depends` is what a learner must have finished for this task's specs to run.
 EXERCISES: tuple[Exercise, ...] = (
-    Exercise("lab01.rnn_cell", "Lab 01.1", "RNN cell",
-             "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); step() gets x_proj = W_ih x_t + b_ih",
-             "spec/lab01/test_rnn_cell.py"),
-    Exercise("lab01.unroll", "Lab 01.2", "unrolling over time",
-             "project all inputs once, loop t = 0..T-1 carrying the state, stack the outputs; a False mask step keeps the state",
-             "spec/lab01/test_unroll.py", ("lab01.rnn_cell",)),
-    Exercise("lab01.tbptt", "Lab 01.3", "truncated BPTT (detaching the carried state)",
-             "return the state's values without its autograd history, for tensors and nested tuples",
-             "spec/lab01/test_tbptt.py", ("lab01.rnn_cell", "lab01.unroll")),
-    Exercise("lab01.clipping", "Lab 01.4", "gradient clipping by global norm",
-             "norm = sqrt(sum ||g||^2); if norm > max_norm scale every g by max_norm / (norm + 1e-6); return norm",
-             "spec/lab01/test_clipping.py"),
-    Exercise("lab01.perplexity", "Lab 01.5", "perplexity",
-             "perplexity = exp(mean cross-entropy)",
-             "spec/lab01/test_perplexity.py", ("lab01.rnn_cell", "lab01.unroll", "lab01.tbptt")),
-    Exercise("lab01.sampling", "Lab 01.6", "temperature sampling",
-             "T = 0: argmax; T > 0: draw from softmax(logits / T) with the given generator",
-             "spec/lab01/test_sampling.py", ("lab01.rnn_cell", "lab01.unroll")),
-    Exercise("lab02.lstm_cell", "Lab 02.1", "LSTM cell",
-             "[i, f, g, o] = x_proj + W_hh h + b_hh; c_t = sigmoid(f) c + sigmoid(i) tanh(g); h_t = sigmoid(o) tanh(c_t)",
-             "spec/lab02/test_lstm_cell.py", ("lab01.unroll", "lab01.rnn_cell")),
-    Exercise("lab02.gru_cell", "Lab 02.2", "GRU cell",
-             "r, z = sigmoid(...); n = tanh(x_n + r * (W_hn h + b_hn)); h_t = (1 - z) n + z h",
-             "spec/lab02/test_gru_cell.py", ("lab01.unroll", "lab01.rnn_cell")),
-    Exercise("lab02.grad_flow", "Lab 02.3", "gradient norms through time",
-             "step the cell keeping every h_t, take L_T at the last step, autograd.grad w.r.t. every h_t, mean row norm",
-             "spec/lab02/test_grad_flow.py", ("lab01.rnn_cell", "lab02.lstm_cell")),
-    Exercise("lab03.dates", "Lab 03.1", "rendering dates",
-             "write each family's pieces with _Builder.add(text, field) so the year/month/day spans are recorded",
-             "spec/lab03/test_dates.py"),
-    Exercise("lab03.attention", "Lab 03.2", "attention",
-             "masked softmax (-inf at padding); additive v^T tanh(W_s s + W_h h_j); dot s^T h_j (/ sqrt(D) if scaled)",
-             "spec/lab03/test_attention.py"),
-    Exercise("lab03.seq2seq", "Lab 03.3", "decoder step, teacher forcing, scheduled sampling",
-             "context (fixed or attention) -> GRU on [emb; context] -> logits from [s; context; emb]; "
-             "feed gold with probability = teacher-forcing ratio; the ratio decays linearly",
-             "spec/lab03/test_seq2seq.py",
-             ("lab01.rnn_cell", "lab01.unroll", "lab01.clipping", "lab02.gru_cell", "lab03.dates",
-              "lab03.attention")),
+    Exercise(
+        "lab01.rnn_cell",
+        "Lab 01.1",
+        "RNN cell",
+        "h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); step() gets x_proj = W_ih x_t + b_ih",
+        "spec/lab01/test_rnn_cell.py",
+    ),
+    Exercise(
+        "lab01.unroll",
+        "Lab 01.2",
+        "unrolling over time",
+        "project all inputs once, loop t = 0..T-1 carrying the state, stack the outputs; a False mask step keeps the state",
+        "spec/lab01/test_unroll.py",
+        ("lab01.rnn_cell",),
+    ),
+    Exercise(
+        "lab01.tbptt",
+        "Lab 01.3",
+        "truncated BPTT (detaching the carried state)",
+        "return the state's values without their autograd history (Tensor.detach), for a tensor, an LSTMState "
+        "(h, c) or a stack's tuple of them: rnnlab.recurrent.map_state reaches every tensor of a nested state",
+        "spec/lab01/test_tbptt.py",
+        ("lab01.rnn_cell", "lab01.unroll"),
+    ),
+    Exercise(
+        "lab01.clipping",
+        "Lab 01.4",
+        "gradient clipping by global norm",
+        "norm = sqrt(sum ||g||^2); if norm > max_norm scale every g by max_norm / (norm + 1e-6); return norm",
+        "spec/lab01/test_clipping.py",
+    ),
+    Exercise(
+        "lab01.perplexity",
+        "Lab 01.5",
+        "perplexity",
+        "perplexity = exp(mean cross-entropy)",
+        "spec/lab01/test_perplexity.py",
+        ("lab01.rnn_cell", "lab01.unroll", "lab01.tbptt"),
+    ),
+    Exercise(
+        "lab01.sampling",
+        "Lab 01.6",
+        "temperature sampling",
+        "T = 0: argmax; T > 0: draw from softmax(logits / T) with the given generator",
+        "spec/lab01/test_sampling.py",
+        ("lab01.rnn_cell", "lab01.unroll"),
+    ),
+    Exercise(
+        "lab02.lstm_cell",
+        "Lab 02.1",
+        "LSTM cell",
+        "[i, f, g, o] = x_proj + W_hh h + b_hh; c_t = sigmoid(f) c + sigmoid(i) tanh(g); h_t = sigmoid(o) tanh(c_t)",
+        "spec/lab02/test_lstm_cell.py",
+        ("lab01.unroll", "lab01.rnn_cell"),
+    ),
+    Exercise(
+        "lab02.gru_cell",
+        "Lab 02.2",
+        "GRU cell",
+        "r, z = sigmoid(...); n = tanh(x_n + r * (W_hn h + b_hn)); h_t = (1 - z) n + z h",
+        "spec/lab02/test_gru_cell.py",
+        ("lab01.unroll", "lab01.rnn_cell"),
+    ),
+    Exercise(
+        "lab02.grad_flow",
+        "Lab 02.3",
+        "gradient norms through time",
+        "step the cell keeping every h_t, take L_T at the last step, autograd.grad w.r.t. every h_t, mean row norm",
+        "spec/lab02/test_grad_flow.py",
+        ("lab01.rnn_cell", "lab02.lstm_cell"),
+    ),
+    Exercise(
+        "lab03.dates",
+        "Lab 03.1",
+        "rendering dates",
+        "write each family's pieces with _Builder.add(text, field) so the year/month/day spans are recorded",
+        "spec/lab03/test_dates.py",
+    ),
+    Exercise(
+        "lab03.attention",
+        "Lab 03.2",
+        "attention",
+        "masked softmax (-inf at padding); additive v^T tanh(W_s s + W_h h_j); dot s^T h_j (/ sqrt(D) if scaled)",
+        "spec/lab03/test_attention.py",
+    ),
+    Exercise(
+        "lab03.seq2seq",
+        "Lab 03.3",
+        "decoder step, teacher forcing, scheduled sampling",
+        "context (fixed or attention) -> GRU on [emb; context] -> logits from [s; context; emb]; "
+        "feed gold with probability = teacher-forcing ratio; the ratio decays linearly",
+        "spec/lab03/test_seq2seq.py",
+        ("lab01.rnn_cell", "lab01.unroll", "lab01.clipping", "lab02.gru_cell", "lab03.dates", "lab03.attention"),
+    ),
 )
 BY_ID = {e.id: e for e in EXERCISES}
 
@@ -104,12 +161,14 @@ def find_regions(package_dir: Path = PACKAGE_DIR) -> dict[str, list[tuple[Path, 
 
 
 def stub_line(exercise: Exercise, indent: str) -> str:
-    message = (f"not yet implemented: {exercise.number} — {exercise.title}: {exercise.task}. "
-               f"See {exercise.spec} (run: tox -e spec -- --impl DIR -m {exercise.marker})")
+    message = (
+        f"not yet implemented: {exercise.number} — {exercise.title}: {exercise.task}. "
+        f"See {exercise.spec} (run: tox -e spec -- --impl DIR -m {exercise.marker})"
+    )
     return f"{indent}raise NotImplementedError({message!r})"
 
 
-def init(dest: str | os.PathLike, keep: set[str] | frozenset[str] = frozenset()) -> Path:
+def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozenset()) -> Path:
     """Write the package to ``dest/rnnlab`` with every region stubbed, except those in ``keep``."""
     dest = Path(dest)
     target = dest / "rnnlab"
@@ -133,7 +192,9 @@ def init(dest: str | os.PathLike, keep: set[str] | frozenset[str] = frozenset())
             path = copy / rel
             lines = path.read_text(encoding="utf-8").splitlines()
             for start, end, rid in sorted(spans, reverse=True):
-                indent = REGION_START.match(lines[start - 1])["indent"]
+                opening = REGION_START.match(lines[start - 1])
+                assert opening is not None  # found by the same pattern when the regions were listed
+                indent = opening["indent"]
                 lines[start:end] = [stub_line(BY_ID[rid], indent)]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         os.replace(copy, target)
@@ -142,8 +203,13 @@ def init(dest: str | os.PathLike, keep: set[str] | frozenset[str] = frozenset())
     return target
 
 
-def run_specs(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike, markers: list[str] | None = None,
-              timeout: float = 900, env: dict[str, str] | None = None) -> dict[str, dict]:
+def run_specs(
+    impl_dir: str | os.PathLike[str],
+    spec_dir: str | os.PathLike[str],
+    markers: list[str] | None = None,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Run the specs against ``impl_dir``; return per-test outcomes (nodeid -> {markers, outcome, message}).
     ``env`` adds environment variables to the spec run (e.g. a Hypothesis profile)."""
     spec_dir = Path(spec_dir).resolve()
@@ -151,8 +217,19 @@ def run_specs(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike, markers:
         raise FileNotFoundError(f"{spec_dir} is not rnnlab's spec folder; pass --specs PATH/TO/spec")
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "results.json"
-        cmd = [sys.executable, "-m", "pytest", str(spec_dir), "-q", "-p", "no:cacheprovider", "--no-header",
-               f"--impl={Path(impl_dir).resolve()}", "-o", "addopts=--strict-markers"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(spec_dir),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            f"--impl={Path(impl_dir).resolve()}",
+            "-o",
+            "addopts=--strict-markers",
+        ]
         if markers:
             cmd += ["-m", " or ".join(markers)]
         run_env = {**os.environ, **(env or {}), "RNNLAB_RESULTS_JSON": str(results)}
@@ -162,20 +239,27 @@ def run_specs(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike, markers:
         return json.loads(results.read_text())
 
 
-def status(impl_dir: str | os.PathLike, spec_dir: str | os.PathLike) -> list[dict]:
+def status(impl_dir: str | os.PathLike[str], spec_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """One row per exercise: passed / total specs and the first failing message."""
     outcomes = run_specs(impl_dir, spec_dir, [e.marker for e in EXERCISES])
     rows = []
     for e in EXERCISES:
         mine = [r for r in outcomes.values() if e.marker in r["markers"]]
         failed = [r for r in mine if r["outcome"] != "passed"]
-        rows.append({"exercise": e.id, "number": e.number, "title": e.title,
-                     "passed": len(mine) - len(failed), "total": len(mine),
-                     "first_failure": failed[0]["message"] if failed else ""})
+        rows.append(
+            {
+                "exercise": e.id,
+                "number": e.number,
+                "title": e.title,
+                "passed": len(mine) - len(failed),
+                "total": len(mine),
+                "first_failure": failed[0]["message"] if failed else "",
+            }
+        )
     return rows
 
 
-def format_status(rows: list[dict], width: int | None = None) -> str:
+def format_status(rows: list[dict[str, Any]], width: int | None = None) -> str:
     width = width or max(160, shutil.get_terminal_size((160, 24)).columns)
     lines = [f"{'exercise':<10} {'task':<44} {'specs':>7}  first failing message"]
     for r in rows:

@@ -9,6 +9,7 @@ and no temporary file behind.
 it (``.NAME.lock``, holding the writer's pid and host) is created exclusively, removed on
 exit, and taken over when the process that left it is gone (killed with SIGKILL, say).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,8 @@ import glob
 import os
 import signal
 import socket
-import threading
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,15 +42,16 @@ def signals_deferred() -> Iterator[None]:
         yield
         return
     held: list[int] = []
-    wanted = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not None]  # None: set outside Python
+    # getsignal() is None for a handler set outside Python, which cannot be put back: leave those alone
+    wanted = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not None]
     previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum)) for sig in wanted}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for sig in held:
-            signal.raise_signal(sig)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 def temp_pattern(path: Path) -> str:
@@ -57,7 +59,7 @@ def temp_pattern(path: Path) -> str:
     return f".{glob.escape(path.name)}.*.tmp"
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; the folder must exist. A full disk is a
     ``FileGuardError`` saying so, with whatever was at ``path`` before left as it was."""
     path = Path(path)
@@ -111,7 +113,7 @@ def _holder(lock: Path) -> tuple[int, str] | None:
 
 
 @contextlib.contextmanager
-def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
+def writer_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold ``.NAME.lock`` beside ``path`` while the block runs; refuse if a live process
     holds it. Once held, temporary files that an earlier, killed writer of ``path`` left
     behind are removed."""

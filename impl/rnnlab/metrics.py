@@ -1,4 +1,5 @@
 """Measurements: perplexity, evaluation over a whole split, gradient norms, English-likeness."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.device import model_device
+from rnnlab.models.charlm import CharLM
 from rnnlab.recurrent import detach_state
-
 
 
 def perplexity(mean_cross_entropy: float) -> float:
@@ -34,9 +35,7 @@ def stream_rows(ids: Tensor, rows: int) -> Tensor:
     trailing ids that do not fill a row are dropped."""
     n = ids.numel() // rows
     if n < 2:
-        raise ValueError(
-            f"a stream of {ids.numel()} ids is too short for {rows} rows; use fewer rows or more text"
-        )
+        raise ValueError(f"a stream of {ids.numel()} ids is too short for {rows} rows; use fewer rows or more text")
     return ids[: n * rows].view(rows, n)
 
 
@@ -64,7 +63,7 @@ def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256
     return total / count
 
 
-def grad_norms_through_time(model: nn.Module, idx: Tensor, target: Tensor) -> Tensor:
+def grad_norms_through_time(model: CharLM, idx: Tensor, target: Tensor) -> Tensor:
     """||dL_T / dh_t|| against the distance T - 1 - t, averaged over the batch.
 
     ``idx`` (B, T) is read by a one-layer character LM; L_T is the cross-entropy of its
@@ -76,7 +75,7 @@ def grad_norms_through_time(model: nn.Module, idx: Tensor, target: Tensor) -> Te
     """
     if len(model.rnn.cells) != 1:
         raise ValueError("grad_norms_through_time measures a one-layer, one-direction model")
-    cell = model.rnn.cells[0]
+    cell = model.rnn.cell_at(0)
     device = model_device(model)
     idx, target = idx.to(device), target.to(device)
     B, T = idx.shape

@@ -1,4 +1,5 @@
 """Right-padded batches: which steps of each row are real."""
+
 from __future__ import annotations
 
 import torch

@@ -7,44 +7,52 @@ one comes back to the caller (who may carry it into the next window; see
 
 Shapes: B batch, T time, I input features, H hidden size, D directions (1 or 2).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias, TypeVar, cast
 
 import torch
 from torch import Tensor, nn
 
-from rnnlab.cells import make_cell
+from rnnlab.cells import CellState, _Cell, make_cell
 from rnnlab.fast import fast_unroll
 from rnnlab.padding import lengths_to_mask
 
-State = Any  # a cell's state: a tensor (RNN, GRU) or a tuple (h, c) (LSTM)
+# A state: one cell's (a tensor h, or an LSTMState (h, c)), a stack's (a tuple of cell states,
+# one per layer and direction), or None (start from zeros).
+StackState = tuple[CellState, ...]
+State: TypeAlias = Tensor | tuple["State", ...] | None
+StateT = TypeVar("StateT", bound=State)
 
 
-def map_state(fn: Callable[..., Tensor], *states: State) -> State:
+def map_state(fn: Callable[..., Tensor], *states: StateT) -> StateT:
     """Apply ``fn`` tensor by tensor to one or more states of the same structure: a tensor,
     ``None``, or a (named) tuple of states, nested to any depth (a stack's state is a tuple of
     cell states). ``map_state(torch.where-like, a, b)`` pairs the tensors of ``a`` and ``b``."""
     first = states[0]
     if first is None:
-        return None
+        return first
     if isinstance(first, Tensor):
-        return fn(*states)
-    parts = [map_state(fn, *group) for group in zip(*states)]
-    return type(first)(*parts) if hasattr(first, "_fields") else type(first)(parts)
+        return cast(StateT, fn(*states))
+    groups = zip(*cast(tuple[tuple[State, ...], ...], states), strict=True)
+    parts = [map_state(fn, *group) for group in groups]
+    return cast(StateT, type(first)(*parts) if hasattr(first, "_fields") else type(first)(parts))
 
 
-def move_state(state: State, device: torch.device | str) -> State:
+def move_state(state: StateT, device: torch.device | str) -> StateT:
     """``state`` with every tensor on ``device`` (a checkpoint's carried state, say)."""
     return map_state(lambda t: t.to(device), state)
 
 
-def _where(mask: Tensor, new: State, old: State) -> State:
+def _where(mask: Tensor, new: CellState, old: CellState) -> CellState:
     return map_state(lambda n, o: torch.where(mask, n, o), new, old)
 
 
-def unroll(cell: nn.Module, x: Tensor, state: State = None, mask: Tensor | None = None) -> tuple[Tensor, State]:
+def unroll(
+    cell: _Cell[Any], x: Tensor, state: CellState | None = None, mask: Tensor | None = None
+) -> tuple[Tensor, CellState]:
     """Run ``cell`` over ``x`` (B, T, I) from ``state``; return outputs (B, T, H) and the last state.
 
     With ``mask`` (B, T) bool, a False step leaves the state unchanged and outputs zeros, so
@@ -77,21 +85,17 @@ def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
     Its own inverse."""
     B, T = x.shape[:2]
     t = torch.arange(T, device=x.device).unsqueeze(0)  # (1, T)
-    lengths = lengths.to(x.device).unsqueeze(1)        # (B, 1)
+    lengths = lengths.to(x.device).unsqueeze(1)  # (B, 1)
     index = torch.where(t < lengths, lengths - 1 - t, t)  # (B, T)
     if x.dim() == 3:
         index = index.unsqueeze(2).expand(-1, -1, x.shape[2])
     return x.gather(1, index)
 
 
-def detach_state(state: State) -> State:
+def detach_state(state: StateT) -> StateT:
     """Cut the autograd graph behind a (possibly nested) state, keeping its values."""
     # region exercise lab01.tbptt
-    if state is None:
-        return None
-    if isinstance(state, Tensor):
-        return state.detach()
-    return type(state)(detach_state(s) for s in state)
+    return map_state(Tensor.detach, state)  # every tensor of the nesting (see map_state), detached
     # endregion
 
 
@@ -139,10 +143,12 @@ class Recurrent(nn.Module):
             for _ in range(self.num_directions):
                 self.cells.append(make_cell(cell, layer_in, hidden_size, forget_bias))
 
-    def cell_at(self, layer: int, direction: int = 0) -> nn.Module:
-        return self.cells[layer * self.num_directions + direction]
+    def cell_at(self, layer: int, direction: int = 0) -> _Cell[Any]:
+        return cast(_Cell[Any], self.cells[layer * self.num_directions + direction])
 
-    def forward(self, x: Tensor, state: State = None, lengths: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self, x: Tensor, state: StackState | None = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, StackState]:
         """``lengths`` (B,) marks right-padded sequences: the padding never reaches the state,
         and the backward direction starts at each row's last real step."""
         mask = None
@@ -150,10 +156,9 @@ class Recurrent(nn.Module):
             mask = lengths_to_mask(lengths, x.shape[1], x.device)
         if state is not None and len(state) != len(self.cells):
             raise ValueError(
-                f"Recurrent: expected a state with {len(self.cells)} entries "
-                f"(layers x directions), got {len(state)}"
+                f"Recurrent: expected a state with {len(self.cells)} entries (layers x directions), got {len(state)}"
             )
-        new_state = []
+        new_state: list[CellState] = []
         layer_input = x
         for layer in range(self.num_layers):
             if layer > 0:
@@ -162,15 +167,25 @@ class Recurrent(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 cell_state = None if state is None else state[index]
-                out, last = self._direction(self.cells[index], layer_input, cell_state, lengths, mask, direction)
+                cell = self.cell_at(layer, direction)
+                out, last = self._direction(cell, layer_input, cell_state, lengths, mask, direction)
                 outputs.append(out)
                 new_state.append(last)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
         return layer_input, tuple(new_state)
 
-    def _direction(self, cell, x, state, lengths, mask, direction):
+    def _direction(
+        self,
+        cell: _Cell[Any],
+        x: Tensor,
+        state: CellState | None,
+        lengths: Tensor | None,
+        mask: Tensor | None,
+        direction: int,
+    ) -> tuple[Tensor, CellState]:
         """One cell over the sequence, forward (direction 0) or reversed and flipped back."""
-        def run(inputs):
+
+        def run(inputs: Tensor) -> tuple[Tensor, CellState]:
             if self.fast:
                 return fast_unroll(cell, inputs, state, lengths)
             return unroll(cell, inputs, state, mask)

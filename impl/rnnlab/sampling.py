@@ -4,10 +4,12 @@ At temperature T the next character is drawn from softmax(logits / T): T < 1 sha
 distribution (safer, more repetitive text), T > 1 flattens it (more diverse, more errors),
 and T = 0 is the limit — always the most likely character (greedy decoding).
 """
+
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -22,15 +24,11 @@ def check_temperature(temperature: float) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"temperature must be a number >= 0, got {temperature!r}") from None
     if math.isnan(value) or value < 0 or math.isinf(value):
-        raise ValueError(
-            f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}"
-        )
+        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
     return value
 
 
-def sample_from_logits(
-    logits: Tensor, temperature: float, generator: torch.Generator | None = None
-) -> Tensor:
+def sample_from_logits(logits: Tensor, temperature: float, generator: torch.Generator | None = None) -> Tensor:
     """Draw one id per row of ``logits`` (B, V) at ``temperature``; returns (B,) int64."""
     temperature = check_temperature(temperature)
     # region exercise lab01.sampling
@@ -82,8 +80,9 @@ def iter_sample(
     return _draw(model, vocab, length, temperature, prime_ids, seed)
 
 
-def _draw(model: nn.Module, vocab: Vocab, length: int, temperature: float, prime_ids: Tensor,
-          seed: int) -> Iterator[str]:
+def _draw(
+    model: nn.Module, vocab: Vocab, length: int, temperature: float, prime_ids: Tensor, seed: int
+) -> Iterator[str]:
     generator = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
@@ -102,24 +101,31 @@ def _draw(model: nn.Module, vocab: Vocab, length: int, temperature: float, prime
         model.train(was_training)
 
 
-def _stepper(model: nn.Module):
+Stepper = Callable[[int, Any], tuple[Tensor, Any]]
+
+
+def _stepper(model: nn.Module) -> Stepper:
     """``step(char_id, state) -> (logits (1, V), state)`` for one character."""
-    rnn = getattr(model, "rnn", None)
-    cells = getattr(rnn, "cells", None)
+    rnn: Any = getattr(model, "rnn", None)
+    cells: Any = getattr(rnn, "cells", None)
     if cells is None or getattr(rnn, "num_directions", 1) != 1 or not hasattr(model, "embedding"):
-        def generic(char_id, state):
+
+        def generic(char_id: int, state: Any) -> tuple[Tensor, Any]:
             ids = torch.tensor([[char_id]], device=model_device(model))
             logits, state = model(ids, state)
             return logits[:, -1], state
-        return generic
-    table = cells[0].ih(model.embedding.weight)  # (V, G*H): every character's first-layer input projection
 
-    def step(char_id, state):
+        return generic
+    lm: Any = model  # a CharLM-like model: embedding, rnn, head
+    table = cells[0].ih(lm.embedding.weight)  # (V, G*H): every character's first-layer input projection
+
+    def step(char_id: int, state: Any) -> tuple[Tensor, Any]:
         x_proj, new_state, h = table[char_id : char_id + 1], [], None
         for layer, cell in enumerate(cells):
             if layer > 0:
                 x_proj = cell.ih(h)
             h, cell_state = cell.step(x_proj, state[layer])  # (1, H)
             new_state.append(cell_state)
-        return model.head(h), tuple(new_state)
+        return lm.head(h), tuple(new_state)
+
     return step

@@ -4,6 +4,7 @@ A checkpoint is hours of training. Loading a damaged one silently (a flipped bit
 weight into 3e38) is worse than refusing it; calling a good file that merely cannot be read
 "corrupted" gets it deleted; and a full disk must never cost the previous checkpoint.
 """
+
 import dataclasses
 import io
 import os
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import rnnlab
 from rnnlab.checkpoint import CheckpointError, save
@@ -29,8 +31,13 @@ pytestmark = pytest.mark.reliability
 def good_checkpoint(tmp_path_factory) -> bytes:
     torch.manual_seed(0)
     vocab = Vocab(tuple("abcdefgh \n"))
-    path = save(tmp_path_factory.mktemp("ckpt") / "lm.pt", CharLM(len(vocab), hidden_size=8, embedding_dim=4), vocab,
-                step=3, train_config={"steps": 3})
+    path = save(
+        tmp_path_factory.mktemp("ckpt") / "lm.pt",
+        CharLM(len(vocab), hidden_size=8, embedding_dim=4),
+        vocab,
+        step=3,
+        train_config={"steps": 3},
+    )
     return path.read_bytes()
 
 
@@ -38,7 +45,7 @@ def _record_span(data: bytes, suffix: str) -> tuple[int, int]:
     """Where the bytes of the zip record whose name ends with ``suffix`` lie in ``data``."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = next(i for i in archive.infolist() if i.filename.endswith(suffix))
-    local_header = data[info.header_offset: info.header_offset + 30]
+    local_header = data[info.header_offset : info.header_offset + 30]
     name_len, extra_len = int.from_bytes(local_header[26:28], "little"), int.from_bytes(local_header[28:30], "little")
     start = info.header_offset + 30 + name_len + extra_len
     return start, start + info.compress_size
@@ -77,7 +84,8 @@ def test_an_unreadable_checkpoint_is_not_called_corrupted(good_checkpoint, tmp_p
         rnnlab.load(path)
     message = _one_line(caught.value)
     assert "corrupt" not in message and "retrain" not in message.lower(), (
-        f"a file that cannot be read is not known to be damaged; saying so gets a good checkpoint deleted: {message}")
+        f"a file that cannot be read is not known to be damaged; saying so gets a good checkpoint deleted: {message}"
+    )
 
 
 def _resaved(good: bytes, tmp_path: Path, edit) -> Path:
@@ -88,19 +96,28 @@ def _resaved(good: bytes, tmp_path: Path, edit) -> Path:
     return path
 
 
-@pytest.mark.parametrize("edit, expected", [
-    pytest.param(lambda p: p.pop("config"), "lacks 'config'", id="missing config"),
-    pytest.param(lambda p: p.pop("model"), "lacks 'model'", id="missing weights"),
-    pytest.param(lambda p: p["config"].update(attention_heads=4), "does not know \\(attention_heads\\)",
-                 id="future config key"),
-    pytest.param(lambda p: p["config"].pop("vocab_size"), "lacks vocab_size", id="config key missing"),
-    pytest.param(lambda p: p["model"].update({"head.weight": torch.zeros(3, 3)}),
-                 "head.weight is \\(3, 3\\) in the file", id="shape mismatch"),
-    pytest.param(lambda p: p["model"].pop("head.bias"), "missing head.bias", id="weight missing"),
-    pytest.param(lambda p: p.update(kind="transformer"), "unknown model kind", id="unknown kind"),
-    pytest.param(lambda p: p.update(version=2), "format version 2", id="future version"),
-    pytest.param(lambda p: p.update(vocab=["a", "b"]), "vocabulary has 2 characters", id="vocabulary mismatch"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        pytest.param(lambda p: p.pop("config"), "lacks 'config'", id="missing config"),
+        pytest.param(lambda p: p.pop("model"), "lacks 'model'", id="missing weights"),
+        pytest.param(
+            lambda p: p["config"].update(attention_heads=4),
+            "does not know \\(attention_heads\\)",
+            id="future config key",
+        ),
+        pytest.param(lambda p: p["config"].pop("vocab_size"), "lacks vocab_size", id="config key missing"),
+        pytest.param(
+            lambda p: p["model"].update({"head.weight": torch.zeros(3, 3)}),
+            "head.weight is \\(3, 3\\) in the file",
+            id="shape mismatch",
+        ),
+        pytest.param(lambda p: p["model"].pop("head.bias"), "missing head.bias", id="weight missing"),
+        pytest.param(lambda p: p.update(kind="transformer"), "unknown model kind", id="unknown kind"),
+        pytest.param(lambda p: p.update(version=2), "format version 2", id="future version"),
+        pytest.param(lambda p: p.update(vocab=["a", "b"]), "vocabulary has 2 characters", id="vocabulary mismatch"),
+    ],
+)
 def test_a_hand_made_checkpoint_is_refused_in_one_line(good_checkpoint, tmp_path, edit, expected):
     path = _resaved(good_checkpoint, tmp_path, edit)
     with pytest.raises(CheckpointError, match=expected) as caught:
@@ -147,8 +164,7 @@ def tiny_disk(tmp_path):
     mount_point.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("needs root to mount a small tmpfs (a real full disk)")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-                          capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -252,17 +268,27 @@ def test_resume_gives_back_everything_a_run_needs_to_continue(resumable_checkpoi
     assert run.data == {"sha256": "0" * 64}
 
 
-@pytest.mark.parametrize("edit, expected", [
-    pytest.param(lambda p: p.update(optimizer=None), "no training state", id="saved without the optimiser"),
-    pytest.param(lambda p: p.update(optimizer={"state": {}}), "optimiser state is malformed", id="optimiser cut"),
-    pytest.param(lambda p: p.update(step="2"), "step is '2'", id="step not a number"),
-    pytest.param(lambda p: p.update(step=-1), "step is -1", id="negative step"),
-    pytest.param(lambda p: p["history"].update(val_perplexity=[1.0]), "history has fields this rnnlab does not "
-                 "know \\(val_perplexity\\)", id="unknown history field"),
-    pytest.param(lambda p: p.update(loop={"hidden": None}), "loop position lacks carry", id="loop position missing"),
-    pytest.param(lambda p: p["rng"].pop("torch"), "RNG states lack torch", id="rng state missing"),
-    pytest.param(lambda p: p.update(train_config=[4]), "training settings are a list", id="train config not a table"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        pytest.param(lambda p: p.update(optimizer=None), "no training state", id="saved without the optimiser"),
+        pytest.param(lambda p: p.update(optimizer={"state": {}}), "optimiser state is malformed", id="optimiser cut"),
+        pytest.param(lambda p: p.update(step="2"), "step is '2'", id="step not a number"),
+        pytest.param(lambda p: p.update(step=-1), "step is -1", id="negative step"),
+        pytest.param(
+            lambda p: p["history"].update(val_perplexity=[1.0]),
+            "history has fields this rnnlab does not know \\(val_perplexity\\)",
+            id="unknown history field",
+        ),
+        pytest.param(
+            lambda p: p.update(loop={"hidden": None}), "loop position lacks carry", id="loop position missing"
+        ),
+        pytest.param(lambda p: p["rng"].pop("torch"), "RNG states lack torch", id="rng state missing"),
+        pytest.param(
+            lambda p: p.update(train_config=[4]), "training settings are a list", id="train config not a table"
+        ),
+    ],
+)
 def test_resume_refuses_a_checkpoint_it_cannot_continue_in_one_line(resumable_checkpoint, tmp_path, edit, expected):
     from rnnlab.checkpoint import resume
 

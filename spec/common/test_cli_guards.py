@@ -2,6 +2,7 @@
 every refusal decided before the first training step, `--resume` never ignoring what it was
 told, interruptions reported in one line, and no traceback for any input.
 """
+
 import os
 import re
 import signal
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rnnlab.checkpoint import read_checkpoint, save
 from rnnlab.cli import main
@@ -57,6 +59,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 # --- 2. nothing is overwritten that is not this run's own checkpoint -----------------------------
 
+
 @pytest.mark.parametrize("name", ["victim.txt", "notes.md"])
 def test_out_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path, corpus, capsys, no_training, name):
     victim = tmp_path / name
@@ -73,8 +76,9 @@ def test_another_runs_checkpoint_is_replaced_only_with_overwrite(tmp_path, corpu
     code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3", "--out", out], capsys)
     assert_refused(code, err, "holds the checkpoint of another run.*--overwrite")
     assert out.read_bytes() == first
-    code, stdout, _ = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3", "--out", out, "--overwrite"],
-                          capsys)
+    code, stdout, _ = run(
+        ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3", "--out", out, "--overwrite"], capsys
+    )
     assert code == 0 and read_checkpoint(out)["step"] == 3 and stdout.startswith(f"saved {out}")
 
 
@@ -114,6 +118,7 @@ def test_a_stale_lock_and_stale_temporary_files_are_cleared(tmp_path, corpus, ca
 
 # --- 3. fail before the work, not after it ---------------------------------------------------------
 
+
 def test_bad_output_paths_fail_before_the_first_step(tmp_path, corpus, capsys, no_training):
     folder = tmp_path / "runs"
     folder.mkdir()
@@ -141,8 +146,9 @@ def test_an_unwritable_folder_fails_before_the_first_step(tmp_path, corpus, caps
 
         monkeypatch.setattr(files.os, "open", read_only)
     try:
-        code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3000",
-                            "--out", folder / "x.pt"], capsys)
+        code, _, err = run(
+            ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "3000", "--out", folder / "x.pt"], capsys
+        )
     finally:
         folder.chmod(0o755)
     assert_refused(code, err, "permission denied")
@@ -151,26 +157,45 @@ def test_an_unwritable_folder_fails_before_the_first_step(tmp_path, corpus, caps
 def test_a_corpus_too_short_to_validate_fails_before_the_first_step(tmp_path, capsys, no_training):
     text = tmp_path / "short.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 5)  # 225 characters: 23 validate
-    code, _, err = run(["train", "charlm", "--corpus", text, *TINY, "--steps", "3000", "--out", tmp_path / "x.pt"],
-                       capsys)
+    code, _, err = run(
+        ["train", "charlm", "--corpus", text, *TINY, "--steps", "3000", "--out", tmp_path / "x.pt"], capsys
+    )
     assert_refused(code, err, "validation text \\(23 characters\\) is too short.*Use more text")
     assert "fewer rows" not in err, "the message must name a fix the user can apply"
 
 
 # --- 4. --resume never ignores what it was told --------------------------------------------------
 
+
 @pytest.fixture
 def finished(tmp_path, corpus, capsys) -> Path:
     out = tmp_path / "done.pt"
-    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "4", "--lr", "1e-2", "--out", out],
-               capsys)[0] == 0
+    assert (
+        run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "4", "--lr", "1e-2", "--out", out], capsys)[0]
+        == 0
+    )
     return out
 
 
 def test_resume_refuses_flags_that_contradict_the_checkpoint(finished, tmp_path, corpus, capsys, no_training):
     before = finished.read_bytes()
-    code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--cell", "lstm",
-                        "--hidden-size", "64", "--out", tmp_path / "new.pt"], capsys)
+    code, _, err = run(
+        [
+            "train",
+            "charlm",
+            "--corpus",
+            corpus,
+            "--resume",
+            finished,
+            "--cell",
+            "lstm",
+            "--hidden-size",
+            "64",
+            "--out",
+            tmp_path / "new.pt",
+        ],
+        capsys,
+    )
     assert_refused(code, err, "--cell lstm contradicts the checkpoint being resumed, which has cell = rnn")
     code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--steps", "40"], capsys)
     assert_refused(code, err, "--steps 40 contradicts .* steps = 4; to train it for longer, add --extend")
@@ -189,12 +214,30 @@ def test_resume_accepts_flags_that_agree_with_the_checkpoint(tmp_path, corpus, c
             raise KeyboardInterrupt
 
     monkeypatch.setattr(cli._Checkpointer, "__call__", stop_at_3)
-    code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "6", "--checkpoint-every", "3",
-                        "--lr", "1e-2", "--out", out], capsys)
+    code, _, err = run(
+        [
+            "train",
+            "charlm",
+            "--corpus",
+            corpus,
+            *TINY,
+            "--steps",
+            "6",
+            "--checkpoint-every",
+            "3",
+            "--lr",
+            "1e-2",
+            "--out",
+            out,
+        ],
+        capsys,
+    )
     assert code == 130 and "interrupted after step 3; the last checkpoint is" in err and "(step 3)" in err, err
     monkeypatch.setattr(cli._Checkpointer, "__call__", real)
-    code, stdout, err = run(["train", "charlm", "--corpus", corpus, "--resume", out, "--hidden-size", "8",
-                             "--lr", "0.01", "--steps", "6"], capsys)
+    code, stdout, err = run(
+        ["train", "charlm", "--corpus", corpus, "--resume", out, "--hidden-size", "8", "--lr", "0.01", "--steps", "6"],
+        capsys,
+    )
     assert code == 0, err
     assert read_checkpoint(out)["step"] == 6 and stdout.startswith(f"saved {out}")
 
@@ -206,8 +249,10 @@ def test_a_finished_run_is_extended_only_by_extend_into_a_new_file(finished, tmp
     code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished], capsys)
     assert_refused(code, err, "already finished its 4 steps")
     longer = tmp_path / "longer.pt"
-    code, out, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--steps", "10", "--extend",
-                          "--out", longer], capsys)
+    code, out, err = run(
+        ["train", "charlm", "--corpus", corpus, "--resume", finished, "--steps", "10", "--extend", "--out", longer],
+        capsys,
+    )
     assert code == 0, err
     assert out.startswith(f"saved {longer}:") and longer.is_file(), "'saved PATH' means PATH exists"
     assert finished.read_bytes() == before, "--out with --resume leaves the source checkpoint untouched"
@@ -226,18 +271,30 @@ def test_a_checkpoint_of_the_acceptance_harness_is_refused_in_one_line(tmp_path,
 
     model = Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, hidden_size=8, embedding_dim=4, attention_dim=4))
     optimizer = torch.optim.Adam(model.parameters())
-    path = save(tmp_path / "bahdanau.pt", model, optimizer=optimizer, step=600, train_config={"steps": 600},
-                loop={"batches": [], "batch_rng": None, "generator": torch.Generator().get_state()})
+    path = save(
+        tmp_path / "bahdanau.pt",
+        model,
+        optimizer=optimizer,
+        step=600,
+        train_config={"steps": 600},
+        loop={"batches": [], "batch_rng": None, "generator": torch.Generator().get_state()},
+    )
     code, _, err = run(["train", "seq2seq", "--resume", path], capsys)
     assert_refused(code, err, "does not record the data it was trained on.*not resumed")
 
 
 # --- 5. interrupted cleanly ------------------------------------------------------------------------
 
+
 def _spawn(args, **kwargs):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "rnnlab", *map(str, args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
 
 
 def _wait_for(predicate, proc, limit=60.0):
@@ -250,8 +307,9 @@ def _wait_for(predicate, proc, limit=60.0):
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
 def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus, sig, code):
     out = tmp_path / "lm.pt"
-    proc = _spawn(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--checkpoint-every", "5",
-                   "--out", out])
+    proc = _spawn(
+        ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--checkpoint-every", "5", "--out", out]
+    )
     _wait_for(out.exists, proc)
     time.sleep(0.2)
     proc.send_signal(sig)
@@ -267,8 +325,9 @@ def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
-def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(tmp_path, corpus, capsys, monkeypatch,
-                                                                          sig, code):
+def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(
+    tmp_path, corpus, capsys, monkeypatch, sig, code
+):
     """The race the spec above can only hit by chance, made certain: the signal lands inside
     the write of the step-4 checkpoint. The file then holds step 4, and the message must say 4."""
     import rnnlab.cli as cli
@@ -282,8 +341,9 @@ def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(tmp_pat
 
     monkeypatch.setattr(cli, "save", save_then_signal)
     out = tmp_path / "lm.pt"
-    code_, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "8", "--checkpoint-every", "2",
-                         "--out", out], capsys)
+    code_, _, err = run(
+        ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "8", "--checkpoint-every", "2", "--out", out], capsys
+    )
     assert code_ == code, f"expected exit status {code}, got {code_}: {err}"
     assert read_checkpoint(out)["step"] == 4
     assert "(step 4)" in err, f"the message must name the checkpoint that is on disk (step 4): {err}"
@@ -303,6 +363,7 @@ def test_interrupted_sampling_is_one_line_and_the_text_streams(tmp_path, corpus,
 
 # --- 7. every bad input: one line that names the flag or the fix ----------------------------------
 
+
 def _fifo(tmp_path):
     path = tmp_path / "fifo"
     os.mkfifo(path)
@@ -310,41 +371,80 @@ def _fifo(tmp_path):
 
 
 BAD = [
-    pytest.param(lambda t, c: ["train", "seq2seq", "--train-examples", "0", "--out", t / "x.pt"],
-                 "--train-examples: must be a number of examples from 1 to", id="no training examples"),
-    pytest.param(lambda t, c: ["train", "seq2seq", "--val-examples", "0", "--out", t / "x.pt"],
-                 "--val-examples: must be a number of examples from 1", id="no validation examples"),
-    pytest.param(lambda t, c: ["train", "seq2seq", "--train-examples", "100000000", "--out", t / "x.pt"],
-                 "--train-examples: must be a number of examples from 1 to 1,000,000", id="too many examples"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--eval-points", "1000000000", "--out", t / "x.pt"],
-                 "--eval-points 1,000,000,000 is more than --steps 1,000", id="more evaluations than steps"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", t, "--out", t / "x.pt"], "is a folder, not a file",
-                 id="folder as corpus"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", _fifo(t), "--out", t / "x.pt"],
-                 "is not a regular file", id="FIFO as corpus"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--seed", str(2**64), "--out", t / "x.pt"],
-                 "--seed: must be a seed from 0 to 4,294,967,295", id="seed too large"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--seed", "-1", "--out", t / "x.pt"],
-                 "--seed: must be a seed", id="negative seed"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--checkpoint-every", "-1", "--out", t / "x.pt"],
-                 "--checkpoint-every: must be a number of steps >= 0", id="negative checkpoint interval"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--lr", "inf", "--out", t / "x.pt"],
-                 "--lr: must be a finite number", id="infinite learning rate"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--hidden-sise", "8", "--out", t / "x.pt"],
-                 "unrecognized arguments: --hidden-sise", id="misspelt flag"),
+    pytest.param(
+        lambda t, c: ["train", "seq2seq", "--train-examples", "0", "--out", t / "x.pt"],
+        "--train-examples: must be a number of examples from 1 to",
+        id="no training examples",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "seq2seq", "--val-examples", "0", "--out", t / "x.pt"],
+        "--val-examples: must be a number of examples from 1",
+        id="no validation examples",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "seq2seq", "--train-examples", "100000000", "--out", t / "x.pt"],
+        "--train-examples: must be a number of examples from 1 to 1,000,000",
+        id="too many examples",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--eval-points", "1000000000", "--out", t / "x.pt"],
+        "--eval-points 1,000,000,000 is more than --steps 1,000",
+        id="more evaluations than steps",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", t, "--out", t / "x.pt"],
+        "is a folder, not a file",
+        id="folder as corpus",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", _fifo(t), "--out", t / "x.pt"],
+        "is not a regular file",
+        id="FIFO as corpus",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--seed", str(2**64), "--out", t / "x.pt"],
+        "--seed: must be a seed from 0 to 4,294,967,295",
+        id="seed too large",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--seed", "-1", "--out", t / "x.pt"],
+        "--seed: must be a seed",
+        id="negative seed",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--checkpoint-every", "-1", "--out", t / "x.pt"],
+        "--checkpoint-every: must be a number of steps >= 0",
+        id="negative checkpoint interval",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--lr", "inf", "--out", t / "x.pt"],
+        "--lr: must be a finite number",
+        id="infinite learning rate",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--hidden-sise", "8", "--out", t / "x.pt"],
+        "unrecognized arguments: --hidden-sise",
+        id="misspelt flag",
+    ),
     pytest.param(lambda t, c: ["train"], "the following arguments are required: MODEL", id="missing subcommand"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c, "--extend", "--out", t / "x.pt"],
-                 "--extend lengthens a run being resumed", id="extend without resume"),
-    pytest.param(lambda t, c: ["train", "charlm", "--corpus", c], "say where to write the checkpoint: --out",
-                 id="no output"),
-    pytest.param(lambda t, c: ["exercise", "status", t / "nowhere"],
-                 "nowhere does not exist; create a learner copy with `rnnlab exercise init", id="status of no copy"),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--extend", "--out", t / "x.pt"],
+        "--extend lengthens a run being resumed",
+        id="extend without resume",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c], "say where to write the checkpoint: --out", id="no output"
+    ),
+    pytest.param(
+        lambda t, c: ["exercise", "status", t / "nowhere"],
+        "nowhere does not exist; create a learner copy with `rnnlab exercise init",
+        id="status of no copy",
+    ),
 ]
 
 
 @pytest.mark.parametrize("make_argv, expected", BAD)
-def test_bad_input_is_refused_in_one_line_before_any_work(make_argv, expected, tmp_path, corpus, capsys,
-                                                          no_training):
+def test_bad_input_is_refused_in_one_line_before_any_work(make_argv, expected, tmp_path, corpus, capsys, no_training):
     before = _snapshot(tmp_path)
     code, _, err = run(make_argv(tmp_path, corpus), capsys)
     assert_refused(code, err, expected)
@@ -389,18 +489,34 @@ def test_sampling_edge_cases(tmp_path, capsys):
 
 # --- the properties over any command line and any checkpoint --------------------------------------
 
-GOOD = {"--hidden-size": "8", "--embedding-dim": "4", "--batch-size": "2", "--seq-len": "8", "--steps": "3",
-        "--eval-points": "1", "--lr": "0.01", "--clip": "1", "--seed": "0", "--dropout": "0",
-        "--checkpoint-every": "0"}
-BAD_VALUES = st.sampled_from(["0", "-1", "nan", "inf", "-inf", "1e400", "x", "", "1.5", str(2**64), "--", "-0.0",
-                              "1e-320", "\x00", "ü"])
+GOOD = {
+    "--hidden-size": "8",
+    "--embedding-dim": "4",
+    "--batch-size": "2",
+    "--seq-len": "8",
+    "--steps": "3",
+    "--eval-points": "1",
+    "--lr": "0.01",
+    "--clip": "1",
+    "--seed": "0",
+    "--dropout": "0",
+    "--checkpoint-every": "0",
+}
+BAD_VALUES = st.sampled_from(
+    ["0", "-1", "nan", "inf", "-inf", "1e400", "x", "", "1.5", str(2**64), "--", "-0.0", "1e-320", "\x00", "ü"]
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(flag=st.sampled_from(sorted(GOOD)), value=BAD_VALUES, into_victim=st.booleans(),
-       extra=st.sampled_from([[], ["--overwrite"]]))
-def test_any_flag_value_runs_or_is_one_line_and_touches_no_file(tmp_path, corpus, capsys, flag, value, into_victim,
-                                                                extra):
+@given(
+    flag=st.sampled_from(sorted(GOOD)),
+    value=BAD_VALUES,
+    into_victim=st.booleans(),
+    extra=st.sampled_from([[], ["--overwrite"]]),
+)
+def test_any_flag_value_runs_or_is_one_line_and_touches_no_file(
+    tmp_path, corpus, capsys, flag, value, into_victim, extra
+):
     """Whatever value a flag gets, the command runs (when the value is valid after all) or is
     refused with one line; a refusal creates no file and changes none, and a file that is
     not a checkpoint is never written over."""

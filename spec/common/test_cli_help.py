@@ -1,5 +1,6 @@
 """The command line is generated from the configs: every field is a flag with the field's default,
 documentation and choices, so a setting has one definition and a new field needs no CLI edit."""
+
 import dataclasses
 import re
 
@@ -30,9 +31,12 @@ def test_every_config_field_is_a_flag_with_its_default_and_doc(kind):
                 continue
             flag = "--" + field.name.replace("_", "-")
             entry = re.search(re.escape(flag) + r" (?:[A-Z_]+|\{[^}]*\})(?: |,).*?\(default: ([^)]*)\)", text)
-            assert entry, f"{cls.__name__}.{field.name} has no flag {flag} with a default in `rnnlab train {kind} --help`"
+            assert entry, (
+                f"{cls.__name__}.{field.name} has no flag {flag} with a default in `rnnlab train {kind} --help`"
+            )
             assert entry.group(1) == str(field.default), (
-                f"{flag} defaults to {entry.group(1)} in --help but {cls.__name__}.{field.name} = {field.default!r}")
+                f"{flag} defaults to {entry.group(1)} in --help but {cls.__name__}.{field.name} = {field.default!r}"
+            )
             assert field.name in docs, f"{cls.__name__}.{field.name} needs a comment: it is the flag's help"
             assert " ".join(docs[field.name].split()) in text, f"{flag}'s help is not {cls.__name__}'s comment"
 

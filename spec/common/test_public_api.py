@@ -1,4 +1,5 @@
 """What a user imports: `rnnlab`'s public names, each importable and documented in the README."""
+
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ def test_every_public_name_is_importable_and_documented(name):
         pytest.skip("no README beside the specs")
     api = README.read_text(encoding="utf-8").split("## Python API", 1)
     assert len(api) == 2, "the README needs a '## Python API' section"
-    assert f"`rnnlab.{name}" in api[1].split("\n## ", 1)[0], f"the README's Python API section must document rnnlab.{name}"
+    assert f"`rnnlab.{name}" in api[1].split("\n## ", 1)[0], (
+        f"the README's Python API section must document rnnlab.{name}"
+    )
 
 
 def test_the_translate_function_takes_one_string_or_a_list():

@@ -4,6 +4,7 @@ A learner's run must be repeatable (same seed, same numbers), resumable (kill it
 get exactly the run that was never interrupted) and must never leave a half-written file or
 a traceback wall behind.
 """
+
 import math
 import os
 import re
@@ -15,10 +16,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import rnnlab
-from rnnlab.checkpoint import read_checkpoint, resume as resume_run, save
+from rnnlab.cells import CELLS
+from rnnlab.checkpoint import read_checkpoint, save
+from rnnlab.checkpoint import resume as resume_run
 from rnnlab.cli import main
 from rnnlab.data.dates import INPUT_ALPHABET, make_examples, split_dates
 from rnnlab.device import resolve_device, rng_state, set_rng_state
@@ -28,8 +32,20 @@ from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
 
 pytestmark = pytest.mark.reliability
 
-LM_ARGS = ["--hidden-size", "16", "--embedding-dim", "8", "--batch-size", "2", "--seq-len", "16",
-           "--eval-points", "2", "--lr", "1e-2"]
+LM_ARGS = [
+    "--hidden-size",
+    "16",
+    "--embedding-dim",
+    "8",
+    "--batch-size",
+    "2",
+    "--seq-len",
+    "16",
+    "--eval-points",
+    "2",
+    "--lr",
+    "1e-2",
+]
 
 
 def _tensors(payload, prefix=""):
@@ -57,6 +73,7 @@ def assert_same_run(a: Path, b: Path, what: str) -> None:
 
 # --- determinism and resuming ---------------------------------------------------------------
 
+
 def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir):
     """A real process, killed with SIGKILL mid-run, then `--resume`d: bit-identical to a run
     that was never interrupted (weights, optimiser state, loss curves)."""
@@ -66,8 +83,12 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir
     assert main(["train", "charlm", "--corpus", corpus, *LM_ARGS, *steps, "--out", str(full)]) == 0
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "rnnlab", "train", "charlm", "--corpus", corpus, *LM_ARGS, *steps,
-                             "--out", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", "train", "charlm", "--corpus", corpus, *LM_ARGS, *steps, "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while not killed.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -75,7 +96,8 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, (
         "the training process ended before it could be killed; the spec needs a longer run "
-        f"(stderr: {proc.stderr.read().decode()[-300:]})")
+        f"(stderr: {proc.stderr.read().decode()[-300:]})"
+    )
     stopped_at = read_checkpoint(killed)["step"]
     assert 0 < stopped_at < 400, f"the killed run left a checkpoint at step {stopped_at}"
 
@@ -86,15 +108,59 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir
 def test_charlm_runs_are_bit_identical(tmp_path, fixtures_dir):
     corpus = str(fixtures_dir / "tiny_corpus.txt")
     for name in ("a.pt", "b.pt"):
-        assert main(["train", "charlm", "--corpus", corpus, *LM_ARGS, "--steps", "20", "--seed", "2",
-                     "--out", str(tmp_path / name)]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "charlm",
+                    "--corpus",
+                    corpus,
+                    *LM_ARGS,
+                    "--steps",
+                    "20",
+                    "--seed",
+                    "2",
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        )
     assert_same_run(tmp_path / "a.pt", tmp_path / "b.pt", "two char-LM runs with the same seed and config")
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_every_cell_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir, monkeypatch, cell):
+    """Interrupted at step 4 (Ctrl-C during the checkpoint write), then `--resume`d: the same
+    run as one never interrupted, for every cell. The carried state differs by cell (an
+    LSTM's is an (h, c) pair), and the checkpoint must hold it in a form that
+    ``torch.load(weights_only=True)`` accepts."""
+    import rnnlab.cli as cli
+
+    corpus = str(fixtures_dir / "tiny_corpus.txt")
+    args = ["train", "charlm", "--corpus", corpus, *LM_ARGS, "--cell", cell, "--steps", "8"]
+    assert main([*args, "--out", str(tmp_path / "full.pt")]) == 0
+    real_save = cli.save
+
+    def save_then_interrupt(path, *a, step, **k):
+        real_save(path, *a, step=step, **k)
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli, "save", save_then_interrupt)
+    cut = tmp_path / "cut.pt"
+    assert main([*args, "--checkpoint-every", "2", "--out", str(cut)]) == 130
+    monkeypatch.setattr(cli, "save", real_save)
+    assert read_checkpoint(cut)["step"] == 4
+    assert main(["train", "charlm", "--corpus", corpus, "--resume", str(cut)]) == 0
+    assert_same_run(cut, tmp_path / "full.pt", f"a {cell} run interrupted at step 4 and resumed")
 
 
 def _small_seq2seq(seed: int):
     seed_everything(seed)
-    return Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=12, embedding_dim=6,
-                                 attention_dim=6))
+    return Seq2Seq.from_config(
+        Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=12, embedding_dim=6, attention_dim=6)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +183,22 @@ def _train_to(path, data, resume=None, stop_at=None):
         model, resume = run.model, run.snapshot
 
     def on_checkpoint(snapshot):
-        save(path, model, optimizer=snapshot["optimizer"], step=snapshot["step"], history=snapshot["history"],
-             loop=snapshot["loop"], train_config={})
+        save(
+            path,
+            model,
+            optimizer=snapshot["optimizer"],
+            step=snapshot["step"],
+            history=snapshot["history"],
+            loop=snapshot["loop"],
+            train_config={},
+        )
         if snapshot["step"] == stop_at:
             raise Interrupted
 
     try:
-        train_seq2seq(model, *data, SEQ_CFG, progress=False, resume=resume, checkpoint_every=1,
-                      on_checkpoint=on_checkpoint)
+        train_seq2seq(
+            model, *data, SEQ_CFG, progress=False, resume=resume, checkpoint_every=1, on_checkpoint=on_checkpoint
+        )
     except Interrupted:
         pass
     return path
@@ -152,7 +226,8 @@ def test_rng_state_round_trips_every_generator():
     set_rng_state(saved)
     again = (torch.rand(3), random.random(), np.random.rand())
     assert torch.equal(first[0], again[0]) and first[1:] == again[1:], (
-        "restoring the saved RNG state must replay torch, Python and numpy draws exactly")
+        "restoring the saved RNG state must replay torch, Python and numpy draws exactly"
+    )
 
 
 def test_divergence_stops_with_the_last_good_checkpoint_kept(tmp_path, fixtures_dir, capsys):
@@ -160,9 +235,34 @@ def test_divergence_stops_with_the_last_good_checkpoint_kept(tmp_path, fixtures_
     second step's loss is far above 10 x ln V on every CPU (it may be finite, inf or NaN
     depending on the float kernels: each of those is a divergence)."""
     ckpt = tmp_path / "lm.pt"
-    code = main(["train", "charlm", "--corpus", str(fixtures_dir / "tiny_corpus.txt"), "--hidden-size", "8",
-                 "--embedding-dim", "4", "--steps", "30", "--batch-size", "2", "--seq-len", "8", "--eval-points", "1",
-                 "--lr", "1e30", "--clip", "1e9", "--checkpoint-every", "1", "--out", str(ckpt)])
+    code = main(
+        [
+            "train",
+            "charlm",
+            "--corpus",
+            str(fixtures_dir / "tiny_corpus.txt"),
+            "--hidden-size",
+            "8",
+            "--embedding-dim",
+            "4",
+            "--steps",
+            "30",
+            "--batch-size",
+            "2",
+            "--seq-len",
+            "8",
+            "--eval-points",
+            "1",
+            "--lr",
+            "1e30",
+            "--clip",
+            "1e9",
+            "--checkpoint-every",
+            "1",
+            "--out",
+            str(ckpt),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1, f"divergence is one clear line, got: {err!r}"
     assert "diverged at step" in err and "last good checkpoint" in err and str(ckpt) in err
@@ -188,14 +288,26 @@ def test_a_validation_loss_far_above_chance_stops_the_run(tmp_path, fixtures_dir
     import rnnlab.training.lm as lm
 
     monkeypatch.setattr(lm, "evaluate_lm", lambda *a, **k: 7.06e30)
-    code = main(["train", "charlm", "--corpus", str(fixtures_dir / "tiny_corpus.txt"), *LM_ARGS, "--steps", "4",
-                 "--out", str(tmp_path / "lm.pt")])
+    code = main(
+        [
+            "train",
+            "charlm",
+            "--corpus",
+            str(fixtures_dir / "tiny_corpus.txt"),
+            *LM_ARGS,
+            "--steps",
+            "4",
+            "--out",
+            str(tmp_path / "lm.pt"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2 and "validation loss" in err and "diverged at step 2" in err, err
     assert "saved" not in out and "inf" not in out, out
 
 
 # --- devices --------------------------------------------------------------------------------
+
 
 def test_auto_device_falls_back_to_the_cpu_here():
     expected = "cuda" if torch.cuda.is_available() else None
@@ -211,13 +323,30 @@ def test_auto_device_falls_back_to_the_cpu_here():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
 def test_a_gpu_checkpoint_loads_on_the_cpu(tmp_path, fixtures_dir):  # pragma: no cover - no GPU on CI
     ckpt = tmp_path / "gpu.pt"
-    assert main(["train", "charlm", "--corpus", str(fixtures_dir / "tiny_corpus.txt"), *LM_ARGS, "--steps", "5",
-                 "--device", "cuda", "--out", str(ckpt)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "charlm",
+                "--corpus",
+                str(fixtures_dir / "tiny_corpus.txt"),
+                *LM_ARGS,
+                "--steps",
+                "5",
+                "--device",
+                "cuda",
+                "--out",
+                str(ckpt),
+            ]
+        )
+        == 0
+    )
     model = rnnlab.load(ckpt)
     assert next(model.parameters()).device.type == "cpu"
 
 
 # --- every bad input: one line, naming the problem and the fix -------------------------------
+
 
 def _write(tmp_path, name, data: bytes) -> str:
     path = tmp_path / name
@@ -232,8 +361,29 @@ def trained(tmp_path_factory):
     lm, s2s = folder / "lm.pt", folder / "s2s.pt"
     corpus = Path(__file__).resolve().parents[2] / "fixtures" / "tiny_corpus.txt"
     assert main(["train", "charlm", "--corpus", str(corpus), *LM_ARGS, "--steps", "2", "--out", str(lm)]) == 0
-    assert main(["train", "seq2seq", "--hidden-size", "8", "--embedding-dim", "4", "--steps", "2", "--batch-size", "4",
-                 "--train-examples", "16", "--val-examples", "4", "--out", str(s2s)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "seq2seq",
+                "--hidden-size",
+                "8",
+                "--embedding-dim",
+                "4",
+                "--steps",
+                "2",
+                "--batch-size",
+                "4",
+                "--train-examples",
+                "16",
+                "--val-examples",
+                "4",
+                "--out",
+                str(s2s),
+            ]
+        )
+        == 0
+    )
     return {"lm": str(lm), "s2s": str(s2s)}
 
 
@@ -246,43 +396,136 @@ def _bare_checkpoint(tmp_path) -> str:
 
 # each case: argv built from (tmp_path, fixtures_dir, trained checkpoints), and what the message must say
 BAD_INPUTS = [
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "e.txt", b""), "--out", str(t / "x.pt")],
-                 "is empty", id="empty corpus"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "s.txt", b"abc"), "--out", str(t / "x.pt")],
-                 "too short", id="corpus shorter than one window"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "b.bin", bytes(range(256))),
-                                  "--out", str(t / "x.pt")], "not UTF-8|NUL", id="binary corpus"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "l.txt", "café".encode("latin-1") * 50),
-                                  "--out", str(t / "x.pt")], "not UTF-8", id="non-UTF-8 corpus"),
-    pytest.param(lambda t, f, c: ["eval", c["lm"], "--corpus", _write(t, "u.txt", "Ωmega ∆elta ".encode() * 40)],
-                 "never saw", id="eval corpus with unseen characters"),
+    pytest.param(
+        lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "e.txt", b""), "--out", str(t / "x.pt")],
+        "is empty",
+        id="empty corpus",
+    ),
+    pytest.param(
+        lambda t, f, c: ["train", "charlm", "--corpus", _write(t, "s.txt", b"abc"), "--out", str(t / "x.pt")],
+        "too short",
+        id="corpus shorter than one window",
+    ),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            _write(t, "b.bin", bytes(range(256))),
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "not UTF-8|NUL",
+        id="binary corpus",
+    ),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            _write(t, "l.txt", "café".encode("latin-1") * 50),
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "not UTF-8",
+        id="non-UTF-8 corpus",
+    ),
+    pytest.param(
+        lambda t, f, c: ["eval", c["lm"], "--corpus", _write(t, "u.txt", "Ωmega ∆elta ".encode() * 40)],
+        "never saw",
+        id="eval corpus with unseen characters",
+    ),
     pytest.param(lambda t, f, c: ["sample", c["lm"], "--temperature", "-1"], "temperature", id="negative temperature"),
     pytest.param(lambda t, f, c: ["sample", c["lm"], "--temperature", "nan"], "temperature", id="NaN temperature"),
     pytest.param(lambda t, f, c: ["sample", c["lm"], "--length", "0"], "length", id="sample length 0"),
     pytest.param(lambda t, f, c: ["sample", c["lm"], "--prime", "Ωmega"], "Ω", id="prime with unknown characters"),
     pytest.param(lambda t, f, c: ["sample", str(t / "nope.pt")], "does not exist", id="missing checkpoint"),
-    pytest.param(lambda t, f, c: ["sample", _write(t, "cut.pt", Path(c["lm"]).read_bytes()[:500])],
-                 "truncated, corrupted", id="truncated checkpoint"),
-    pytest.param(lambda t, f, c: ["sample", _write(t, "junk.pt", b"PK\x03\x04 not really a zip")],
-                 "truncated, corrupted", id="corrupted checkpoint"),
+    pytest.param(
+        lambda t, f, c: ["sample", _write(t, "cut.pt", Path(c["lm"]).read_bytes()[:500])],
+        "truncated, corrupted",
+        id="truncated checkpoint",
+    ),
+    pytest.param(
+        lambda t, f, c: ["sample", _write(t, "junk.pt", b"PK\x03\x04 not really a zip")],
+        "truncated, corrupted",
+        id="corrupted checkpoint",
+    ),
     pytest.param(lambda t, f, c: ["sample", c["s2s"]], "needs a charlm", id="seq2seq checkpoint given to sample"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--hidden-size", "0",
-                                  "--out", str(t / "x.pt")], "--hidden-size: must be a positive integer",
-                 id="hidden size 0"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--seq-len", "5000",
-                                  "--out", str(t / "x.pt")], "too short", id="sequence longer than the corpus"),
-    pytest.param(lambda t, f, c: ["translate", c["s2s"], "14 März 2024"], "outside the date model's vocabulary",
-                 id="date with characters outside the vocabulary"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--device",
-                                  "mps" if torch.cuda.is_available() else "cuda", "--out", str(t / "x.pt")],
-                 "sees no", id="device that is not there"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus",
-                                  _write(t, "other.txt", (f / "tiny_corpus.txt").read_bytes()[::-1]),
-                                  "--resume", c["lm"], "--out", str(t / "x.pt")],
-                 "not the one the run started on", id="resume on a different corpus"),
-    pytest.param(lambda t, f, c: ["train", "charlm", "--corpus", str(f / "tiny_corpus.txt"), "--resume",
-                                  _bare_checkpoint(t), "--out", str(t / "x.pt")],
-                 "no training state", id="resume from a checkpoint with no training state"),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            str(f / "tiny_corpus.txt"),
+            "--hidden-size",
+            "0",
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "--hidden-size: must be a positive integer",
+        id="hidden size 0",
+    ),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            str(f / "tiny_corpus.txt"),
+            "--seq-len",
+            "5000",
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "too short",
+        id="sequence longer than the corpus",
+    ),
+    pytest.param(
+        lambda t, f, c: ["translate", c["s2s"], "14 März 2024"],
+        "outside the date model's vocabulary",
+        id="date with characters outside the vocabulary",
+    ),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            str(f / "tiny_corpus.txt"),
+            "--device",
+            "mps" if torch.cuda.is_available() else "cuda",
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "sees no",
+        id="device that is not there",
+    ),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            _write(t, "other.txt", (f / "tiny_corpus.txt").read_bytes()[::-1]),
+            "--resume",
+            c["lm"],
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "not the one the run started on",
+        id="resume on a different corpus",
+    ),
+    pytest.param(
+        lambda t, f, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            str(f / "tiny_corpus.txt"),
+            "--resume",
+            _bare_checkpoint(t),
+            "--out",
+            str(t / "x.pt"),
+        ],
+        "no training state",
+        id="resume from a checkpoint with no training state",
+    ),
 ]
 
 
@@ -298,7 +541,8 @@ def test_bad_input_is_one_clear_line(make_argv, expected, trained, tmp_path, fix
     assert re.search(expected, err), f"the message should say {expected!r}; it says {err.strip()!r}"
     after = {p.name for p in tmp_path.iterdir()}
     assert not {n for n in after - before if n.endswith(".tmp") or n == "x.pt"}, (
-        f"a failed command must not leave a file behind ({sorted(after - before)})")
+        f"a failed command must not leave a file behind ({sorted(after - before)})"
+    )
 
 
 # --- robustness over arbitrary input ----------------------------------------------------------

@@ -3,6 +3,7 @@ what it depends on, as listed in rnnlab.exercise.EXERCISES and the README) makes
 
 Slow (a pytest run per exercise), so it has its own tox env: `tox -e curriculum`.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def test_restoring_an_exercise_passes_it_and_changes_no_other(tmp_path):
             mine = [v for v in outcomes.values() if other.marker in v["markers"]]
             failed = [v["message"] for v in mine if v["outcome"] != "passed"]
             if other.id == e.id and (failed or not mine):
-                problems.append(f"restoring {e.id} (with {sorted(e.depends)}) should pass its specs; failing: {failed[:3]}")
+                problems.append(
+                    f"restoring {e.id} (with {sorted(e.depends)}) should pass its specs; failing: {failed[:3]}"
+                )
             if other.id not in restored and not failed:
                 problems.append(f"restoring {e.id} made {other.id} pass although its own code is still a stub")
         return problems

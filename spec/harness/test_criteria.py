@@ -1,4 +1,5 @@
 """The harness's own measures: what Lab 01's "looks like English" criterion counts."""
+
 from acceptance.criteria import known_word_share
 
 

@@ -1,15 +1,29 @@
 """The acceptance report's writer: one self-contained page, failures impossible to miss."""
+
 import json
 import re
 
+from acceptance import plots
 from acceptance.record import Figure, Recorder
 from acceptance.report import write_report
-from acceptance import plots
 
-META = {"profile": "quick", "started": "2026-01-01T00:00:00+00:00", "wall_seconds": 1.0, "git": "abc",
-        "seed": 0, "command": "tox -e acceptance",
-        "machine": {"cpu": "cpu", "cores": 2, "torch_threads": 2, "torch": "2.13.0", "python": "3.11",
-                    "platform": "linux", "device": "cpu"}}
+META = {
+    "profile": "quick",
+    "started": "2026-01-01T00:00:00+00:00",
+    "wall_seconds": 1.0,
+    "git": "abc",
+    "seed": 0,
+    "command": "tox -e acceptance",
+    "machine": {
+        "cpu": "cpu",
+        "cores": 2,
+        "torch_threads": 2,
+        "torch": "2.13.0",
+        "python": "3.11",
+        "platform": "linux",
+        "device": "cpu",
+    },
+}
 
 
 def make_recorder():
@@ -35,7 +49,9 @@ def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
     data = json.loads(json_path.read_text())
     assert data["summary"] == {"criteria": 2, "passed": 1, "failed": 1}
     assert {c["id"] for c in data["criteria"]} == {"lab01.ok", "lab01.bad"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["acceptance.html", "acceptance.json"], "no temporary files left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acceptance.html", "acceptance.json"], (
+        "no temporary files left"
+    )
 
 
 def test_unwritable_reports_directory_is_a_clear_error(tmp_path):

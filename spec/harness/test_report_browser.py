@@ -7,6 +7,7 @@ RNNLAB_REPORT_HTML pointing at it. Without Chromium it skips, naming the package
 (`apt-get install chromium`); CI sets RNNLAB_REQUIRE_BROWSER=1, which turns that skip into
 a failure.
 """
+
 import json
 import os
 import re
@@ -16,15 +17,24 @@ from pathlib import Path
 
 import pytest
 
+from acceptance import plots
 from acceptance.record import Claim, Figure, Recorder, TalkingPoint
 from acceptance.report import write_report
-from acceptance import plots
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--virtual-time-budget=5000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=5000",
+]
 # Injected into a copy of the page (never into the report itself): records image decoding,
 # the resources the page fetched and any error, into a <pre> that --dump-dom prints.
 PROBE = """<script>
@@ -66,16 +76,33 @@ def report(tmp_path) -> Path:
     section.samples.append(("sample", "<b>not bold</b>"))
     rec.claims.append(Claim("lab01", "a figure", "somebody", "1", "2", "because"))
     rec.talking_points.append(TalkingPoint("lab01", "Why?", "Because 2.", "lab01.ok"))
-    meta = {"profile": "quick", "started": "2026-01-01T00:00:00+00:00", "wall_seconds": 1.0, "git": "abc",
-            "seed": 0, "command": "tox -e acceptance",
-            "machine": {"cpu": "cpu", "cores": 2, "torch_threads": 2, "torch": "2.13.0", "python": "3.11",
-                        "platform": "linux", "device": "cpu"}}
+    meta = {
+        "profile": "quick",
+        "started": "2026-01-01T00:00:00+00:00",
+        "wall_seconds": 1.0,
+        "git": "abc",
+        "seed": 0,
+        "command": "tox -e acceptance",
+        "machine": {
+            "cpu": "cpu",
+            "cores": 2,
+            "torch_threads": 2,
+            "torch": "2.13.0",
+            "python": "3.11",
+            "platform": "linux",
+            "device": "cpu",
+        },
+    }
     return write_report(rec, meta, tmp_path / "report")[1]
 
 
 def _run(browser: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-                           "--v=0", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_report_loads_cleanly_in_chromium(report, tmp_path):
@@ -86,7 +113,9 @@ def test_the_report_loads_cleanly_in_chromium(report, tmp_path):
     done = _run(browser, tmp_path, "--dump-dom", probe.as_uri())
     found = re.search(r'<pre id="__probe">(.*?)</pre>', done.stdout, re.S)
     assert found, f"Chromium did not finish loading the page (exit {done.returncode}): {done.stderr[-500:]}"
-    result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    result = json.loads(
+        found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    )
 
     images = result["images"]
     assert images, "the report has no images; every lab section should carry its plots"
@@ -107,6 +136,7 @@ def test_a_screenshot_is_kept_beside_the_report(report, tmp_path):
     tmp = out_dir / ".acceptance-screenshot.png.tmp.png"
     done = _run(browser, tmp_path, f"--screenshot={tmp}", "--window-size=1280,2400", report.as_uri())
     assert tmp.is_file() and tmp.stat().st_size > 10_000, (
-        f"Chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-500:]}")
+        f"Chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-500:]}"
+    )
     assert tmp.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "the screenshot is not a PNG"
     tmp.replace(shot)

@@ -1,6 +1,8 @@
 """Lab 01.9 — the character LM end to end: train, checkpoint, load, sample, evaluate, CLI."""
+
 import json
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -53,7 +55,7 @@ def test_learning_rate_schedule_warms_up_then_decays():
     cfg = TrainConfig(steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
     lrs = [lr_at(s, cfg) for s in range(100)]
     assert lrs[9] == pytest.approx(1.0) and lrs[0] == pytest.approx(0.1)
-    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])), "after warm-up the rate never rises"
+    assert all(a >= b for a, b in pairwise(lrs[10:])), "after warm-up the rate never rises"
     assert lrs[-1] == pytest.approx(0.1, abs=0.01)
 
 
@@ -89,8 +91,28 @@ def test_truncated_checkpoint_is_a_clear_error(tiny_text, tmp_path):
 def test_cli_train_sample_eval(tmp_path, fixtures_dir, capsys):
     corpus = str(fixtures_dir / "tiny_corpus.txt")
     ckpt = str(tmp_path / "lm.pt")
-    code = main(["train", "charlm", "--corpus", corpus, "--hidden-size", "16", "--embedding-dim", "8",
-                 "--steps", "12", "--batch-size", "2", "--seq-len", "16", "--eval-points", "2", "--out", ckpt])
+    code = main(
+        [
+            "train",
+            "charlm",
+            "--corpus",
+            corpus,
+            "--hidden-size",
+            "16",
+            "--embedding-dim",
+            "8",
+            "--steps",
+            "12",
+            "--batch-size",
+            "2",
+            "--seq-len",
+            "16",
+            "--eval-points",
+            "2",
+            "--out",
+            ckpt,
+        ]
+    )
     assert code == 0
     assert "perplexity" in capsys.readouterr().out
     assert main(["sample", ckpt, "--length", "30", "--prime", "FIRST", "--temperature", "0.5"]) == 0

@@ -1,4 +1,5 @@
 """Lab 01.6 — clipping by global norm: bound the step, report what the gradient was."""
+
 import math
 
 import pytest
@@ -31,7 +32,7 @@ def test_clipped_norm_is_bounded_and_pre_clip_norm_reported(seed, scale, max_nor
     )
     after = global_grad_norm(params)
     assert after <= max_norm * (1 + 1e-5), f"after clipping the global norm {after:.6g} exceeds max_norm {max_norm}"
-    for mine, ref in zip(params, reference):
+    for mine, ref in zip(params, reference, strict=True):
         torch.testing.assert_close(mine.grad, ref.grad, msg="clipping should scale every gradient by the same factor")
 
 
@@ -39,7 +40,7 @@ def test_small_gradients_are_left_alone():
     params = params_with_grads(0, 0.01)
     before = [p.grad.clone() for p in params]
     clip_grad_norm(params, max_norm=100.0)
-    assert all(torch.equal(b, p.grad) for b, p in zip(before, params)), (
+    assert all(torch.equal(b, p.grad) for b, p in zip(before, params, strict=True)), (
         "a gradient already inside the bound must not change: clipping is min(1, max_norm / norm)"
     )
 

@@ -1,4 +1,5 @@
 """Lab 01.1 — the corpus: where it comes from, that it is the right file, how it is split."""
+
 import hashlib
 import os
 

@@ -1,4 +1,5 @@
 """Lab 01.7 — perplexity = exp(mean cross-entropy), measured over a whole split."""
+
 import math
 
 import pytest

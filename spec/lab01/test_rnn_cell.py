@@ -1,4 +1,5 @@
 """Lab 01.3 — the vanilla RNN cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
+
 import numpy as np
 import pytest
 import torch
@@ -11,8 +12,6 @@ from spec.strategies import cell_case
 pytestmark = [pytest.mark.lab01, pytest.mark.lab01_rnn_cell]
 
 RULE = "h_t should be tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."
-
-
 
 
 @given(cell_case(gates=1))
@@ -43,8 +42,9 @@ def test_parity_with_torch_rnncell_forward_and_gradients():
         ("W_hh", ours.hh.weight.grad, ref.weight_hh.grad),
         ("b_hh", ours.hh.bias.grad, ref.bias_hh.grad),
     ]:
-        assert_matches(mine, theirs, what=f"gradient of {name}",
-                       rule="Backpropagation through tanh: dL/da = dL/dh * (1 - h^2).")
+        assert_matches(
+            mine, theirs, what=f"gradient of {name}", rule="Backpropagation through tanh: dL/da = dL/dh * (1 - h^2)."
+        )
 
 
 def test_initialisation_is_uniform_in_plus_minus_one_over_sqrt_hidden():

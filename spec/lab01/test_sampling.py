@@ -1,4 +1,5 @@
 """Lab 01.8 — temperature sampling: softmax(logits / T), T = 0 greedy, seeded."""
+
 import math
 
 import pytest

@@ -1,4 +1,5 @@
 """Lab 01.5 — truncated BPTT: carry the state's values forward, never its gradient."""
+
 import pytest
 import torch
 from torch.nn import functional as F

@@ -1,4 +1,5 @@
 """Lab 01.4 — unrolling over time: the hidden state carries the past, and only the past."""
+
 import pytest
 import torch
 
@@ -17,8 +18,9 @@ def test_unroll_equals_stepping_the_cell_by_hand():
     h = torch.zeros(2, 5, dtype=torch.double)
     for t in range(6):
         h, _ = cell(x[:, t], h)
-        assert_matches(outputs[:, t], h, what=f"output at t={t}",
-                       rule="outputs[:, t] is h_t, computed from x_t and h_{t-1}.")
+        assert_matches(
+            outputs[:, t], h, what=f"output at t={t}", rule="outputs[:, t] is h_t, computed from x_t and h_{t-1}."
+        )
     assert_matches(last, h, what="returned state", rule="the returned state is h_T, the last step's.")
 
 
@@ -43,8 +45,12 @@ def test_carrying_state_across_calls_equals_one_long_call():
     whole, _ = model(idx)
     first, state = model(idx[:, :8])
     second, _ = model(idx[:, 8:], state)
-    assert_matches(torch.cat([first, second], 1), whole, what="logits computed in two windows",
-                   rule="passing the returned state back in must continue exactly where the first call stopped.")
+    assert_matches(
+        torch.cat([first, second], 1),
+        whole,
+        what="logits computed in two windows",
+        rule="passing the returned state back in must continue exactly where the first call stopped.",
+    )
 
 
 def test_gradients_through_time_match_finite_differences():

@@ -1,4 +1,5 @@
 """Lab 01.2 — a character vocabulary: text <-> ids, losslessly, with clear errors."""
+
 import pytest
 import torch
 from hypothesis import given

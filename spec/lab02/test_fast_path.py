@@ -6,9 +6,11 @@ layer whose backward pass is written out by hand. A hand-written backward is whe
 readable path (``rnnlab.recurrent.unroll`` over ``rnnlab.cells``) and against finite
 differences.
 """
+
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from torch.autograd import gradcheck
 
 from rnnlab.cells import CELLS, make_cell
@@ -30,6 +32,7 @@ def _flat_state(state):
 def _random_state(kind, batch, hidden, dtype, requires_grad):
     def one():
         return torch.randn(batch, hidden, dtype=dtype, requires_grad=requires_grad)
+
     return (one(), one()) if kind == "lstm" else one()
 
 
@@ -53,18 +56,27 @@ def test_fast_path_equals_plain_loop_in_float64(kind, batch, steps, n_in, hidden
 
     plain_out, plain_state = unroll(cell, x, state)
     fast_out, fast_state = fast_unroll(cell, x, state)
-    rule = (f"the fast {kind} path must compute the same function as unroll() over the plain cell "
-            f"(B={batch}, T={steps}, I={n_in}, H={hidden}, carried state: {carried})")
+    rule = (
+        f"the fast {kind} path must compute the same function as unroll() over the plain cell "
+        f"(B={batch}, T={steps}, I={n_in}, H={hidden}, carried state: {carried})"
+    )
     assert_matches(fast_out, plain_out, what="outputs h_1..h_T", rule=rule, atol=1e-12)
-    for got, want in zip(_flat_state(fast_state), _flat_state(plain_state)):
+    for got, want in zip(_flat_state(fast_state), _flat_state(plain_state), strict=True):
         assert_matches(got, want, what="final state", rule=rule, atol=1e-12)
 
-    names = ["x"] + [n for n, _ in cell.named_parameters()] + (["h0", "c0"][: len(_flat_state(state))] if carried else [])
+    names = (
+        ["x"] + [n for n, _ in cell.named_parameters()] + (["h0", "c0"][: len(_flat_state(state))] if carried else [])
+    )
     plain_grads = torch.autograd.grad(_loss(plain_out, plain_state), leaves)
     fast_grads = torch.autograd.grad(_loss(fast_out, fast_state), leaves)
-    for name, got, want in zip(names, fast_grads, plain_grads):
-        assert_matches(got, want, what=f"dL/d{name}", atol=1e-10, rule=(
-            f"{rule}; the hand-written backward pass disagrees with autograd through the plain loop"))
+    for name, got, want in zip(names, fast_grads, plain_grads, strict=True):
+        assert_matches(
+            got,
+            want,
+            what=f"dL/d{name}",
+            atol=1e-10,
+            rule=(f"{rule}; the hand-written backward pass disagrees with autograd through the plain loop"),
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -81,11 +93,14 @@ def test_fast_path_passes_gradcheck(kind, carried):
 
     assert gradcheck(run, (x,), eps=1e-6, atol=1e-6), f"fast {kind}: analytic and numerical gradients differ"
     if carried:
+
         def from_state(*s):
             outputs, last = fast_unroll(cell, x, s if kind == "lstm" else s[0])
             return (outputs, *_flat_state(last))
+
         assert gradcheck(from_state, tuple(_flat_state(state)), eps=1e-6, atol=1e-6), (
-            f"fast {kind}: the gradient reaching the carried-in state is wrong")
+            f"fast {kind}: the gradient reaching the carried-in state is wrong"
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -98,13 +113,25 @@ def test_fast_path_float32_parity_at_training_sizes(kind):
     state = tuple([_random_state(kind, 8, 32, torch.float32, False)])
     a, sa = plain(x, state)
     b, sb = fast(x, state)
-    assert_matches(b, a, what=f"{kind} outputs (float32)", atol=2e-5, rtol=1e-4,
-                   rule="float32 rounding may differ by a few ulps, nothing more")
+    assert_matches(
+        b,
+        a,
+        what=f"{kind} outputs (float32)",
+        atol=2e-5,
+        rtol=1e-4,
+        rule="float32 rounding may differ by a few ulps, nothing more",
+    )
     ga = torch.autograd.grad(_loss(a, sa[0]), list(plain.parameters()))
     gb = torch.autograd.grad(_loss(b, sb[0]), list(fast.parameters()))
-    for (name, _), got, want in zip(plain.named_parameters(), gb, ga):
-        assert_matches(got, want, what=f"{kind} dL/d{name} (float32)", atol=1e-4, rtol=1e-3,
-                       rule="float32 gradients of the two paths agree to rounding")
+    for (name, _), got, want in zip(plain.named_parameters(), gb, ga, strict=True):
+        assert_matches(
+            got,
+            want,
+            what=f"{kind} dL/d{name} (float32)",
+            atol=1e-4,
+            rtol=1e-3,
+            rule="float32 gradients of the two paths agree to rounding",
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -120,7 +147,7 @@ def test_fast_path_respects_lengths_like_the_mask(kind):
     b, sb = fast(x, lengths=lengths)
     rule = "padding must neither reach the state nor produce outputs (see unroll's mask)"
     assert_matches(b, a, what=f"{kind} padded outputs", rule=rule, atol=1e-12)
-    for got, want in zip(sum(map(_flat_state, sb), []), sum(map(_flat_state, sa), [])):
+    for got, want in zip(sum(map(_flat_state, sb), []), sum(map(_flat_state, sa), []), strict=True):
         assert_matches(got, want, what=f"{kind} final states of padded rows", rule=rule, atol=1e-12)
     ga = torch.autograd.grad(b.sum(), x)[0]
     assert ga[1, 2:].abs().max() == 0, "no gradient may reach padded input steps"
@@ -151,15 +178,25 @@ def test_fast_path_reuses_its_buffers_without_clobbering_anything_in_use(kind):
     snapshot = kept.detach().clone()
     retained, _ = layer(x1)
     first = torch.autograd.grad(retained.square().sum(), list(layer.parameters()), retain_graph=True)
-    for _ in range(3):                                   # later steps, each fully used and dropped
+    for _ in range(3):  # later steps, each fully used and dropped
         out, _ = layer(x2)
         out.square().sum().backward()
-    assert_matches(kept, snapshot, what=f"{kind} outputs held from an earlier call", atol=0,
-                   rule="a buffer still referenced must never be handed out again")
+    assert_matches(
+        kept,
+        snapshot,
+        what=f"{kind} outputs held from an earlier call",
+        atol=0,
+        rule="a buffer still referenced must never be handed out again",
+    )
     again = torch.autograd.grad(retained.square().sum(), list(layer.parameters()))
-    for (name, _), a, b in zip(layer.named_parameters(), again, first):
-        assert_matches(a, b, what=f"{kind} dL/d{name} from a retained graph, after later steps", atol=0,
-                       rule="tensors saved for a backward pass still to come must never be reused")
+    for (name, _), a, b in zip(layer.named_parameters(), again, first, strict=True):
+        assert_matches(
+            a,
+            b,
+            what=f"{kind} dL/d{name} from a retained graph, after later steps",
+            atol=0,
+            rule="tensors saved for a backward pass still to come must never be reused",
+        )
 
     kept_before = fast_workspace_bytes()
     for _ in range(3):
@@ -167,12 +204,14 @@ def test_fast_path_reuses_its_buffers_without_clobbering_anything_in_use(kind):
         out.square().sum().backward()
     assert fast_workspace_bytes() == kept_before, (
         f"{kind}: steps of one shape must reuse the buffers they kept, not keep new ones "
-        f"({kept_before} bytes kept before, {fast_workspace_bytes()} after)")
-    out, _ = layer(x2[:, :6])                            # a shorter batch fits in the same buffers
+        f"({kept_before} bytes kept before, {fast_workspace_bytes()} after)"
+    )
+    out, _ = layer(x2[:, :6])  # a shorter batch fits in the same buffers
     out.square().sum().backward()
     assert fast_workspace_bytes() == kept_before, (
         f"{kind}: a batch one step shorter must reuse the kept buffers (as seq2seq's varying lengths do); "
-        f"kept {kept_before} bytes before, {fast_workspace_bytes()} after")
+        f"kept {kept_before} bytes before, {fast_workspace_bytes()} after"
+    )
     release_workspace()
     assert fast_workspace_bytes() == 0, "release_workspace() lets go of every kept buffer"
 
@@ -185,11 +224,12 @@ def test_a_full_workspace_drops_idle_buffers_largest_first():
     like = torch.empty(1)
     workspace = _Workspace(max_bytes=4 * 1000)
     small, large = workspace.empty(100, like=like), workspace.empty(800, like=like)
-    del small, large                                      # both idle now
-    big = workspace.empty(900, like=like)                 # fits neither; 3,600 + 3,600 bytes > 4,000
+    del small, large  # both idle now
+    big = workspace.empty(900, like=like)  # fits neither; 3,600 + 3,600 bytes > 4,000
     assert big.shape == (900,), "the request is served whatever the workspace has to drop"
     assert workspace.kept_bytes() == 4 * (100 + 900), (
-        f"the idle 800-element buffer goes first and the 100-element one stays; kept {workspace.kept_bytes()} bytes")
+        f"the idle 800-element buffer goes first and the 100-element one stays; kept {workspace.kept_bytes()} bytes"
+    )
 
 
 def test_a_cell_without_a_fast_path_runs_the_plain_loop():
@@ -208,7 +248,8 @@ def test_a_cell_without_a_fast_path_runs_the_plain_loop():
     fast_out, fast_state = fast_unroll(cell, x, None, lengths)
     plain_out, plain_state = unroll(cell, x, None, torch.arange(4).unsqueeze(0) < lengths.unsqueeze(1))
     assert torch.equal(fast_out, plain_out) and torch.equal(fast_state, plain_state), (
-        "fast_unroll on an unknown cell must give exactly the plain loop's outputs and state")
+        "fast_unroll on an unknown cell must give exactly the plain loop's outputs and state"
+    )
 
 
 def test_set_fast_finds_recurrent_stacks_by_type():

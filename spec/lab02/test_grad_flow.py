@@ -1,4 +1,5 @@
 """Lab 02.4 — gradient norms through time: the vanishing-gradient picture, measured."""
+
 import pytest
 import torch
 
@@ -15,13 +16,21 @@ def test_a_linear_regime_rnn_scales_by_a_per_step(a):
     model = CharLM(vocab_size=5, cell="rnn", hidden_size=4, embedding_dim=3).double()
     cell = model.rnn.cells[0]
     with torch.no_grad():
-        cell.ih.weight.zero_(); cell.ih.bias.zero_(); cell.hh.bias.zero_()
+        cell.ih.weight.zero_()
+        cell.ih.bias.zero_()
+        cell.hh.bias.zero_()
         cell.hh.weight.copy_(a * torch.eye(4, dtype=torch.double))
     T = 12
     norms = grad_norms_through_time(model, torch.randint(0, 5, (3, T)), torch.randint(0, 5, (3,)))
     expected = norms[0] * torch.tensor([a**k for k in range(T)], dtype=torch.double)
-    assert_matches(norms, expected, what="||dL_T/dh_t|| by distance back", atol=1e-12, rtol=1e-9,
-                   rule="each step back multiplies the gradient by W_hh^T diag(1 - h^2) = a I here.")
+    assert_matches(
+        norms,
+        expected,
+        what="||dL_T/dh_t|| by distance back",
+        atol=1e-12,
+        rtol=1e-9,
+        rule="each step back multiplies the gradient by W_hh^T diag(1 - h^2) = a I here.",
+    )
 
 
 def test_it_counts_every_path_through_time():

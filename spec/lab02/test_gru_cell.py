@@ -1,4 +1,5 @@
 """Lab 02.2 — the GRU cell: reset and update gates, torch's convention for n."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,10 +11,10 @@ from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_gru_cell]
 
-RULE = ("GRU: r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b_iz + W_hz h + b_hz), "
-        "n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}.")
-
-
+RULE = (
+    "GRU: r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b_iz + W_hz h + b_hz), "
+    "n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}."
+)
 
 
 @given(cell_case(gates=3))

@@ -1,4 +1,5 @@
 """Lab 02.3 — layers and directions: stacks with dropout, a bidirectional LSTM, parity with nn.LSTM."""
+
 import pytest
 import torch
 
@@ -31,9 +32,14 @@ def test_two_layer_bidirectional_parity_with_torch(kind, torch_cls):
     x = torch.randn(3, 7, 5, dtype=torch.double, requires_grad=True)
     out, state = ours(x)
     expected, ref_state = ref(x)
-    torch.testing.assert_close(out, expected, msg=(
-        f"2-layer bidirectional {kind} output differs from torch's: the backward direction reads the sequence "
-        "reversed and its outputs are flipped back, then both directions are concatenated (forward first)"))
+    torch.testing.assert_close(
+        out,
+        expected,
+        msg=(
+            f"2-layer bidirectional {kind} output differs from torch's: the backward direction reads the sequence "
+            "reversed and its outputs are flipped back, then both directions are concatenated (forward first)"
+        ),
+    )
     h_n = ref_state[0] if kind == "lstm" else ref_state
     ours_h = torch.stack([s[0] if kind == "lstm" else s for s in state])
     torch.testing.assert_close(ours_h, h_n, msg="final states differ from torch's h_n (layer-major, forward first)")

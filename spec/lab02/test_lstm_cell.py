@@ -1,4 +1,5 @@
 """Lab 02.1 — the LSTM cell: gates i, f, g, o and an additive cell-state update."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,16 +11,18 @@ from spec.strategies import cell_case
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_lstm_cell]
 
-RULE = ("LSTM: [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh (torch's gate order), "
-        "c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g), h_t = sigmoid(o) * tanh(c_t).")
-
-
+RULE = (
+    "LSTM: [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh (torch's gate order), "
+    "c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g), h_t = sigmoid(o) * tanh(c_t)."
+)
 
 
 @given(cell_case(gates=4))
 def test_matches_the_closed_form(case):
     cell = cell_from_case(LSTMCell, case)
-    h_new, (h_state, c_new) = cell(torch.from_numpy(case["x"]), (torch.from_numpy(case["h"]), torch.from_numpy(case["c"])))
+    h_new, (h_state, c_new) = cell(
+        torch.from_numpy(case["x"]), (torch.from_numpy(case["h"]), torch.from_numpy(case["c"]))
+    )
     a = case["x"] @ case["w_ih"].T + case["b_ih"] + case["h"] @ case["w_hh"].T + case["b_hh"]
     i, f, g, o = np.split(a, 4, axis=1)
     c = np_sigmoid(f) * case["c"] + np_sigmoid(i) * np.tanh(g)
@@ -46,8 +49,8 @@ def test_forget_open_input_shut_carries_the_cell_state_exactly():
         cell.hh.weight.zero_()
         cell.hh.bias.zero_()
         bias = torch.zeros(16, dtype=torch.double)
-        bias[0:4] = -1e3   # input gate shut
-        bias[4:8] = 1e3    # forget gate open
+        bias[0:4] = -1e3  # input gate shut
+        bias[4:8] = 1e3  # forget gate open
         cell.ih.bias.copy_(bias)
     c_prev = torch.randn(2, 4, dtype=torch.double)
     _, (_, c_new) = cell(torch.randn(2, 3, dtype=torch.double), (torch.randn(2, 4, dtype=torch.double), c_prev))

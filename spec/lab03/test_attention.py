@@ -1,4 +1,5 @@
 """Lab 03.2 — attention: a masked softmax over scores, and a weighted mean of encoder states."""
+
 import pytest
 import torch
 from hypothesis import given
@@ -21,8 +22,14 @@ def test_weights_sum_to_one_and_padding_gets_exactly_zero(lengths, seed):
     mask = lengths_mask(lengths, S)
     for attn in (AdditiveAttention(4, 6, 5), GeneralAttention(4, 6)):
         _, weights = attn(torch.randn(B, 4), torch.randn(B, S, 6), mask)
-        assert_matches(weights.sum(1), torch.ones(B), what="sum of attention weights", atol=1e-6, rtol=0,
-                       rule="softmax weights over the real positions sum to 1.")
+        assert_matches(
+            weights.sum(1),
+            torch.ones(B),
+            what="sum of attention weights",
+            atol=1e-6,
+            rtol=0,
+            rule="softmax weights over the real positions sum to 1.",
+        )
         assert (weights[~mask] == 0).all(), (
             f"padding must get exactly zero weight (scores set to -inf before the softmax); got {weights[~mask].tolist()}"
         )
@@ -37,8 +44,14 @@ def test_equal_scores_give_the_mean_of_the_states():
     mask = lengths_mask([6, 3], 6)
     context, weights = attn(torch.randn(2, 3), keys, mask)
     expected = torch.stack([keys[0].mean(0), keys[1, :3].mean(0)])
-    assert_matches(context, expected, what="context with equal scores", atol=1e-6, rtol=1e-6,
-                   rule="equal scores make attention the plain mean of the real encoder states.")
+    assert_matches(
+        context,
+        expected,
+        what="context with equal scores",
+        atol=1e-6,
+        rtol=1e-6,
+        rule="equal scores make attention the plain mean of the real encoder states.",
+    )
 
 
 def test_additive_score_by_hand():
@@ -51,10 +64,23 @@ def test_additive_score_by_hand():
     s = torch.tensor([[1.0, 0.5]], dtype=torch.double)
     h = torch.tensor([[[2.0, 1.0], [0.0, -1.0]]], dtype=torch.double)
     # score_j = v . tanh(W_s s + W_h h_j + b) = tanh(1 + 0.5 h_j0 + 0.1) - tanh(1 - h_j1 + 0.2)
-    expected = torch.tensor([[torch.tanh(torch.tensor(2.1)) - torch.tanh(torch.tensor(0.2)),
-                              torch.tanh(torch.tensor(1.1)) - torch.tanh(torch.tensor(2.2))]], dtype=torch.double)
-    assert_matches(attn.score(s, h), expected, what="additive scores", atol=1e-6, rtol=1e-6,
-                   rule="score(s, h_j) = v^T tanh(W_s s + W_h h_j).")
+    expected = torch.tensor(
+        [
+            [
+                torch.tanh(torch.tensor(2.1)) - torch.tanh(torch.tensor(0.2)),
+                torch.tanh(torch.tensor(1.1)) - torch.tanh(torch.tensor(2.2)),
+            ]
+        ],
+        dtype=torch.double,
+    )
+    assert_matches(
+        attn.score(s, h),
+        expected,
+        what="additive scores",
+        atol=1e-6,
+        rtol=1e-6,
+        rule="score(s, h_j) = v^T tanh(W_s s + W_h h_j).",
+    )
 
 
 def test_dot_and_scaled_dot_scores():

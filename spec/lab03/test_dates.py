@@ -1,4 +1,5 @@
 """Lab 03.1 — the date corpus: every rendering says the true date, and the splits never meet."""
+
 import datetime as dt
 import random
 import re
@@ -8,8 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rnnlab.data.dates import (
-    FAMILIES, INPUT_ALPHABET, MONTHS, WEEKDAYS, bucket, make_examples, number_words, ordinal_words,
-    render, split_dates, year_words,
+    FAMILIES,
+    INPUT_ALPHABET,
+    MONTHS,
+    WEEKDAYS,
+    bucket,
+    make_examples,
+    number_words,
+    ordinal_words,
+    render,
+    split_dates,
+    year_words,
 )
 
 pytestmark = [pytest.mark.lab03, pytest.mark.lab03_dates]
@@ -24,12 +34,12 @@ def parse_year_words(text: str) -> int:
     if text == "nineteen hundred":
         return 1900
     if text.startswith("nineteen oh "):
-        return 1900 + WORD_NUMBERS[text[len("nineteen oh "):]]
+        return 1900 + WORD_NUMBERS[text[len("nineteen oh ") :]]
     if text.startswith("nineteen "):
-        return 1900 + WORD_NUMBERS[text[len("nineteen "):]]
+        return 1900 + WORD_NUMBERS[text[len("nineteen ") :]]
     if text == "two thousand":
         return 2000
-    return 2000 + WORD_NUMBERS[text[len("two thousand and "):]]
+    return 2000 + WORD_NUMBERS[text[len("two thousand and ") :]]
 
 
 def parse_field(field: str, text: str) -> int:
@@ -65,7 +75,9 @@ def test_a_shown_weekday_is_the_true_weekday(date, seed):
         source = render(date, family, rng).source
         shown = [w for w in WEEKDAYS if w in source or re.search(rf"\b{w[:3]}\b", source)]
         if shown:
-            assert shown == [WEEKDAYS[date.weekday()]], f"{source!r} shows {shown}, but {date} is a {WEEKDAYS[date.weekday()]}"
+            assert shown == [WEEKDAYS[date.weekday()]], (
+                f"{source!r} shows {shown}, but {date} is a {WEEKDAYS[date.weekday()]}"
+            )
 
 
 @given(dates, st.integers(0, 10**6))
@@ -77,9 +89,16 @@ def test_sentences_are_60_to_200_characters(date, seed):
 
 def test_year_words_follow_the_spec():
     assert [year_words(y) for y in (1900, 1905, 1984, 2000, 2005, 2024)] == [
-        "nineteen hundred", "nineteen oh five", "nineteen eighty-four",
-        "two thousand", "two thousand and five", "two thousand and twenty-four"]
-    assert ordinal_words(14) == "fourteenth" and ordinal_words(22) == "twenty-second" and ordinal_words(30) == "thirtieth"
+        "nineteen hundred",
+        "nineteen oh five",
+        "nineteen eighty-four",
+        "two thousand",
+        "two thousand and five",
+        "two thousand and twenty-four",
+    ]
+    assert (
+        ordinal_words(14) == "fourteenth" and ordinal_words(22) == "twenty-second" and ordinal_words(30) == "thirtieth"
+    )
 
 
 def test_the_splits_share_no_date():

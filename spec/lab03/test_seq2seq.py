@@ -1,4 +1,7 @@
 """Lab 03.3 — the encoder-decoder: padding-proof encoding, teacher forcing, scheduled sampling, decoding."""
+
+from itertools import pairwise
+
 import pytest
 import torch
 
@@ -13,7 +16,9 @@ pytestmark = [pytest.mark.lab03, pytest.mark.lab03_seq2seq]
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    return Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8, attention_dim=8))
+    return Seq2Seq.from_config(
+        Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8, attention_dim=8)
+    )
 
 
 def test_padding_does_not_change_the_encoding():
@@ -24,9 +29,14 @@ def test_padding_does_not_change_the_encoding():
     lengths = torch.tensor([7, 4])
     out, state = enc(x, lengths=lengths)
     alone, alone_state = enc(x[1:, :4])
-    torch.testing.assert_close(out[1, :4], alone[0], msg=(
-        "with lengths, row 1 (4 real steps) must encode as if the padding were not there: the backward "
-        "direction starts at the last real character, not at the padding"))
+    torch.testing.assert_close(
+        out[1, :4],
+        alone[0],
+        msg=(
+            "with lengths, row 1 (4 real steps) must encode as if the padding were not there: the backward "
+            "direction starts at the last real character, not at the padding"
+        ),
+    )
     assert (out[1, 4:] == 0).all(), "outputs at padded positions are zero"
     torch.testing.assert_close(state[1][1], alone_state[1][0], msg="the backward final state must ignore padding")
 
@@ -45,18 +55,22 @@ def test_teacher_forcing_feeds_the_gold_previous_token(model):
     model(src, lengths, targets, teacher_forcing=1.0)
     assert torch.equal(fed[0], torch.full((2,), SOS)), "the first decoder input is the start token"
     for t in range(1, targets.shape[1]):
-        assert torch.equal(fed[t], targets[:, t - 1]), f"with teacher forcing, step {t} must read the gold token y_{t - 1}"
+        assert torch.equal(fed[t], targets[:, t - 1]), (
+            f"with teacher forcing, step {t} must read the gold token y_{t - 1}"
+        )
     fed.clear()
     logits = model(src, lengths, targets, teacher_forcing=0.0)
     for t in range(1, targets.shape[1]):
-        assert torch.equal(fed[t], logits[:, t - 1].argmax(-1)), f"free running: step {t} reads the model's own previous output"
+        assert torch.equal(fed[t], logits[:, t - 1].argmax(-1)), (
+            f"free running: step {t} reads the model's own previous output"
+        )
 
 
 def test_scheduled_sampling_ratio_follows_its_schedule():
     cfg = Seq2SeqTrainConfig(steps=101, tf_start=1.0, tf_end=0.5)
     ratios = [teacher_forcing_ratio(s, cfg) for s in range(101)]
     assert ratios[0] == 1.0 and ratios[-1] == pytest.approx(0.5) and ratios[50] == pytest.approx(0.75)
-    assert all(a >= b for a, b in zip(ratios, ratios[1:])), "the teacher-forcing ratio only decays"
+    assert all(a >= b for a, b in pairwise(ratios)), "the teacher-forcing ratio only decays"
     held = Seq2SeqTrainConfig(steps=200, tf_start=1.0, tf_end=0.5, tf_steps=101)
     assert teacher_forcing_ratio(50, held) == pytest.approx(0.75), "tf_steps sets the decay's length"
     assert teacher_forcing_ratio(150, held) == pytest.approx(0.5), "after tf_steps the ratio stays at tf_end"
@@ -73,7 +87,9 @@ def test_decoding_stops_at_end_of_sequence_and_respects_max_length(model):
 
 def test_translate_gives_strings_and_clear_errors(model):
     out = model.translate(["March 14, 2024", "", "x" * 300])
-    assert len(out) == 3 and all(isinstance(o, str) for o in out), "any in-vocabulary input gets an answer, never a crash"
+    assert len(out) == 3 and all(isinstance(o, str) for o in out), (
+        "any in-vocabulary input gets an answer, never a crash"
+    )
     with pytest.raises(ValueError, match="'€'"):
         model.translate(["14 € 2024"])
     with pytest.raises(TypeError, match="list of strings"):
@@ -93,7 +109,9 @@ def test_every_variant_learns_a_tiny_task(attention):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert model.translate(sources) == targets, f"{attention}: 60 steps should memorise two examples, loss {loss.item():.3f}"
+    assert model.translate(sources) == targets, (
+        f"{attention}: 60 steps should memorise two examples, loss {loss.item():.3f}"
+    )
 
 
 def test_checkpoint_round_trip_and_cli_translate(model, tmp_path, capsys):
@@ -122,8 +140,9 @@ def test_the_same_seed_gives_the_same_training_run():
 
     def run():
         seed_everything(3)
-        model = Seq2Seq.from_config(Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8,
-                                      attention_dim=8))
+        model = Seq2Seq.from_config(
+            Seq2SeqConfig(INPUT_ALPHABET, attention="bahdanau", hidden_size=16, embedding_dim=8, attention_dim=8)
+        )
         history, _ = train_seq2seq(model, train, val, cfg, progress=False)
         return history.train_loss, model.state_dict()
 
@@ -145,6 +164,11 @@ def test_luong_dot_scores_with_the_two_directions_summed():
     context, weights = model.attention(s, states, mask, model.attention.precompute(states))
     scores = torch.einsum("bh,bsh->bs", s, states[..., :3] + states[..., 3:])
     expected = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
-    torch.testing.assert_close(weights, expected, msg="luong_dot weights: softmax of s . (h_fwd + h_bwd) over real positions")
-    torch.testing.assert_close(context, torch.einsum("bs,bsd->bd", expected, states),
-                               msg="the context is the weighted sum of the full 2H encoder states")
+    torch.testing.assert_close(
+        weights, expected, msg="luong_dot weights: softmax of s . (h_fwd + h_bwd) over real positions"
+    )
+    torch.testing.assert_close(
+        context,
+        torch.einsum("bs,bsd->bd", expected, states),
+        msg="the context is the weighted sum of the full 2H encoder states",
+    )

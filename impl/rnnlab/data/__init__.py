@@ -1,4 +1,5 @@
 """Corpora: Tiny Shakespeare and its character vocabulary; the generated date corpus."""
+
 from rnnlab.data.dates import INPUT_ALPHABET, Example, make_examples, split_dates
 from rnnlab.data.text import (
     CorpusError,

@@ -20,6 +20,7 @@ train, validation or test by a seeded shuffle, so no test date is ever seen in t
 Each example records the character span of the year, month and day in its source text, for
 measuring attention alignment.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,23 +30,74 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 FIRST, LAST = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-        "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-ORDINAL_ONES = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-                "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-                "seventeenth", "eighteenth", "nineteenth"]
+ORDINAL_ONES = [
+    "zeroth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+]
 ORDINAL_TENS = {20: "twentieth", 30: "thirtieth"}
 FAMILIES = ("numeric", "month", "weekday", "ordinal", "words", "sentence")
 SHORT_MAX, LONG_MIN = 20, 60  # length buckets: short < 20 characters, long >= 60
 
 # Every character the generator can write; the model's input vocabulary is exactly this.
-INPUT_ALPHABET = "".join(sorted(set(
-    " ,.-/'()0123456789" + "abcdefghijklmnopqrstuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)))
+INPUT_ALPHABET = "".join(
+    sorted(set(" ,.-/'()0123456789" + "abcdefghijklmnopqrstuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+)
 
 
 def number_words(n: int) -> str:
@@ -90,8 +142,8 @@ def year_words(year: int) -> str:
 
 @dataclass(frozen=True)
 class Example:
-    source: str                      # what a human wrote
-    target: str                      # YYYY-MM-DD
+    source: str  # what a human wrote
+    target: str  # YYYY-MM-DD
     family: str
     spans: dict[str, tuple[int, int]]  # field -> [start, end) character span in source
 
@@ -104,7 +156,7 @@ class _Builder:
         self.length = 0
         self.spans: dict[str, tuple[int, int]] = {}
 
-    def add(self, text: str, field: str | None = None) -> "_Builder":
+    def add(self, text: str, field: str | None = None) -> _Builder:
         if field is not None:
             self.spans[field] = (self.length, self.length + len(text))
         self.parts.append(text)
@@ -150,9 +202,13 @@ def _render_core(date: dt.date, family: str, rng: random.Random) -> _Builder:
             b.add(f"{weekday}, the ").add(ordinal_words(d), "day").add(" of ").add(month, "month").add(", ")
             b.add(year_words(y), "year")
         elif style == 1:
-            b.add("the ").add(ordinal_words(d), "day").add(" of ").add(month, "month").add(", ").add(year_words(y), "year")
+            b.add("the ").add(ordinal_words(d), "day").add(" of ").add(month, "month").add(", ").add(
+                year_words(y), "year"
+            )
         else:
-            b.add(month, "month").add(" the ").add(ordinal_words(d), "day").add(", in the year ").add(year_words(y), "year")
+            b.add(month, "month").add(" the ").add(ordinal_words(d), "day").add(", in the year ").add(
+                year_words(y), "year"
+            )
     else:
         raise ValueError(f"unknown date family {family!r}; choose one of {FAMILIES}")
     # endregion
@@ -160,15 +216,22 @@ def _render_core(date: dt.date, family: str, rng: random.Random) -> _Builder:
 
 
 PREFIXES = [
-    "minutes of the meeting held on", "the shipment left the port of Rotterdam with {n} crates on",
-    "according to invoice {n}, payment of {n} euros was received on", "she was born in ward {n} on",
-    "the committee of {n} members will vote on", "flight {n} to Lisbon with {n} passengers departs on",
-    "please note that the {n} tickets for row {n} are valid until", "the contract, signed by {n} parties, ends on",
+    "minutes of the meeting held on",
+    "the shipment left the port of Rotterdam with {n} crates on",
+    "according to invoice {n}, payment of {n} euros was received on",
+    "she was born in ward {n} on",
+    "the committee of {n} members will vote on",
+    "flight {n} to Lisbon with {n} passengers departs on",
+    "please note that the {n} tickets for row {n} are valid until",
+    "the contract, signed by {n} parties, ends on",
 ]
 SUFFIXES = [
-    "with {n} members present and {n} absent", "as recorded in volume {n} of the archive",
-    "according to the {n} page report filed by the clerk", "and the total came to {n} pounds and {n} pence",
-    "before gate {n} closes at {n} in the morning", "unless {n} of the {n} signatories object in writing",
+    "with {n} members present and {n} absent",
+    "as recorded in volume {n} of the archive",
+    "according to the {n} page report filed by the clerk",
+    "and the total came to {n} pounds and {n} pence",
+    "before gate {n} closes at {n} in the morning",
+    "unless {n} of the {n} signatories object in writing",
 ]
 
 
@@ -205,11 +268,12 @@ def split_dates(seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1
     random.Random(seed).shuffle(days)
     n_train = int(len(days) * fractions[0])
     n_val = int(len(days) * fractions[1])
-    return {"train": days[:n_train], "validation": days[n_train:n_train + n_val], "test": days[n_train + n_val:]}
+    return {"train": days[:n_train], "validation": days[n_train : n_train + n_val], "test": days[n_train + n_val :]}
 
 
-def make_examples(dates: list[dt.date], n: int, seed: int, sentence_share: float = 0.4,
-                  progress: bool | None = False) -> list[Example]:
+def make_examples(
+    dates: list[dt.date], n: int, seed: int, sentence_share: float = 0.4, progress: bool | None = False
+) -> list[Example]:
     """``n`` examples over ``dates``: a ``sentence_share`` of long sentences, the rest spread over
     the other families evenly. ``progress=None`` shows a bar on a terminal (about 90,000 a second)."""
     rng = random.Random(seed)

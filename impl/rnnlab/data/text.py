@@ -8,22 +8,22 @@ Where the corpus comes from, in order:
 
 Whatever the source, the bytes are checked against the published sha256 before use.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from rnnlab.files import atomic_write
 
-TINY_SHAKESPEARE_URL = (
-    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
-)
+TINY_SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 ENV_VAR = "RNNLAB_TINY_SHAKESPEARE"
 TRAIN_FRACTION = 0.9
@@ -88,7 +88,7 @@ def tiny_shakespeare_path(url: str = TINY_SHAKESPEARE_URL) -> Path:
     return download(url, cached, TINY_SHAKESPEARE_SHA256)
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_text(path: str | os.PathLike[str]) -> str:
     """Read a UTF-8 training corpus, refusing empty or binary files with a clear message."""
     path = Path(path)
     problem = _not_a_file(path)
@@ -144,9 +144,10 @@ class Vocab:
     """A character vocabulary: sorted unique characters, ids 0..V-1 in that order."""
 
     chars: tuple[str, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)  # character -> id, built below
 
     @classmethod
-    def from_text(cls, text: str) -> "Vocab":
+    def from_text(cls, text: str) -> Vocab:
         if not text:
             raise ValueError("cannot build a vocabulary from empty text")
         return cls(tuple(sorted(set(text))))
@@ -177,7 +178,7 @@ class Vocab:
             )
         return torch.tensor([self._index[ch] for ch in text], dtype=torch.long)
 
-    def decode(self, ids) -> str:
+    def decode(self, ids: torch.Tensor | Iterable[int]) -> str:
         if isinstance(ids, torch.Tensor):
             ids = ids.tolist()
         ids = list(ids)

@@ -34,6 +34,7 @@ one module per cell's ``autograd.Function`` (``rnn``, ``lstm``, ``gru``, each wi
 account of its backward pass), and ``dispatch`` (``fast_unroll``, ``set_fast``). A cell this
 package does not know, a subclass of a built-in cell included, runs the plain loop.
 """
+
 from rnnlab.fast.dispatch import fast_unroll, has_fast_path, set_fast
 from rnnlab.fast.workspace import fast_workspace_bytes, release_workspace
 

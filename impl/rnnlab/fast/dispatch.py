@@ -1,16 +1,20 @@
 """Which cells have a fast path, and running a layer through it."""
+
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor, nn
 
-from rnnlab.cells import GRUCell, LSTMCell, RNNCell
+from rnnlab.cells import CellState, GRUCell, LSTMCell, LSTMState, RNNCell, _Cell
 from rnnlab.fast.gru import _GRUFunction
 from rnnlab.fast.lstm import _LSTMFunction
 from rnnlab.fast.rnn import _RNNFunction
 from rnnlab.padding import lengths_to_mask
 
 # Exact types: a subclass may change the equations (a learner's cell, say), so it runs the plain loop.
-_FUNCTIONS = {LSTMCell: _LSTMFunction, GRUCell: _GRUFunction, RNNCell: _RNNFunction}
+_FUNCTIONS: dict[type[nn.Module], type[Any]] = {LSTMCell: _LSTMFunction, GRUCell: _GRUFunction, RNNCell: _RNNFunction}
 
 
 def has_fast_path(cell: nn.Module) -> bool:
@@ -37,7 +41,9 @@ def _last(steps: Tensor, lengths: Tensor | None) -> Tensor:
     return steps.gather(1, index).squeeze(1)
 
 
-def fast_unroll(cell: nn.Module, x: Tensor, state=None, lengths: Tensor | None = None):
+def fast_unroll(
+    cell: _Cell[Any], x: Tensor, state: CellState | None = None, lengths: Tensor | None = None
+) -> tuple[Tensor, CellState]:
     """``rnnlab.recurrent.unroll`` for the built-in cells, with hand-written BPTT (any other cell
     runs ``unroll`` itself).
 
@@ -59,11 +65,13 @@ def fast_unroll(cell: nn.Module, x: Tensor, state=None, lengths: Tensor | None =
     if state is None:
         state = cell.init_state(B, x)
     weights = (cell.ih.weight, cell.ih.bias, cell.hh.weight, cell.hh.bias)
+    apply: Callable[..., Any] = function.apply
+    new_state: CellState
     if function is _LSTMFunction:
-        hs, cs = function.apply(x, *weights, *state)
-        new_state = (_last(hs, lengths), _last(cs, lengths))
+        hs, cs = apply(x, *weights, *state)
+        new_state = LSTMState(_last(hs, lengths), _last(cs, lengths))
     else:
-        hs = function.apply(x, *weights, state)
+        hs = apply(x, *weights, state)
         new_state = _last(hs, lengths)
     if lengths is not None:
         keep = lengths_to_mask(lengths, T, x.device)

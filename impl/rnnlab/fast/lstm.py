@@ -1,11 +1,21 @@
 """The LSTM layer with hand-written BPTT."""
+
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnlab.fast.ops import (
-    constants, d_sigmoid, d_tanh, input_grads, project, recurrent_weight_grad, time_major,
+    constants,
+    d_sigmoid,
+    d_tanh,
+    input_grads,
+    project,
+    recurrent_weight_grad,
+    time_major,
 )
 from rnnlab.fast.workspace import empty
 
@@ -14,7 +24,9 @@ class _LSTMFunction(torch.autograd.Function):
     """Gates i, f, g, o; x (B, T, I) -> every h_t and every c_t, each (B, T, H)."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, h0, c0):
+    def forward(
+        ctx: Any, x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, h0: Tensor, c0: Tensor
+    ) -> tuple[Tensor, Tensor]:
         x_tm = time_major(x)
         T, B, _ = x_tm.shape
         H = w_hh.shape[1]
@@ -25,7 +37,7 @@ class _LSTMFunction(torch.autograd.Function):
         gates = project(x_tm, w_ih * scale, (b_ih + b_hh) * scale.squeeze(1))  # (T, B, 4H)
         w2t = (w_hh * scale).t()
         hs, cs = empty(T + 1, B, H, like=x), empty(T + 1, B, H, like=x)
-        tc = empty(T, B, H, like=x)              # tanh(c_t)
+        tc = empty(T, B, H, like=x)  # tanh(c_t)
         hs[0] = h0
         cs[0] = c0
         # Per-step views made once, not T times inside the loop (each view costs a dispatch).
@@ -43,7 +55,7 @@ class _LSTMFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, d_h, d_c):
+    def backward(ctx: Any, d_h: Tensor, d_c: Tensor) -> tuple[Tensor | None, ...]:
         """Worked backward. With i, f, g, o the gate activations of step t (saved in ``gates``),
         c_t = f c_{t-1} + i g and h_t = o tanh(c_t). Let dh be everything reaching h_t and dc
         everything reaching c_t, then
@@ -72,25 +84,25 @@ class _LSTMFunction(torch.autograd.Function):
         # written into one buffer without temporaries.
         factors = empty(T, B, G, like=gates)
         fi, ff, fg, fo = factors.view(T, B, 4, H).unbind(2)
-        d_sigmoid(g, i, out=fi)                  # dL/da_i = dc * g i(1-i)
-        d_sigmoid(cs[:-1], f, out=ff)            # dL/da_f = dc * c_prev f(1-f)
-        d_tanh(i, g, out=fg)                     # dL/da_g = dc * i(1-g^2)
-        d_sigmoid(tc, o, out=fo)                 # dL/da_o = dh * tanh(c) o(1-o)
+        d_sigmoid(g, i, out=fi)  # dL/da_i = dc * g i(1-i)
+        d_sigmoid(cs[:-1], f, out=ff)  # dL/da_f = dc * c_prev f(1-f)
+        d_tanh(i, g, out=fg)  # dL/da_g = dc * i(1-g^2)
+        d_sigmoid(tc, o, out=fo)  # dL/da_o = dh * tanh(c) o(1-o)
         h_to_c = d_tanh(o, tc, out=empty(T, B, H, like=tc))  # dc += dh * o(1 - tanh(c)^2)
         # factors becomes dL/d(gates) in place, step by step
         ifg_t = factors.view(T, B, 4, H)[:, :, :3].unbind(0)
         rows, fo_t, f_t = factors.unbind(0), fo.unbind(0), f.unbind(0)
         dh_in, h_to_c_t = d_h.unbind(0), h_to_c.unbind(0)
         dc_in = None if d_c is None else d_c.unbind(0)
-        dh = d_h[T - 1].clone()                   # the gradient reaching h_T, and c_T
+        dh = d_h[T - 1].clone()  # the gradient reaching h_T, and c_T
         dc = tc.new_zeros(B, H) if d_c is None else d_c[T - 1].clone()
         dc_row = dc.unsqueeze(1)
         for t in range(T - 1, -1, -1):
-            dc.addcmul_(dh, h_to_c_t[t])          # everything reaching c_t
+            dc.addcmul_(dh, h_to_c_t[t])  # everything reaching c_t
             ifg_t[t].mul_(dc_row)
             fo_t[t].mul_(dh)
-            dc.mul_(f_t[t])                       # on to c_{t-1}
-            if t:                                 # on to h_{t-1}, plus what its output receives
+            dc.mul_(f_t[t])  # on to c_{t-1}
+            if t:  # on to h_{t-1}, plus what its output receives
                 torch.addmm(dh_in[t - 1], rows[t], w_hh, out=dh)
                 if dc_in is not None:
                     dc.add_(dc_in[t - 1])

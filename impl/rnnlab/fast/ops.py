@@ -1,6 +1,9 @@
 """The pieces every fast-path Function shares: constants, one-pass derivatives, layouts, and
 the matmuls over all T*B rows."""
+
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -22,19 +25,21 @@ def tanh_(x: Tensor, one: Tensor, two: Tensor) -> Tensor:
 
 def d_sigmoid(grad: Tensor, s: Tensor, out: Tensor) -> Tensor:
     """out = grad * s(1 - s), sigmoid's derivative written through its output s, in one pass."""
-    return torch.ops.aten.sigmoid_backward.grad_input(grad, s, grad_input=out)
+    result: Tensor = torch.ops.aten.sigmoid_backward.grad_input(grad, s, grad_input=out)
+    return result
 
 
 def d_tanh(grad: Tensor, t: Tensor, out: Tensor) -> Tensor:
     """out = grad * (1 - t^2), tanh's derivative written through its output t, in one pass."""
-    return torch.ops.aten.tanh_backward.grad_input(grad, t, grad_input=out)
+    result: Tensor = torch.ops.aten.tanh_backward.grad_input(grad, t, grad_input=out)
+    return result
 
 
 def time_major(x: Tensor) -> Tensor:
     """(B, T, ...) -> contiguous (T, B, ...). Per-step slices of a batch-first buffer are
     rows T*G elements apart, which thrashes the cache; time-major keeps each step together."""
     x_tm = x.transpose(0, 1)
-    if x_tm.is_contiguous():                  # already laid out time-major (a gradient often is)
+    if x_tm.is_contiguous():  # already laid out time-major (a gradient often is)
         return x_tm
     return _empty(*x_tm.shape, like=x).copy_(x_tm)
 
@@ -48,7 +53,7 @@ def project(x_tm: Tensor, w_ih: Tensor, bias: Tensor, out: Tensor | None = None)
     return out
 
 
-def input_grads(ctx, d_pre: Tensor, x_tm: Tensor, w_ih: Tensor):
+def input_grads(ctx: Any, d_pre: Tensor, x_tm: Tensor, w_ih: Tensor) -> tuple[Tensor | None, Tensor, Tensor]:
     """Gradients of x (returned batch-first), W_ih and b_ih from d(pre-activation)
     (T, B, G*H), as single matmuls over all T*B rows."""
     T, B, I = x_tm.shape
@@ -61,5 +66,3 @@ def recurrent_weight_grad(d_pre: Tensor, hs: Tensor) -> Tensor:
     """dL/dW_hh = sum_t d_pre_t^T h_{t-1}: one matmul over all T*B rows."""
     T, B, G = d_pre.shape
     return d_pre.view(T * B, G).t().mm(hs[:-1].reshape(T * B, -1))
-
-

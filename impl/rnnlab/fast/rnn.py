@@ -1,11 +1,21 @@
 """The vanilla RNN layer with hand-written BPTT."""
+
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnlab.fast.ops import (
-    constants, d_tanh, input_grads, project, recurrent_weight_grad, tanh_, time_major,
+    constants,
+    d_tanh,
+    input_grads,
+    project,
+    recurrent_weight_grad,
+    tanh_,
+    time_major,
 )
 from rnnlab.fast.workspace import empty
 
@@ -14,7 +24,7 @@ class _RNNFunction(torch.autograd.Function):
     """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); x (B, T, I) -> every h_t (B, T, H)."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, b_ih, w_hh, b_hh, h0):
+    def forward(ctx: Any, x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, h0: Tensor) -> Tensor:
         x_tm = time_major(x)
         T, B, _ = x_tm.shape
         hs = empty(T + 1, B, w_hh.shape[1], like=x)  # h_0, then pre-activations -> h_1..h_T in place
@@ -30,7 +40,7 @@ class _RNNFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, d_out):
+    def backward(ctx: Any, d_out: Tensor) -> tuple[Tensor | None, ...]:
         """Worked backward. Write a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, h_t = tanh(a_t), and
         dh_t for everything that reaches h_t: its own output's gradient d_out_t plus what flows
         back from step t+1. Then

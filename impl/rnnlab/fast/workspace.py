@@ -1,8 +1,10 @@
 """Buffers the fast path keeps from one call to the next (see ``_Workspace``)."""
+
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -29,14 +31,18 @@ class _Workspace:
 
     def __init__(self, max_bytes: int = 1 << 30):
         self.max_bytes = max_bytes
-        self._kept: list[Tensor] = []             # flat buffers
+        self._kept: list[Tensor] = []  # flat buffers
         self._bytes = 0
         self._lock = threading.Lock()
-        self._use_count = getattr(torch._C, "_storage_Use_Count", None)   # None: keep nothing
+        self._use_count: Callable[[int], int] | None = getattr(
+            torch._C, "_storage_Use_Count", None
+        )  # None: keep nothing
         self._unused_count = self._users(torch.empty(1)) if self._use_count else None
 
     def _users(self, buf: Tensor) -> int:
-        return self._use_count(buf.untyped_storage()._cdata)
+        assert self._use_count is not None  # only called when the private call exists
+        users: int = self._use_count(buf.untyped_storage()._cdata)
+        return users
 
     def _idle(self, buf: Tensor) -> bool:
         return self._users(buf) == self._unused_count
@@ -45,7 +51,7 @@ class _Workspace:
         for buf in sorted((b for b in self._kept if self._idle(b)), key=Tensor.numel, reverse=True):
             if self._bytes + size <= self.max_bytes:
                 return
-            self._kept = [b for b in self._kept if b is not buf]   # by identity: == compares values
+            self._kept = [b for b in self._kept if b is not buf]  # by identity: == compares values
             self._bytes -= buf.numel() * buf.element_size()
 
     def empty(self, *shape: int, like: Tensor) -> Tensor:
@@ -88,5 +94,3 @@ def release_workspace() -> None:
 def fast_workspace_bytes() -> int:
     """How many bytes of buffers the fast path keeps between calls right now."""
     return _WORKSPACE.kept_bytes()
-
-

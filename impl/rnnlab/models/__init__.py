@@ -1,4 +1,5 @@
 """Models built on the recurrent stack."""
+
 from rnnlab.models.charlm import CharLM, CharLMConfig
 from rnnlab.models.seq2seq import ATTENTION_KINDS, Seq2Seq, Seq2SeqConfig, translate
 

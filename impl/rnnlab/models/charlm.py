@@ -1,4 +1,5 @@
 """A character-level language model: embedding -> recurrent stack -> linear head."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -6,26 +7,30 @@ from dataclasses import asdict, dataclass
 from torch import Tensor, nn
 
 from rnnlab.cells import CELLS
-from rnnlab.recurrent import Recurrent, State
 from rnnlab.checks import require_positive_ints
+from rnnlab.data.text import Vocab
+from rnnlab.recurrent import Recurrent, StackState
 
 
 @dataclass
 class CharLMConfig:
-    vocab_size: int            # number of distinct characters
-    cell: str = "rnn"          # the recurrent cell, from rnnlab.cells.CELLS
-    hidden_size: int = 128     # H, per layer
-    num_layers: int = 1        # stacked recurrent layers
-    embedding_dim: int = 64    # E, the width of each character's embedding
-    dropout: float = 0.0       # between recurrent layers (needs num_layers > 1)
+    vocab_size: int  # number of distinct characters
+    cell: str = "rnn"  # the recurrent cell, from rnnlab.cells.CELLS
+    hidden_size: int = 128  # H, per layer
+    num_layers: int = 1  # stacked recurrent layers
+    embedding_dim: int = 64  # E, the width of each character's embedding
+    dropout: float = 0.0  # between recurrent layers (needs num_layers > 1)
     forget_bias: float | None = None  # LSTM only: initial forget-gate bias (None = torch's init)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"CharLM: unknown cell {self.cell!r}; choose one of {sorted(CELLS)}")
         require_positive_ints(
-            "CharLM", vocab_size=self.vocab_size, hidden_size=self.hidden_size,
-            num_layers=self.num_layers, embedding_dim=self.embedding_dim,
+            "CharLM",
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            embedding_dim=self.embedding_dim,
         )
 
 
@@ -54,17 +59,19 @@ class CharLM(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.rnn = Recurrent(cell, embedding_dim, hidden_size, num_layers, dropout, forget_bias=forget_bias)
         self.head = nn.Linear(hidden_size, vocab_size)
+        self.vocab: Vocab | None = None  # set by rnnlab.load: the characters the ids stand for
+        self.checkpoint_step = 0  # set by rnnlab.load: the training step the weights come from
 
     @classmethod
-    def from_config(cls, config: CharLMConfig) -> "CharLM":
+    def from_config(cls, config: CharLMConfig) -> CharLM:
         return cls(**asdict(config))
 
-    def forward(self, idx: Tensor, state: State = None) -> tuple[Tensor, State]:
+    def forward(self, idx: Tensor, state: StackState | None = None) -> tuple[Tensor, StackState]:
         if idx.dim() != 2:
             raise ValueError(f"CharLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
-        x = self.embedding(idx)              # (B, T, E)
-        h, state = self.rnn(x, state)        # (B, T, H)
-        return self.head(h), state           # (B, T, V)
+        x = self.embedding(idx)  # (B, T, E)
+        h, state = self.rnn(x, state)  # (B, T, H)
+        return self.head(h), state  # (B, T, V)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -18,20 +18,22 @@ Decoder: a GRU cell reading [embedding(y_{t-1}); c_t] with state s_{t-1}; logits
 
 Everything else — sizes, data, optimiser, schedule — is the same for every variant.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnlab.attention import AdditiveAttention, DotAttention, GeneralAttention
+from rnnlab.attention import AdditiveAttention, DotAttention, GeneralAttention, _Attention
 from rnnlab.cells import GRUCell
+from rnnlab.checks import require_positive_ints
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
 from rnnlab.recurrent import Recurrent
-from rnnlab.checks import require_positive_ints
 
 TARGET_CHARS = "0123456789-"
 # the decoder's vocabulary: three special tokens, then the characters of YYYY-MM-DD
@@ -53,7 +55,7 @@ class SummedDirectionsDot(DotAttention):
 
 # attention kind -> the module scoring decoder state s (H wide) against encoder states h_j (2H wide);
 # "none" is the baseline's fixed context
-ATTENTIONS = {
+ATTENTIONS: dict[str, Callable[[int, int], _Attention | None]] = {
     "none": lambda H, A: None,
     "bahdanau": lambda H, A: AdditiveAttention(H, 2 * H, A),
     "luong": lambda H, A: GeneralAttention(H, 2 * H),
@@ -64,19 +66,22 @@ ATTENTION_KINDS = tuple(ATTENTIONS)
 
 @dataclass
 class Seq2SeqConfig:
-    source_chars: str                # the input alphabet (ids 1.. ; 0 is padding)
-    attention: str = "bahdanau"      # the context: fixed (none), or attention with this score
-    hidden_size: int = 128           # H: encoder per direction and decoder
-    embedding_dim: int = 48          # E, for source and target characters
-    attention_dim: int = 128         # A, Bahdanau's hidden layer
-    max_output_len: int = 12         # decoding stops here if no end-of-sequence came
+    source_chars: str  # the input alphabet (ids 1.. ; 0 is padding)
+    attention: str = "bahdanau"  # the context: fixed (none), or attention with this score
+    hidden_size: int = 128  # H: encoder per direction and decoder
+    embedding_dim: int = 48  # E, for source and target characters
+    attention_dim: int = 128  # A, Bahdanau's hidden layer
+    max_output_len: int = 12  # decoding stops here if no end-of-sequence came
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_KINDS:
             raise ValueError(f"Seq2Seq: attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
         require_positive_ints(
-            "Seq2Seq", hidden_size=self.hidden_size, embedding_dim=self.embedding_dim,
-            attention_dim=self.attention_dim, max_output_len=self.max_output_len,
+            "Seq2Seq",
+            hidden_size=self.hidden_size,
+            embedding_dim=self.embedding_dim,
+            attention_dim=self.attention_dim,
+            max_output_len=self.max_output_len,
         )
 
 
@@ -106,9 +111,11 @@ class Seq2Seq(nn.Module):
         self.decoder = GRUCell(E + 2 * H, H)
         self.attention = ATTENTIONS[config.attention](H, config.attention_dim)
         self.out = nn.Linear(H + 2 * H + E, self.target_vocab_size)
+        self.vocab: Vocab | None = None  # set by rnnlab.load (the source characters, as source_vocab)
+        self.checkpoint_step = 0  # set by rnnlab.load: the training step the weights come from
 
     @classmethod
-    def from_config(cls, config: Seq2SeqConfig) -> "Seq2Seq":
+    def from_config(cls, config: Seq2SeqConfig) -> Seq2Seq:
         return cls(**asdict(config))
 
     # --- text <-> ids ---------------------------------------------------------------------
@@ -148,39 +155,53 @@ class Seq2Seq(nn.Module):
         return out
 
     # --- the network -----------------------------------------------------------------------
-    def encode(self, src: Tensor, lengths: Tensor):
+    def encode(self, src: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Encoder states (B, S, 2H), their summary (B, 2H), the padding mask (B, S), and s_0 (B, H)."""
         H = self.config.hidden_size
         states, final = self.encoder(self.src_embedding(src), lengths=lengths)  # (B, S, 2H)
         summary = torch.cat([final[0], final[1]], dim=1)  # (B, 2H): forward last, backward first
-        mask = src != PAD                                  # (B, S)
-        s0 = torch.tanh(self.bridge(summary))              # (B, H)
+        mask = src != PAD  # (B, S)
+        s0 = torch.tanh(self.bridge(summary))  # (B, H)
         assert summary.shape[1] == 2 * H
         return states, summary, mask, s0
 
-    def decode_step(self, y_prev: Tensor, s: Tensor, states: Tensor, summary: Tensor, mask: Tensor,
-                    precomputed: Tensor | None):
+    def decode_step(
+        self, y_prev: Tensor, s: Tensor, states: Tensor, summary: Tensor, mask: Tensor, precomputed: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
         """One decoder step: previous token ids (B,) and state s_{t-1} -> logits, s_t, weights."""
         # region exercise lab03.seq2seq
-        emb = self.tgt_embedding(y_prev)                   # (B, E)
+        emb = self.tgt_embedding(y_prev)  # (B, E)
         if self.attention is None:
-            context, weights = summary, None               # the fixed context: the bottleneck
+            context, weights = summary, None  # the fixed context: the bottleneck
         else:
             context, weights = self.attention(s, states, mask, precomputed)  # (B, 2H), (B, S)
         s, _ = self.decoder(torch.cat([emb, context], dim=1), s)  # (B, H)
-        logits = self.out(torch.cat([s, context, emb], dim=1))   # (B, V_out)
+        logits = self.out(torch.cat([s, context, emb], dim=1))  # (B, V_out)
         return logits, s, weights
         # endregion
 
-    def forward(self, src: Tensor, lengths: Tensor, targets: Tensor | None = None,
-                teacher_forcing: float = 1.0, generator: torch.Generator | None = None,
-                max_len: int | None = None) -> Tensor:
+    def forward(
+        self,
+        src: Tensor,
+        lengths: Tensor,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
+        max_len: int | None = None,
+    ) -> Tensor:
         """Logits (B, T_out, V); ``decode`` takes the same arguments and also returns the
         attention weights."""
         return self.decode(src, lengths, targets, teacher_forcing, generator, max_len)[0]
 
-    def decode(self, src: Tensor, lengths: Tensor, targets: Tensor | None = None,
-               teacher_forcing: float = 1.0, generator: torch.Generator | None = None,
-               max_len: int | None = None) -> tuple[Tensor, Tensor | None]:
+    def decode(
+        self,
+        src: Tensor,
+        lengths: Tensor,
+        targets: Tensor | None = None,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
+        max_len: int | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
         """Logits (B, T_out, V) and attention weights (B, T_out, S), or None for the baseline.
         With ``targets``, each step feeds the gold previous token with probability
         ``teacher_forcing`` and the model's own argmax otherwise (scheduled sampling); without,
@@ -225,7 +246,7 @@ class Seq2Seq(nn.Module):
         device = model_device(self)
         out: list[str] = []
         for i in range(0, len(sources), batch_size):
-            src, lengths = self.encode_sources(list(sources[i: i + batch_size]))
+            src, lengths = self.encode_sources(list(sources[i : i + batch_size]))
             out.extend(self.decode_targets(self(src.to(device), lengths).argmax(-1).cpu()))
         self.train(was_training)
         return out

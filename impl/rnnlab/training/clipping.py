@@ -1,4 +1,5 @@
 """Gradient clipping by global norm, written out."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Training a character language model: Adam, clipping, truncated BPTT, periodic evaluation."""
+
 from __future__ import annotations
 
 import math
@@ -10,32 +11,37 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn import functional as F
+
+from rnnlab.checks import require_positive_ints
 from rnnlab.device import model_device
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import State, detach_state, move_state
 from rnnlab.training.loop import Evaluation, restore, run_training
 from rnnlab.training.tbptt import StreamBatcher
-from rnnlab.checks import require_positive_ints
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 1000            # optimiser steps (one window of B x T characters each)
-    batch_size: int = 32         # B parallel contiguous streams
-    seq_len: int = 64            # T, the truncation length of BPTT
-    lr: float = 3e-3             # Adam's peak learning rate
-    min_lr_ratio: float = 0.1    # cosine decay ends at lr * min_lr_ratio
-    warmup_steps: int = 20       # linear warm-up from 0
+    steps: int = 1000  # optimiser steps (one window of B x T characters each)
+    batch_size: int = 32  # B parallel contiguous streams
+    seq_len: int = 64  # T, the truncation length of BPTT
+    lr: float = 3e-3  # Adam's peak learning rate
+    min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio
+    warmup_steps: int = 20  # linear warm-up from 0
     decay_steps: int | None = None  # the cosine's length (None: all of ``steps``); held at lr * min_lr_ratio after
-    clip: float = 1.0            # max global gradient norm
-    eval_points: int = 10        # evaluations on the whole validation split, evenly spaced, the last at the end
-    eval_rows: int = 16          # parallel streams used by evaluation
-    seed: int = 0                # weights' initialisation and every random draw of the run
+    clip: float = 1.0  # max global gradient norm
+    eval_points: int = 10  # evaluations on the whole validation split, evenly spaced, the last at the end
+    eval_rows: int = 16  # parallel streams used by evaluation
+    seed: int = 0  # weights' initialisation and every random draw of the run
 
     def __post_init__(self) -> None:
         require_positive_ints(
-            "TrainConfig", steps=self.steps, batch_size=self.batch_size,
-            seq_len=self.seq_len, eval_points=self.eval_points, eval_rows=self.eval_rows,
+            "TrainConfig",
+            steps=self.steps,
+            batch_size=self.batch_size,
+            seq_len=self.seq_len,
+            eval_points=self.eval_points,
+            eval_rows=self.eval_rows,
         )
         if not (self.lr > 0 and self.clip > 0):
             raise ValueError(f"TrainConfig: lr and clip must be > 0, got lr={self.lr}, clip={self.clip}")
@@ -56,11 +62,11 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 @dataclass
 class History:
-    train_loss: list[float] = field(default_factory=list)     # per step
-    grad_norm: list[float] = field(default_factory=list)      # pre-clip global norm, per step
+    train_loss: list[float] = field(default_factory=list)  # per step
+    grad_norm: list[float] = field(default_factory=list)  # pre-clip global norm, per step
     eval_step: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
-    eval_seconds: list[float] = field(default_factory=list)   # training wall-clock at each evaluation
+    eval_seconds: list[float] = field(default_factory=list)  # training wall-clock at each evaluation
     train_seconds: float = 0.0
 
 
@@ -79,9 +85,9 @@ def train_lm(
     *,
     progress: bool | None = None,
     desc: str = "train",
-    resume: dict | None = None,
+    resume: dict[str, Any] | None = None,
     checkpoint_every: int = 0,
-    on_checkpoint: Callable[[dict], None] | None = None,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[History, torch.optim.Optimizer]:
     """Train ``model`` in place (on its device); return its history and the optimiser.
 
@@ -109,8 +115,19 @@ def train_lm(
     task = LMTask(model, optimizer, batcher, val_ids, cfg, history)
     if resume is not None:
         task.state = move_state(resume["loop"]["carry"], device)
-    run_training(model, optimizer, task, steps=cfg.steps, start=start, clip=cfg.clip, eval_points=cfg.eval_points,
-                 progress=progress, desc=desc, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint)
+    run_training(
+        model,
+        optimizer,
+        task,
+        steps=cfg.steps,
+        start=start,
+        clip=cfg.clip,
+        eval_points=cfg.eval_points,
+        progress=progress,
+        desc=desc,
+        checkpoint_every=checkpoint_every,
+        on_checkpoint=on_checkpoint,
+    )
     return history, optimizer
 
 
@@ -118,8 +135,15 @@ class LMTask:
     """Next-character prediction over contiguous streams, the hidden state carried from one
     window to the next (truncated BPTT) and reset where the streams start again."""
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, batcher: StreamBatcher,
-                 val_ids: torch.Tensor, cfg: TrainConfig, history: History) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        batcher: StreamBatcher,
+        val_ids: torch.Tensor,
+        cfg: TrainConfig,
+        history: History,
+    ) -> None:
         self.model, self.optimizer, self.batcher, self.val_ids, self.cfg = model, optimizer, batcher, val_ids, cfg
         self.history = history
         self.state: State = None
@@ -143,4 +167,3 @@ class LMTask:
 
     def loop_state(self) -> dict[str, Any]:
         return {"carry": self.state}
-

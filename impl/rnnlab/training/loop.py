@@ -7,6 +7,7 @@ a character language model and a seq2seq model (how a batch is drawn, what is me
 state the data loop carries across a checkpoint) lives in a ``Task`` (``training/lm.py``,
 ``training/seq2seq.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,6 @@ import torch
 from tqdm import tqdm
 
 from rnnlab.device import set_rng_state
-
 from rnnlab.training.clipping import clip_grad_norm
 
 
@@ -39,11 +39,18 @@ def evenly_spaced(steps: int, points: int) -> list[int]:
     return sorted({round(steps * (k + 1) / points) for k in range(points)})
 
 
-def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0):
+def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0) -> tqdm[int]:
     """tqdm over steps ``start..steps-1``; ``progress=None`` lets tqdm decide (off when not a
     terminal, e.g. CI logs)."""
-    return tqdm(range(start, steps), desc=desc, disable=None if progress is None else not progress,
-                dynamic_ncols=True, leave=False, initial=start, total=steps)
+    return tqdm(
+        range(start, steps),
+        desc=desc,
+        disable=None if progress is None else not progress,
+        dynamic_ncols=True,
+        leave=False,
+        initial=start,
+        total=steps,
+    )
 
 
 DIVERGENCE_FACTOR = 10.0  # a loss above this many times chance (ln V) is a divergence
@@ -167,7 +174,14 @@ def run_training(
                 bar.set_postfix({shown.label: f"{shown.value:.3f}"})
             history.train_seconds = elapsed
             if on_checkpoint is not None and checkpoint_due(done, steps, checkpoint_every):
-                on_checkpoint({"step": done, "optimizer": optimizer.state_dict(), "history": asdict(history),
-                               "loop": task.loop_state()})
+                on_checkpoint(
+                    {
+                        "step": done,
+                        "optimizer": optimizer.state_dict(),
+                        "history": asdict(history),
+                        "loop": task.loop_state(),
+                    }
+                )
     except KeyboardInterrupt as exc:
-        raise interrupted_at(exc, done)
+        interrupted_at(exc, done)
+        raise

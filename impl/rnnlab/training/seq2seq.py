@@ -1,4 +1,5 @@
 """Training the date seq2seq model: Adam, clipping, scheduled sampling, length-bucketed batches."""
+
 from __future__ import annotations
 
 import random
@@ -8,27 +9,30 @@ from typing import Any
 
 import torch
 
+from rnnlab.checks import require_positive_ints
 from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, python_random_state
+from rnnlab.models.seq2seq import Seq2Seq
 from rnnlab.training.loop import Evaluation, restore, run_training
-from rnnlab.checks import require_positive_ints
 
 
 @dataclass
 class Seq2SeqTrainConfig:
-    steps: int = 300             # optimiser steps
-    batch_size: int = 64         # examples per step, grouped by similar length
-    lr: float = 2e-3             # Adam, constant
-    clip: float = 1.0            # max global gradient norm
-    tf_start: float = 1.0        # teacher-forcing ratio at step 0 ...
-    tf_end: float = 0.5          # ... decaying linearly to this at the last step (scheduled sampling)
+    steps: int = 300  # optimiser steps
+    batch_size: int = 64  # examples per step, grouped by similar length
+    lr: float = 2e-3  # Adam, constant
+    clip: float = 1.0  # max global gradient norm
+    tf_start: float = 1.0  # teacher-forcing ratio at step 0 ...
+    tf_end: float = 0.5  # ... decaying linearly to this at the last step (scheduled sampling)
     tf_steps: int | None = None  # the decay's length in steps (None: all of ``steps``); held at tf_end after
-    eval_points: int = 6         # evaluations on the validation examples, evenly spaced
-    seed: int = 0                # batch order, scheduled sampling's draws, and (CLI) the date corpus
+    eval_points: int = 6  # evaluations on the validation examples, evenly spaced
+    seed: int = 0  # batch order, scheduled sampling's draws, and (CLI) the date corpus
 
     def __post_init__(self) -> None:
         require_positive_ints(
-            "Seq2SeqTrainConfig", steps=self.steps, batch_size=self.batch_size,
+            "Seq2SeqTrainConfig",
+            steps=self.steps,
+            batch_size=self.batch_size,
             eval_points=self.eval_points,
         )
         if not 0.0 <= self.tf_end <= 1.0 or not 0.0 <= self.tf_start <= 1.0:
@@ -46,12 +50,12 @@ def teacher_forcing_ratio(step: int, cfg: Seq2SeqTrainConfig) -> float:
 def length_batches(examples: Sequence[Example], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Indices grouped into batches of similar source length (little padding), in random order."""
     order = sorted(range(len(examples)), key=lambda i: (len(examples[i].source), rng.random()))
-    batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches
 
 
-def accuracy_by_bucket(model, examples: Sequence[Example]) -> dict[str, float]:
+def accuracy_by_bucket(model: Seq2Seq, examples: Sequence[Example]) -> dict[str, float]:
     """Exact-match accuracy of ``model``'s translations, overall and per length bucket."""
     return score_by_bucket(examples, model.translate([e.source for e in examples]))
 
@@ -59,7 +63,7 @@ def accuracy_by_bucket(model, examples: Sequence[Example]) -> dict[str, float]:
 def score_by_bucket(examples: Sequence[Example], predictions: Sequence[str]) -> dict[str, float]:
     """Exact-match accuracy overall and per length bucket (short < 20, long >= 60 characters)."""
     hits: dict[str, list[bool]] = {"all": []}
-    for e, p in zip(examples, predictions):
+    for e, p in zip(examples, predictions, strict=True):
         ok = p == e.target
         hits["all"].append(ok)
         hits.setdefault(bucket(e.source), []).append(ok)
@@ -76,18 +80,37 @@ class Seq2SeqHistory:
     train_seconds: float = 0.0
 
 
-def train_seq2seq(model, train: Sequence[Example], val: Sequence[Example], cfg: Seq2SeqTrainConfig,
-                  *, progress: bool | None = None, desc: str = "seq2seq", resume: dict | None = None,
-                  checkpoint_every: int = 0, on_checkpoint: Callable[[dict], None] | None = None,
-                  ) -> tuple[Seq2SeqHistory, torch.optim.Optimizer]:
+def train_seq2seq(
+    model: Seq2Seq,
+    train: Sequence[Example],
+    val: Sequence[Example],
+    cfg: Seq2SeqTrainConfig,
+    *,
+    progress: bool | None = None,
+    desc: str = "seq2seq",
+    resume: dict[str, Any] | None = None,
+    checkpoint_every: int = 0,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[Seq2SeqHistory, torch.optim.Optimizer]:
     """Train ``model`` in place (on its device). Checkpoint snapshots and ``resume`` work as in
     ``rnnlab.training.lm.train_lm``; here ``loop`` holds the batch order left in this pass
     over the data and the states of the two generators (batch order, scheduled sampling)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history, start = restore(optimizer, Seq2SeqHistory, resume)
     task = Seq2SeqTask(model, train, val, cfg, history, loop=resume["loop"] if resume is not None else None)
-    run_training(model, optimizer, task, steps=cfg.steps, start=start, clip=cfg.clip, eval_points=cfg.eval_points,
-                 progress=progress, desc=desc, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint)
+    run_training(
+        model,
+        optimizer,
+        task,
+        steps=cfg.steps,
+        start=start,
+        clip=cfg.clip,
+        eval_points=cfg.eval_points,
+        progress=progress,
+        desc=desc,
+        checkpoint_every=checkpoint_every,
+        on_checkpoint=on_checkpoint,
+    )
     return history, optimizer
 
 
@@ -95,8 +118,15 @@ class Seq2SeqTask:
     """Length-bucketed batches of (source, target) dates, drawn in a random order pass after
     pass, with scheduled sampling: the teacher-forcing ratio decays by the step."""
 
-    def __init__(self, model: Any, train: Sequence[Example], val: Sequence[Example], cfg: Seq2SeqTrainConfig,
-                 history: Seq2SeqHistory, loop: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        train: Sequence[Example],
+        val: Sequence[Example],
+        cfg: Seq2SeqTrainConfig,
+        history: Seq2SeqHistory,
+        loop: dict[str, Any] | None = None,
+    ) -> None:
         self.model, self.train, self.val, self.cfg, self.history = model, train, val, cfg, history
         self.device = model_device(model)
         self.rng = random.Random(cfg.seed)
@@ -114,8 +144,7 @@ class Seq2SeqTask:
         src, lengths = self.model.encode_sources([e.source for e in chosen])
         targets = self.model.encode_targets([e.target for e in chosen]).to(self.device)
         self.ratio = teacher_forcing_ratio(step, self.cfg)
-        logits = self.model(src.to(self.device), lengths, targets, teacher_forcing=self.ratio,
-                            generator=self.generator)
+        logits = self.model(src.to(self.device), lengths, targets, teacher_forcing=self.ratio, generator=self.generator)
         return self.model.loss(logits, targets), logits.shape[-1]
 
     def record(self, step: int, grad_norm: float) -> None:

@@ -8,6 +8,7 @@ state for window k + 1: it is carried over, but *detached*, so backpropagation s
 the window boundary (truncation) while the forward pass still remembers the past.
 When a row runs out, the batcher wraps to the start and the state is reset.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ from rnnlab.metrics import stream_rows
 
 @dataclass
 class Window:
-    x: Tensor          # (B, T) input ids
-    y: Tensor          # (B, T) target ids (x shifted by one)
-    fresh: bool        # True when this window starts the rows anew: reset the state
+    x: Tensor  # (B, T) input ids
+    y: Tensor  # (B, T) target ids (x shifted by one)
+    fresh: bool  # True when this window starts the rows anew: reset the state
 
 
 class StreamBatcher:
