@@ -15,10 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from acceptance import profiles
-from acceptance.record import Recorder
-from acceptance.report import git_revision, machine_info, write_report
-from rnnlab.device import resolve_device
+from acceptance import learner
+
+LEARNER = learner.activate()  # RNNLAB_IMPL=DIR: from here on, `import rnnlab` is the learner's copy
+
+from acceptance import profiles  # noqa: E402  (after activate: these import rnnlab)
+from acceptance.record import Recorder  # noqa: E402
+from acceptance.report import git_revision, machine_info, write_report  # noqa: E402
+from rnnlab.device import resolve_device  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("RNNLAB_REPORTS", ROOT / "reports"))
@@ -74,6 +78,42 @@ def corpus():
     }
 
 
+def pytest_sessionstart(session):
+    if LEARNER is not None:
+        learner.verify_kernels()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A lab test skipped because its exercises are stubs: a "not attempted" row in the report."""
+    report = yield
+    if report.skipped and call.excinfo is not None and report.when in ("setup", "call"):
+        reason = str(call.excinfo.value)
+        if reason.startswith(learner.NOT_ATTEMPTED):
+            lab = Path(str(item.fspath)).stem.removeprefix("test_")
+            doc = (item.function.__doc__ or "").strip().splitlines()
+            name = item.name.removeprefix("test_").replace("_", " ")
+            case = item.name.removeprefix("test_").replace("[", ".").rstrip("]")
+            RECORDER.not_attempted(f"{lab}.{case}", lab, doc[0] if doc else name, reason)
+    return report
+
+
+def trained_code() -> dict[str, object]:
+    """Whose code this run trained, for the report's header."""
+    if LEARNER is None:
+        return {"who": "reference", "directory": str(ROOT / "impl" / "rnnlab")}
+    from rnnlab.exercise import BY_ID
+
+    return {
+        "who": "learner",
+        "directory": str(LEARNER.directory),
+        "stubbed": [f"{BY_ID[e].number} {BY_ID[e].title}" for e in LEARNER.stubbed],
+        "done": len(BY_ID) - len(LEARNER.stubbed),
+        "exercises": len(BY_ID),
+        "recurrence": LEARNER.recurrence,
+    }
+
+
 def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
     """With RNNLAB_IMPL=DIR set, the report gains the `rnnlab exercise status DIR` table."""
     from acceptance.record import Table
@@ -105,7 +145,9 @@ def pytest_sessionfinish(session, exitstatus):
         "machine": {**machine_info(), "device": str(DEVICE)},
         "git": git_revision(ROOT),
         "seed": 0,
-        "command": f"RNNLAB_PROFILE={prof} tox -e acceptance",
+        "command": ("RNNLAB_IMPL=" + str(LEARNER.directory) + " " if LEARNER else "")
+        + f"RNNLAB_PROFILE={prof} tox -e acceptance",
+        "trained_code": trained_code(),
     }
     try:
         json_path, html_path = write_report(RECORDER, meta, REPORTS)
@@ -113,9 +155,12 @@ def pytest_sessionfinish(session, exitstatus):
         session.config.get_terminal_writer().line(f"rnnlab: could not write the report: {exc}", red=True)
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         return
-    failed = [c for c in RECORDER.criteria if not c.passed]
+    attempted = [c for c in RECORDER.criteria if c.attempted]
+    passed = sum(c.passed for c in attempted)
+    skipped = len(RECORDER.criteria) - len(attempted)
+    more = f", {skipped} not attempted (their exercises are still stubs)" if skipped else ""
     session.config.get_terminal_writer().line(
-        f"\nacceptance report: {html_path} ({len(RECORDER.criteria) - len(failed)}/{len(RECORDER.criteria)} criteria passed)"
+        f"\nacceptance report: {html_path} ({passed}/{len(attempted)} criteria passed{more})"
     )
 
 

@@ -18,6 +18,7 @@ class Criterion:
     passed: bool
     detail: str = ""
     known_failure: str = ""  # why a criterion is expected to fail at this profile's budget (see profiles.py)
+    attempted: bool = True  # False: a learner's run whose exercises for this lab are still stubs
 
     def as_json(self) -> dict[str, Any]:
         measured = self.measured
@@ -32,6 +33,7 @@ class Criterion:
             "passed": bool(self.passed),
             "detail": self.detail,
             "known_failure": self.known_failure,
+            "attempted": self.attempted,
         }
 
 
@@ -107,4 +109,10 @@ class Recorder:
     ) -> Criterion:
         c = Criterion(id, lab, description, measured, threshold, bool(passed), detail)
         self.criteria = [x for x in self.criteria if x.id != id] + [c]
+        return c
+
+    def not_attempted(self, id: str, lab: str, description: str, why: str) -> Criterion:
+        """A criterion a learner's run could not measure: its exercises are still stubs."""
+        c = self.criterion(id, lab, description, "not attempted", "", False, why)
+        c.attempted = False
         return c

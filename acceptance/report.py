@@ -73,10 +73,16 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         )
     criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
     sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
-    failed = [c for c in criteria if not c.passed]
+    failed = [c for c in criteria if c.attempted and not c.passed]
+    not_attempted = [c for c in criteria if not c.attempted]
     payload = {
         "meta": meta,
-        "summary": {"criteria": len(criteria), "passed": len(criteria) - len(failed), "failed": len(failed)},
+        "summary": {
+            "criteria": len(criteria),
+            "passed": len(criteria) - len(failed) - len(not_attempted),
+            "failed": len(failed),
+            "not_attempted": len(not_attempted),
+        },
         "criteria": [c.as_json() for c in criteria],
         "sections": [
             {

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnlab.fast.dispatch import KERNEL_MODULES
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_START = re.compile(r"^(?P<indent>[ \t]*)# region exercise (?P<id>[\w.]+)\s*$")
 REGION_END = re.compile(r"^[ \t]*# endregion\s*$")
+STUB_TAG = re.compile(r"# stub: (?P<id>[\w.]+)\s*$")  # ends every stub line; gone once the learner replaces it
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,19 @@ def stub_line(exercise: Exercise, indent: str) -> str:
         f"not yet implemented: {exercise.number} — {exercise.title}: {exercise.task}. "
         f"See {exercise.spec} (run: tox -e spec -- --impl DIR -m {exercise.marker})"
     )
-    return f"{indent}raise NotImplementedError({message!r})"
+    return f"{indent}raise NotImplementedError({message!r})  # stub: {exercise.id}"
+
+
+def stubbed(impl_dir: str | os.PathLike[str]) -> list[str]:
+    """The exercises whose stub is still in the copy at ``impl_dir`` (curriculum order): a
+    stub left in place raises, so nothing of that exercise can have been done."""
+    found: set[str] = set()
+    for path in (Path(impl_dir) / "rnnlab").rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            tag = STUB_TAG.search(line)
+            if tag and "NotImplementedError" in line:
+                found.add(tag["id"])
+    return [e.id for e in EXERCISES if e.id in found]
 
 
 def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozenset()) -> Path:
@@ -182,6 +197,8 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
     try:
         copy = staging / "rnnlab"
         shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for module in KERNEL_MODULES.values():  # the fast kernels spell out every cell's equations
+            (staging / Path(*module.split("."))).with_suffix(".py").unlink()
         by_file: dict[Path, list[tuple[int, int, str]]] = {}
         for rid, places in find_regions(copy).items():
             if rid in keep:

@@ -47,7 +47,7 @@ def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
     assert not re.search(r'(src|href)="(https?:)?//', html), "nothing may load from outside the file"
     assert "<script>alert(1)</script>" not in html, "sample text is escaped, never executed"
     data = json.loads(json_path.read_text())
-    assert data["summary"] == {"criteria": 2, "passed": 1, "failed": 1}
+    assert data["summary"] == {"criteria": 2, "passed": 1, "failed": 1, "not_attempted": 0}
     assert {c["id"] for c in data["criteria"]} == {"lab01.ok", "lab01.bad"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acceptance.html", "acceptance.json"], (
         "no temporary files left"

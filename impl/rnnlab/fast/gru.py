@@ -106,3 +106,6 @@ class _GRUFunction(torch.autograd.Function):
         torch.mul(dhs, a_n, out=fn)  # the input side's n gradient is dL/da_n itself
         d_x, d_w_ih, d_b_ih = input_grads(ctx, factors, x_tm, w_ih)
         return d_x, d_w_ih, d_b_ih, d_w_hh, d_b_hh, dh
+
+
+FUNCTION = _GRUFunction  # what rnnlab.fast.dispatch registers for the gru cell

@@ -110,3 +110,6 @@ class _LSTMFunction(torch.autograd.Function):
                 torch.mm(rows[t], w_hh, out=dh)
         d_x, d_w_ih, d_b = input_grads(ctx, factors, x_tm, w_ih)
         return d_x, d_w_ih, d_b, recurrent_weight_grad(factors, hs), d_b, dh, dc
+
+
+FUNCTION = _LSTMFunction  # what rnnlab.fast.dispatch registers for the lstm cell

@@ -71,3 +71,6 @@ class _RNNFunction(torch.autograd.Function):
         d_x, d_w_ih, d_b = input_grads(ctx, d_pre, x_tm, w_ih)
         d_w_hh = recurrent_weight_grad(d_pre, hs)
         return d_x, d_w_ih, d_b, d_w_hh, d_b, dh
+
+
+FUNCTION = _RNNFunction  # what rnnlab.fast.dispatch registers for the rnn cell

@@ -1,0 +1,108 @@
+"""The harness on a learner's code (`RNNLAB_IMPL=DIR tox -e acceptance`): it trains the learner's
+functions, never the reference's in disguise, and a lab whose exercises are stubs is shown as
+not attempted rather than failed.
+
+Each learner copy is its own `rnnlab` package, so the checks that import one run in a subprocess.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from acceptance.record import Recorder
+from acceptance.report import write_report
+from rnnlab import exercise
+from rnnlab.fast.dispatch import KERNEL_MODULES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VERIFY = """
+import json
+from acceptance import learner
+learner.activate()
+print(json.dumps(learner.verify_kernels()))
+"""
+
+
+def _verify(copy: Path) -> dict[str, str]:
+    env = {**os.environ, "RNNLAB_IMPL": str(copy), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", VERIFY], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def solved_copy(tmp_path_factory) -> Path:
+    """A learner's copy with every exercise written (the reference's own answers)."""
+    dest = tmp_path_factory.mktemp("learner") / "solved"
+    exercise.init(dest, keep=set(exercise.BY_ID))
+    return dest
+
+
+def test_a_learner_copy_holds_no_fast_kernels(solved_copy):
+    """The kernels spell out every cell's equations (forward and backward): a spoiler."""
+    left = [m for m in KERNEL_MODULES.values() if (solved_copy / Path(*m.split("."))).with_suffix(".py").exists()]
+    assert not left, f"`rnnlab exercise init` must leave the fast kernels out of the copy; found {left}"
+
+
+def test_the_reference_kernel_runs_only_a_cell_it_was_checked_against(solved_copy, tmp_path):
+    """A correct cell gets the fast path (checked equal in the run); a cell with a mistake trains as
+    written, through the plain loop; a stubbed cell is said to be a stub."""
+    verdicts = _verify(solved_copy)
+    assert all(v.startswith("fast path: the reference kernel, checked") for v in verdicts.values()), verdicts
+
+    wrong = tmp_path / "wrong"
+    exercise.init(wrong, keep=set(exercise.BY_ID))
+    cells = wrong / "rnnlab" / "cells.py"
+    text = cells.read_text()
+    assert "n = torch.tanh(x_n + r * h_n)" in text
+    cells.write_text(text.replace("n = torch.tanh(x_n + r * h_n)", "n = torch.tanh(x_n + h_n)"))  # forgets r
+    verdicts = _verify(wrong)
+    assert verdicts["gru"].startswith("plain loop: your cell and loop differ"), verdicts
+    assert verdicts["lstm"].startswith("fast path"), verdicts
+
+    stubbed = tmp_path / "stubbed"
+    exercise.init(stubbed, keep=set(exercise.BY_ID) - {"lab02.lstm_cell"})
+    assert _verify(stubbed)["lstm"] == "plain loop: the cell (or the loop) is still a stub"
+
+
+def test_exercise_stubs_are_found_until_replaced(tmp_path):
+    copy = tmp_path / "copy"
+    exercise.init(copy, keep={"lab01.rnn_cell"})
+    assert exercise.stubbed(copy) == [e.id for e in exercise.EXERCISES if e.id != "lab01.rnn_cell"]
+
+
+def test_a_criterion_not_attempted_is_neither_passed_nor_failed(tmp_path):
+    rec = Recorder()
+    rec.criterion("lab01.perplexity", "lab01", "perplexity", 5.4, "<= 6", True)
+    rec.not_attempted("lab03.gap", "lab03", "attention beats the baseline", "not attempted: needs Lab 03.2 attention")
+    meta = {
+        "profile": "quick",
+        "started": "2026-01-01T00:00:00+00:00",
+        "wall_seconds": 1.0,
+        "git": "abc",
+        "seed": 0,
+        "command": "RNNLAB_IMPL=/x tox -e acceptance",
+        "machine": {"cpu": "c", "cores": 2, "torch_threads": 2, "torch": "2", "python": "3", "platform": "p"},
+        "trained_code": {
+            "who": "learner",
+            "directory": "/home/me/my-rnnlab",
+            "stubbed": ["Lab 03.2 attention"],
+            "done": 11,
+            "exercises": 12,
+            "recurrence": {"rnn": "fast path: the reference kernel, checked"},
+        },
+    }
+    json_path, html_path = write_report(rec, meta, tmp_path)
+    summary = json.loads(json_path.read_text())["summary"]
+    assert summary == {"criteria": 2, "passed": 1, "failed": 0, "not_attempted": 1}, summary
+    html = html_path.read_text()
+    assert "Trained code: your copy, /home/me/my-rnnlab" in html, "the report must say whose code was trained"
+    assert "All 1 criteria attempted passed" in html and "1 not attempted" in html
+    assert "FAIL" not in html, "a criterion whose exercises are stubs is not a failure"
