@@ -55,13 +55,27 @@ def pytest_configure(config):
             )
         if "rnnlab" in sys.modules:
             raise pytest.UsageError("rnnlab was imported before --impl took effect")
-        sys.path.insert(0, str(path))
+        from acceptance import learner  # imports no rnnlab
+
+        learner.activate(path)
+        # the copy has no fast kernels; the reference's run a cell only where this run finds them
+        # equal to the learner's cell and loop (else the learner's code runs as written)
+        learner.verify_kernels()
+    from rnnlab.exercise import marker_lines  # after --impl: the copy's own list
+
+    for line in marker_lines():  # each exercise's and topic's marker, described from the one list
+        config.addinivalue_line("markers", line)
 
 
 def pytest_report_header(config):
     import rnnlab
+    from acceptance import learner
 
-    return f"rnnlab under test: {Path(rnnlab.__file__).parent}"
+    header = f"rnnlab under test: {Path(rnnlab.__file__).parent}"
+    copy = learner.current()
+    if copy is not None:
+        header += "".join(f"\n  {cell}: {how}" for cell, how in copy.recurrence.items())
+    return header
 
 
 @pytest.hookimpl(wrapper=True)

@@ -574,9 +574,11 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
     target = exercise.init(args.dir)
     print(f"wrote {target}: {len(exercise.EXERCISES)} exercises stubbed, in this order:")
     for e in exercise.EXERCISES:
-        print(f"  {e.number:<9} {e.title:<45} -m {e.marker}")
-    print(f"check one: tox -e spec -- --impl {args.dir} -m {exercise.EXERCISES[0].marker}")
-    print(f"progress:  rnnlab exercise status {args.dir}")
+        print(f"  {e.number:<9} {e.title:<50} {exercise.where(e)}")
+    first = exercise.EXERCISES[0]
+    print(f"progress:  rnnlab exercise status {args.dir}   (one exercise: ... status {args.dir} {first.id})")
+    print(f"its specs: pytest spec --impl {args.dir} -m {first.marker}   (from the checkout)")
+    print(f"your code trained, in the report: RNNLAB_IMPL={args.dir} tox -e acceptance")
     return 0
 
 
@@ -587,11 +589,29 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     if not (folder / "rnnlab" / "__init__.py").is_file():
         what = "does not exist" if not folder.exists() else "holds no rnnlab package"
         raise UsageError(f"{folder} {what}; create a learner copy with `rnnlab exercise init {folder}`")
-    rows = exercise.status(args.dir, args.specs)
-    print(exercise.format_status(rows))
-    done = sum(r["passed"] == r["total"] and r["total"] > 0 for r in rows)
-    print(f"\n{done}/{len(rows)} exercises done")
+    only = [_exercise_id(name) for name in args.exercises] or None
+    try:
+        specs = exercise.spec_dir_for(args.dir, args.specs)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    rows = exercise.status(args.dir, specs, only)
+    print(exercise.format_status(rows, full=args.full))
+    done = sum(r["state"] == "done" for r in rows)
+    print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
+    print(exercise.next_step(rows, args.dir, specs))
     return 0
+
+
+def _exercise_id(name: str) -> str:
+    """An exercise named by id (lab01.tbptt), marker (lab01_tbptt) or number (01.3, "Lab 01.3")."""
+    from rnnlab import exercise
+
+    key = name.strip().lower().removeprefix("lab ").replace("_", ".", 1)
+    for e in exercise.EXERCISES:
+        if key in (e.id, e.number.lower().removeprefix("lab ")):
+            return e.id
+    known = ", ".join(f"{e.number.removeprefix('Lab ')} {e.id}" for e in exercise.EXERCISES)
+    raise UsageError(f"unknown exercise {name!r}; name one by number or id: {known}")
 
 
 def _device_argument(parser: argparse.ArgumentParser) -> None:
@@ -702,7 +722,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex_init.set_defaults(func=cmd_exercise_init)
     ex_status = ex_sub.add_parser("status", help="run the specs against DIR and print progress per exercise")
     ex_status.add_argument("dir")
-    ex_status.add_argument("--specs", default="spec", help="the spec folder of an rnnlab checkout (default: ./spec)")
+    ex_status.add_argument(
+        "exercises", nargs="*", metavar="EXERCISE", help="only these (by number, 01.3, or id, lab01.tbptt)"
+    )
+    ex_status.add_argument(
+        "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"
+    )
+    ex_status.add_argument("--full", action="store_true", help="print every failing message in full")
     ex_status.set_defaults(func=cmd_exercise_status)
     return parser
 

@@ -1,15 +1,15 @@
 """Learner exercises: the reference code's exercise regions, stubbed out in a copy.
 
-Every function a lab asks the learner to write is marked in the reference code::
-
-    # region exercise lab02.lstm_cell
-    ...reference body...
-    # endregion
+Every function a lab asks the learner to write is marked in the reference code with a line
+``# region exercise <id>`` before its body and ``# endregion`` after it (``<id>`` such as
+``lab02.lstm_cell``; the markers are only recognised as whole comment lines in code).
 
 ``rnnlab exercise init DIR`` writes a complete copy of the package to ``DIR/rnnlab`` with each
-region's body replaced by ``raise NotImplementedError("Lab 02.2 — LSTM cell: ... see spec/...")``.
-The specs then run against the copy (``tox -e spec -- --impl DIR`` or ``RNNLAB_IMPL=DIR``) and
-``rnnlab exercise status DIR`` prints progress, one row per exercise, in curriculum order.
+region's body replaced by ``raise NotImplementedError("...")  # stub: <id>``, the message
+stating the function's contract, and leaves the fast kernels out (they spell out every
+cell's equations). The specs then run against the copy (``pytest spec --impl DIR``,
+``tox -e spec -- --impl DIR`` or ``RNNLAB_IMPL=DIR``), ``rnnlab exercise status DIR`` prints
+progress in curriculum order, and ``RNNLAB_IMPL=DIR tox -e acceptance`` trains the copy.
 """
 
 from __future__ import annotations
@@ -147,6 +147,91 @@ EXERCISES: tuple[Exercise, ...] = (
 BY_ID = {e.id: e for e in EXERCISES}
 
 
+@dataclass(frozen=True)
+class Topic:
+    """A group of specs that checks reference code a learner does not write (no number: not an exercise)."""
+
+    marker: str
+    lab: str
+    title: str
+    spec: str
+    code: str
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("lab01_corpus", "lab01", "the corpus: fetch, verify, split", "spec/lab01/test_corpus.py", "data/text.py"),
+    Topic("lab01_vocab", "lab01", "the character vocabulary", "spec/lab01/test_vocab.py", "data/text.py"),
+    Topic(
+        "lab01_charlm",
+        "lab01",
+        "the character LM end to end: train, checkpoint, load, sample, CLI",
+        "spec/lab01/test_charlm.py",
+        "models/charlm.py, training/lm.py, cli.py",
+    ),
+    Topic(
+        "lab02_layers",
+        "lab02",
+        "stacked and bidirectional layers, parity with nn.LSTM",
+        "spec/lab02/test_layers.py",
+        "recurrent.py",
+    ),
+    Topic(
+        "lab02_fast",
+        "lab02",
+        "the fast path: hand-written BPTT equals the plain loop",
+        "spec/lab02/test_fast_path.py",
+        "fast/",
+    ),
+)
+
+
+def marker_lines() -> list[str]:
+    """pytest's marker descriptions for every spec group (registered by spec/conftest.py)."""
+    return [f"{e.marker}: {e.number} — {e.title} (exercise)" for e in EXERCISES] + [
+        f"{t.marker}: {t.lab.replace('lab', 'Lab ')} — {t.title} (reference code, not an exercise)" for t in TOPICS
+    ]
+
+
+def spec_table(lab: str) -> str:
+    """The README's table of one lab's spec groups: exercises (numbered) and reference topics."""
+    rows = ["| exercise | what | marker | spec | code |", "| --- | --- | --- | --- | --- |"]
+    for e in EXERCISES:
+        if e.id.startswith(lab + "."):
+            rows.append(f"| {e.number} | {e.title} | `{e.marker}` | `{e.spec}` | {_code(where(e))} |")
+    for t in TOPICS:
+        if t.lab == lab:
+            code = ", ".join(f"`rnnlab/{c.strip()}`" for c in t.code.split(","))
+            rows.append(f"| reference | {t.title} | `{t.marker}` | `{t.spec}` | {code} |")
+    return "\n".join(rows)
+
+
+def learner_table() -> str:
+    """The README's table of the exercises in curriculum order."""
+    rows = ["| exercise | what | where you write it | finish first |", "| --- | --- | --- | --- |"]
+    for e in EXERCISES:
+        needs = ", ".join(BY_ID[d].number.removeprefix("Lab ") for d in e.depends) or "—"
+        rows.append(f"| {e.number} | {e.title} (`{e.marker}`) | {_code(where(e))} | {needs} |")
+    return "\n".join(rows)
+
+
+def _code(places: str) -> str:
+    return "; ".join(f"`{p.strip()}`" for p in places.split(";"))
+
+
+GENERATED = re.compile(r"(<!-- generated: (?P<what>[\w ]+) -->\n)(?P<body>.*?)(\n<!-- end generated -->)", re.S)
+
+
+def render_readme(text: str) -> str:
+    """``text`` (the README) with every generated block rebuilt from the lists above."""
+
+    def block(found: re.Match[str]) -> str:
+        what = found["what"].split()
+        body = learner_table() if what == ["exercises"] else spec_table(what[1])
+        return found.group(1) + body + found.group(4)
+
+    return GENERATED.sub(block, text)
+
+
 def find_regions(package_dir: Path = PACKAGE_DIR) -> dict[str, list[tuple[Path, int, int]]]:
     """Exercise id -> [(file relative to the package, first body line, end line)] (0-based, end exclusive)."""
     regions: dict[str, list[tuple[Path, int, int]]] = {}
@@ -161,6 +246,15 @@ def find_regions(package_dir: Path = PACKAGE_DIR) -> dict[str, list[tuple[Path, 
                 regions.setdefault(rid, []).append((path.relative_to(package_dir), start + 1, i))
                 start = None
     return regions
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rnnlab.exercise README.md``: rebuild the README's generated tables in place."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "README.md")
+    path.write_text(render_readme(path.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"rebuilt the generated tables in {path}")
+    return 0
 
 
 def stub_line(exercise: Exercise, indent: str) -> str:
@@ -214,10 +308,35 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
                 indent = opening["indent"]
                 lines[start:end] = [stub_line(BY_ID[rid], indent)]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        specs = PACKAGE_DIR.parent.parent / "spec"  # the checkout this copy is made from, if it is one
+        if (specs / "conftest.py").is_file():
+            record = {"specs": str(specs), "made_from": str(PACKAGE_DIR)}
+            (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+            os.replace(staging / RECORD, dest / RECORD)
         os.replace(copy, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+RECORD = ".rnnlab-exercise.json"  # written by init beside the copy: where its specs are
+
+
+def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str] | None = None) -> Path:
+    """The spec folder to run against the copy at ``impl_dir``: ``given``, or the one ``init``
+    recorded (the checkout it was made from), so that ``status`` works from any directory."""
+    if given is not None:
+        found = Path(given).expanduser().resolve()
+    else:
+        record = Path(impl_dir) / RECORD
+        if not record.is_file():
+            raise FileNotFoundError(
+                f"{impl_dir} does not say where rnnlab's specs are ({RECORD} is missing); pass --specs PATH/TO/spec"
+            )
+        found = Path(json.loads(record.read_text(encoding="utf-8"))["specs"])
+    if not (found / "conftest.py").is_file():
+        raise FileNotFoundError(f"{found} is not rnnlab's spec folder; pass --specs PATH/TO/spec (a checkout's spec/)")
+    return found
 
 
 def run_specs(
@@ -226,19 +345,22 @@ def run_specs(
     markers: list[str] | None = None,
     timeout: float = 900,
     env: dict[str, str] | None = None,
+    paths: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run the specs against ``impl_dir``; return per-test outcomes (nodeid -> {markers, outcome, message}).
-    ``env`` adds environment variables to the spec run (e.g. a Hypothesis profile)."""
+    ``paths`` (relative to the checkout) limits the files collected; ``env`` adds environment
+    variables to the spec run (e.g. a Hypothesis profile)."""
     spec_dir = Path(spec_dir).resolve()
     if not (spec_dir / "conftest.py").is_file():
         raise FileNotFoundError(f"{spec_dir} is not rnnlab's spec folder; pass --specs PATH/TO/spec")
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "results.json"
+        targets = [str(spec_dir.parent / p) for p in paths] if paths else [str(spec_dir)]
         cmd = [
             sys.executable,
             "-m",
             "pytest",
-            str(spec_dir),
+            *targets,
             "-q",
             "-p",
             "no:cacheprovider",
@@ -256,31 +378,100 @@ def run_specs(
         return json.loads(results.read_text())
 
 
-def status(impl_dir: str | os.PathLike[str], spec_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """One row per exercise: passed / total specs and the first failing message."""
-    outcomes = run_specs(impl_dir, spec_dir, [e.marker for e in EXERCISES])
+def _enclosing(lines: list[str], at: int) -> str:
+    """``Class.method`` or ``function`` around line ``at`` (0-based) of a module's source."""
+    names: list[str] = []
+    indent = len(lines[at]) - len(lines[at].lstrip())
+    for line in reversed(lines[:at]):
+        found = re.match(r"^(\s*)(?:async\s+)?(?:def|class)\s+(\w+)", line)
+        if found and len(found[1]) < indent:
+            names.insert(0, found[2])
+            indent = len(found[1])
+    return ".".join(names) or "?"
+
+
+def where(exercise: Exercise) -> str:
+    """Where the learner writes ``exercise``: "rnnlab/cells.py: LSTMCell.step" (every place, for
+    an exercise of several functions)."""
+    places = []
+    for rel, start, _ in find_regions(PACKAGE_DIR).get(exercise.id, []):
+        lines = (PACKAGE_DIR / rel).read_text(encoding="utf-8").splitlines()
+        places.append(f"rnnlab/{rel.as_posix()}: {_enclosing(lines, start)}")
+    return "; ".join(dict.fromkeys(places))
+
+
+def status(
+    impl_dir: str | os.PathLike[str], spec_dir: str | os.PathLike[str], only: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per exercise (those in ``only``, or all): its state and, where its specs ran,
+    passed / total and every failing message.
+
+    An exercise whose stub is still in place is "not started" and one whose prerequisites are
+    stubs is "waiting"; neither runs its specs, so no count suggests progress where none was
+    made. The others run their own spec file only, in one pytest run."""
+    stubs = set(stubbed(impl_dir))
+    chosen = [e for e in EXERCISES if only is None or e.id in only]
+    runnable = [e for e in chosen if e.id not in stubs and not any(d in stubs for d in e.depends)]
+    outcomes = (
+        run_specs(impl_dir, spec_dir, [e.marker for e in runnable], paths=sorted({e.spec for e in runnable}))
+        if runnable
+        else {}
+    )
     rows = []
-    for e in EXERCISES:
-        mine = [r for r in outcomes.values() if e.marker in r["markers"]]
-        failed = [r for r in mine if r["outcome"] != "passed"]
-        rows.append(
-            {
-                "exercise": e.id,
-                "number": e.number,
-                "title": e.title,
-                "passed": len(mine) - len(failed),
-                "total": len(mine),
-                "first_failure": failed[0]["message"] if failed else "",
-            }
-        )
+    for e in chosen:
+        row: dict[str, Any] = {"exercise": e.id, "number": e.number, "title": e.title, "passed": 0, "total": 0}
+        if e.id in stubs:
+            row.update(state="not started", failures=[])
+        elif e not in runnable:
+            waiting = [BY_ID[d].number for d in e.depends if d in stubs]
+            row.update(state="waiting", failures=[], waiting=waiting)
+        else:
+            mine = [r for r in outcomes.values() if e.marker in r["markers"]]
+            failed = [r["message"] for r in mine if r["outcome"] != "passed"]
+            done = bool(mine) and not failed
+            row.update(state="done" if done else "in progress", passed=len(mine) - len(failed), total=len(mine))
+            row["failures"] = failed
+        row["first_failure"] = row["failures"][0] if row["failures"] else ""
+        rows.append(row)
     return rows
 
 
-def format_status(rows: list[dict[str, Any]], width: int | None = None) -> str:
-    width = width or max(160, shutil.get_terminal_size((160, 24)).columns)
-    lines = [f"{'exercise':<10} {'task':<44} {'specs':>7}  first failing message"]
+def next_step(rows: list[dict[str, Any]], impl_dir: str | os.PathLike[str], spec_dir: Path | None = None) -> str:
+    """The line that says what to do next: the first exercise, in curriculum order, not done."""
     for r in rows:
-        mark = "done" if r["passed"] == r["total"] and r["total"] else f"{r['passed']}/{r['total']}"
+        if r["state"] in ("in progress", "not started"):
+            e = BY_ID[r["exercise"]]
+            verb = "fix" if r["state"] == "in progress" else "write"
+            spec = spec_dir.parent / e.spec if spec_dir is not None else e.spec
+            return (
+                f"next: {e.number} — {e.title}: {verb} {where(e)}, then run "
+                f"`rnnlab exercise status {impl_dir} {e.id}` (or `pytest {spec} --impl {impl_dir}`)"
+            )
+    if any(r["state"] == "waiting" for r in rows):
+        return "next: finish the exercises the waiting ones need (shown beside them)"
+    return f"next: every exercise passes its specs; train your code: RNNLAB_IMPL={impl_dir} tox -e acceptance"
+
+
+def format_status(rows: list[dict[str, Any]], width: int | None = None, full: bool = False) -> str:
+    """The table ``rnnlab exercise status`` prints; ``full``: every failing message, whole."""
+    width = width or max(120, shutil.get_terminal_size((160, 24)).columns)
+    wide = max(len(r["title"]) for r in rows) if rows else 4
+    lines = [f"{'exercise':<10} {'task':<{wide}} {'state':<21} first failing message"]
+    for r in rows:
+        state = {
+            "done": f"done ({r['passed']}/{r['total']})",
+            "in progress": f"{r['passed']}/{r['total']} specs pass",
+            "not started": "not started (stub)",
+            "waiting": f"waiting on {', '.join(r.get('waiting', []))}",
+        }[r["state"]]
         msg = r["first_failure"].replace("\n", " ")
-        lines.append(f"{r['number']:<10} {r['title'][:44]:<44} {mark:>7}  {msg[: width - 65]}")
+        room = width - 34 - wide
+        shown = msg if full or len(msg) <= room else msg[: max(room - 1, 20)] + "…"
+        lines.append(f"{r['number']:<10} {r['title']:<{wide}} {state:<21} {shown}".rstrip())
+        if full:
+            lines += [f"{'':<10} - {m}" for m in r["failures"][1:]]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

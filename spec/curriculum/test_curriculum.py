@@ -27,11 +27,45 @@ def test_every_exercise_has_regions_and_a_spec():
 
 def test_a_fresh_copy_fails_every_exercise(tmp_path):
     exercise.init(tmp_path)
+    outcomes = exercise.run_specs(tmp_path, SPEC_DIR, [e.marker for e in exercise.EXERCISES])
+    for e in exercise.EXERCISES:
+        mine = [v for v in outcomes.values() if e.marker in v["markers"]]
+        assert mine, f"{e.id} has no specs selected by its marker"
+        failed = [v for v in mine if v["outcome"] != "passed"]
+        assert failed, f"{e.id}: a fresh copy should fail its specs, all {len(mine)} passed"
     rows = exercise.status(tmp_path, SPEC_DIR)
-    for row in rows:
-        assert row["total"] > 0, f"{row['exercise']} has no specs selected by its marker"
-        assert row["passed"] < row["total"], f"{row['exercise']}: a fresh copy should fail its specs, all passed"
-        assert "not yet implemented" in row["first_failure"] or row["first_failure"], row
+    assert [r["state"] for r in rows] == ["not started"] * len(rows), "an untouched exercise is not started"
+
+
+def test_status_works_from_anywhere_and_says_what_to_do_next(tmp_path):
+    """`rnnlab exercise status DIR` from outside the checkout: done, in progress (with the failing
+    message), not started, waiting on a stub, and a last line naming the next exercise."""
+    import subprocess
+    import sys
+
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep={"lab01.rnn_cell", "lab01.unroll", "lab02.lstm_cell", "lab03.seq2seq"})
+    cells = copy / "rnnlab" / "cells.py"
+    text = cells.read_text()
+    assert "c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)" in text
+    cells.write_text(text.replace("torch.sigmoid(f) * c +", "c +"))  # a mistake: the forget gate left out
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnlab", "exercise", "status", str(copy)],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = {line.split("  ")[0]: line for line in done.stdout.splitlines()}
+    assert "done (" in lines["Lab 01.1"] and "done (" in lines["Lab 01.2"], done.stdout
+    assert "specs pass" in lines["Lab 02.1"] and "not started" not in lines["Lab 02.1"], done.stdout
+    assert "not started (stub)" in lines["Lab 01.3"], done.stdout
+    assert "waiting on Lab 01.4, Lab 02.2, Lab 03.1, Lab 03.2" in lines["Lab 03.3"], done.stdout
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("next: Lab 01.3 — truncated BPTT") and "rnnlab/recurrent.py: detach_state" in last, last
 
 
 def test_restoring_an_exercise_passes_it_and_changes_no_other(tmp_path):

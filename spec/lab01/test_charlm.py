@@ -1,4 +1,4 @@
-"""Lab 01.9 — the character LM end to end: train, checkpoint, load, sample, evaluate, CLI."""
+"""Lab 01 — the character LM end to end: train, checkpoint, load, sample, evaluate, CLI."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""Lab 01.6 — clipping by global norm: bound the step, report what the gradient was."""
+"""Lab 01.4 — clipping by global norm: bound the step, report what the gradient was."""
 
 import math
 

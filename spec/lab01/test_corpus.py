@@ -1,4 +1,4 @@
-"""Lab 01.1 — the corpus: where it comes from, that it is the right file, how it is split."""
+"""Lab 01 — the corpus: where it comes from, that it is the right file, how it is split."""
 
 import hashlib
 import os

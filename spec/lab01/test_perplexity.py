@@ -1,4 +1,4 @@
-"""Lab 01.7 — perplexity = exp(mean cross-entropy), measured over a whole split."""
+"""Lab 01.5 — perplexity = exp(mean cross-entropy), measured over a whole split."""
 
 import math
 

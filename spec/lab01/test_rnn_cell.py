@@ -1,4 +1,4 @@
-"""Lab 01.3 — the vanilla RNN cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
+"""Lab 01.1 — the vanilla RNN cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Lab 01.8 — temperature sampling: softmax(logits / T), T = 0 greedy, seeded."""
+"""Lab 01.6 — temperature sampling: softmax(logits / T), T = 0 greedy, seeded."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Lab 01.5 — truncated BPTT: carry the state's values forward, never its gradient."""
+"""Lab 01.3 — truncated BPTT: carry the state's values forward, never its gradient."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Lab 01.4 — unrolling over time: the hidden state carries the past, and only the past."""
+"""Lab 01.2 — unrolling over time: the hidden state carries the past, and only the past."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Lab 01.2 — a character vocabulary: text <-> ids, losslessly, with clear errors."""
+"""Lab 01 — a character vocabulary: text <-> ids, losslessly, with clear errors."""
 
 import pytest
 import torch

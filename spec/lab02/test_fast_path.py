@@ -1,4 +1,4 @@
-"""Lab 02.5 — the fast path: hand-written BPTT computes exactly what the plain loop computes.
+"""Lab 02 — the fast path: hand-written BPTT computes exactly what the plain loop computes.
 
 ``rnnlab.fast`` replaces autograd's step-by-step replay with one ``autograd.Function`` per
 layer whose backward pass is written out by hand. A hand-written backward is where bugs hide

@@ -1,4 +1,4 @@
-"""Lab 02.4 — gradient norms through time: the vanishing-gradient picture, measured."""
+"""Lab 02.3 — gradient norms through time: the vanishing-gradient picture, measured."""
 
 import pytest
 import torch

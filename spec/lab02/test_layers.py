@@ -1,4 +1,4 @@
-"""Lab 02.3 — layers and directions: stacks with dropout, a bidirectional LSTM, parity with nn.LSTM."""
+"""Lab 02 — layers and directions: stacks with dropout, a bidirectional LSTM, parity with nn.LSTM."""
 
 import pytest
 import torch
