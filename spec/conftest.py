@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+
+# No explain phase: its "lines always run by failing cases" report is noise to a learner; the
+# shrunk example and the spec's own message say what went wrong.
+PHASES = [phase for phase in Phase if phase is not Phase.explain]
 
 # `ci`: derandomized (the same examples every run), no deadline (2-core CI machines stall).
 settings.register_profile(
@@ -18,9 +22,10 @@ settings.register_profile(
     deadline=None,
     max_examples=40,
     print_blob=True,
+    phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", deadline=None, max_examples=40)
+settings.register_profile("dev", deadline=None, max_examples=40, phases=PHASES)
 # `curriculum`: the curriculum spec runs the exercise specs 13 times over to see *which* pass;
 # derandomized like `ci` but with fewer examples, since each property already ran in full in the spec tier.
 settings.register_profile(
@@ -28,6 +33,7 @@ settings.register_profile(
     derandomize=True,
     deadline=None,
     max_examples=8,
+    phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

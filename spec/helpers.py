@@ -14,6 +14,7 @@ def as_numpy(x) -> np.ndarray:
 
 def assert_matches(actual, expected, *, what: str, rule: str, atol: float = 1e-9, rtol: float = 1e-7) -> None:
     """Fail with the largest error, where it is, and the rule the values should obey."""
+    __tracebackhide__ = True  # a failure shows the spec's line, not this helper's source
     a, e = as_numpy(actual), as_numpy(expected)
     if a.shape != e.shape:
         raise AssertionError(f"{what}: expected shape {e.shape}, got {a.shape}. {rule}")

@@ -21,7 +21,12 @@ from torch import Tensor, nn
 
 
 def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
-    """softmax over the last axis, with masked positions given exactly zero weight."""
+    """Softmax over the last axis, with masked positions given exactly zero weight.
+
+    Args: ``scores`` (B, S); ``mask`` (B, S) bool, True at real positions, or None (all real).
+    Returns: weights (B, S), each row summing to 1, exactly 0 where ``mask`` is False.
+    Rule: set the masked scores to -inf *before* the softmax (not the weights after it).
+    """
     # region exercise lab03.attention
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
@@ -59,6 +64,12 @@ class AdditiveAttention(_Attention):
         return self.W_h(keys)  # (B, S, A)
 
     def score(self, query: Tensor, keys: Tensor, precomputed: Tensor | None = None) -> Tensor:
+        """Bahdanau's additive score of the decoder state against every encoder state.
+
+        Args: ``query`` s (B, Dq); ``keys`` h (B, S, Dk); ``precomputed``: ``self.precompute(keys)``,
+        W_h h (B, S, A), computed once per sequence, or None (then compute it here).
+        Returns: scores (B, S), score_j = v^T tanh(W_s s + W_h h_j), with ``self.W_s``, ``self.W_h``, ``self.v``.
+        """
         # region exercise lab03.attention
         projected_keys = self.W_h(keys) if precomputed is None else precomputed  # (B, S, A)
         return self.v(torch.tanh(self.W_s(query).unsqueeze(1) + projected_keys)).squeeze(-1)  # (B, S)
@@ -73,6 +84,11 @@ class DotAttention(_Attention):
         self.scaled = scaled
 
     def score(self, query: Tensor, keys: Tensor, precomputed: Tensor | None = None) -> Tensor:
+        """Luong's dot score of the decoder state against every encoder state.
+
+        Args: ``query`` s (B, D); ``keys`` h (B, S, D) of the same width; ``precomputed`` is unused.
+        Returns: scores (B, S), score_j = s^T h_j, divided by sqrt(D) when ``self.scaled``.
+        """
         if query.shape[-1] != keys.shape[-1]:
             raise ValueError(
                 f"dot attention needs query and keys of one width, got {query.shape[-1]} and {keys.shape[-1]}; "

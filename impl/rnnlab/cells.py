@@ -103,6 +103,12 @@ class RNNCell(_Cell[Tensor]):
     gates = 1
 
     def step(self, x_proj: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        """One time step of the Elman RNN.
+
+        Args: ``x_proj`` = W_ih x_t + b_ih (B, H), already projected; ``h`` = h_{t-1} (B, H).
+        Returns: ``(h_t, h_t)``: the output and the new state, both (B, H), where
+        h_t = tanh(x_proj + W_hh h_{t-1} + b_hh) (``self.hh`` applies W_hh and b_hh).
+        """
         # region exercise lab01.rnn_cell
         h_new = torch.tanh(x_proj + self.hh(h))  # (B, H)
         return h_new, h_new
@@ -148,6 +154,13 @@ class LSTMCell(_Cell[LSTMState]):
         return LSTMState(zeros, zeros.clone())
 
     def step(self, x_proj: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """One time step of the LSTM.
+
+        Args: ``x_proj`` = W_ih x_t + b_ih (B, 4H), already projected; ``state`` = (h_{t-1}, c_{t-1}), each (B, H).
+        Returns: ``(h_t, LSTMState(h_t, c_t))``, each (B, H), where, with [i, f, g, o] the four
+        (B, H) chunks of x_proj + W_hh h_{t-1} + b_hh in that order:
+        c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g) and h_t = sigmoid(o) * tanh(c_t).
+        """
         # region exercise lab02.lstm_cell
         h, c = state
         gates = x_proj + self.hh(h)  # (B, 4H)
@@ -175,6 +188,12 @@ class GRUCell(_Cell[Tensor]):
     gates = 3
 
     def step(self, x_proj: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        """One time step of the GRU, in torch's convention.
+
+        Args: ``x_proj`` = W_ih x_t + b_ih (B, 3H), chunks [x_r, x_z, x_n]; ``h`` = h_{t-1} (B, H).
+        Returns: ``(h_t, h_t)``, both (B, H), where, with [h_r, h_z, h_n] the chunks of W_hh h + b_hh:
+        r = sigmoid(x_r + h_r), z = sigmoid(x_z + h_z), n = tanh(x_n + r * h_n), h_t = (1 - z) * n + z * h.
+        """
         # region exercise lab02.gru_cell
         x_r, x_z, x_n = x_proj.chunk(3, dim=1)
         h_r, h_z, h_n = self.hh(h).chunk(3, dim=1)  # each (B, H)

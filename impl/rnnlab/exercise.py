@@ -14,6 +14,7 @@ progress in curriculum order, and ``RNNLAB_IMPL=DIR tox -e acceptance`` trains t
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -257,10 +258,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def stub_line(exercise: Exercise, indent: str) -> str:
+def _summaries(source: str) -> dict[str, str]:
+    """Each function's qualified name (``LSTMCell.step``) -> the first line of its docstring."""
+    found: dict[str, str] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                doc = ast.get_docstring(child)
+                if doc and not isinstance(child, ast.ClassDef):
+                    found[name] = " ".join(doc.strip().split("\n\n")[0].split()).rstrip(".")
+                visit(child, name + ".")
+
+    visit(ast.parse(source), "")
+    return found
+
+
+def stub_line(exercise: Exercise, indent: str, function: str = "", copy: str = "DIR", rule: str = "") -> str:
+    """The line that replaces a region's body: one message per function, naming it, its rule
+    (``rule``, for an exercise of several functions; else the exercise's), where its contract
+    is (the function's docstring, just above) and how to check it."""
+    where_ = f" ({function})" if function else ""
     message = (
-        f"not yet implemented: {exercise.number} — {exercise.title}: {exercise.task}. "
-        f"See {exercise.spec} (run: tox -e spec -- --impl DIR -m {exercise.marker})"
+        f"not yet implemented: {exercise.number} — {exercise.title}{where_}: {rule or exercise.task}. "
+        f"Inputs, outputs and shapes: the docstring above. Check: rnnlab exercise status {copy} {exercise.id}"
     )
     return f"{indent}raise NotImplementedError({message!r})  # stub: {exercise.id}"
 
@@ -301,12 +323,16 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
                 by_file.setdefault(rel, []).append((start, end, rid))
         for rel, spans in by_file.items():
             path = copy / rel
-            lines = path.read_text(encoding="utf-8").splitlines()
+            source = path.read_text(encoding="utf-8")
+            lines, summaries = source.splitlines(), _summaries(source)
             for start, end, rid in sorted(spans, reverse=True):
                 opening = REGION_START.match(lines[start - 1])
                 assert opening is not None  # found by the same pattern when the regions were listed
                 indent = opening["indent"]
-                lines[start:end] = [stub_line(BY_ID[rid], indent)]
+                function = _enclosing(lines, start)
+                several = len(find_regions(PACKAGE_DIR)[rid]) > 1  # then each function states its own rule
+                rule = summaries.get(function, "") if several else ""
+                lines[start:end] = [stub_line(BY_ID[rid], indent, function, str(dest), rule)]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         specs = PACKAGE_DIR.parent.parent / "spec"  # the checkout this copy is made from, if it is one
         if (specs / "conftest.py").is_file():

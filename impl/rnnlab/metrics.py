@@ -15,8 +15,11 @@ from rnnlab.recurrent import detach_state
 
 
 def perplexity(mean_cross_entropy: float) -> float:
-    """exp(mean cross-entropy in nats): the effective number of equally likely next characters
-    (inf once that overflows a float: a model that bad is no better than infinitely unsure)."""
+    """exp(mean cross-entropy in nats): the effective number of equally likely next characters.
+
+    Args: ``mean_cross_entropy``, a float in nats. Returns: a float >= 1; ``math.inf`` once exp
+    overflows a float (above about 709 nats: a model that bad is no better than infinitely unsure).
+    """
     # region exercise lab01.perplexity
     return math.exp(mean_cross_entropy) if mean_cross_entropy < 709.0 else math.inf
     # endregion

@@ -55,8 +55,13 @@ def unroll(
 ) -> tuple[Tensor, CellState]:
     """Run ``cell`` over ``x`` (B, T, I) from ``state``; return outputs (B, T, H) and the last state.
 
-    With ``mask`` (B, T) bool, a False step leaves the state unchanged and outputs zeros, so
-    right-padded sequences of different lengths end with the state of their last real step.
+    Args: ``cell`` (its ``ih`` projects inputs, ``step(x_proj_t, state)`` returns (h_t, new state),
+    ``init_state(B, x)`` gives zeros); ``x`` (B, T, I); ``state``: the cell's state, or None for zeros;
+    ``mask`` (B, T) bool or None.
+    Returns: ``(outputs, last_state)``: outputs (B, T, H) stacking every h_t, and the state after step T.
+    Rule: project all T inputs with one ``cell.ih(x)``, then loop t = 0..T-1 carrying the state.
+    With ``mask``, a False step leaves the state unchanged and outputs zeros, so right-padded
+    sequences of different lengths end with the state of their last real step.
     """
     if x.dim() != 3:
         raise ValueError(f"unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
@@ -93,7 +98,12 @@ def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
 
 
 def detach_state(state: StateT) -> StateT:
-    """Cut the autograd graph behind a (possibly nested) state, keeping its values."""
+    """Cut the autograd graph behind a (possibly nested) state, keeping its values.
+
+    Args: ``state``: None, a tensor, an ``LSTMState`` (h, c), or a stack's tuple of those.
+    Returns: the same structure with every tensor ``.detach()``-ed (None stays None), so the
+    next window's backward pass stops here: truncated BPTT. ``map_state`` reaches every tensor.
+    """
     # region exercise lab01.tbptt
     return map_state(Tensor.detach, state)  # every tensor of the nesting (see map_state), detached
     # endregion

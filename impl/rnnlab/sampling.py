@@ -29,7 +29,11 @@ def check_temperature(temperature: float) -> float:
 
 
 def sample_from_logits(logits: Tensor, temperature: float, generator: torch.Generator | None = None) -> Tensor:
-    """Draw one id per row of ``logits`` (B, V) at ``temperature``; returns (B,) int64."""
+    """Draw one id per row of ``logits`` (B, V) at ``temperature``; returns (B,) int64.
+
+    Rule: temperature 0 is greedy (``argmax``); above 0, draw from softmax(logits / temperature)
+    with ``torch.multinomial(..., generator=generator)``, so a seeded generator repeats its draws.
+    """
     temperature = check_temperature(temperature)
     # region exercise lab01.sampling
     if temperature == 0.0:

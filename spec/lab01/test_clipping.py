@@ -33,7 +33,9 @@ def test_clipped_norm_is_bounded_and_pre_clip_norm_reported(seed, scale, max_nor
     after = global_grad_norm(params)
     assert after <= max_norm * (1 + 1e-5), f"after clipping the global norm {after:.6g} exceeds max_norm {max_norm}"
     for mine, ref in zip(params, reference, strict=True):
-        torch.testing.assert_close(mine.grad, ref.grad, msg="clipping should scale every gradient by the same factor")
+        torch.testing.assert_close(
+            mine.grad, ref.grad, msg=lambda found: "clipping should scale every gradient by the same factor: " + found
+        )
 
 
 def test_small_gradients_are_left_alone():

@@ -24,6 +24,38 @@ def test_unroll_equals_stepping_the_cell_by_hand():
     assert_matches(last, h, what="returned state", rule="the returned state is h_T, the last step's.")
 
 
+def test_a_false_mask_step_keeps_the_state_and_outputs_zeros():
+    """Right-padded rows: where ``mask`` is False the state must not change and the output is 0,
+    so each row ends with the state of its last real step (what the seq2seq encoder relies on)."""
+    torch.manual_seed(1)
+    cell = RNNCell(3, 4).double()
+    x = torch.randn(3, 5, 3, dtype=torch.double)
+    lengths = [5, 2, 3]
+    mask = torch.tensor([[t < n for t in range(5)] for n in lengths])
+    outputs, last = unroll(cell, x, mask=mask)
+    for b, n in enumerate(lengths):
+        alone, h_n = unroll(cell, x[b : b + 1, :n])  # the row without its padding
+        assert_matches(
+            outputs[b, :n],
+            alone[0],
+            what=f"row {b}: outputs of its {n} real steps",
+            rule="a row's real steps are computed as if the padding were not there.",
+        )
+        assert_matches(
+            outputs[b, n:],
+            torch.zeros(5 - n, 4, dtype=torch.double),
+            what=f"row {b}: outputs at its padded steps {n}..4",
+            rule="where mask[b, t] is False the output is 0.",
+        )
+        assert_matches(
+            last[b],
+            h_n[0],
+            what=f"row {b}: the returned state",
+            rule=f"where mask[b, t] is False the state is left unchanged, so row {b} ends with h_{n}, "
+            "its last real step's state (torch.where(mask[:, t:t+1], new_state, state)).",
+        )
+
+
 def test_changing_x_t_leaves_earlier_outputs_untouched():
     """Causality: an RNN reads left to right, so the future cannot change the past."""
     model = CharLM(vocab_size=11, cell="rnn", hidden_size=16, embedding_dim=8)

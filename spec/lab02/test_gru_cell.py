@@ -66,11 +66,17 @@ def test_parity_with_torch_grucell():
     x, h = torch.randn(3, 5, dtype=torch.double), torch.randn(3, 6, dtype=torch.double)
     out, _ = ours(x, h)
     expected = ref(x, h)
-    torch.testing.assert_close(out, expected, msg="h_t differs from torch.nn.GRUCell with the same weights")
+    torch.testing.assert_close(
+        out, expected, msg=lambda found: "h_t differs from torch.nn.GRUCell with the same weights: " + found
+    )
     out.square().sum().backward()
     expected.square().sum().backward()
-    torch.testing.assert_close(ours.hh.bias.grad, ref.bias_hh.grad, msg="dL/db_hh differs from torch's")
-    torch.testing.assert_close(ours.ih.weight.grad, ref.weight_ih.grad, msg="dL/dW_ih differs from torch's")
+    torch.testing.assert_close(
+        ours.hh.bias.grad, ref.bias_hh.grad, msg=lambda found: "dL/db_hh differs from torch's: " + found
+    )
+    torch.testing.assert_close(
+        ours.ih.weight.grad, ref.weight_ih.grad, msg=lambda found: "dL/dW_ih differs from torch's: " + found
+    )
 
 
 def test_gradcheck_through_time():

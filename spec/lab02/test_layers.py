@@ -35,17 +35,19 @@ def test_two_layer_bidirectional_parity_with_torch(kind, torch_cls):
     torch.testing.assert_close(
         out,
         expected,
-        msg=(
+        msg=lambda found: (
             f"2-layer bidirectional {kind} output differs from torch's: the backward direction reads the sequence "
-            "reversed and its outputs are flipped back, then both directions are concatenated (forward first)"
+            f"reversed and its outputs are flipped back, then both directions are concatenated (forward first). {found}"
         ),
     )
     h_n = ref_state[0] if kind == "lstm" else ref_state
     ours_h = torch.stack([s[0] if kind == "lstm" else s for s in state])
-    torch.testing.assert_close(ours_h, h_n, msg="final states differ from torch's h_n (layer-major, forward first)")
+    torch.testing.assert_close(
+        ours_h, h_n, msg=lambda found: "final states differ from torch's h_n (layer-major, forward first): " + found
+    )
     grad_ours = torch.autograd.grad(out.square().sum(), x)[0]
     grad_ref = torch.autograd.grad(expected.square().sum(), x)[0]
-    torch.testing.assert_close(grad_ours, grad_ref, msg="input gradients differ from torch's")
+    torch.testing.assert_close(grad_ours, grad_ref, msg=lambda found: "input gradients differ from torch's: " + found)
 
 
 def test_dropout_acts_between_layers_only_in_training():

@@ -67,12 +67,20 @@ def test_parity_with_torch_lstmcell():
     x, h, c = (torch.randn(3, n, dtype=torch.double) for n in (5, 6, 6))
     h1, (_, c1) = ours(x, (h, c))
     h2, c2 = ref(x, (h, c))
-    torch.testing.assert_close(h1, h2, msg="h_t differs from torch.nn.LSTMCell with the same weights")
-    torch.testing.assert_close(c1, c2, msg="c_t differs from torch.nn.LSTMCell with the same weights")
+    torch.testing.assert_close(
+        h1, h2, msg=lambda found: "h_t differs from torch.nn.LSTMCell with the same weights: " + found
+    )
+    torch.testing.assert_close(
+        c1, c2, msg=lambda found: "c_t differs from torch.nn.LSTMCell with the same weights: " + found
+    )
     (h1.sum() + c1.square().sum()).backward()
     (h2.sum() + c2.square().sum()).backward()
-    torch.testing.assert_close(ours.hh.weight.grad, ref.weight_hh.grad, msg="dL/dW_hh differs from torch's")
-    torch.testing.assert_close(ours.ih.weight.grad, ref.weight_ih.grad, msg="dL/dW_ih differs from torch's")
+    torch.testing.assert_close(
+        ours.hh.weight.grad, ref.weight_hh.grad, msg=lambda found: "dL/dW_hh differs from torch's: " + found
+    )
+    torch.testing.assert_close(
+        ours.ih.weight.grad, ref.weight_ih.grad, msg=lambda found: "dL/dW_ih differs from torch's: " + found
+    )
 
 
 def test_gradcheck_through_time():

@@ -168,6 +168,14 @@ class _Builder:
 
 
 def _render_core(date: dt.date, family: str, rng: random.Random) -> _Builder:
+    """The date written in one of the ``FAMILIES`` of formats, with its fields' spans recorded.
+
+    Args: ``date``; ``family``, one of ``FAMILIES`` (the formats each family covers are listed
+    by spec/lab03/test_dates.py); ``rng`` for every random choice (separators, casing, ...).
+    Returns: the ``_Builder`` ``b``, after ``b.add(text, field)`` for each piece in order, with
+    ``field`` "day", "month" or "year" on the pieces that spell them (None for separators),
+    so the attention spec can check which input characters hold which field.
+    """
     d, m, y = date.day, date.month, date.year
     month, mon = MONTHS[m - 1], MONTHS[m - 1][:3]
     weekday = WEEKDAYS[date.weekday()]

@@ -168,7 +168,17 @@ class Seq2Seq(nn.Module):
     def decode_step(
         self, y_prev: Tensor, s: Tensor, states: Tensor, summary: Tensor, mask: Tensor, precomputed: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """One decoder step: previous token ids (B,) and state s_{t-1} -> logits, s_t, weights."""
+        """One decoder step: the context (fixed, or attention over the encoder states), the GRU
+        update of the decoder state, and the output logits.
+
+        Args: ``y_prev`` previous token ids (B,); ``s`` = s_{t-1} (B, H); ``states`` the encoder's
+        (B, S, 2H); ``summary`` its fixed context (B, 2H); ``mask`` (B, S) True at real source
+        characters; ``precomputed``: ``self.attention.precompute(states)`` or None.
+        Returns: ``(logits (B, V_out), s_t (B, H), weights (B, S) or None)``, where the context is
+        ``summary`` without attention (weights None) or ``self.attention(s, states, mask,
+        precomputed)``; s_t = ``self.decoder``([embed(y_prev); context], s); logits =
+        ``self.out``([s_t; context; embed(y_prev)]).
+        """
         # region exercise lab03.seq2seq
         emb = self.tgt_embedding(y_prev)  # (B, E)
         if self.attention is None:
@@ -202,10 +212,16 @@ class Seq2Seq(nn.Module):
         generator: torch.Generator | None = None,
         max_len: int | None = None,
     ) -> tuple[Tensor, Tensor | None]:
-        """Logits (B, T_out, V) and attention weights (B, T_out, S), or None for the baseline.
-        With ``targets``, each step feeds the gold previous token with probability
+        """Encode, then decode step by step, each step's input the gold token with probability
+        ``teacher_forcing`` (scheduled sampling), else the model's own previous argmax.
+
+        Returns logits (B, T_out, V) and attention weights (B, T_out, S), or None for the baseline.
+        With ``targets`` (B, T_out), each step feeds the gold previous token with probability
         ``teacher_forcing`` and the model's own argmax otherwise (scheduled sampling); without,
-        it decodes greedily for ``max_len`` steps."""
+        it decodes greedily for ``max_len`` steps. The exercise is the choice of ``y_prev``: a
+        ratio >= 1 always feeds ``targets[:, t]`` and one <= 0 always ``predicted``, drawing
+        nothing; in between, draw u ~ U[0, 1) per row with ``torch.rand(B, generator=generator)``
+        (on the CPU, then moved) and feed ``targets[:, t]`` where u < ``teacher_forcing``."""
         states, summary, mask, s = self.encode(src, lengths)
         precomputed = self.attention.precompute(states) if self.attention is not None else None
         B = src.shape[0]

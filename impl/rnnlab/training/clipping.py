@@ -12,8 +12,10 @@ from torch import nn
 def clip_grad_norm(parameters: Iterable[nn.Parameter], max_norm: float) -> float:
     """Scale all gradients together so their global L2 norm is at most ``max_norm``.
 
-    Returns the norm *before* clipping (what to log: a spike here is an exploding gradient).
-    Matches ``torch.nn.utils.clip_grad_norm_`` (same scale factor max_norm / (norm + 1e-6)).
+    Args: ``parameters`` (an iterable: read it once), ``max_norm`` > 0.
+    Returns: the norm *before* clipping, sqrt(sum over every gradient of ||g||^2), as a float
+    (what to log: a spike here is an exploding gradient). If it exceeds ``max_norm``, every
+    gradient is multiplied in place by max_norm / (norm + 1e-6), as ``torch.nn.utils.clip_grad_norm_`` does.
     """
     if not max_norm > 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")

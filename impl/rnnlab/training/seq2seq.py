@@ -40,7 +40,11 @@ class Seq2SeqTrainConfig:
 
 
 def teacher_forcing_ratio(step: int, cfg: Seq2SeqTrainConfig) -> float:
-    """Linear decay from ``tf_start`` at step 0 to ``tf_end`` at the last step."""
+    """The teacher-forcing ratio at ``step`` (0-based): linear from ``cfg.tf_start`` at step 0 to
+    ``cfg.tf_end`` at step ``(cfg.tf_steps or cfg.steps) - 1``, held at ``tf_end`` after it.
+
+    Returns: a float in [0, 1], the probability that a decoder step is fed the gold token.
+    """
     # region exercise lab03.seq2seq
     progress = step / max(1, (cfg.tf_steps or cfg.steps) - 1)
     return cfg.tf_start + (cfg.tf_end - cfg.tf_start) * min(1.0, progress)
