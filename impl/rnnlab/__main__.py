@@ -2,6 +2,6 @@
 
 import sys
 
-from rnnlab.cli import main
+from rnnlab.launch import main
 
 sys.exit(main())

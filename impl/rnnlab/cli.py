@@ -25,12 +25,13 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import CheckpointError, Resumable, load, read_checkpoint, resume, save
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import DEVICES, resolve_device
+from rnnlab.exercise_cli import add_exercise_parsers
 from rnnlab.fast import set_fast
 from rnnlab.files import FileGuardError, signals_deferred, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
@@ -40,6 +41,8 @@ from rnnlab.models.seq2seq import ATTENTION_KINDS, Seq2Seq, Seq2SeqConfig
 from rnnlab.sampling import iter_sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
+from rnnlab.usage import Parser as _Parser
+from rnnlab.usage import UsageError
 
 MAX_SEED = 2**32 - 1  # numpy's generator takes seeds up to this
 MAX_TRAIN_EXAMPLES = 1_000_000  # about 11 s to generate on one core; the date space has 73,049 days
@@ -51,17 +54,8 @@ T = TypeVar("T")
 TrainT = TypeVar("TrainT", TrainConfig, Seq2SeqTrainConfig)
 
 
-class UsageError(Exception):
-    """A command line argparse (or a check of ours) refuses; one line, exit status 2."""
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that ``finally`` blocks and atomic writes clean up."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse prints usage and exits; we want one line
-        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
 class _Default:
@@ -568,52 +562,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_exercise_init(args: argparse.Namespace) -> int:
-    from rnnlab import exercise
-
-    target = exercise.init(args.dir)
-    print(f"wrote {target}: {len(exercise.EXERCISES)} exercises stubbed, in this order:")
-    for e in exercise.EXERCISES:
-        print(f"  {e.number:<9} {e.title:<50} {exercise.where(e)}")
-    first = exercise.EXERCISES[0]
-    print(f"progress:  rnnlab exercise status {args.dir}   (one exercise: ... status {args.dir} {first.id})")
-    print(f"its specs: pytest spec --impl {args.dir} -m {first.marker}   (from the checkout)")
-    print(f"your code trained, in the report: RNNLAB_IMPL={args.dir} tox -e acceptance")
-    return 0
-
-
-def cmd_exercise_status(args: argparse.Namespace) -> int:
-    from rnnlab import exercise
-
-    folder = Path(args.dir)
-    if not (folder / "rnnlab" / "__init__.py").is_file():
-        what = "does not exist" if not folder.exists() else "holds no rnnlab package"
-        raise UsageError(f"{folder} {what}; create a learner copy with `rnnlab exercise init {folder}`")
-    only = [_exercise_id(name) for name in args.exercises] or None
-    try:
-        specs = exercise.spec_dir_for(args.dir, args.specs)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    rows = exercise.status(args.dir, specs, only)
-    print(exercise.format_status(rows, full=args.full))
-    done = sum(r["state"] == "done" for r in rows)
-    print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
-    print(exercise.next_step(rows, args.dir, specs))
-    return 0
-
-
-def _exercise_id(name: str) -> str:
-    """An exercise named by id (lab01.tbptt), marker (lab01_tbptt) or number (01.3, "Lab 01.3")."""
-    from rnnlab import exercise
-
-    key = name.strip().lower().removeprefix("lab ").replace("_", ".", 1)
-    for e in exercise.EXERCISES:
-        if key in (e.id, e.number.lower().removeprefix("lab ")):
-            return e.id
-    known = ", ".join(f"{e.number.removeprefix('Lab ')} {e.id}" for e in exercise.EXERCISES)
-    raise UsageError(f"unknown exercise {name!r}; name one by number or id: {known}")
-
-
 def _device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", choices=DEVICES, default="auto", help="auto = CUDA if present, else Apple MPS, else CPU"
@@ -715,21 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--corpus", help="a UTF-8 text file instead of Tiny Shakespeare (its last 10%% is used)")
     _device_argument(ev)
     ev.set_defaults(func=cmd_eval)
-    ex = sub.add_parser("exercise", help="learner exercises: stubbed copies of the package, and progress")
-    ex_sub = ex.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ex_init = ex_sub.add_parser("init", help="write DIR/rnnlab with every exercise region stubbed")
-    ex_init.add_argument("dir")
-    ex_init.set_defaults(func=cmd_exercise_init)
-    ex_status = ex_sub.add_parser("status", help="run the specs against DIR and print progress per exercise")
-    ex_status.add_argument("dir")
-    ex_status.add_argument(
-        "exercises", nargs="*", metavar="EXERCISE", help="only these (by number, 01.3, or id, lab01.tbptt)"
-    )
-    ex_status.add_argument(
-        "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"
-    )
-    ex_status.add_argument("--full", action="store_true", help="print every failing message in full")
-    ex_status.set_defaults(func=cmd_exercise_status)
+    add_exercise_parsers(sub)
     return parser
 
 

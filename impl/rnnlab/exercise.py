@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnlab.fast.dispatch import KERNEL_MODULES
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_START = re.compile(r"^(?P<indent>[ \t]*)# region exercise (?P<id>[\w.]+)\s*$")
 REGION_END = re.compile(r"^[ \t]*# endregion\s*$")
@@ -313,8 +311,10 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
     try:
         copy = staging / "rnnlab"
         shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        from rnnlab.fast.dispatch import KERNEL_MODULES  # here: the learner's commands start without torch
+
         for module in KERNEL_MODULES.values():  # the fast kernels spell out every cell's equations
-            (staging / Path(*module.split("."))).with_suffix(".py").unlink()
+            (staging / Path(*module.split("."))).with_suffix(".py").unlink(missing_ok=True)
         by_file: dict[Path, list[tuple[int, int, str]]] = {}
         for rid, places in find_regions(copy).items():
             if rid in keep:
@@ -334,11 +334,14 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
                 rule = summaries.get(function, "") if several else ""
                 lines[start:end] = [stub_line(BY_ID[rid], indent, function, str(dest), rule)]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        specs = PACKAGE_DIR.parent.parent / "spec"  # the checkout this copy is made from, if it is one
+        # what the copy needs to know of where it came from: the reference package (whose fast
+        # kernels rnnlab.fast.adopt may use once proven equal) and the checkout's specs, if any
+        record: dict[str, str] = {"made_from": str(PACKAGE_DIR)}
+        specs = PACKAGE_DIR.parent.parent / "spec"
         if (specs / "conftest.py").is_file():
-            record = {"specs": str(specs), "made_from": str(PACKAGE_DIR)}
-            (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-            os.replace(staging / RECORD, dest / RECORD)
+            record["specs"] = str(specs)
+        (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        os.replace(staging / RECORD, dest / RECORD)
         os.replace(copy, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -359,7 +362,12 @@ def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str]
             raise FileNotFoundError(
                 f"{impl_dir} does not say where rnnlab's specs are ({RECORD} is missing); pass --specs PATH/TO/spec"
             )
-        found = Path(json.loads(record.read_text(encoding="utf-8"))["specs"])
+        recorded = json.loads(record.read_text(encoding="utf-8")).get("specs")
+        if recorded is None:
+            raise FileNotFoundError(
+                f"{impl_dir} was made from an installed rnnlab without specs; pass --specs PATH/TO/spec"
+            )
+        found = Path(recorded)
     if not (found / "conftest.py").is_file():
         raise FileNotFoundError(f"{found} is not rnnlab's spec folder; pass --specs PATH/TO/spec (a checkout's spec/)")
     return found

@@ -3,7 +3,8 @@
 import pytest
 
 from rnnlab import exercise
-from rnnlab.cli import UsageError, _exercise_id
+from rnnlab.exercise_cli import _exercise_id
+from rnnlab.usage import UsageError
 
 
 @pytest.mark.parametrize("name", ["lab01.tbptt", "lab01_tbptt", "01.3", "Lab 01.3", "LAB01.TBPTT"])
@@ -16,6 +17,9 @@ def test_an_unknown_exercise_lists_the_known_ones():
         _exercise_id("lab09.magic")
 
 
+@pytest.mark.skipif(
+    not (exercise.PACKAGE_DIR.parent.parent / "spec").is_dir(), reason="run against a copy, not the checkout"
+)
 def test_init_records_where_the_specs_are(tmp_path):
     exercise.init(tmp_path)
     assert exercise.spec_dir_for(tmp_path) == exercise.PACKAGE_DIR.parent.parent / "spec"
@@ -56,3 +60,13 @@ def test_status_shows_the_whole_message_on_request_and_names_the_next_step():
     assert nxt.startswith("next: Lab 02.1 — LSTM cell: fix rnnlab/cells.py: LSTMCell.step"), nxt
     done = [_row("Lab 01.1", "done", 5, 5)]
     assert "RNNLAB_IMPL=~/mine tox -e acceptance" in exercise.next_step(done, "~/mine")
+
+
+def test_the_learner_commands_start_without_torch():
+    """`rnnlab exercise ...` is the learner's inner loop: it must not wait ~2 s for torch to import."""
+    import subprocess
+    import sys
+
+    probe = "import sys; from rnnlab.launch import main; import rnnlab.exercise_cli; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", f"importing the learner's commands pulled in torch: {done.stderr[-500:]}"

@@ -13,8 +13,8 @@ from rnnlab.padding import lengths_to_mask
 
 # The modules holding each built-in cell's hand-written Function, by cell name. They spell out
 # every cell's equations, so a learner's copy (``rnnlab exercise init``) leaves them out: there,
-# every cell runs the plain loop until the acceptance harness has checked the reference
-# Function against the learner's own cell (``acceptance/learner.py``) and registered it.
+# a cell gets the reference's kernel only once ``rnnlab.fast.adopt`` has checked it equal to the
+# learner's own cell and loop; until then, and otherwise, it runs the plain loop.
 KERNEL_MODULES = {"rnn": "rnnlab.fast.rnn", "lstm": "rnnlab.fast.lstm", "gru": "rnnlab.fast.gru"}
 
 # cell type -> its Function. Exact types: a subclass may change the equations, so it runs the plain loop.
@@ -45,9 +45,19 @@ for _name in KERNEL_MODULES:
         register(CELLS[_name], _function)
 
 
+def function_for(cell_type: type) -> type[Any] | None:
+    """The hand-written Function that runs cells of exactly ``cell_type``, or None (plain loop)."""
+    function = _FUNCTIONS.get(cell_type)
+    if function is None and cell_type in CELLS.values():  # a learner's copy: the reference's, if proven equal
+        from rnnlab.fast.adopt import adopt
+
+        function = adopt(cell_type)
+    return function
+
+
 def has_fast_path(cell: nn.Module) -> bool:
-    """Whether ``cell`` is one of the built-in cells this package has a hand-written BPTT for."""
-    return type(cell) in _FUNCTIONS
+    """Whether ``cell`` is one of the built-in cells with a hand-written BPTT here."""
+    return function_for(type(cell)) is not None
 
 
 def set_fast(model: nn.Module, enabled: bool = True) -> nn.Module:
@@ -85,7 +95,7 @@ def fast_unroll(
     B, T, _ = x.shape
     if T == 0:
         raise ValueError("fast_unroll: the sequence is empty (time dimension 0)")
-    function = _FUNCTIONS.get(type(cell))
+    function = function_for(type(cell))
     if function is None:  # a cell without a hand-written BPTT: the plain loop computes the same function
         from rnnlab.recurrent import unroll
 
