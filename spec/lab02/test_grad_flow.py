@@ -53,7 +53,7 @@ def test_it_counts_every_path_through_time():
         loss = torch.nn.functional.cross_entropy(model.head(h), target, reduction="sum")
         (g,) = torch.autograd.grad(loss, delta)
         assert torch.isclose(norms[5 - t], g.norm(dim=1).mean()), (
-            f"at distance {5 - t}: measured {float(norms[5 - t]):.6g}, perturbation gives {float(g.norm(dim=1).mean()):.6g}"
+            f"at distance {5 - t}: measured {float(norms[5 - t].detach()):.6g}, perturbation gives {float(g.norm(dim=1).mean()):.6g}"
         )
 
 
