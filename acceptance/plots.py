@@ -83,6 +83,24 @@ def grad_through_time(profiles: dict[str, tuple[Sequence[float], Sequence[float]
     return _png(fig)
 
 
+def context_curves(curves: dict[str, dict[int, float]], marks: dict[str, int] | None = None) -> bytes:
+    """Loss at a target against the context length L the model sees (log2 axis), one line per
+    model; ``marks`` puts a dot at each model's effective context."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, curve) in enumerate(curves.items()):
+        lengths = sorted(curve)
+        ax.plot(lengths, [curve[L] for L in lengths], "o-", ms=3, color=f"C{i}", label=name)
+        if marks and name in marks:
+            ax.plot([marks[name]], [curve[marks[name]]], "o", ms=9, mfc="none", color=f"C{i}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("context length L (characters seen, fresh state)")
+    ax.set_ylabel("validation cross-entropy at the target")
+    ax.set_title("How much of the past each model uses")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
 def series(
     runs: dict[str, Sequence[float]],
     xlabel: str,

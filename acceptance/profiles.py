@@ -43,6 +43,10 @@ class Lab02:
             steps=1200, batch_size=64, seq_len=64, lr=1e-2, clip=1.0, eval_points=8, seed=0
         )
     )
+    # How much of the past each trained model uses: loss at a target given only the last L characters
+    # (fresh state), L = 1, 2, 4, ..., 512, over the same validation positions for every L.
+    context_lengths: tuple[int, ...] = tuple(2**k for k in range(10))
+    context_positions: int = 3000
     grad_distance: int = 100  # measure ||dL_T/dh_t|| up to this many steps back
     grad_batches: int = 4  # batches of validation windows averaged
     grad_batch_size: int = 32

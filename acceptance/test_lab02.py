@@ -16,7 +16,7 @@ from acceptance.timing import IMPLS, interleaved_medians, matmul_floor, peak_rss
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import save
 from rnnlab.fast import set_fast
-from rnnlab.metrics import grad_norms_through_time, perplexity
+from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_context, perplexity
 from rnnlab.models import CharLM
 from rnnlab.training import seed_everything, train_lm
 
@@ -27,6 +27,7 @@ MAX_BEST_PPL = 5.2
 GRAD_DISTANCE = 50
 MIN_GRAD_RATIO = 10.0
 SEED_CLAIMED_REDUCTION = 38.0
+CONTEXT_TOLERANCE = 0.01  # effective context: the shortest L whose loss is within 1% of the loss at the longest L
 
 
 def grad_profile(model, val_ids, cfg, seed=0):
@@ -79,7 +80,11 @@ def lab02(profile, corpus, runs_dir, recorder, device):
             "ppl": perplexity(history.val_loss[-1]),
             "grad_init": grad_profile(untrained, corpus["val_ids"], cfg),
             "grad_trained": grad_profile(model, corpus["val_ids"], cfg),
+            "context": loss_by_context(
+                model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed
+            ),
         }
+        runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
         for hidden in cfg.bench_sizes
@@ -171,6 +176,27 @@ def _write_section(recorder, result):
             "The same runs against training seconds: per step the from-scratch LSTM and GRU cost "
             "more than the RNN on a CPU, so the time view is less kind to them than the token view.",
             plots.val_loss_vs_time(histories),
+        )
+    )
+    longest = max(cfg.context_lengths)
+    sec.figures.append(
+        Figure(
+            "How much of the past each model uses",
+            f"Validation cross-entropy at {cfg.context_positions:,} target characters when the model sees only the "
+            f"last L characters before each (a fresh state), for L = {', '.join(map(str, cfg.context_lengths))}; "
+            "the same targets for every L. A ring marks each model's effective context: the shortest L whose loss "
+            f"is within {100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}. Training windows are "
+            f"{cfg.train.seq_len} characters long (truncated BPTT).",
+            plots.context_curves(
+                {NAMES[k]: r["context"] for k, r in runs.items()}, {NAMES[k]: r["reach"] for k, r in runs.items()}
+            ),
+        )
+    )
+    sec.tables.append(
+        Table(
+            "Loss at the target against context length L (nats)",
+            ["model", *(f"L={L}" for L in cfg.context_lengths), "effective context"],
+            [[NAMES[k], *(r["context"][L] for L in cfg.context_lengths), r["reach"]] for k, r in runs.items()],
         )
     )
     distances = list(range(cfg.grad_distance + 1))
@@ -328,6 +354,31 @@ def _claims_and_talking_points(recorder, result):
             "section-lab02",
         )
     )
+    reach = {k: r["reach"] for k, r in runs.items()}
+    longest, window = max(cfg.context_lengths), cfg.train.seq_len
+    further = all(reach[k] > reach["rnn"] for k in ("lstm", "gru"))
+    ctx = {k: r["context"] for k, r in runs.items()}
+    recorder.talking_points.append(
+        TalkingPoint(
+            LAB,
+            "Do the LSTM and GRU actually use more of the past than a vanilla RNN?",
+            f"Measured by cutting the context: shown only the last L characters before a target, the RNN's loss stops "
+            f"improving (within {100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}) at L = {reach['rnn']}, the "
+            f"LSTM's at L = {reach['lstm']} and the GRU's at L = {reach['gru']}"
+            + (
+                " — the gated models do reach further back. "
+                if further
+                else " — at this budget the gated models do not reach further back than the RNN. "
+            )
+            + f"At L = {reach['rnn']} the RNN is at {ctx['rnn'][reach['rnn']]:.3f} nats, the LSTM at "
+            f"{ctx['lstm'][reach['rnn']]:.3f} and the GRU at {ctx['gru'][reach['rnn']]:.3f}; at L = {longest}, "
+            f"{ctx['rnn'][longest]:.3f}, {ctx['lstm'][longest]:.3f} and {ctx['gru'][longest]:.3f}. Every model was "
+            f"trained on {window}-character windows (truncated BPTT), so no gradient ever linked a prediction to "
+            f"anything more than {window} characters back: whatever a model uses beyond that, it learned only "
+            "through the state it carries forward.",
+            "lab02.lstm_context",
+        )
+    )
 
 
 def test_equal_compute_budget(lab02, recorder):
@@ -373,6 +424,25 @@ def test_best_gated_perplexity(lab02, recorder):
         f"<= {MAX_BEST_PPL}",
         runs[best]["ppl"] <= MAX_BEST_PPL,
         f"best: {NAMES[best]}",
+    )
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_gated_cell_uses_more_of_the_past(lab02, recorder, kind):
+    runs, cfg = lab02["runs"], lab02["cfg"]
+    ours, rnn = runs[kind]["reach"], runs["rnn"]["reach"]
+    longest = max(cfg.context_lengths)
+    check(
+        recorder,
+        f"lab02.{kind}_context",
+        LAB,
+        f"{NAMES[kind]} uses more of the past than the vanilla RNN: its effective context (the shortest L within "
+        f"{100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}) is longer",
+        f"{ours} vs {rnn} characters",
+        "> RNN's",
+        ours > rnn,
+        f"loss at L = {rnn}: {NAMES[kind]} {runs[kind]['context'][rnn]:.3f}, RNN {runs['rnn']['context'][rnn]:.3f}; "
+        f"at L = {longest}: {runs[kind]['context'][longest]:.3f} vs {runs['rnn']['context'][longest]:.3f}",
     )
 
 

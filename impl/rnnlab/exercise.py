@@ -175,6 +175,13 @@ TOPICS: tuple[Topic, ...] = (
         "recurrent.py",
     ),
     Topic(
+        "lab02_context",
+        "lab02",
+        "how much of the past a model uses: loss against context length",
+        "spec/lab02/test_context.py",
+        "metrics.py",
+    ),
+    Topic(
         "lab02_fast",
         "lab02",
         "the fast path: hand-written BPTT equals the plain loop",

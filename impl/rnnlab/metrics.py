@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -95,3 +95,48 @@ def grad_norms_through_time(model: CharLM, idx: Tensor, target: Tensor) -> Tenso
     norms = torch.stack([g.norm(dim=1).mean() for g in grads])  # (T,), index t
     return norms.flip(0).detach()  # index k = distance back from the last step
     # endregion
+
+
+@torch.no_grad()
+def loss_by_context(
+    model: nn.Module,
+    ids: Tensor,
+    lengths: Sequence[int] = tuple(2**k for k in range(10)),
+    positions: int = 3000,
+    seed: int = 0,
+    batch: int = 250,
+) -> dict[int, float]:
+    """How much of the past ``model`` uses: for each L in ``lengths``, the mean cross-entropy
+    (nats) of predicting ``ids[p]`` from ``ids[p-L:p]`` alone, from a fresh (zero) state.
+
+    The same ``positions`` targets p (drawn with ``seed``, all at least max(lengths) into the
+    text) serve every L, so the curve compares like with like; a model that uses more of the
+    past keeps improving to larger L. ``batch`` windows run at a time (memory)."""
+    was_training = model.training
+    model.eval()
+    device = model_device(model)
+    ids = ids.to(device)
+    longest = max(lengths)
+    if ids.numel() <= longest:
+        raise ValueError(f"the text ({ids.numel()} ids) must be longer than the longest context ({longest})")
+    generator = torch.Generator().manual_seed(seed)
+    targets = torch.randint(longest, ids.numel(), (positions,), generator=generator).to(device)
+    curve: dict[int, float] = {}
+    for L in lengths:
+        total = 0.0
+        for chunk in targets.split(batch):
+            windows = ids[chunk.unsqueeze(1) - L + torch.arange(L, device=device)]  # (b, L)
+            logits, _ = model(windows)
+            total += float(F.cross_entropy(logits[:, -1], ids[chunk], reduction="sum"))
+        curve[L] = total / positions
+    model.train(was_training)
+    return curve
+
+
+def effective_context(curve: dict[int, float], tolerance: float = 0.01) -> int:
+    """The smallest context length whose loss is within ``tolerance`` (relative) of the loss at
+    the longest length measured: how far back the model's use of the past reaches."""
+    if not curve:
+        raise ValueError("effective_context needs a curve with at least one length")
+    reference = curve[max(curve)]
+    return min(L for L, loss in curve.items() if loss <= (1 + tolerance) * reference)
