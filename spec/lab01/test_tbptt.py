@@ -27,6 +27,37 @@ def test_no_gradient_crosses_a_window_boundary():
     assert torch.equal(carried[0], state[0]), "detaching keeps the state's values: the forward pass remembers"
 
 
+@pytest.mark.parametrize("kind", ["none", "tensor", "lstm state", "stack of lstm states"])
+def test_every_kind_of_state_is_detached_and_keeps_its_shape(kind):
+    """The stub's contract: None, a tensor, an LSTMState (h, c), or a stack's tuple of them."""
+    from rnnlab.cells import LSTMState
+
+    def grad_tensor():
+        return torch.randn(2, 3, requires_grad=True) * 2  # has a grad_fn, like a real state
+
+    state = {
+        "none": lambda: None,
+        "tensor": grad_tensor,
+        "lstm state": lambda: LSTMState(grad_tensor(), grad_tensor()),
+        "stack of lstm states": lambda: (
+            LSTMState(grad_tensor(), grad_tensor()),
+            LSTMState(grad_tensor(), grad_tensor()),
+        ),
+    }[kind]()
+    cut = detach_state(state)
+    if state is None:
+        assert cut is None, "detaching no state gives no state"
+        return
+    flat = lambda s: [s] if isinstance(s, torch.Tensor) else [t for part in s for t in flat(part)]  # noqa: E731
+    assert len(flat(cut)) == len(flat(state)), f"{kind}: the detached state must have the same parts"
+    for before, after in zip(flat(state), flat(cut), strict=True):
+        assert after.grad_fn is None and not after.requires_grad, f"{kind}: a part still carries its autograd graph"
+        assert torch.equal(after, before), f"{kind}: detaching must keep the values"
+    if kind == "lstm state":
+        h, c = cut
+        assert torch.equal(c, state.c), "(h, c) keeps its order"
+
+
 def test_windows_are_consecutive_text_in_every_row():
     ids = torch.arange(2 * 50)  # two rows of 50 "characters": 0..49 and 50..99
     batcher = StreamBatcher(ids, batch_size=2, seq_len=8)
