@@ -379,6 +379,35 @@ def _claims_and_talking_points(recorder, result):
             "lab02.lstm_context",
         )
     )
+    h = cfg.bench_sizes[-1]
+    step_ms = {k: 1000 * bench[(k, h, "fast")] for k in ("lstm", "gru")}
+    e = cfg.embedding_dim
+    per_unit = {k: gates * (e + runs[k]["hidden"] + 2) for k, gates in (("lstm", 4), ("gru", 3))}
+    gap = 100 * (runs["lstm"]["ppl"] - runs["gru"]["ppl"]) / runs["lstm"]["ppl"]
+    ppl_versus = f"{abs(gap):.1f}% {'below' if gap > 0 else 'above'}" if abs(gap) >= 0.05 else "equal to"
+    recorder.talking_points.append(
+        TalkingPoint(
+            LAB,
+            "When does a GRU match an LSTM?",
+            f"The GRU has three gate blocks to the LSTM's four and no separate cell state, so each hidden unit costs "
+            f"3 (E + H + 2) parameters against 4 (E + H + 2): here {per_unit['gru']:,} against {per_unit['lstm']:,}, and "
+            f"at matched parameter counts the GRU gets H = {runs['gru']['hidden']} to the LSTM's "
+            f"{runs['lstm']['hidden']}. Measured in this run at the same characters and parameters: validation "
+            f"perplexity GRU {runs['gru']['ppl']:.3f} vs LSTM {runs['lstm']['ppl']:.3f}; effective context "
+            f"{reach['gru']} vs {reach['lstm']} characters; relative gradient {d} steps back {rel['gru']:.2g} vs "
+            f"{rel['lstm']:.2g}; one fast-path training step at H = {h} {step_ms['gru']:.1f} vs "
+            f"{step_ms['lstm']:.1f} ms. So at this budget the GRU's perplexity is {ppl_versus} the LSTM's, "
+            + (
+                f"both reach back the same {reach['gru']} characters, "
+                if reach["gru"] == reach["lstm"]
+                else f"the {'GRU' if reach['gru'] > reach['lstm'] else 'LSTM'} reaches further back, "
+            )
+            + f"and a GRU step costs {step_ms['gru'] / step_ms['lstm']:.2f}x an LSTM step. What this run cannot "
+            "show is the case the LSTM's separate, additively updated cell is built for: dependencies far longer "
+            "than the training window.",
+            "section-lab02",
+        )
+    )
 
 
 def test_equal_compute_budget(lab02, recorder):
