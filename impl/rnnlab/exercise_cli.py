@@ -69,7 +69,7 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     ex_status = ex_sub.add_parser("status", help="run the specs against DIR and print progress per exercise")
     ex_status.add_argument("dir")
     ex_status.add_argument(
-        "exercises", nargs="*", metavar="EXERCISE", help="only these (by number, 01.3, or id, lab01.tbptt)"
+        "exercises", nargs="*", default=[], metavar="EXERCISE", help="only these (by number, 01.3, or id, lab01.tbptt)"
     )
     ex_status.add_argument(
         "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"

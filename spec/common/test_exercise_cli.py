@@ -70,3 +70,13 @@ def test_the_learner_commands_start_without_torch():
     probe = "import sys; from rnnlab.launch import main; import rnnlab.exercise_cli; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", f"importing the learner's commands pulled in torch: {done.stderr[-500:]}"
+
+
+def test_a_missing_folder_is_the_only_thing_status_asks_for(capsys):
+    from rnnlab.exercise_cli import main
+
+    assert main(["exercise", "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "required: dir " in err and "EXERCISE" not in err, (
+        f"naming exercises is optional; the error must ask for the folder only: {err!r}"
+    )
