@@ -58,3 +58,27 @@ def cell_from_case(cell_cls, case):
 def np_sigmoid(x):
     """The logistic function in numpy, for the independent references."""
     return 1 / (1 + np.exp(-x))
+
+
+# Small char-LM flags for CLI specs: a run of a few steps in well under a second.
+LM_ARGS = ["--hidden-size", "16", "--embedding-dim", "8", "--batch-size", "2", "--seq-len", "16"]
+LM_ARGS += ["--eval-points", "2", "--lr", "1e-2"]
+
+# The header of a report written by the report specs (what acceptance/conftest.py records).
+REPORT_META = {
+    "profile": "quick",
+    "started": "2026-01-01T00:00:00+00:00",
+    "wall_seconds": 1.0,
+    "git": "abc",
+    "seed": 0,
+    "command": "tox -e acceptance",
+    "machine": {
+        "cpu": "cpu",
+        "cores": 2,
+        "torch_threads": 2,
+        "torch": "2.13.0",
+        "python": "3.11",
+        "platform": "linux",
+        "device": "cpu",
+    },
+}

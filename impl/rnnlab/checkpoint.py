@@ -211,6 +211,13 @@ def _load_weights(model: torch.nn.Module, weights: Any, path: Path) -> None:
     model.load_state_dict(weights)
 
 
+def _vocab(payload: dict[str, Any], path: str | os.PathLike[str]) -> Vocab:
+    try:
+        return Vocab(tuple(payload["vocab"]))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its vocabulary is invalid ({exc}).") from None
+
+
 def build_model(payload: dict[str, Any], path: str | os.PathLike[str]) -> CharLM | Seq2Seq:
     """The model a checkpoint's config describes, holding its weights (training mode)."""
     path = Path(path)
@@ -299,10 +306,7 @@ def resume(path: str | os.PathLike[str], kind: str) -> Resumable:
             )
     model = build_model(payload, path)
     model.train()
-    try:
-        vocab = Vocab(tuple(payload["vocab"]))
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its vocabulary is invalid ({exc}).") from None
+    vocab = _vocab(payload, path)
     snapshot = {key: payload[key] for key in ("step", "optimizer", "history", "loop", "rng")}
     return Resumable(model, vocab, payload["train_config"], payload.get("data") or {}, snapshot)
 
@@ -331,10 +335,7 @@ def load(
     if expect is not None and kind != expect:
         raise CheckpointError(f"{path} holds a {kind} model, but this command needs a {expect} checkpoint.")
     model = build_model(payload, path)
-    try:
-        model.vocab = vocab = Vocab(tuple(payload["vocab"]))
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: its vocabulary is invalid ({exc}).") from None
+    model.vocab = vocab = _vocab(payload, path)
     if isinstance(model, CharLM) and len(vocab) != model.config.vocab_size:
         raise CheckpointError(
             f"{path}: its vocabulary has {len(vocab)} characters but its model predicts "

@@ -322,8 +322,9 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
 
         for module in KERNEL_MODULES.values():  # the fast kernels spell out every cell's equations
             (staging / Path(*module.split("."))).with_suffix(".py").unlink(missing_ok=True)
+        regions = find_regions(copy)
         by_file: dict[Path, list[tuple[int, int, str]]] = {}
-        for rid, places in find_regions(copy).items():
+        for rid, places in regions.items():
             if rid in keep:
                 continue
             for rel, start, end in places:
@@ -337,7 +338,7 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
                 assert opening is not None  # found by the same pattern when the regions were listed
                 indent = opening["indent"]
                 function = _enclosing(lines, start)
-                several = len(find_regions(PACKAGE_DIR)[rid]) > 1  # then each function states its own rule
+                several = len(regions[rid]) > 1  # then each function states its own rule
                 rule = summaries.get(function, "") if several else ""
                 lines[start:end] = [stub_line(BY_ID[rid], indent, function, str(dest), rule)]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")

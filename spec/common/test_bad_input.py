@@ -14,23 +14,9 @@ from rnnlab.checkpoint import save
 from rnnlab.cli import main
 from rnnlab.data.dates import INPUT_ALPHABET
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from spec.helpers import LM_ARGS
 
 pytestmark = pytest.mark.reliability
-
-LM_ARGS = [
-    "--hidden-size",
-    "16",
-    "--embedding-dim",
-    "8",
-    "--batch-size",
-    "2",
-    "--seq-len",
-    "16",
-    "--eval-points",
-    "2",
-    "--lr",
-    "1e-2",
-]
 
 
 # --- every bad input: one line, naming the problem and the fix -------------------------------

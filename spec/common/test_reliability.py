@@ -26,23 +26,9 @@ from rnnlab.device import resolve_device, rng_state, set_rng_state
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import seed_everything
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
+from spec.helpers import LM_ARGS
 
 pytestmark = pytest.mark.reliability
-
-LM_ARGS = [
-    "--hidden-size",
-    "16",
-    "--embedding-dim",
-    "8",
-    "--batch-size",
-    "2",
-    "--seq-len",
-    "16",
-    "--eval-points",
-    "2",
-    "--lr",
-    "1e-2",
-]
 
 
 def _tensors(payload, prefix=""):

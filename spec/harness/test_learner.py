@@ -17,6 +17,7 @@ from acceptance.record import Recorder
 from acceptance.report import write_report
 from rnnlab import exercise
 from rnnlab.fast.dispatch import KERNEL_MODULES
+from spec.helpers import REPORT_META
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -87,13 +88,8 @@ def test_a_criterion_not_attempted_is_neither_passed_nor_failed(tmp_path):
     rec.criterion("lab01.perplexity", "lab01", "perplexity", 5.4, "<= 6", True)
     rec.not_attempted("lab03.gap", "lab03", "attention beats the baseline", "not attempted: needs Lab 03.2 attention")
     meta = {
-        "profile": "quick",
-        "started": "2026-01-01T00:00:00+00:00",
-        "wall_seconds": 1.0,
-        "git": "abc",
-        "seed": 0,
+        **REPORT_META,
         "command": "RNNLAB_IMPL=/x tox -e acceptance",
-        "machine": {"cpu": "c", "cores": 2, "torch_threads": 2, "torch": "2", "python": "3", "platform": "p"},
         "trained_code": {
             "who": "learner",
             "directory": "/home/me/my-rnnlab",

@@ -6,24 +6,7 @@ import re
 from acceptance import plots
 from acceptance.record import Figure, Recorder
 from acceptance.report import write_report
-
-META = {
-    "profile": "quick",
-    "started": "2026-01-01T00:00:00+00:00",
-    "wall_seconds": 1.0,
-    "git": "abc",
-    "seed": 0,
-    "command": "tox -e acceptance",
-    "machine": {
-        "cpu": "cpu",
-        "cores": 2,
-        "torch_threads": 2,
-        "torch": "2.13.0",
-        "python": "3.11",
-        "platform": "linux",
-        "device": "cpu",
-    },
-}
+from spec.helpers import REPORT_META
 
 
 def make_recorder():
@@ -38,7 +21,7 @@ def make_recorder():
 
 
 def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
-    json_path, html_path = write_report(make_recorder(), META, tmp_path)
+    json_path, html_path = write_report(make_recorder(), REPORT_META, tmp_path)
     html = html_path.read_text()
     assert "1 of 2 criteria FAILED" in html and 'href="#lab01.bad"' in html, "the banner names every failing criterion"
     assert re.search(r'<tr id="lab01.bad" class="fail">', html), "a failing row is marked (red)"

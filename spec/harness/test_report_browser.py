@@ -20,6 +20,7 @@ import pytest
 from acceptance import plots
 from acceptance.record import Claim, Figure, Recorder, TalkingPoint
 from acceptance.report import write_report
+from spec.helpers import REPORT_META
 
 pytestmark = pytest.mark.browser
 
@@ -76,23 +77,7 @@ def report(tmp_path) -> Path:
     section.samples.append(("sample", "<b>not bold</b>"))
     rec.claims.append(Claim("lab01", "a figure", "somebody", "1", "2", "because"))
     rec.talking_points.append(TalkingPoint("lab01", "Why?", "Because 2.", "lab01.ok"))
-    meta = {
-        "profile": "quick",
-        "started": "2026-01-01T00:00:00+00:00",
-        "wall_seconds": 1.0,
-        "git": "abc",
-        "seed": 0,
-        "command": "tox -e acceptance",
-        "machine": {
-            "cpu": "cpu",
-            "cores": 2,
-            "torch_threads": 2,
-            "torch": "2.13.0",
-            "python": "3.11",
-            "platform": "linux",
-            "device": "cpu",
-        },
-    }
+    meta = REPORT_META
     return write_report(rec, meta, tmp_path / "report")[1]
 
 
