@@ -181,3 +181,35 @@ def learning_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return _png(fig)
+
+
+def gate_saturation(points: dict[str, tuple[Sequence[float], Sequence[float]]]) -> bytes:
+    """One panel per gate (Karpathy, Johnson & Fei-Fei, 2015, Fig. 3): each dot a hidden unit,
+    x the share of steps its gate is left-saturated (< 0.1), y right-saturated (> 0.9)."""
+    fig, axes = plt.subplots(1, len(points), figsize=(2.3 * len(points), 2.6), sharex=True, sharey=True)
+    for i, (ax, (name, (left, right))) in enumerate(zip(axes, points.items(), strict=True)):
+        ax.plot([0, 1], [1, 0], color="0.8", lw=0.8)
+        ax.scatter(left, right, s=6, alpha=0.6, color=f"C{i}")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("left-saturated", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("right-saturated", fontsize=8)
+    return _png(fig)
+
+
+def unit_over_text(values: dict[str, Sequence[float]], text: str, title: str) -> bytes:
+    """Named series against the characters of ``text`` (one x position per character), with a
+    dashed line at every newline."""
+    fig, ax = plt.subplots(figsize=(9, 3))
+    for name, ys in values.items():
+        ax.plot(range(len(ys)), ys, lw=1.1, label=name)
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            ax.axvline(i, color="0.6", ls="--", lw=0.7)
+    ax.set_xlabel("character of held-out validation text (dashed: newline)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)

@@ -47,6 +47,9 @@ class Lab02:
     # (fresh state), L = 1, 2, 4, ..., 512, over the same validation positions for every L.
     context_lengths: tuple[int, ...] = tuple(2**k for k in range(10))
     context_positions: int = 3000
+    # Gates on real text: the trained LSTM and GRU traced over this many validation characters; a
+    # unit is chosen on the first half and scored on the second.
+    gate_chars: int = 12000
     grad_distance: int = 100  # measure ||dL_T/dh_t|| up to this many steps back
     grad_batches: int = 4  # batches of validation windows averaged
     grad_batch_size: int = 32

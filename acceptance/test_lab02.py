@@ -16,6 +16,8 @@ from acceptance.timing import IMPLS, interleaved_medians, matmul_floor, peak_rss
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import save
 from rnnlab.fast import set_fast
+from rnnlab.gates import HIGH, LOW, SIGMOID_GATES, gate_trace, line_position, saturation, tracking_unit
+from rnnlab.gates import NAMES as GATE_NAMES
 from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_context, perplexity
 from rnnlab.models import CharLM
 from rnnlab.training import seed_everything, train_lm
@@ -28,6 +30,8 @@ GRAD_DISTANCE = 50
 MIN_GRAD_RATIO = 10.0
 SEED_CLAIMED_REDUCTION = 38.0
 CONTEXT_TOLERANCE = 0.01  # effective context: the shortest L whose loss is within 1% of the loss at the longest L
+MIN_TRACKING_R = 0.5  # a unit "tracks" a property of the text: |Pearson r| on held-out text at least this
+SNIPPET = 300  # characters of held-out text the tracking unit is drawn over
 
 
 def grad_profile(model, val_ids, cfg, seed=0):
@@ -85,6 +89,8 @@ def lab02(profile, corpus, runs_dir, recorder, device):
             ),
         }
         runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
+        if kind in SIGMOID_GATES:
+            runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
         for hidden in cfg.bench_sizes
@@ -102,6 +108,27 @@ def lab02(profile, corpus, runs_dir, recorder, device):
     _write_section(recorder, result)
     _claims_and_talking_points(recorder, result)
     return result
+
+
+def gate_study(model, kind, text, vocab):
+    """The trained model's gates over validation ``text``: each sigmoid gate's saturation per
+    unit, and the unit whose state tracks the position in the line (chosen on the first half,
+    scored on the second)."""
+    trace = gate_trace(model, torch.as_tensor(vocab.encode(text)))
+    state = "c" if kind == "lstm" else "h"
+    feature = line_position(text)
+    half = len(text) // 2
+    found = tracking_unit(trace[state], feature, select=half)
+    saturated = {g: [t.tolist() for t in saturation(trace[g])] for g in SIGMOID_GATES[kind]}
+    return {
+        "state": state,
+        "found": found,
+        "saturation": saturated,
+        "units": trace[state].shape[1],
+        "snippet": text[half : half + SNIPPET],
+        "unit_values": trace[state][half : half + SNIPPET, found.unit].tolist(),
+        "feature": feature[half : half + SNIPPET].tolist(),
+    }
 
 
 def relative(profile_, k):
@@ -240,6 +267,7 @@ def _write_section(recorder, result):
             ),
         )
     )
+    _gate_figures(sec, cfg, runs)
     bench, memory = result["bench"], result["memory"]
     sec.tables.append(
         Table(
@@ -286,6 +314,98 @@ def _write_section(recorder, result):
             ),
         )
     )
+
+
+def _mostly(share, threshold=0.5):
+    return sum(1 for v in share if v > threshold)
+
+
+def _gate_figures(sec, cfg, runs):
+    gated = {k: r["gates"] for k, r in runs.items() if "gates" in r}
+    sec.figures.append(
+        Figure(
+            "Gates on real text: how often each unit's gate is saturated",
+            f"Each dot is one hidden unit of the trained model, over {cfg.gate_chars:,} validation characters: x is "
+            f"the share of characters at which its gate is below {LOW} (left-saturated: shut), y the share above "
+            f"{HIGH} (right-saturated: open), as Karpathy, Johnson & Fei-Fei (2015) plot them. A dot near the top "
+            "left is a gate that is always open; near the diagonal, a gate that switches between open and shut; "
+            "near the origin, one that works in between.",
+            plots.gate_saturation(
+                {
+                    f"{NAMES[k]} {GATE_NAMES[g]}": tuple(g_["saturation"][g])
+                    for k, g_ in gated.items()
+                    for g in SIGMOID_GATES[k]
+                }
+            ),
+        )
+    )
+    sec.tables.append(
+        Table(
+            "Gate saturation (trained models, validation text)",
+            [
+                "model",
+                "gate",
+                "mean share left-saturated",
+                "mean share right-saturated",
+                "units mostly shut (> half the time)",
+                "units mostly open (> half the time)",
+            ],
+            [
+                [
+                    NAMES[k],
+                    GATE_NAMES[g],
+                    statistics.fmean(left),
+                    statistics.fmean(right),
+                    f"{_mostly(left)} of {g_['units']}",
+                    f"{_mostly(right)} of {g_['units']}",
+                ]
+                for k, g_ in gated.items()
+                for g, (left, right) in g_["saturation"].items()
+            ],
+        )
+    )
+    sec.tables.append(
+        Table(
+            "A unit named by measurement: the one that tracks the position in the line",
+            ["model", "state", "unit", "r where it was chosen", "r on held-out text"],
+            [
+                [NAMES[k], g_["state"], g_["found"].unit, g_["found"].chosen_on, g_["found"].held_out]
+                for k, g_ in gated.items()
+            ],
+            caption=(
+                "The feature is the number of characters since the last newline. Each unit's state is correlated "
+                f"with it (Pearson r) over the first {cfg.gate_chars // 2:,} traced characters, the unit with the "
+                f"largest |r| is chosen there, and its r is then measured on the next {cfg.gate_chars // 2:,}, "
+                "which played no part in choosing it."
+            ),
+        )
+    )
+    sec.figures.append(
+        Figure(
+            "The unit that counts characters along the line",
+            f"Each chosen unit's state over {SNIPPET} characters of the held-out half, beside the position in the "
+            "line it was chosen for; all standardised (mean 0, standard deviation 1), and a unit that falls as "
+            "the line goes on is drawn upside down (marked -). Dashed lines are newlines. The text: "
+            + repr(next(iter(gated.values()))["snippet"][:120])
+            + "...",
+            plots.unit_over_text(
+                {
+                    f"{NAMES[k]} {'-' if g_['found'].held_out < 0 else ''}{g_['state']}[{g_['found'].unit}]": (
+                        _standardised(g_["unit_values"], -1.0 if g_["found"].held_out < 0 else 1.0)
+                    )
+                    for k, g_ in gated.items()
+                }
+                | {"position in line": _standardised(next(iter(gated.values()))["feature"])},
+                next(iter(gated.values()))["snippet"],
+                "Units chosen by correlation with the position in the line",
+            ),
+        )
+    )
+
+
+def _standardised(values, sign=1.0):
+    mean, sd = statistics.fmean(values), statistics.pstdev(values) or 1.0
+    return [sign * (v - mean) / sd for v in values]
 
 
 def _versus(reduction: float) -> str:
@@ -379,6 +499,8 @@ def _claims_and_talking_points(recorder, result):
             "lab02.lstm_context",
         )
     )
+    if "gates" in runs["lstm"]:
+        recorder.talking_points.append(_gates_talking_point(cfg, runs["lstm"]["gates"]))
     h = cfg.bench_sizes[-1]
     step_ms = {k: 1000 * bench[(k, h, "fast")] for k in ("lstm", "gru")}
     e = cfg.embedding_dim
@@ -407,6 +529,30 @@ def _claims_and_talking_points(recorder, result):
             "than the training window.",
             "section-lab02",
         )
+    )
+
+
+def _gates_talking_point(cfg, g_):
+    sat, units, found = g_["saturation"], g_["units"], g_["found"]
+
+    def open_shut(gate):
+        left, right = sat[gate]
+        return f"{_mostly(right)} of {units} units open (> {HIGH}) and {_mostly(left)} shut (< {LOW}) more than half the time"
+
+    return TalkingPoint(
+        LAB,
+        "Walk through the LSTM gates",
+        "From h_(t-1) and x_t the cell computes four things: the forget gate f = sigma(.) decides how much of "
+        "the old cell c_(t-1) to keep, the input gate i = sigma(.) how much of the candidate g = tanh(.) to "
+        "write, so c_t = f * c_(t-1) + i * g; the output gate o = sigma(.) decides how much of tanh(c_t) to "
+        f"show as h_t. Measured on {cfg.gate_chars:,} validation characters with the trained LSTM: forget gate, "
+        f"{open_shut('f')} (the open ones are integrators that carry their cell across many characters, the shut "
+        f"ones reset every step); input gate, {open_shut('i')}; output gate, {open_shut('o')}. One unit can be "
+        f"named by measurement: cell c[{found.unit}], chosen among {units} for its correlation with the number of "
+        f"characters since the last newline on one half of the text, correlates at r = {found.held_out:.2f} on "
+        "the other half — the model counts its way along the line, which is how it knows when a line of verse "
+        "is due to end.",
+        "lab02.lstm_line_unit",
     )
 
 
@@ -490,4 +636,21 @@ def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
         f">= {MIN_GRAD_RATIO:.0f}x",
         ratio >= MIN_GRAD_RATIO,
         f"{NAMES[kind]} {ours:.3g}, RNN {rnn:.3g} (||dL_T/dh_(T-{GRAD_DISTANCE})|| / ||dL_T/dh_T||)",
+    )
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_unit_tracks_the_position_in_the_line(lab02, recorder, kind):
+    g_ = lab02["runs"][kind]["gates"]
+    found = g_["found"]
+    check(
+        recorder,
+        f"lab02.{kind}_line_unit",
+        LAB,
+        f"A unit of the trained {NAMES[kind]} tracks the position in the line: its state's correlation with the "
+        "characters since the last newline, on held-out text (the unit chosen on other text)",
+        f"|r| = {abs(found.held_out):.2f}",
+        f">= {MIN_TRACKING_R}",
+        abs(found.held_out) >= MIN_TRACKING_R,
+        f"{g_['state']}[{found.unit}] of {g_['units']}; r = {found.chosen_on:.2f} where it was chosen",
     )

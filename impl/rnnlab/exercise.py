@@ -182,6 +182,13 @@ TOPICS: tuple[Topic, ...] = (
         "metrics.py",
     ),
     Topic(
+        "lab02_gates",
+        "lab02",
+        "what the gates do on real text: traces, saturation, a unit named by measurement",
+        "spec/lab02/test_gates.py",
+        "gates.py",
+    ),
+    Topic(
         "lab02_fast",
         "lab02",
         "the fast path: hand-written BPTT equals the plain loop",
