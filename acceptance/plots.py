@@ -109,13 +109,18 @@ def series(
     logy: bool = False,
     smooth: int = 1,
     x: Sequence[float] | None = None,
+    styles: Sequence[str] | None = None,
 ) -> bytes:
-    """Several named series on one axis (gradient norms over training, through time...)."""
+    """Several named series on one axis (gradient norms over training, through time...);
+    ``styles`` gives each series a line style, and pairs of series share a colour."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, ys in runs.items():
+    for i, (name, ys) in enumerate(runs.items()):
         ys = moving_average(list(ys), smooth) if smooth > 1 else list(ys)
         xs = list(x) if x is not None else list(range(1, len(ys) + 1))
-        ax.plot(xs[: len(ys)], ys, lw=1.2, label=name)
+        if styles:
+            ax.plot(xs[: len(ys)], ys, styles[i], lw=1.2, marker="o", ms=3, color=f"C{i // 2}", label=name)
+        else:
+            ax.plot(xs[: len(ys)], ys, lw=1.2, label=name)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

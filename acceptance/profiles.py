@@ -78,6 +78,10 @@ class Lab03:
     # After the equal-budget comparison, the seed-0 baseline alone trains this many more steps (teacher
     # forcing held at tf_end, evaluated every 100 steps), to show where, if at all, it catches up.
     catch_up_steps: int = 400
+    # Teacher forcing measured: the first seed's Bahdanau model trained once more with teacher forcing
+    # always on (ratio 1.0 throughout), same budget and seed; both it and the scheduled-sampling run are
+    # evaluated fed the gold previous characters and fed their own. Costs one Bahdanau run (about 80 s).
+    always_forced: bool = True
     train_examples: int = 20000
     val_examples: int = 400
     test_examples: int = 2000

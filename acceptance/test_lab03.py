@@ -18,7 +18,7 @@ from rnnlab.device import model_device, rng_state
 from rnnlab.fast import set_fast
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import seed_everything
-from rnnlab.training.seq2seq import score_by_bucket, train_seq2seq
+from rnnlab.training.seq2seq import score_by_bucket, teacher_forced_predictions, train_seq2seq
 
 LAB = "lab03"
 NAMES = {
@@ -76,60 +76,79 @@ def lab03(profile, runs_dir, recorder, device):
         for variant in cfg.variants:
             if seed != cfg.seeds[0] and variant not in ("none", "bahdanau"):
                 continue  # extra seeds are for the baseline-vs-Bahdanau gap
-            seed_everything(seed)
-            model = set_fast(
-                Seq2Seq.from_config(
-                    Seq2SeqConfig(
-                        INPUT_ALPHABET,
-                        attention=variant,
-                        hidden_size=cfg.hidden_size,
-                        embedding_dim=cfg.embedding_dim,
-                        attention_dim=cfg.attention_dim,
-                    )
-                )
-            ).to(device)
-            tcfg = type(cfg.train)(**{**asdict(cfg.train), "seed": seed})
-            snapshots = []
-            history, optimizer = train_seq2seq(
-                model,
-                train,
-                val,
-                tcfg,
-                desc=f"lab03 {variant} s{seed}",
-                on_checkpoint=lambda snap: snapshots.append({**snap, "rng": rng_state()}),  # noqa: B023 (runs in this call)
-            )
+            tcfg = replace(cfg.train, seed=seed)
             name = variant if seed == cfg.seeds[0] else f"{variant}-seed{seed}"
-            path = save(
-                runs_dir / LAB / f"{name}.pt",
-                model,
-                optimizer=optimizer,
-                step=tcfg.steps,
-                train_config=asdict(tcfg),
-                history=asdict(history),
-                loop=snapshots[-1]["loop"],
-            )
-            predictions = model.translate([e.source for e in test])
-            runs[(variant, seed)] = {
-                "model": model,
-                "history": history,
-                "checkpoint": path,
-                "params": model.num_parameters(),
-                "test": score_by_bucket(test, predictions),
-                "curve": accuracy_curve(test, predictions),
-            }
+            run, snapshots = train_variant(cfg, variant, tcfg, train, val, test, runs_dir / LAB / f"{name}.pt", device)
+            runs[(variant, seed)] = run
             if variant == "none" and seed == cfg.seeds[0] and cfg.catch_up_steps:
-                runs[(variant, seed)]["continued"] = continue_baseline(
-                    model, train, val, tcfg, snapshots[-1], cfg.catch_up_steps
-                )
+                run["continued"] = continue_baseline(run["model"], train, val, tcfg, snapshots[-1], cfg.catch_up_steps)
+    forced = None
+    if cfg.always_forced:  # the same Bahdanau run with teacher forcing always on: exposure bias
+        tcfg = replace(cfg.train, seed=cfg.seeds[0], tf_start=1.0, tf_end=1.0)
+        forced, _ = train_variant(
+            cfg, "bahdanau", tcfg, train, val, test, runs_dir / LAB / "bahdanau-forced.pt", device
+        )
     long_test = [e for e in test if bucket(e.source) == "long"]
     first = cfg.seeds[0]
     for variant in ("bahdanau", "luong", "luong_dot"):
         if (variant, first) in runs:
             runs[(variant, first)]["alignment"] = alignment_score(runs[(variant, first)]["model"], long_test)
-    result = {"cfg": cfg, "runs": runs, "test": test, "long_test": long_test, "train_size": len(train)}
+    result = {
+        "cfg": cfg,
+        "runs": runs,
+        "forced": forced,
+        "test": test,
+        "long_test": long_test,
+        "train_size": len(train),
+    }
     _write_section(recorder, result)
     _claims_and_talking_points(recorder, result)
     return result
+
+
+def train_variant(cfg, variant, tcfg, train, val, test, path, device):
+    """Train one seq2seq model of the protocol, save it to ``path``, score it on ``test``."""
+    seed_everything(tcfg.seed)
+    model = set_fast(
+        Seq2Seq.from_config(
+            Seq2SeqConfig(
+                INPUT_ALPHABET,
+                attention=variant,
+                hidden_size=cfg.hidden_size,
+                embedding_dim=cfg.embedding_dim,
+                attention_dim=cfg.attention_dim,
+            )
+        )
+    ).to(device)
+    snapshots = []
+    history, optimizer = train_seq2seq(
+        model,
+        train,
+        val,
+        tcfg,
+        desc=f"lab03 {path.stem}",
+        on_checkpoint=lambda snap: snapshots.append({**snap, "rng": rng_state()}),
+    )
+    save(
+        path,
+        model,
+        optimizer=optimizer,
+        step=tcfg.steps,
+        train_config=asdict(tcfg),
+        history=asdict(history),
+        loop=snapshots[-1]["loop"],
+    )
+    predictions = model.translate([e.source for e in test])
+    run = {
+        "model": model,
+        "history": history,
+        "checkpoint": path,
+        "params": model.num_parameters(),
+        "test": score_by_bucket(test, predictions),
+        "test_forced": score_by_bucket(test, teacher_forced_predictions(model, test)),
+        "curve": accuracy_curve(test, predictions),
+    }
+    return run, snapshots
 
 
 def continue_baseline(model, train, val, cfg, snapshot, extra_steps):
@@ -267,6 +286,8 @@ def _write_section(recorder, result):
             plots.accuracy_by_length({NAMES[v]: runs[(v, first)]["curve"] for v in cfg.variants}),
         )
     )
+    if result["forced"] is not None:
+        _exposure_section(sec, result)
     model = runs[("bahdanau", first)]["model"]
     example = max(result["long_test"][:200], key=lambda e: len(e.source) if len(e.source) < 140 else 0)
     output = model.translate([example.source])[0]
@@ -279,6 +300,112 @@ def _write_section(recorder, result):
             f'Input: "{example.source}" -> output {output} (target {example.target}).',
             plots.attention_heatmap(weights, example.source, output + "⏎", title="Bahdanau attention weights"),
         )
+    )
+
+
+FORCED = "Bahdanau, teacher forcing always on"
+SCHEDULED = "Bahdanau, scheduled sampling"
+
+
+def exposure(history, bucket_="all"):
+    """Per evaluation, teacher-forced minus free-running validation exact match (points)."""
+    return [
+        100 * (tf[bucket_] - free[bucket_])
+        for tf, free in zip(history.val_accuracy_teacher_forced, history.val_accuracy, strict=True)
+    ]
+
+
+def _exposure_runs(result):
+    return {SCHEDULED: result["runs"][("bahdanau", result["cfg"].seeds[0])], FORCED: result["forced"]}
+
+
+def _exposure_section(sec, result):
+    t = result["cfg"].train
+    both = _exposure_runs(result)
+    steps = both[SCHEDULED]["history"].eval_step
+    sec.figures.append(
+        Figure(
+            "Teacher forcing: fed the gold prefix against fed its own",
+            f"Validation exact match (all inputs) during training for two Bahdanau models that differ only in "
+            f"teacher forcing: scheduled sampling ({t.tf_start} -> {t.tf_end}, the lab's) and teacher forcing always "
+            "on (1.0 throughout). Dashed: each model fed the gold previous characters (as teacher forcing trains "
+            "it); solid: fed its own predictions (as at test time). The vertical gap between a model's two curves "
+            "is its exposure bias.",
+            plots.series(
+                {
+                    f"{name} — {how}": [100 * acc["all"] for acc in getattr(r["history"], key)]
+                    for name, r in both.items()
+                    for how, key in (("fed gold", "val_accuracy_teacher_forced"), ("fed own", "val_accuracy"))
+                },
+                "training step",
+                "validation exact match (%)",
+                "Exposure bias during training",
+                x=steps,
+                styles=["--", "-", "--", "-"],
+            ),
+        )
+    )
+    sec.tables.append(
+        Table(
+            "Teacher forcing: exact match fed the gold prefix and fed its own (%)",
+            [
+                "model",
+                "test, fed gold: all",
+                "test, fed own: all",
+                "test, fed gold: long",
+                "test, fed own: long",
+                "exposure bias, validation, mean over evaluations (points)",
+                "largest (points, at step)",
+            ],
+            [
+                [
+                    name,
+                    100 * r["test_forced"]["all"],
+                    100 * r["test"]["all"],
+                    100 * r["test_forced"].get("long", float("nan")),
+                    100 * r["test"].get("long", float("nan")),
+                    statistics.fmean(exposure(r["history"])),
+                    "{:.1f} at {}".format(*max(zip(exposure(r["history"]), steps, strict=True))),
+                ]
+                for name, r in both.items()
+            ],
+            caption="Same architecture, data, seed, budget and optimiser; only the teacher-forcing ratio differs.",
+        )
+    )
+
+
+def _teacher_forcing_point(result):
+    t = result["cfg"].train
+    both = _exposure_runs(result)
+    steps = both[SCHEDULED]["history"].eval_step
+    bias = {name: exposure(r["history"]) for name, r in both.items()}
+    mean = {name: statistics.fmean(b) for name, b in bias.items()}
+
+    def told(name):
+        r, (top, at) = both[name], max(zip(bias[name], steps, strict=True))
+        return (
+            f"exposure bias {mean[name]:.1f} points on average over the evaluations (largest {top:.1f}, at step "
+            f"{at}), and at the end {100 * r['test_forced']['all']:.1f}% of test dates right fed the gold prefix "
+            f"against {100 * r['test']['all']:.1f}% fed its own"
+        )
+
+    smaller = mean[SCHEDULED] < mean[FORCED]
+    return TalkingPoint(
+        LAB,
+        "What is teacher forcing, and what does scheduled sampling fix?",
+        "Teacher forcing trains a decoder by feeding it the gold previous character at every step rather than its "
+        "own prediction: each step learns from a correct prefix, so early training is stable and fast. But the "
+        "model then never sees its own mistakes, while at test time it reads nothing else — the mismatch is "
+        "exposure bias, measured as exact match fed the gold prefix minus fed its own. Scheduled sampling "
+        "(Bengio et al., 2015) feeds the model its own prediction with a probability that grows during training. "
+        f"Measured here with two Bahdanau models that differ only in this, at {t.steps} steps: teacher forcing "
+        f"always on, {told(FORCED)}; scheduled sampling ({t.tf_start} -> {t.tf_end}), {told(SCHEDULED)}. "
+        + (
+            "Scheduled sampling made the gap smaller."
+            if smaller
+            else "In this run scheduled sampling did not make the gap smaller."
+        ),
+        "lab03.exposure_bias",
     )
 
 
@@ -301,6 +428,8 @@ def _claims_and_talking_points(recorder, result):
             "(12.5% against 40.5% at 300 steps)",
         )
     )
+    if result["forced"] is not None:
+        recorder.talking_points.append(_teacher_forcing_point(result))
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -355,6 +484,24 @@ def _claims_and_talking_points(recorder, result):
             f"{span['none'][0]:.0f}% to {span['none'][1]:.0f}% (accuracy-against-length figure).",
             "lab03.alignment",
         )
+    )
+
+
+def test_scheduled_sampling_reduces_exposure_bias(lab03, recorder):
+    if lab03["forced"] is None:
+        pytest.skip("this profile does not train the always-teacher-forced model")
+    both = {name: statistics.fmean(exposure(r["history"])) for name, r in _exposure_runs(lab03).items()}
+    check(
+        recorder,
+        "lab03.exposure_bias",
+        LAB,
+        "Exposure bias (validation exact match fed the gold prefix minus fed its own, mean over the evaluations "
+        "during training) is smaller with scheduled sampling than with teacher forcing always on",
+        f"{both[SCHEDULED]:.1f} vs {both[FORCED]:.1f} points",
+        "scheduled < always on",
+        both[SCHEDULED] < both[FORCED],
+        f"final test exact match fed its own: scheduled {100 * _exposure_runs(lab03)[SCHEDULED]['test']['all']:.1f}%, "
+        f"always on {100 * lab03['forced']['test']['all']:.1f}%",
     )
 
 

@@ -195,6 +195,13 @@ TOPICS: tuple[Topic, ...] = (
         "spec/lab02/test_fast_path.py",
         "fast/",
     ),
+    Topic(
+        "lab03_exposure",
+        "lab03",
+        "teacher forcing measured: accuracy fed the gold prefix against fed its own",
+        "spec/lab03/test_exposure.py",
+        "training/seq2seq.py",
+    ),
 )
 
 

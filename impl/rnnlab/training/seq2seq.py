@@ -59,9 +59,33 @@ def length_batches(examples: Sequence[Example], batch_size: int, rng: random.Ran
     return batches
 
 
-def accuracy_by_bucket(model: Seq2Seq, examples: Sequence[Example]) -> dict[str, float]:
-    """Exact-match accuracy of ``model``'s translations, overall and per length bucket."""
+def accuracy_by_bucket(model: Seq2Seq, examples: Sequence[Example], teacher_forced: bool = False) -> dict[str, float]:
+    """Exact-match accuracy of ``model``'s translations, overall and per length bucket: free-running
+    (fed its own previous characters, as at test time), or ``teacher_forced`` (fed the gold ones)."""
+    if teacher_forced:
+        return score_by_bucket(examples, teacher_forced_predictions(model, examples))
     return score_by_bucket(examples, model.translate([e.source for e in examples]))
+
+
+@torch.no_grad()
+def teacher_forced_predictions(model: Seq2Seq, examples: Sequence[Example], batch_size: int = 256) -> list[str]:
+    """What ``model`` predicts at each output position when fed the gold previous characters (as
+    training with teacher forcing does), as strings cut at the first end-of-sequence; it runs as
+    many steps as the gold target has (its characters and end mark). Compared
+    with ``model.translate`` (its own previous characters), the difference is exposure bias.
+    Draws no randomness; the model's train/eval mode is left as it was."""
+    was_training = model.training
+    model.eval()
+    device = model_device(model)
+    out: list[str] = []
+    for i in range(0, len(examples), batch_size):
+        chunk = examples[i : i + batch_size]
+        src, lengths = model.encode_sources([e.source for e in chunk])
+        gold = model.encode_targets([e.target for e in chunk]).to(device)
+        logits = model(src.to(device), lengths, gold, teacher_forcing=1.0)
+        out.extend(model.decode_targets(logits.argmax(-1).cpu()))
+    model.train(was_training)
+    return out
 
 
 def score_by_bucket(examples: Sequence[Example], predictions: Sequence[str]) -> dict[str, float]:
@@ -80,7 +104,8 @@ class Seq2SeqHistory:
     teacher_forcing: list[float] = field(default_factory=list)
     eval_step: list[int] = field(default_factory=list)
     eval_seconds: list[float] = field(default_factory=list)
-    val_accuracy: list[dict[str, float]] = field(default_factory=list)
+    val_accuracy: list[dict[str, float]] = field(default_factory=list)  # free-running, as at test time
+    val_accuracy_teacher_forced: list[dict[str, float]] = field(default_factory=list)  # fed the gold prefix
     train_seconds: float = 0.0
 
 
@@ -156,6 +181,7 @@ class Seq2SeqTask:
 
     def evaluate(self) -> Evaluation:
         self.history.val_accuracy.append(accuracy_by_bucket(self.model, self.val))
+        self.history.val_accuracy_teacher_forced.append(accuracy_by_bucket(self.model, self.val, teacher_forced=True))
         return Evaluation("acc", self.history.val_accuracy[-1]["all"])
 
     def loop_state(self) -> dict[str, Any]:
