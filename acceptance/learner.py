@@ -42,6 +42,7 @@ LAB_NEEDS: dict[str, tuple[str, ...]] = {
     ),
     "lab03": ("lab01.unroll", "lab01.clipping", "lab02.gru_cell", "lab03.dates", "lab03.attention", "lab03.seq2seq"),
 }
+LAB_NEEDS["bridge"] = LAB_NEEDS["lab02"]  # compared with Lab 02's trained models
 
 
 @dataclass

@@ -110,6 +110,7 @@ def series(
     smooth: int = 1,
     x: Sequence[float] | None = None,
     styles: Sequence[str] | None = None,
+    logx: bool = False,
 ) -> bytes:
     """Several named series on one axis (gradient norms over training, through time...);
     ``styles`` gives each series a line style, and pairs of series share a colour."""
@@ -123,6 +124,8 @@ def series(
             ax.plot(xs[: len(ys)], ys, lw=1.2, label=name)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log", base=2)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -88,11 +88,28 @@ class Lab03:
 
 
 @dataclass(frozen=True)
+class Bridge:
+    """The bridge to transformers: a causal self-attention LM trained on Lab 02's characters with
+    Lab 02's budget (steps, batch, window, schedule, clipping, seed), sized to Lab 02's parameter
+    counts; and one training step timed against the sequence length for it and the LSTM."""
+
+    d_model: int = 92  # 4 heads of 23; 2 blocks: 223,625 parameters against Lab 02's 213,665-216,625
+    num_heads: int = 4
+    num_layers: int = 2
+    d_ff: int = 368  # 4 x d_model
+    lr: float | None = None  # None: Lab 02's learning rate
+    timing_lengths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
+    timing_batch: int = 8  # sequences per timed step, the same at every length
+    timing_rounds: int = 3
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     lab01: Lab01
     lab02: Lab02
     lab03: Lab03
+    bridge: Bridge = field(default_factory=Bridge)
     # criterion id -> why it fails at this budget, with the numbers. Still shown as FAIL in the
     # report; the test is an expected failure, and fails loudly once the criterion passes.
     known_failures: dict[str, str] = field(default_factory=dict)
@@ -119,6 +136,7 @@ PROFILES = {
             seeds=(0, 1, 2),
             catch_up_steps=1000,
         ),
+        Bridge(d_model=116, d_ff=464),  # 352,937 parameters at the full profile's 100-character window
     ),
     # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
     # for checking the report's plumbing after a change, never for numbers.
@@ -147,6 +165,7 @@ PROFILES = {
             catch_up_steps=100,
             seeds=(0, 1),  # exercises the multi-seed path the full profile takes
         ),
+        Bridge(d_model=20, d_ff=80, timing_lengths=(16, 32), timing_rounds=1),
     ),
 }
 

@@ -16,7 +16,7 @@ from acceptance.record import Recorder
 from rnnlab.files import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LAB_ORDER = ["lab01", "lab02", "lab03", "exercises"]
+LAB_ORDER = ["lab01", "lab02", "lab03", "bridge", "exercises"]
 
 
 def cpu_name() -> str:

@@ -51,6 +51,28 @@ def training_step(
     return step
 
 
+def lm_step(model: torch.nn.Module, batch: int, steps: int, seed: int = 0) -> Callable[[], None]:
+    """A closure running one training step of a language model (forward, cross-entropy,
+    backward, Adam) on ``batch`` x ``steps`` random character ids, on the model's device
+    (synchronised, so a GPU step is timed to its end)."""
+    device = next(model.parameters()).device
+    vocab = model.head.out_features
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, vocab, (batch, steps + 1), generator=gen).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        logits, _ = model(idx[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), idx[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return step
+
+
 def matmul_floor(
     kind: str, hidden: int, batch: int = 64, steps: int = 100, input_size: int | None = None, seed: int = 0
 ) -> Callable[[], None]:

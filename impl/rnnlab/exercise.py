@@ -189,6 +189,13 @@ TOPICS: tuple[Topic, ...] = (
         "gates.py",
     ),
     Topic(
+        "lab02_attention_lm",
+        "lab02",
+        "the bridge to transformers: a causal self-attention LM from tensor ops",
+        "spec/lab02/test_attention_lm.py",
+        "models/attention_lm.py",
+    ),
+    Topic(
         "lab02_fast",
         "lab02",
         "the fast path: hand-written BPTT equals the plain loop",

@@ -48,11 +48,17 @@ def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256
 
     The split is cut into ``rows`` contiguous streams evaluated in parallel, each carrying its
     hidden state from window to window, so every prediction (but the first of each row) sees
-    all the text before it in its row.
+    all the text before it in its row. A model with a bounded ``context`` and no state (the
+    attention LM) is read in sliding windows instead (``_evaluate_windows``).
     """
     was_training = model.training
     model.eval()
     data = stream_rows(ids.to(model_device(model)), rows)  # (rows, N)
+    context = getattr(model, "context", None)
+    if context is not None:  # a model that reads a bounded window and carries no state
+        loss = _evaluate_windows(model, data, context)
+        model.train(was_training)
+        return loss
     total, count, state = 0.0, 0, None
     for start in range(0, data.shape[1] - 1, window):
         x = data[:, start : start + window]
@@ -63,6 +69,26 @@ def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256
         total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
         count += y.numel()
     model.train(was_training)
+    return total / count
+
+
+def _evaluate_windows(model: nn.Module, data: Tensor, context: int) -> float:
+    """Sliding windows of ``context`` characters, half a window apart: the first window scores
+    every position, each later one only its last half, so every target is scored once and
+    (past the first window) sees at least ``context // 2`` characters before it."""
+    stride = max(1, context // 2)
+    N = data.shape[1]
+    total, count, first, start = 0.0, 0, 1, 0  # first: the next target index not yet scored
+    while first < N:
+        x = data[:, start : start + context]
+        y = data[:, start + 1 : start + 1 + context]
+        logits, _ = model(x[:, : y.shape[1]])
+        skip = first - (start + 1)  # positions an earlier window already scored
+        tail = logits[:, skip:]
+        total += float(F.cross_entropy(tail.reshape(-1, tail.shape[-1]), y[:, skip:].reshape(-1), reduction="sum"))
+        count += y[:, skip:].numel()
+        first = start + 1 + y.shape[1]
+        start += stride
     return total / count
 
 
@@ -111,7 +137,9 @@ def loss_by_context(
 
     The same ``positions`` targets p (drawn with ``seed``, all at least max(lengths) into the
     text) serve every L, so the curve compares like with like; a model that uses more of the
-    past keeps improving to larger L. ``batch`` windows run at a time (memory)."""
+    past keeps improving to larger L. ``batch`` windows run at a time (memory). A model with a
+    bounded ``context`` (the attention LM) given more reads the last ``context`` characters, as
+    it would in use, so its curve is flat beyond its window by construction."""
     was_training = model.training
     model.eval()
     device = model_device(model)
@@ -119,6 +147,7 @@ def loss_by_context(
     longest = max(lengths)
     if ids.numel() <= longest:
         raise ValueError(f"the text ({ids.numel()} ids) must be longer than the longest context ({longest})")
+    context = getattr(model, "context", None)
     generator = torch.Generator().manual_seed(seed)
     targets = torch.randint(longest, ids.numel(), (positions,), generator=generator).to(device)
     curve: dict[int, float] = {}
@@ -126,6 +155,8 @@ def loss_by_context(
         total = 0.0
         for chunk in targets.split(batch):
             windows = ids[chunk.unsqueeze(1) - L + torch.arange(L, device=device)]  # (b, L)
+            if context is not None:  # a bounded-window model reads only the last `context` of them
+                windows = windows[:, -context:]
             logits, _ = model(windows)
             total += float(F.cross_entropy(logits[:, -1], ids[chunk], reduction="sum"))
         curve[L] = total / positions

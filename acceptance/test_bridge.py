@@ -1,0 +1,270 @@
+"""The bridge to transformers: a causal self-attention LM beside Lab 02's RNN, LSTM and GRU —
+perplexity at the same budget, how much of the past it uses, and what one training step costs
+as sequences grow."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from acceptance import learner, plots
+from acceptance.criteria import check
+from acceptance.record import Figure, Table, TalkingPoint
+from acceptance.test_lab02 import CONTEXT_TOLERANCE, MAX_PARAM_SPREAD
+from acceptance.test_lab02 import NAMES as LAB02_NAMES
+from acceptance.timing import interleaved_medians, lm_step
+from rnnlab.fast import set_fast
+from rnnlab.metrics import effective_context, loss_by_context, perplexity
+from rnnlab.models import CharLM
+from rnnlab.models.attention_lm import AttentionLM
+from rnnlab.training import seed_everything, train_lm
+
+LAB = "bridge"
+ATTENTION = "attention"
+NAMES = {**LAB02_NAMES, ATTENTION: "Attention"}
+TIMED = "lstm"  # the recurrent model timed against the sequence length
+
+
+def attention_lm(cfg, vocab_size, context):
+    return AttentionLM(
+        vocab_size,
+        d_model=cfg.d_model,
+        num_heads=cfg.num_heads,
+        num_layers=cfg.num_layers,
+        d_ff=cfg.d_ff,
+        context=context,
+    )
+
+
+@pytest.fixture(scope="session")
+def bridge(profile, corpus, lab02, recorder, device):
+    learner.require(LAB)
+    cfg, lab02_cfg = profile.bridge, profile.lab02
+    train_cfg = replace(lab02_cfg.train, lr=cfg.lr or lab02_cfg.train.lr)
+    window = lab02_cfg.train.seq_len  # the attention LM reads exactly the recurrent models' training window
+    seed_everything(train_cfg.seed)
+    model = attention_lm(cfg, len(corpus["vocab"]), window).to(device)
+    history, _ = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc="bridge attention")
+    context = loss_by_context(
+        model,
+        corpus["val_ids"],
+        lab02_cfg.context_lengths,
+        lab02_cfg.context_positions,
+        seed=lab02_cfg.train.seed,
+    )
+    run = {
+        "params": model.num_parameters(),
+        "history": history,
+        "ppl": perplexity(history.val_loss[-1]),
+        "context": context,
+        "reach": effective_context(context, CONTEXT_TOLERANCE),
+        "window": window,
+    }
+    timing = time_against_length(cfg, lab02_cfg, len(corpus["vocab"]), device)
+    result = {"cfg": cfg, "train": train_cfg, "run": run, "lab02": lab02, "timing": timing, "device": str(device)}
+    _write_section(recorder, result)
+    recorder.talking_points.append(_talking_point(result))
+    return result
+
+
+def time_against_length(cfg, lab02_cfg, vocab_size, device):
+    """Median seconds of one training step, batch ``timing_batch``, at each sequence length, for
+    the LSTM of Lab 02 (fast path) and the attention LM (its window as long as the sequence)."""
+    hidden = dict(lab02_cfg.hidden)[TIMED]
+    longest = max(cfg.timing_lengths)
+    torch.manual_seed(0)
+    models = {
+        TIMED: set_fast(CharLM(vocab_size, TIMED, hidden, 1, lab02_cfg.embedding_dim)).to(device),
+        ATTENTION: attention_lm(cfg, vocab_size, longest).to(device),
+    }
+    fns = {(kind, T): lm_step(model, cfg.timing_batch, T) for T in cfg.timing_lengths for kind, model in models.items()}
+    return interleaved_medians(fns, rounds=cfg.timing_rounds)
+
+
+def _write_section(recorder, result):
+    cfg, t, run, lab02, timing = result["cfg"], result["train"], result["run"], result["lab02"], result["timing"]
+    runs = lab02["runs"]
+    sec = recorder.section(LAB, "Bridge — from recurrence to attention")
+    sec.summary = (
+        f"A causal self-attention language model (a small GPT: {cfg.num_layers} pre-norm blocks of masked "
+        f"scaled dot-product attention with {cfg.num_heads} heads and a GELU MLP, d_model {cfg.d_model}, learned "
+        f"positions over a {run['window']}-character window), written from tensor ops in "
+        "rnnlab/models/attention_lm.py and specced like the cells (spec/lab02/test_attention_lm.py), trained on "
+        f"Lab 02's characters with Lab 02's budget: {t.steps} steps of {t.batch_size} x {t.seq_len}, Adam, cosine "
+        f"schedule from lr {t.lr}, clipping at {t.clip}, seed {t.seed}. Parameters are matched to Lab 02's models "
+        f"(within {100 * MAX_PARAM_SPREAD:.0f}%). Unlike them it carries no state: it sees at most its window. "
+        "Its validation loss is read in sliding windows half a window apart, so each scored character (after "
+        f"the first window) sees at least {run['window'] // 2} characters before it; the recurrent models "
+        "carry their state through the whole validation text."
+    )
+    rows = [[NAMES[k], r["params"], r["history"].train_seconds, r["ppl"], r["reach"]] for k, r in runs.items()] + [
+        [NAMES[ATTENTION], run["params"], run["history"].train_seconds, run["ppl"], run["reach"]]
+    ]
+    sec.tables.append(
+        Table(
+            "Attention beside the recurrent models at the same budget",
+            ["model", "parameters", "train seconds", "val perplexity", "effective context"],
+            rows,
+            caption="The recurrent rows are Lab 02's runs. Effective context: the shortest L whose loss is within "
+            f"{100 * CONTEXT_TOLERANCE:.0f}% of the loss at the longest L (same targets for every model).",
+        )
+    )
+    curves = {NAMES[k]: r["context"] for k, r in runs.items()} | {NAMES[ATTENTION]: run["context"]}
+    marks = {NAMES[k]: r["reach"] for k, r in runs.items()} | {NAMES[ATTENTION]: run["reach"]}
+    sec.figures.append(
+        Figure(
+            "How much of the past each model uses, attention included",
+            "Lab 02's context curves with the attention LM added: the loss at the same validation targets given "
+            f"only the last L characters. Beyond its {run['window']}-character window the attention LM reads the "
+            "last window of them, so its curve is flat there by construction; the recurrent models could in "
+            "principle carry more through their state.",
+            plots.context_curves(curves, marks),
+        )
+    )
+    lengths = cfg.timing_lengths
+    sec.figures.append(
+        Figure(
+            "One training step against the sequence length",
+            f"Forward, backward and Adam for a batch of {cfg.timing_batch} sequences of T characters, median of "
+            f"{cfg.timing_rounds} interleaved rounds on {_where(result)}; log-log axes. The LSTM (Lab 02's, fast "
+            "path) runs T dependent steps forward and T back; each attention block is a handful of matrix "
+            "products over all T positions at once, whose cost grows with T^2 in the attention scores.",
+            plots.series(
+                {
+                    f"{NAMES[kind]} ({'T forward + T backward dependent steps' if kind == TIMED else f'{cfg.num_layers} layers, no step along T'})": [
+                        1000 * timing[(kind, T)] for T in lengths
+                    ]
+                    for kind in (TIMED, ATTENTION)
+                },
+                "sequence length T",
+                "ms per training step",
+                "Training step time against T",
+                logy=True,
+                logx=True,
+                x=lengths,
+            ),
+        )
+    )
+    sec.tables.append(
+        Table(
+            f"One training step (batch {cfg.timing_batch}) against the sequence length",
+            [
+                "T",
+                f"{NAMES[TIMED]} ms",
+                "attention ms",
+                f"{NAMES[TIMED]} / attention",
+                f"dependent steps along T: {NAMES[TIMED]}",
+                "attention",
+            ],
+            [
+                [
+                    T,
+                    1000 * timing[(TIMED, T)],
+                    1000 * timing[(ATTENTION, T)],
+                    timing[(TIMED, T)] / timing[(ATTENTION, T)],
+                    f"{2 * T:,} ({T:,} forward, {T:,} backward)",
+                    "0 (each layer one parallel pass)",
+                ]
+                for T in lengths
+            ],
+            caption=f"The attention LM here has a {max(lengths)}-position window so that every T fits; "
+            "its other sizes are the trained model's.",
+        )
+    )
+
+
+def _where(result):
+    return "this machine's CPU" if result["device"] == "cpu" else f"the GPU ({result['device']})"
+
+
+def _talking_point(result):
+    run, runs, timing, cfg = result["run"], result["lab02"]["runs"], result["timing"], result["cfg"]
+    best = min(runs, key=lambda k: runs[k]["ppl"])
+    short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
+    ratio = {T: timing[(TIMED, T)] / timing[(ATTENTION, T)] for T in (short, long_)}
+    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}
+    ahead = run["ppl"] < runs[best]["ppl"]
+    return TalkingPoint(
+        LAB,
+        "Why did transformers replace RNNs?",
+        "Two reasons, both measured here. Parallelism: an RNN's step t needs step t-1, so training a sequence "
+        "of T characters is T dependent steps forward and T back, while a self-attention layer computes every "
+        f"position in one batch of matrix products. One training step with batch {cfg.timing_batch}: at T = "
+        f"{short} the LSTM takes {1000 * timing[(TIMED, short)]:.1f} ms and attention "
+        f"{1000 * timing[(ATTENTION, short)]:.1f} ms; at T = {long_}, {1000 * timing[(TIMED, long_)]:.0f} against "
+        f"{1000 * timing[(ATTENTION, long_)]:.0f} ms (the LSTM's time grew {growth[TIMED]:.0f}x over the range, "
+        f"attention's {growth[ATTENTION]:.0f}x; LSTM/attention {ratio[short]:.2f} -> {ratio[long_]:.2f}). "
+        "Long-range dependencies: any position reads any earlier one in its window in one step, with no "
+        f"gradient shrinking along a chain. At the same budget and parameters ({run['params']:,}), the "
+        f"attention LM reaches validation perplexity {run['ppl']:.3f} against the best recurrent model's "
+        f"{runs[best]['ppl']:.3f} ({NAMES[best]}) — "
+        + ("ahead" if ahead else "behind at this small budget")
+        + f"; its loss keeps falling up to L = {run['reach']} characters of context (its window is "
+        f"{run['window']}), where the RNN's stops at {runs['rnn']['reach']}. The price is a fixed window and "
+        "attention's T^2 scores. On a CPU with 2 cores there is little parallel hardware to fill, so the "
+        "advantage is modest; on a GPU, thousands of cores run the T positions at once while the RNN's T steps "
+        "stay one after another (the harness runs on one with RNNLAB_DEVICE=cuda).",
+        "section-bridge",
+    )
+
+
+def test_attention_parameters_match_lab02(bridge, recorder):
+    counts = {k: r["params"] for k, r in bridge["lab02"]["runs"].items()} | {ATTENTION: bridge["run"]["params"]}
+    spread = max(counts.values()) / min(counts.values()) - 1
+    check(
+        recorder,
+        "bridge.budget",
+        LAB,
+        "The attention LM trains on Lab 02's characters with its budget, parameter counts matched to its models",
+        f"{100 * spread:.1f}% spread",
+        f"<= {100 * MAX_PARAM_SPREAD:.0f}%",
+        spread <= MAX_PARAM_SPREAD,
+        ", ".join(f"{NAMES[k]} {v:,}" for k, v in counts.items()),
+    )
+
+
+def test_attention_uses_more_of_the_past_than_the_rnn(bridge, recorder):
+    run, rnn = bridge["run"], bridge["lab02"]["runs"]["rnn"]
+    check(
+        recorder,
+        "bridge.attention_context",
+        LAB,
+        "The attention LM uses more of the past than the vanilla RNN (effective context)",
+        f"{run['reach']} vs {rnn['reach']} characters",
+        "> RNN's",
+        run["reach"] > rnn["reach"],
+        f"its window: {run['window']} characters",
+    )
+
+
+def test_attention_step_time_grows_slower_than_the_lstms(bridge, recorder):
+    cfg, timing = bridge["cfg"], bridge["timing"]
+    short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
+    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}
+    check(
+        recorder,
+        "bridge.parallel_steps",
+        LAB,
+        f"From T = {short} to T = {long_}, one attention training step grows by a smaller factor than one LSTM "
+        "step (T dependent steps against one parallel pass per layer)",
+        f"{growth[ATTENTION]:.1f}x vs {growth[TIMED]:.1f}x",
+        "attention's < LSTM's",
+        growth[ATTENTION] < growth[TIMED],
+        f"at T = {long_}: LSTM {1000 * timing[(TIMED, long_)]:.0f} ms, attention {1000 * timing[(ATTENTION, long_)]:.0f} ms",
+    )
+
+
+def test_attention_perplexity_is_recorded_beside_the_rnns(bridge, recorder):
+    run, runs = bridge["run"], bridge["lab02"]["runs"]
+    check(
+        recorder,
+        "bridge.attention_ppl",
+        LAB,
+        "At the same budget the attention LM's validation perplexity is below the vanilla RNN's",
+        f"{run['ppl']:.3f} vs {runs['rnn']['ppl']:.3f}",
+        "< RNN's",
+        run["ppl"] < runs["rnn"]["ppl"],
+        ", ".join(f"{NAMES[k]} {r['ppl']:.3f}" for k, r in runs.items()),
+    )

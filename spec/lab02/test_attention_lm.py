@@ -1,0 +1,125 @@
+"""Lab 02 — the bridge to transformers: a causal self-attention character LM from tensor ops, checked
+against closed forms as the cells are: masked scaled dot-product attention, layer norm, GELU,
+and that no position ever sees the future."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnlab.metrics import evaluate_lm, loss_by_context
+from rnnlab.models.attention_lm import AttentionLM, AttentionLMConfig, LayerNorm, causal_attention, gelu
+
+pytestmark = [pytest.mark.lab02, pytest.mark.lab02_attention_lm]
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return AttentionLM(**{"vocab_size": 11, "d_model": 16, "num_heads": 2, "d_ff": 32, "context": 12, **kw}).double()
+
+
+def test_attention_is_the_closed_form_softmax_of_scaled_scores():
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(2, 5, 4, dtype=torch.float64) for _ in range(3))
+    out, weights = causal_attention(q, k, v)
+    for t in range(5):
+        scores = q[:, t : t + 1] @ k[:, : t + 1].transpose(1, 2) / math.sqrt(4)  # only positions 0..t
+        w = torch.softmax(scores, dim=-1)
+        assert torch.allclose(weights[:, t : t + 1, : t + 1], w, atol=1e-12), f"row {t}: softmax(q k^T / sqrt(d))"
+        assert torch.allclose(out[:, t : t + 1], w @ v[:, : t + 1], atol=1e-12), f"row {t}: the weighted sum of values"
+    assert torch.equal(weights.triu(1), torch.zeros_like(weights)), "no weight on any future position"
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 5, dtype=torch.float64)), "each row is a distribution"
+
+
+def test_attention_matches_torchs_fused_kernel():
+    torch.manual_seed(2)
+    q, k, v = (torch.randn(3, 2, 7, 8, dtype=torch.float64) for _ in range(3))
+    reference = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert torch.allclose(causal_attention(q, k, v)[0], reference, atol=1e-12)
+
+
+def test_layer_norm_and_gelu_follow_their_formulas():
+    torch.manual_seed(3)
+    x = torch.randn(4, 6, dtype=torch.float64)
+    norm = LayerNorm(6).double()
+    with torch.no_grad():
+        norm.weight.copy_(torch.randn(6))
+        norm.bias.copy_(torch.randn(6))
+    mean, var = x.mean(-1, keepdim=True), x.var(-1, unbiased=False, keepdim=True)
+    expected = (x - mean) / torch.sqrt(var + 1e-5) * norm.weight + norm.bias
+    assert torch.allclose(norm(x), expected, atol=1e-12), "(x - mean) / sqrt(var + eps) * weight + bias"
+    assert torch.allclose(gelu(x), 0.5 * x * (1 + torch.erf(x / math.sqrt(2))), atol=1e-12), "x Phi(x)"
+
+
+def test_no_position_sees_the_future():
+    """Changing character t changes no prediction before t (and does change one at t)."""
+    model = _model()
+    idx = torch.randint(0, 11, (2, 12), generator=torch.Generator().manual_seed(4))
+    logits, _ = model(idx)
+    for t in (0, 5, 11):
+        changed = idx.clone()
+        changed[:, t] = (changed[:, t] + 1) % 11
+        other, _ = model(changed)
+        assert torch.allclose(other[:, :t], logits[:, :t], atol=1e-12), f"positions before {t} must not see it"
+        assert not torch.allclose(other[:, t], logits[:, t]), f"position {t} reads its own character"
+
+
+def test_every_layer_returns_causal_weights():
+    model = _model(num_layers=3)
+    _, weights = model.run(torch.randint(0, 11, (2, 9)))
+    assert len(weights) == 3 and all(w.shape == (2, 2, 9, 9) for w in weights)
+    assert all(torch.equal(w.triu(1), torch.zeros_like(w)) for w in weights)
+
+
+def test_the_window_is_bounded_and_there_is_no_state():
+    model = _model()
+    with pytest.raises(ValueError, match="at most 12 characters"):
+        model(torch.zeros(1, 13, dtype=torch.long))
+    with pytest.raises(ValueError, match="carries no state"):
+        model(torch.zeros(1, 3, dtype=torch.long), torch.zeros(1))
+    assert model(torch.zeros(1, 3, dtype=torch.long))[1] is None
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [({"d_model": 10, "num_heads": 4}, "multiple of num_heads"), ({"context": 0}, "context must be a positive")],
+)
+def test_bad_sizes_are_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        AttentionLMConfig(vocab_size=5, **kw)
+
+
+def test_evaluation_reads_a_text_that_fits_the_window_in_one_pass():
+    model = _model()
+    ids = torch.randint(0, 11, (2 * 12,), generator=torch.Generator().manual_seed(5))
+    rows = ids.view(2, 12)
+    logits, _ = model(rows[:, :-1])
+    expected = F.cross_entropy(logits.reshape(-1, 11), rows[:, 1:].reshape(-1)).item()
+    assert math.isclose(evaluate_lm(model, ids, rows=2), expected, rel_tol=1e-9)
+
+
+def test_evaluation_scores_every_target_once_in_sliding_windows():
+    """A model that ignores its input scores ln V per target, whatever the windows: a target
+    scored twice or skipped would not change that, so count them with a model that gives
+    target-dependent losses: each target's loss is its own id, predicted by a fixed table."""
+    model = _model()
+    with torch.no_grad():  # the output ignores the input: every position predicts the same distribution
+        for p in model.parameters():
+            p.zero_()
+        model.head.bias.copy_(torch.arange(11, dtype=torch.float64))
+    ids = torch.randint(0, 11, (3 * 40,), generator=torch.Generator().manual_seed(6))
+    rows = ids.view(3, 40)
+    per_id = -torch.log_softmax(model.head.bias, 0)
+    expected = per_id[rows[:, 1:]].mean().item()  # every target but each row's first, once
+    assert math.isclose(evaluate_lm(model, ids, rows=3), expected, rel_tol=1e-9)
+
+
+def test_the_context_curve_reads_at_most_the_window():
+    """Given more than its window, the model reads the last `context` characters, as in use:
+    the same targets at L = 12 (its window) and L = 48 give the same loss."""
+    model = _model()
+    ids = torch.randint(0, 11, (200,), generator=torch.Generator().manual_seed(7))
+    curve = loss_by_context(model, ids, lengths=(1, 4, 12, 48), positions=20)
+    assert math.isclose(curve[12], curve[48], rel_tol=1e-12)
+    assert curve[1] != curve[12]
