@@ -78,6 +78,14 @@ def corpus():
     }
 
 
+@pytest.fixture(scope="session")
+def lab02(profile, corpus, runs_dir, recorder, device):
+    """Lab 02's trained models and measurements, once per session (Lab 02's tests and the bridge's)."""
+    from acceptance.test_lab02 import run_lab02
+
+    return run_lab02(profile, corpus, runs_dir, recorder, device)
+
+
 def pytest_sessionstart(session):
     if LEARNER is not None:
         learner.verify_kernels()

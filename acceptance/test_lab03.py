@@ -18,7 +18,7 @@ from rnnlab.device import model_device, rng_state
 from rnnlab.fast import set_fast
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import seed_everything
-from rnnlab.training.seq2seq import score_by_bucket, teacher_forced_predictions, train_seq2seq
+from rnnlab.training.seq2seq import exposure_by_bucket, score_by_bucket, train_seq2seq
 
 LAB = "lab03"
 NAMES = {
@@ -145,7 +145,7 @@ def train_variant(cfg, variant, tcfg, train, val, test, path, device):
         "checkpoint": path,
         "params": model.num_parameters(),
         "test": score_by_bucket(test, predictions),
-        "test_forced": score_by_bucket(test, teacher_forced_predictions(model, test)),
+        "test_exposure": exposure_by_bucket(model, test, predictions),
         "curve": accuracy_curve(test, predictions),
     }
     return run, snapshots
@@ -308,11 +308,8 @@ SCHEDULED = "Bahdanau, scheduled sampling"
 
 
 def exposure(history, bucket_="all"):
-    """Per evaluation, teacher-forced minus free-running validation exact match (points)."""
-    return [
-        100 * (tf[bucket_] - free[bucket_])
-        for tf, free in zip(history.val_accuracy_teacher_forced, history.val_accuracy, strict=True)
-    ]
+    """Per evaluation, validation character accuracy fed the gold prefix minus fed its own (points)."""
+    return [100 * (e["forced"][bucket_] - e["free"][bucket_]) for e in history.val_exposure]
 
 
 def _exposure_runs(result):
@@ -326,19 +323,21 @@ def _exposure_section(sec, result):
     sec.figures.append(
         Figure(
             "Teacher forcing: fed the gold prefix against fed its own",
-            f"Validation exact match (all inputs) during training for two Bahdanau models that differ only in "
+            f"Validation character accuracy (all inputs) during training for two Bahdanau models that differ only in "
             f"teacher forcing: scheduled sampling ({t.tf_start} -> {t.tf_end}, the lab's) and teacher forcing always "
             "on (1.0 throughout). Dashed: each model fed the gold previous characters (as teacher forcing trains "
             "it); solid: fed its own predictions (as at test time). The vertical gap between a model's two curves "
-            "is its exposure bias.",
+            "is its exposure bias. (Character accuracy, not exact match: greedy decoding makes its first mistake "
+            "at the same place either way, so exact match is the same fed gold or fed its own; the difference "
+            "is in what follows a first mistake.)",
             plots.series(
                 {
-                    f"{name} — {how}": [100 * acc["all"] for acc in getattr(r["history"], key)]
+                    f"{name} — {how}": [100 * e[key]["all"] for e in r["history"].val_exposure]
                     for name, r in both.items()
-                    for how, key in (("fed gold", "val_accuracy_teacher_forced"), ("fed own", "val_accuracy"))
+                    for how, key in (("fed gold", "forced"), ("fed own", "free"))
                 },
                 "training step",
-                "validation exact match (%)",
+                "validation character accuracy (%)",
                 "Exposure bias during training",
                 x=steps,
                 styles=["--", "-", "--", "-"],
@@ -347,7 +346,7 @@ def _exposure_section(sec, result):
     )
     sec.tables.append(
         Table(
-            "Teacher forcing: exact match fed the gold prefix and fed its own (%)",
+            "Teacher forcing: character accuracy fed the gold prefix and fed its own (%)",
             [
                 "model",
                 "test, fed gold: all",
@@ -360,10 +359,10 @@ def _exposure_section(sec, result):
             [
                 [
                     name,
-                    100 * r["test_forced"]["all"],
-                    100 * r["test"]["all"],
-                    100 * r["test_forced"].get("long", float("nan")),
-                    100 * r["test"].get("long", float("nan")),
+                    100 * r["test_exposure"]["forced"]["all"],
+                    100 * r["test_exposure"]["free"]["all"],
+                    100 * r["test_exposure"]["forced"].get("long", float("nan")),
+                    100 * r["test_exposure"]["free"].get("long", float("nan")),
                     statistics.fmean(exposure(r["history"])),
                     "{:.1f} at {}".format(*max(zip(exposure(r["history"]), steps, strict=True))),
                 ]
@@ -385,8 +384,8 @@ def _teacher_forcing_point(result):
         r, (top, at) = both[name], max(zip(bias[name], steps, strict=True))
         return (
             f"exposure bias {mean[name]:.1f} points on average over the evaluations (largest {top:.1f}, at step "
-            f"{at}), and at the end {100 * r['test_forced']['all']:.1f}% of test dates right fed the gold prefix "
-            f"against {100 * r['test']['all']:.1f}% fed its own"
+            f"{at}), and at the end {100 * r['test_exposure']['forced']['all']:.2f}% of test characters right fed "
+            f"the gold prefix against {100 * r['test_exposure']['free']['all']:.2f}% fed its own"
         )
 
     smaller = mean[SCHEDULED] < mean[FORCED]
@@ -396,7 +395,8 @@ def _teacher_forcing_point(result):
         "Teacher forcing trains a decoder by feeding it the gold previous character at every step rather than its "
         "own prediction: each step learns from a correct prefix, so early training is stable and fast. But the "
         "model then never sees its own mistakes, while at test time it reads nothing else — the mismatch is "
-        "exposure bias, measured as exact match fed the gold prefix minus fed its own. Scheduled sampling "
+        "exposure bias, measured as character accuracy fed the gold prefix minus fed its own (exact match cannot "
+        "show it: greedy decoding's first mistake falls at the same place either way). Scheduled sampling "
         "(Bengio et al., 2015) feeds the model its own prediction with a probability that grows during training. "
         f"Measured here with two Bahdanau models that differ only in this, at {t.steps} steps: teacher forcing "
         f"always on, {told(FORCED)}; scheduled sampling ({t.tf_start} -> {t.tf_end}), {told(SCHEDULED)}. "
@@ -495,12 +495,12 @@ def test_scheduled_sampling_reduces_exposure_bias(lab03, recorder):
         recorder,
         "lab03.exposure_bias",
         LAB,
-        "Exposure bias (validation exact match fed the gold prefix minus fed its own, mean over the evaluations "
-        "during training) is smaller with scheduled sampling than with teacher forcing always on",
+        "Exposure bias (validation character accuracy fed the gold prefix minus fed its own, mean over the "
+        "evaluations during training) is smaller with scheduled sampling than with teacher forcing always on",
         f"{both[SCHEDULED]:.1f} vs {both[FORCED]:.1f} points",
         "scheduled < always on",
         both[SCHEDULED] < both[FORCED],
-        f"final test exact match fed its own: scheduled {100 * _exposure_runs(lab03)[SCHEDULED]['test']['all']:.1f}%, "
+        f"final test exact match (fed its own): scheduled {100 * _exposure_runs(lab03)[SCHEDULED]['test']['all']:.1f}%, "
         f"always on {100 * lab03['forced']['test']['all']:.1f}%",
     )
 

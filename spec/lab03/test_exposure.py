@@ -5,11 +5,12 @@ test time). The difference is exposure bias."""
 import pytest
 import torch
 
-from rnnlab.data.dates import INPUT_ALPHABET, make_examples, split_dates
+from rnnlab.data.dates import INPUT_ALPHABET, Example, make_examples, split_dates
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training.seq2seq import (
     Seq2SeqTrainConfig,
-    accuracy_by_bucket,
+    char_accuracy_by_bucket,
+    exposure_by_bucket,
     score_by_bucket,
     teacher_forced_predictions,
     train_seq2seq,
@@ -63,14 +64,28 @@ def test_a_decoder_that_reads_its_previous_character_can_differ(examples):
     assert teacher_forced_predictions(model, examples) != free
 
 
-def test_accuracy_by_bucket_scores_either_way(examples):
+def test_exact_match_cannot_see_exposure_bias(examples):
+    """Greedy decoding makes its first mistake at the same position whether fed the gold prefix or
+    its own (the two prefixes agree up to it), so exact match is the same either way; only what
+    comes after the first mistake differs, which character accuracy counts."""
     model = _model(3)
-    assert accuracy_by_bucket(model, examples, teacher_forced=True) == score_by_bucket(
-        examples, teacher_forced_predictions(model, examples)
-    )
-    assert accuracy_by_bucket(model, examples) == score_by_bucket(
-        examples, model.translate([e.source for e in examples])
-    )
+    free = model.translate([e.source for e in examples])
+    forced = teacher_forced_predictions(model, examples)
+    assert score_by_bucket(examples, free) == score_by_bucket(examples, forced)
+
+
+def test_character_accuracy_counts_each_position_of_the_target():
+    ex = [Example("x", "2000-01-02", "numeric", {}), Example("y" * 70, "1999-12-31", "sentence", {})]
+    scores = char_accuracy_by_bucket(ex, ["2000-01-03", "1999"])
+    assert scores["all"] == pytest.approx((9 / 10 + 4 / 10) / 2)
+    assert scores["short"] == pytest.approx(0.9) and scores["long"] == pytest.approx(0.4)
+
+
+def test_exposure_reports_both_ways_of_feeding(examples):
+    model = _model(3)
+    both = exposure_by_bucket(model, examples)
+    assert both["free"] == char_accuracy_by_bucket(examples, model.translate([e.source for e in examples]))
+    assert both["forced"] == char_accuracy_by_bucket(examples, teacher_forced_predictions(model, examples))
 
 
 def test_measuring_draws_no_randomness_and_leaves_the_mode(examples):
@@ -85,5 +100,5 @@ def test_measuring_draws_no_randomness_and_leaves_the_mode(examples):
 def test_training_records_both_accuracies_at_every_evaluation(examples):
     cfg = Seq2SeqTrainConfig(steps=4, batch_size=8, eval_points=2, seed=0)
     history, _ = train_seq2seq(_model(5), examples, examples[:8], cfg, progress=False)
-    assert len(history.val_accuracy) == len(history.val_accuracy_teacher_forced) == 2
-    assert all("all" in acc for acc in history.val_accuracy_teacher_forced)
+    assert len(history.val_accuracy) == len(history.val_exposure) == 2
+    assert all({"free", "forced"} == set(e) and "all" in e["free"] for e in history.val_exposure)

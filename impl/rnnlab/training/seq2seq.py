@@ -59,12 +59,36 @@ def length_batches(examples: Sequence[Example], batch_size: int, rng: random.Ran
     return batches
 
 
-def accuracy_by_bucket(model: Seq2Seq, examples: Sequence[Example], teacher_forced: bool = False) -> dict[str, float]:
-    """Exact-match accuracy of ``model``'s translations, overall and per length bucket: free-running
-    (fed its own previous characters, as at test time), or ``teacher_forced`` (fed the gold ones)."""
-    if teacher_forced:
-        return score_by_bucket(examples, teacher_forced_predictions(model, examples))
+def accuracy_by_bucket(model: Seq2Seq, examples: Sequence[Example]) -> dict[str, float]:
+    """Exact-match accuracy of ``model``'s translations, overall and per length bucket."""
     return score_by_bucket(examples, model.translate([e.source for e in examples]))
+
+
+def char_accuracy_by_bucket(examples: Sequence[Example], predictions: Sequence[str]) -> dict[str, float]:
+    """The share of target characters predicted right at their position, overall and per length
+    bucket. Unlike exact match, it sees what follows a first mistake: exact match fed the gold
+    prefix and fed its own is always the same (greedy decoding makes its first mistake at the
+    same place either way), so exposure bias shows only per character."""
+    right: dict[str, list[float]] = {"all": []}
+    for e, p in zip(examples, predictions, strict=True):
+        share = sum(i < len(p) and p[i] == ch for i, ch in enumerate(e.target)) / len(e.target)
+        right["all"].append(share)
+        right.setdefault(bucket(e.source), []).append(share)
+    return {k: sum(v) / len(v) for k, v in right.items() if v}
+
+
+def exposure_by_bucket(
+    model: Seq2Seq, examples: Sequence[Example], free: Sequence[str] | None = None
+) -> dict[str, dict[str, float]]:
+    """Character accuracy fed its own previous characters (``"free"``, as at test time) and fed
+    the gold ones (``"forced"``, as teacher forcing trains): the gap is exposure bias. ``free``:
+    the model's translations of ``examples``, if already made."""
+    if free is None:
+        free = model.translate([e.source for e in examples])
+    return {
+        "free": char_accuracy_by_bucket(examples, free),
+        "forced": char_accuracy_by_bucket(examples, teacher_forced_predictions(model, examples)),
+    }
 
 
 @torch.no_grad()
@@ -104,8 +128,8 @@ class Seq2SeqHistory:
     teacher_forcing: list[float] = field(default_factory=list)
     eval_step: list[int] = field(default_factory=list)
     eval_seconds: list[float] = field(default_factory=list)
-    val_accuracy: list[dict[str, float]] = field(default_factory=list)  # free-running, as at test time
-    val_accuracy_teacher_forced: list[dict[str, float]] = field(default_factory=list)  # fed the gold prefix
+    val_accuracy: list[dict[str, float]] = field(default_factory=list)  # exact match, as at test time
+    val_exposure: list[dict[str, dict[str, float]]] = field(default_factory=list)  # exposure_by_bucket
     train_seconds: float = 0.0
 
 
@@ -180,8 +204,9 @@ class Seq2SeqTask:
         self.history.teacher_forcing.append(self.ratio)
 
     def evaluate(self) -> Evaluation:
-        self.history.val_accuracy.append(accuracy_by_bucket(self.model, self.val))
-        self.history.val_accuracy_teacher_forced.append(accuracy_by_bucket(self.model, self.val, teacher_forced=True))
+        free = self.model.translate([e.source for e in self.val])
+        self.history.val_accuracy.append(score_by_bucket(self.val, free))
+        self.history.val_exposure.append(exposure_by_bucket(self.model, self.val, free))
         return Evaluation("acc", self.history.val_accuracy[-1]["all"])
 
     def loop_state(self) -> dict[str, Any]:
