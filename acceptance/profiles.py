@@ -97,7 +97,9 @@ class Bridge:
     num_heads: int = 4
     num_layers: int = 2
     d_ff: int = 368  # 4 x d_model
-    lr: float | None = None  # None: Lab 02's learning rate
+    # the best of Lab 02's grid {3e-3, 6e-3, 1e-2} for this model, by a 400-step run each (validation
+    # perplexity 7.220 / 6.676 / 6.929), as Lab 02's rate is the best of that grid for the RNN
+    lr: float | None = 6e-3
     timing_lengths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
     timing_batch: int = 8  # sequences per timed step, the same at every length
     timing_rounds: int = 3
@@ -110,13 +112,23 @@ class Profile:
     lab02: Lab02
     lab03: Lab03
     bridge: Bridge = field(default_factory=Bridge)
-    # criterion id -> why it fails at this budget, with the numbers. Still shown as FAIL in the
-    # report; the test is an expected failure, and fails loudly once the criterion passes.
+    # criterion id (any device) or id@cpu / id@cuda / id@mps (that device only) -> why it fails,
+    # with the numbers. Still shown as FAIL in the report; the test is an expected failure, and
+    # fails loudly once the criterion passes.
     known_failures: dict[str, str] = field(default_factory=dict)
 
 
+# The parallelism claim is about parallel hardware. On a CPU, attention's T x T scores make its
+# step grow faster with T than the LSTM's T dependent steps: measured before the criterion ran
+# in the harness (batch 8, T = 32 -> 1024, exploratory): LSTM 7.3 -> 222 ms (30x), attention
+# 13.3 -> 918 ms (69x).
+CPU_TIMING = {
+    "bridge.parallel_steps@cpu": "a 2-core CPU has no parallel hardware for attention's positions to fill, and "
+    "its T x T scores grow with T^2 while the LSTM's T dependent steps grow with T; the claim is one about GPUs.",
+}
+
 PROFILES = {
-    "quick": Profile("quick", Lab01(), Lab02(), Lab03()),
+    "quick": Profile("quick", Lab01(), Lab02(), Lab03(), known_failures=dict(CPU_TIMING)),
     "full": Profile(
         "full",
         Lab01(
@@ -137,6 +149,7 @@ PROFILES = {
             catch_up_steps=1000,
         ),
         Bridge(d_model=116, d_ff=464),  # 352,937 parameters at the full profile's 100-character window
+        known_failures=dict(CPU_TIMING),
     ),
     # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
     # for checking the report's plumbing after a change, never for numbers.
