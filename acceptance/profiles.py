@@ -127,8 +127,17 @@ CPU_TIMING = {
     "its T x T scores grow with T^2 while the LSTM's T dependent steps grow with T; the claim is one about GPUs.",
 }
 
+# Measured in the first full quick runs with the bridge (seed 0): a 2-core AMD EPYC CPU and one
+# NVIDIA H100 (RNNLAB_DEVICE=cuda) gave the same picture.
+QUICK_BRIDGE = {
+    "bridge.attention_ppl": "at Lab 02's budget (1200 steps, 4.9M characters) the small transformer is behind every "
+    "recurrent model: perplexity 5.305 against the RNN's 4.800 on the CPU, 5.329 against 4.784 on an H100.",
+    "bridge.attention_context": "at this budget the transformer has not learned to use its 64-character window: its "
+    "loss stops improving at L = 8 (the RNN's at 16), on the CPU and on an H100 alike.",
+}
+
 PROFILES = {
-    "quick": Profile("quick", Lab01(), Lab02(), Lab03(), known_failures=dict(CPU_TIMING)),
+    "quick": Profile("quick", Lab01(), Lab02(), Lab03(), known_failures={**CPU_TIMING, **QUICK_BRIDGE}),
     "full": Profile(
         "full",
         Lab01(

@@ -401,7 +401,7 @@ def _teacher_forcing_point(result):
         f"Measured here with two Bahdanau models that differ only in this, at {t.steps} steps: teacher forcing "
         f"always on, {told(FORCED)}; scheduled sampling ({t.tf_start} -> {t.tf_end}), {told(SCHEDULED)}. "
         + (
-            "Scheduled sampling made the gap smaller."
+            f"Scheduled sampling made the average gap {mean[FORCED] - mean[SCHEDULED]:.2f} points smaller."
             if smaller
             else "In this run scheduled sampling did not make the gap smaller."
         ),
