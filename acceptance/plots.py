@@ -83,15 +83,23 @@ def grad_through_time(profiles: dict[str, tuple[Sequence[float], Sequence[float]
     return _png(fig)
 
 
-def context_curves(curves: dict[str, dict[int, float]], marks: dict[str, int] | None = None) -> bytes:
+def context_curves(
+    curves: dict[str, dict[int, float]],
+    marks: dict[str, int] | None = None,
+    dashed: dict[str, dict[int, float]] | None = None,
+) -> bytes:
     """Loss at a target against the context length L the model sees (log2 axis), one line per
-    model; ``marks`` puts a dot at each model's effective context."""
+    model; ``marks`` puts a dot at each model's effective context; ``dashed`` adds a dashed line
+    per model, in the colour of the solid one at the same position (a second run of each)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (name, curve) in enumerate(curves.items()):
         lengths = sorted(curve)
         ax.plot(lengths, [curve[L] for L in lengths], "o-", ms=3, color=f"C{i}", label=name)
         if marks and name in marks:
             ax.plot([marks[name]], [curve[marks[name]]], "o", ms=9, mfc="none", color=f"C{i}")
+    for i, (name, curve) in enumerate((dashed or {}).items()):
+        lengths = sorted(curve)
+        ax.plot(lengths, [curve[L] for L in lengths], "--", lw=1, color=f"C{i}", label=name)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("context length L (characters seen, fresh state)")
     ax.set_ylabel("validation cross-entropy at the target")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import statistics
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -54,17 +54,7 @@ def run_lab02(profile, corpus, runs_dir, recorder, device):
     vocab = corpus["vocab"]
     runs = {}
     for kind, hidden in cfg.hidden:
-        seed_everything(cfg.train.seed)
-        model = set_fast(
-            CharLM(
-                len(vocab),
-                kind,
-                hidden,
-                1,
-                cfg.embedding_dim,
-                forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None,
-            )
-        ).to(device)
+        model = fresh_model(cfg, kind, hidden, len(vocab), device)
         untrained = copy.deepcopy(model)
         history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
         path = save(
@@ -91,6 +81,7 @@ def run_lab02(profile, corpus, runs_dir, recorder, device):
         runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
         if kind in SIGMOID_GATES:
             runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
+    longer = window_study(cfg, corpus, device) if cfg.long_window else None
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
         for hidden in cfg.bench_sizes
@@ -104,10 +95,52 @@ def run_lab02(profile, corpus, runs_dir, recorder, device):
     }
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = {key: statistics.median(peak_rss_mib(fn) or 0.0 for _ in range(3)) for key, fn in fns.items()}
-    result = {"cfg": cfg, "runs": runs, "bench": bench, "memory": memory}
+    result = {"cfg": cfg, "runs": runs, "bench": bench, "memory": memory, "longer": longer}
     _write_section(recorder, result)
     _claims_and_talking_points(recorder, result)
     return result
+
+
+def fresh_model(cfg, kind, hidden, vocab_size, device):
+    seed_everything(cfg.train.seed)
+    return set_fast(
+        CharLM(
+            vocab_size,
+            kind,
+            hidden,
+            1,
+            cfg.embedding_dim,
+            forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None,
+        )
+    ).to(device)
+
+
+def window_study(cfg, corpus, device):
+    """The three models trained again on ``cfg.long_window``-character windows, the batch cut so
+    each step still sees the same characters (same steps, tokens, parameters, schedule, seed):
+    does a longer truncation window widen the gated models' lead?"""
+    t = cfg.train
+    batch = t.batch_size * t.seq_len // cfg.long_window
+    train_cfg = replace(t, seq_len=cfg.long_window, batch_size=batch)
+    out = {"train": train_cfg, "runs": {}}
+    for kind, hidden in cfg.hidden:
+        model = fresh_model(cfg, kind, hidden, len(corpus["vocab"]), device)
+        history, _ = train_lm(
+            model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc=f"lab02 {kind}, window {cfg.long_window}"
+        )
+        context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=t.seed)
+        out["runs"][kind] = {
+            "history": history,
+            "ppl": perplexity(history.val_loss[-1]),
+            "context": context,
+            "reach": effective_context(context, CONTEXT_TOLERANCE),
+        }
+    return out
+
+
+def lead(runs):
+    """Each gated model's perplexity reduction over the RNN (%)."""
+    return {k: 100 * (runs["rnn"]["ppl"] - runs[k]["ppl"]) / runs["rnn"]["ppl"] for k in ("lstm", "gru")}
 
 
 def gate_study(model, kind, text, vocab):
@@ -268,6 +301,8 @@ def _write_section(recorder, result):
         )
     )
     _gate_figures(sec, cfg, runs)
+    if result["longer"]:
+        _window_section(sec, cfg, runs, result["longer"])
     bench, memory = result["bench"], result["memory"]
     sec.tables.append(
         Table(
@@ -313,6 +348,66 @@ def _write_section(recorder, result):
                 "(reports/bench/benchmarks.json)."
             ),
         )
+    )
+
+
+def _window_section(sec, cfg, runs, longer):
+    t, lt = cfg.train, longer["train"]
+    before, after = lead(runs), lead(longer["runs"])
+    sec.tables.append(
+        Table(
+            f"Is the gated models' lead capped by the {t.seq_len}-character window?",
+            [
+                "model",
+                f"perplexity, window {t.seq_len} (batch {t.batch_size})",
+                f"perplexity, window {lt.seq_len} (batch {lt.batch_size})",
+                f"lead over RNN, window {t.seq_len}",
+                f"lead over RNN, window {lt.seq_len}",
+                f"effective context, window {t.seq_len}",
+                f"effective context, window {lt.seq_len}",
+            ],
+            [
+                [
+                    NAMES[k],
+                    runs[k]["ppl"],
+                    longer["runs"][k]["ppl"],
+                    "—" if k == "rnn" else f"{before[k]:.1f}%",
+                    "—" if k == "rnn" else f"{after[k]:.1f}%",
+                    runs[k]["reach"],
+                    longer["runs"][k]["reach"],
+                ]
+                for k in runs
+            ],
+            caption=f"The three models trained again with truncated BPTT over {lt.seq_len}-character windows and "
+            f"batch {lt.batch_size}, so every step sees the same {lt.seq_len * lt.batch_size:,} characters: same steps, "
+            "characters, parameters, schedule and seed; only how far back a gradient can reach differs.",
+        )
+    )
+    sec.figures.append(
+        Figure(
+            f"How much of the past each model uses, trained on {lt.seq_len}-character windows",
+            f"As above, for the models trained on {lt.seq_len}-character windows (dashed: the "
+            f"{t.seq_len}-character runs).",
+            plots.context_curves(
+                {f"{NAMES[k]} ({lt.seq_len})": r["context"] for k, r in longer["runs"].items()},
+                {f"{NAMES[k]} ({lt.seq_len})": r["reach"] for k, r in longer["runs"].items()},
+                dashed={f"{NAMES[k]} ({t.seq_len})": runs[k]["context"] for k in longer["runs"]},
+            ),
+        )
+    )
+
+
+def _window_sentence(result):
+    longer = result["longer"]
+    if not longer:
+        return ""
+    before, after, lt = lead(result["runs"]), lead(longer["runs"]), longer["train"]
+    reach = {k: r["reach"] for k, r in longer["runs"].items()}
+    return (
+        f" Trained again on {lt.seq_len}-character windows (batch {lt.batch_size}: the same characters per step), "
+        f"the LSTM's lead over the RNN went from {before['lstm']:.1f}% to {after['lstm']:.1f}% and the GRU's from "
+        f"{before['gru']:.1f}% to {after['gru']:.1f}%; effective context RNN {reach['rnn']}, LSTM {reach['lstm']}, "
+        f"GRU {reach['gru']} (criterion lab02.window_lead)."
     )
 
 
@@ -495,7 +590,7 @@ def _claims_and_talking_points(recorder, result):
             f"{ctx['rnn'][longest]:.3f}, {ctx['lstm'][longest]:.3f} and {ctx['gru'][longest]:.3f}. Every model was "
             f"trained on {window}-character windows (truncated BPTT), so no gradient ever linked a prediction to "
             f"anything more than {window} characters back: whatever a model uses beyond that, it learned only "
-            "through the state it carries forward.",
+            "through the state it carries forward." + _window_sentence(result),
             "lab02.lstm_context",
         )
     )
@@ -653,4 +748,24 @@ def test_a_unit_tracks_the_position_in_the_line(lab02, recorder, kind):
         f">= {MIN_TRACKING_R}",
         abs(found.held_out) >= MIN_TRACKING_R,
         f"{g_['state']}[{found.unit}] of {g_['units']}; r = {found.chosen_on:.2f} where it was chosen",
+    )
+
+
+def test_a_longer_window_widens_the_gated_lead(lab02, recorder):
+    longer = lab02["longer"]
+    if longer is None:
+        pytest.skip("this profile does not run the longer-window study (Lab02.long_window)")
+    before, after = lead(lab02["runs"]), lead(longer["runs"])
+    best = max(after, key=after.get)
+    t, lt = lab02["cfg"].train, longer["train"]
+    check(
+        recorder,
+        "lab02.window_lead",
+        LAB,
+        f"Trained on {lt.seq_len}-character windows instead of {t.seq_len} (same characters per step), the best "
+        "gated model's perplexity lead over the RNN grows",
+        f"{after[best]:.1f}% vs {max(before.values()):.1f}%",
+        "larger",
+        after[best] > max(before.values()),
+        ", ".join(f"{NAMES[k]} {before[k]:.1f}% -> {after[k]:.1f}%" for k in ("lstm", "gru")),
     )
