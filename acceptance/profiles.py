@@ -166,7 +166,17 @@ PROFILES = {
         known_failures=dict(CPU_TIMING),
     ),
     "window": Profile(
-        "window", Lab01(), Lab02(long_window=256), Lab03(), known_failures={**CPU_TIMING, **QUICK_BRIDGE}
+        "window",
+        Lab01(),
+        Lab02(long_window=256),
+        Lab03(),
+        known_failures={
+            **CPU_TIMING,
+            **QUICK_BRIDGE,
+            "lab02.window_lead": "on 256-character windows (batch 16, the same characters per step) the lead did not "
+            "grow: measured on one H100, LSTM 0.6% -> 1.2% but GRU 2.8% -> 1.6% (perplexities RNN 4.798, LSTM 4.740, "
+            "GRU 4.723), effective contexts unchanged at 16 / 64 / 64; at this budget the window does not cap it.",
+        },
     ),
     # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
     # for checking the report's plumbing after a change, never for numbers.

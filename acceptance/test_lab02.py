@@ -407,7 +407,13 @@ def _window_sentence(result):
         f" Trained again on {lt.seq_len}-character windows (batch {lt.batch_size}: the same characters per step), "
         f"the LSTM's lead over the RNN went from {before['lstm']:.1f}% to {after['lstm']:.1f}% and the GRU's from "
         f"{before['gru']:.1f}% to {after['gru']:.1f}%; effective context RNN {reach['rnn']}, LSTM {reach['lstm']}, "
-        f"GRU {reach['gru']} (criterion lab02.window_lead)."
+        f"GRU {reach['gru']} (criterion lab02.window_lead): "
+        + (
+            "the longer window widened the best gated model's lead."
+            if max(after.values()) > max(before.values())
+            else f"the longer window did not widen the best lead, so at this budget it is not the "
+            f"{result['cfg'].train.seq_len}-character window that caps it."
+        )
     )
 
 
