@@ -294,7 +294,7 @@ def test_attention_step_time_grows_slower_than_the_lstms(bridge, recorder):
     )
 
 
-def test_attention_perplexity_is_recorded_beside_the_rnns(bridge, recorder):
+def test_attention_perplexity_is_below_the_rnns(bridge, recorder):
     run, runs = bridge["run"], bridge["lab02"]["runs"]
     check(
         recorder,
