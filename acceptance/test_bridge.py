@@ -63,7 +63,17 @@ def bridge(profile, corpus, lab02, recorder, device):
         "window": window,
     }
     timing = time_against_length(cfg, lab02_cfg, len(corpus["vocab"]), device)
-    result = {"cfg": cfg, "train": train_cfg, "run": run, "lab02": lab02, "timing": timing, "device": str(device)}
+    short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
+    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}  # step time, T short -> long
+    result = {
+        "growth": growth,
+        "cfg": cfg,
+        "train": train_cfg,
+        "run": run,
+        "lab02": lab02,
+        "timing": timing,
+        "device": str(device),
+    }
     _write_section(recorder, result)
     recorder.talking_points.append(_talking_point(result))
     recorder.claims.append(_claim(result))
@@ -191,9 +201,9 @@ def _where(result):
 
 
 def _claim(result):
-    cfg, timing = result["cfg"], result["timing"]
+    cfg = result["cfg"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}
+    growth = result["growth"]
     return Claim(
         LAB,
         "sequential operations per layer: self-attention against a recurrent layer",
@@ -210,7 +220,7 @@ def _talking_point(result):
     run, runs, timing, cfg = result["run"], result["lab02"]["runs"], result["timing"], result["cfg"]
     best = min(runs, key=lambda k: runs[k]["ppl"])
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}
+    growth = result["growth"]
     slower = growth[ATTENTION] < growth[TIMED]
     ahead = run["ppl"] < runs[best]["ppl"]
     further = run["reach"] > runs["rnn"]["reach"]
@@ -280,7 +290,7 @@ def test_attention_uses_more_of_the_past_than_the_rnn(bridge, recorder):
 def test_attention_step_time_grows_slower_than_the_lstms(bridge, recorder):
     cfg, timing = bridge["cfg"], bridge["timing"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}
+    growth = bridge["growth"]
     check(
         recorder,
         "bridge.parallel_steps",

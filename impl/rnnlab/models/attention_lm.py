@@ -26,7 +26,6 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.checks import require_positive_ints
-from rnnlab.data.text import Vocab
 
 
 @dataclass
@@ -137,7 +136,6 @@ class AttentionLM(nn.Module):
         self.blocks = nn.ModuleList(Block(self.config) for _ in range(num_layers))
         self.norm = LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
-        self.vocab: Vocab | None = None
         self.apply(self._init)
 
     @staticmethod

@@ -59,22 +59,18 @@ def length_batches(examples: Sequence[Example], batch_size: int, rng: random.Ran
     return batches
 
 
-def accuracy_by_bucket(model: Seq2Seq, examples: Sequence[Example]) -> dict[str, float]:
-    """Exact-match accuracy of ``model``'s translations, overall and per length bucket."""
-    return score_by_bucket(examples, model.translate([e.source for e in examples]))
-
-
 def char_accuracy_by_bucket(examples: Sequence[Example], predictions: Sequence[str]) -> dict[str, float]:
     """The share of target characters predicted right at their position, overall and per length
     bucket. Unlike exact match, it sees what follows a first mistake: exact match fed the gold
     prefix and fed its own is always the same (greedy decoding makes its first mistake at the
     same place either way), so exposure bias shows only per character."""
-    right: dict[str, list[float]] = {"all": []}
-    for e, p in zip(examples, predictions, strict=True):
-        share = sum(i < len(p) and p[i] == ch for i, ch in enumerate(e.target)) / len(e.target)
-        right["all"].append(share)
-        right.setdefault(bucket(e.source), []).append(share)
-    return {k: sum(v) / len(v) for k, v in right.items() if v}
+    return _mean_by_bucket(
+        examples,
+        [
+            sum(i < len(p) and p[i] == ch for i, ch in enumerate(e.target)) / len(e.target)
+            for e, p in zip(examples, predictions, strict=True)
+        ],
+    )
 
 
 def exposure_by_bucket(
@@ -114,12 +110,16 @@ def teacher_forced_predictions(model: Seq2Seq, examples: Sequence[Example], batc
 
 def score_by_bucket(examples: Sequence[Example], predictions: Sequence[str]) -> dict[str, float]:
     """Exact-match accuracy overall and per length bucket (short < 20, long >= 60 characters)."""
-    hits: dict[str, list[bool]] = {"all": []}
-    for e, p in zip(examples, predictions, strict=True):
-        ok = p == e.target
-        hits["all"].append(ok)
-        hits.setdefault(bucket(e.source), []).append(ok)
-    return {k: sum(v) / len(v) for k, v in hits.items() if v}
+    return _mean_by_bucket(examples, [float(p == e.target) for e, p in zip(examples, predictions, strict=True)])
+
+
+def _mean_by_bucket(examples: Sequence[Example], scores: Sequence[float]) -> dict[str, float]:
+    """The mean of one score per example, overall (``"all"``) and per length bucket."""
+    groups: dict[str, list[float]] = {"all": []}
+    for e, score in zip(examples, scores, strict=True):
+        groups["all"].append(score)
+        groups.setdefault(bucket(e.source), []).append(score)
+    return {k: sum(v) / len(v) for k, v in groups.items() if v}
 
 
 @dataclass
