@@ -35,6 +35,35 @@ def test_logits_and_state_shapes():
     assert len(state) == 2 and state[0].shape == (4, 10), "one (batch, hidden) state per layer"
 
 
+def test_dropout_acts_on_every_non_recurrent_connection_in_training_only():
+    """Dropout as Zaremba et al. (2014) apply it: on the embedding's output, between layers and
+    on the recurrent output before the head, never on the recurrent connection h_{t-1} -> h_t.
+    So a one-layer model is regularised too, and evaluation is deterministic."""
+    torch.manual_seed(0)
+    model = CharLM(vocab_size=13, cell="rnn", hidden_size=10, num_layers=1, embedding_dim=6, dropout=0.5)
+    x = torch.randint(0, 13, (4, 9))
+    model.train()
+    a, b = model(x)[0], model(x)[0]
+    assert not torch.equal(a, b), (
+        "in training, dropout=0.5 should make two passes of a ONE-layer CharLM differ: apply it to the "
+        "embedding's output and to the recurrent output before the head, not only between layers"
+    )
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0]), "in eval mode dropout is off: the model is deterministic"
+
+
+def test_no_dropout_draws_no_random_numbers():
+    """dropout=0 (the default) must leave training bit-identical to a model without dropout: it
+    may not consume the random generator, or every seeded run would change."""
+    model = CharLM(vocab_size=13, cell="lstm", hidden_size=10, num_layers=2, embedding_dim=6).train()
+    x = torch.randint(0, 13, (4, 9))
+    torch.manual_seed(123)
+    model(x)
+    after_forward = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(after_forward, torch.rand(1)), "a forward pass with dropout=0 drew random numbers"
+
+
 def test_training_lowers_loss_and_logs_what_it_should(tiny_text):
     _, _, history, _ = train_small(tiny_text)
     assert len(history.train_loss) == SMALL.steps and len(history.grad_norm) == SMALL.steps

@@ -81,9 +81,41 @@ def test_the_window_is_bounded_and_there_is_no_state():
     assert model(torch.zeros(1, 3, dtype=torch.long))[1] is None
 
 
+def test_dropout_acts_in_training_only_and_keeps_causality():
+    """GPT-2's dropout (on the summed embeddings and on each residual branch before it is added):
+    two training passes differ, evaluation is deterministic, and dropping activations never lets
+    a position see the future."""
+    model = _model(dropout=0.5).train()
+    x = torch.randint(0, 11, (3, 10))
+    assert not torch.equal(model(x)[0], model(x)[0]), "in training, dropout=0.5 should make two passes differ"
+    changed = x.clone()
+    changed[:, 6] = (changed[:, 6] + 1) % 11
+    torch.manual_seed(1)
+    a = model(x)[0]
+    torch.manual_seed(1)
+    b = model(changed)[0]
+    assert torch.equal(a[:, :6], b[:, :6]), "with dropout on, a change at position 6 altered outputs before it"
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0]), "in eval mode dropout is off: the model is deterministic"
+
+
+def test_no_dropout_draws_no_random_numbers():
+    model = _model().train()
+    torch.manual_seed(5)
+    model(torch.randint(0, 11, (2, 7)))
+    after = torch.rand(1)
+    torch.manual_seed(5)
+    torch.randint(0, 11, (2, 7))
+    assert torch.equal(after, torch.rand(1)), "a forward pass with dropout=0 drew random numbers"
+
+
 @pytest.mark.parametrize(
     ("kw", "match"),
-    [({"d_model": 10, "num_heads": 4}, "multiple of num_heads"), ({"context": 0}, "context must be a positive")],
+    [
+        ({"d_model": 10, "num_heads": 4}, "multiple of num_heads"),
+        ({"context": 0}, "context must be a positive"),
+        ({"dropout": 1.0}, "dropout must lie in"),
+    ],
 )
 def test_bad_sizes_are_named(kw, match):
     with pytest.raises(ValueError, match=match):

@@ -36,6 +36,7 @@ class AttentionLMConfig:
     num_layers: int = 2  # blocks
     d_ff: int = 384  # the MLP's inner width (4 x d_model, as GPT)
     context: int = 64  # the most characters the model reads: learned positions 0 .. context - 1
+    dropout: float = 0.0  # GPT-2's: on the summed embeddings and on each residual branch before it is added
 
     def __post_init__(self) -> None:
         require_positive_ints(
@@ -47,6 +48,8 @@ class AttentionLMConfig:
             d_ff=self.d_ff,
             context=self.context,
         )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"AttentionLM: dropout must lie in [0, 1), got {self.dropout}")
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"AttentionLM: d_model ({self.d_model}) must be a multiple of num_heads ({self.num_heads})"
@@ -87,6 +90,11 @@ def causal_attention(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     return weights @ v, weights
 
 
+def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Inverted dropout in training; skipped at p = 0, so a model without it draws no random numbers."""
+    return F.dropout(x, p, training) if p and training else x
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, d_model: int, num_heads: int) -> None:
         super().__init__()
@@ -110,11 +118,12 @@ class Block(nn.Module):
         self.norm2 = LayerNorm(config.d_model)
         self.up = nn.Linear(config.d_model, config.d_ff)
         self.down = nn.Linear(config.d_ff, config.d_model)
+        self.dropout = config.dropout
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         attended, weights = self.attention(self.norm1(x))
-        x = x + attended
-        return x + self.down(gelu(self.up(self.norm2(x)))), weights
+        x = x + dropout(attended, self.dropout, self.training)
+        return x + dropout(self.down(gelu(self.up(self.norm2(x)))), self.dropout, self.training), weights
 
 
 class AttentionLM(nn.Module):
@@ -128,9 +137,10 @@ class AttentionLM(nn.Module):
         num_layers: int = AttentionLMConfig.num_layers,
         d_ff: int = AttentionLMConfig.d_ff,
         context: int = AttentionLMConfig.context,
+        dropout: float = AttentionLMConfig.dropout,
     ) -> None:
         super().__init__()
-        self.config = AttentionLMConfig(vocab_size, d_model, num_heads, num_layers, d_ff, context)
+        self.config = AttentionLMConfig(vocab_size, d_model, num_heads, num_layers, d_ff, context, dropout)
         self.embedding = nn.Embedding(vocab_size, d_model)
         self.position = nn.Embedding(context, d_model)
         self.blocks = nn.ModuleList(Block(self.config) for _ in range(num_layers))
@@ -170,6 +180,7 @@ class AttentionLM(nn.Module):
                 "cut the text into windows of at most that many"
             )
         x = self.embedding(idx) + self.position(torch.arange(T, device=idx.device))  # (B, T, d)
+        x = dropout(x, self.config.dropout, self.training)
         all_weights = []
         for block in self.blocks:
             x, weights = block(x)

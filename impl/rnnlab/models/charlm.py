@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnlab.cells import CELLS
 from rnnlab.checks import require_positive_ints
@@ -19,7 +20,7 @@ class CharLMConfig:
     hidden_size: int = 128  # H, per layer
     num_layers: int = 1  # stacked recurrent layers
     embedding_dim: int = 64  # E, the width of each character's embedding
-    dropout: float = 0.0  # between recurrent layers (needs num_layers > 1)
+    dropout: float = 0.0  # on the embedding's output, between layers and before the head; never on h_{t-1} -> h_t
     forget_bias: float | None = None  # LSTM only: initial forget-gate bias (None = torch's init)
 
     def __post_init__(self) -> None:
@@ -69,9 +70,13 @@ class CharLM(nn.Module):
     def forward(self, idx: Tensor, state: StackState | None = None) -> tuple[Tensor, StackState]:
         if idx.dim() != 2:
             raise ValueError(f"CharLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
-        x = self.embedding(idx)  # (B, T, E)
-        h, state = self.rnn(x, state)  # (B, T, H)
-        return self.head(h), state  # (B, T, V)
+        x = self._drop(self.embedding(idx))  # (B, T, E)
+        h, state = self.rnn(x, state)  # (B, T, H); dropout between layers is the stack's
+        return self.head(self._drop(h)), state  # (B, T, V)
+
+    def _drop(self, x: Tensor) -> Tensor:
+        # skipped at p = 0, so a model without dropout draws no random numbers
+        return F.dropout(x, self.config.dropout, self.training) if self.config.dropout else x
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
