@@ -21,7 +21,7 @@ LEARNER = learner.activate()  # RNNLAB_IMPL=DIR: from here on, `import rnnlab` i
 
 from acceptance import profiles  # noqa: E402  (after activate: these import rnnlab)
 from acceptance.record import Recorder  # noqa: E402
-from acceptance.report import git_revision, machine_info, write_report  # noqa: E402
+from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report  # noqa: E402
 from rnnlab.device import resolve_device  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +33,28 @@ DEVICE = resolve_device(os.environ.get("RNNLAB_DEVICE", "auto"))
 _STARTED = {"wall": time.perf_counter(), "at": dt.datetime.now(dt.timezone.utc)}
 
 
+LAB_SECONDS: dict[str, float] = {}  # wall seconds of each lab's tests (setup, call, teardown)
+
+
+def _lab(item: pytest.Item) -> str:
+    return Path(str(item.fspath)).stem.removeprefix("test_")
+
+
 def pytest_collection_modifyitems(items):
+    """Labs run in the report's order (the bridge after Lab 02, whose trained models it reuses), so
+    each lab's time includes the training it starts and no other lab's."""
+    items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
     for item in items:
         item.add_marker(pytest.mark.acceptance)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    started = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        LAB_SECONDS[_lab(item)] = LAB_SECONDS.get(_lab(item), 0.0) + time.perf_counter() - started
 
 
 @pytest.fixture(scope="session")
@@ -150,6 +169,7 @@ def pytest_sessionfinish(session, exitstatus):
         "profile": prof,
         "started": _STARTED["at"].isoformat(timespec="seconds"),
         "wall_seconds": round(time.perf_counter() - _STARTED["wall"], 1),
+        "lab_seconds": {lab: round(sec, 1) for lab, sec in LAB_SECONDS.items()},
         "machine": {**machine_info(), "device": str(DEVICE)},
         "git": git_revision(ROOT),
         "seed": 0,

@@ -77,6 +77,8 @@ class Claim:
     theirs: str
     ours: str
     why: str  # one honest line on why the two differ (or agree)
+    key: str  # the same claim in every profile's report (its measured value is matched across profiles by it)
+    others: dict[str, str] = field(default_factory=dict)  # profile -> what that profile's recorded run measured
 
 
 @dataclass

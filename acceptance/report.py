@@ -17,6 +17,50 @@ from rnnlab.files import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LAB_ORDER = ["lab01", "lab02", "lab03", "bridge", "exercises"]
+# The profiles whose claims stand side by side in every report: each run writes its own record
+# (REPORTS/claims-PROFILE.json); the other's comes from its latest run in the same folder, else from
+# the record of one reference run kept in acceptance/measured/.
+COMPARED_PROFILES = ("quick", "full")
+MEASURED = Path(__file__).resolve().parent / "measured"
+
+
+def claims_record(recorder: Recorder, meta: dict[str, Any]) -> dict[str, Any]:
+    """What this run measured for each claim, with where and when."""
+    machine = meta.get("machine", {})
+    return {
+        "profile": meta.get("profile"),
+        "started": meta.get("started"),
+        "git": meta.get("git"),
+        "machine": f"{machine.get('cores')}-core {machine.get('cpu')}",
+        "device": machine.get("device"),
+        "wall_seconds": meta.get("wall_seconds"),
+        "who": meta.get("trained_code", {}).get("who", "reference"),
+        "claims": {c.key: c.ours for c in recorder.claims},
+    }
+
+
+def other_profiles(profile: str, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """profile -> its claims record, for every compared profile but this one that has one."""
+    found = {}
+    for other in COMPARED_PROFILES:
+        if other == profile:
+            continue
+        for path in (out_dir / f"claims-{other}.json", MEASURED / f"claims-{other}.json"):
+            try:
+                found[other] = json.loads(path.read_text(encoding="utf-8"))
+                break
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def provenance(record: dict[str, Any]) -> str:
+    minutes = f", {record['wall_seconds'] / 60:.0f} min in all" if record.get("wall_seconds") else ""
+    who = " (a learner's code)" if record.get("who") == "learner" else ""
+    return (
+        f"run of {str(record.get('started'))[:10]} on a {record.get('machine')} ({record.get('device')})"
+        f"{minutes}, git {record.get('git')}{who}"
+    )
 
 
 def cpu_name() -> str:
@@ -71,6 +115,10 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
             f"cannot write the report: {out_dir} is not writable; fix its permissions "
             "or set RNNLAB_REPORTS to a writable folder"
         )
+    profile = str(meta.get("profile"))
+    others = other_profiles(profile, out_dir)
+    for c in recorder.claims:
+        c.others = {name: record["claims"][c.key] for name, record in others.items() if c.key in record["claims"]}
     criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
     sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
     failed = [c for c in criteria if c.attempted and not c.passed]
@@ -99,6 +147,7 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
             for s in sections
         ],
         "claims": [vars(c) for c in _ordered(recorder.claims)],
+        "claims_elsewhere": {name: provenance(record) for name, record in others.items()},
         "talking_points": [vars(t) for t in _ordered(recorder.talking_points)],
         "errors": recorder.errors,
     }
@@ -112,11 +161,15 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         sections=sections,
         errors=recorder.errors,
         claims=_ordered(recorder.claims),
+        claims_elsewhere=payload["claims_elsewhere"],
         talking_points=_ordered(recorder.talking_points),
         summary=payload["summary"],
         fmt=format_value,
     )
     atomic_write(html_path, html.encode("utf-8"))
+    if recorder.claims:
+        record = json.dumps(claims_record(recorder, meta), indent=2, default=str)
+        atomic_write(out_dir / f"claims-{profile}.json", record.encode("utf-8"))
     return json_path, html_path
 
 

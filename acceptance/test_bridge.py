@@ -11,6 +11,7 @@ import torch
 
 from acceptance import learner, plots
 from acceptance.criteria import check
+from acceptance.profiles import lr_choice
 from acceptance.record import Claim, Figure, Table, TalkingPoint
 from acceptance.test_lab02 import CONTEXT_TOLERANCE, MAX_PARAM_SPREAD
 from acceptance.test_lab02 import NAMES as LAB02_NAMES
@@ -27,7 +28,7 @@ NAMES = {**LAB02_NAMES, ATTENTION: "Attention"}
 TIMED = "lstm"  # the recurrent model timed against the sequence length
 
 
-def attention_lm(cfg, vocab_size, context):
+def attention_lm(cfg, vocab_size, context, dropout=0.0):
     return AttentionLM(
         vocab_size,
         d_model=cfg.d_model,
@@ -35,6 +36,7 @@ def attention_lm(cfg, vocab_size, context):
         num_layers=cfg.num_layers,
         d_ff=cfg.d_ff,
         context=context,
+        dropout=dropout,
     )
 
 
@@ -45,7 +47,7 @@ def bridge(profile, corpus, lab02, recorder, device):
     train_cfg = replace(lab02_cfg.train, lr=cfg.lr or lab02_cfg.train.lr)
     window = lab02_cfg.train.seq_len  # the attention LM reads exactly the recurrent models' training window
     seed_everything(train_cfg.seed)
-    model = attention_lm(cfg, len(corpus["vocab"]), window).to(device)
+    model = attention_lm(cfg, len(corpus["vocab"]), window, lab02_cfg.dropout).to(device)
     history, _ = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc="bridge attention")
     context = loss_by_context(
         model,
@@ -73,6 +75,7 @@ def bridge(profile, corpus, lab02, recorder, device):
         "lab02": lab02,
         "timing": timing,
         "device": str(device),
+        "dropout": lab02_cfg.dropout,
     }
     _write_section(recorder, result)
     recorder.talking_points.append(_talking_point(result))
@@ -94,6 +97,12 @@ def time_against_length(cfg, lab02_cfg, vocab_size, device):
     return interleaved_medians(fns, rounds=cfg.timing_rounds)
 
 
+def _lr_words(cfg, t):
+    if cfg.lr is None:
+        return "Lab 02's rate"
+    return lr_choice(t.lr, cfg.lr_grid, cfg.lr_grid_steps, "this model")
+
+
 def _write_section(recorder, result):
     cfg, t, run, lab02, timing = result["cfg"], result["train"], result["run"], result["lab02"], result["timing"]
     runs = lab02["runs"]
@@ -104,7 +113,13 @@ def _write_section(recorder, result):
         f"positions over a {run['window']}-character window), written from tensor ops in "
         "rnnlab/models/attention_lm.py and specced like the cells (spec/lab02/test_attention_lm.py), trained on "
         f"Lab 02's characters with Lab 02's budget: {t.steps} steps of {t.batch_size} x {t.seq_len}, Adam, cosine "
-        f"schedule from lr {t.lr}, clipping at {t.clip}, seed {t.seed}. Parameters are matched to Lab 02's models "
+        f"schedule from lr {t.lr} ({_lr_words(cfg, t)}), clipping at {t.clip}, seed {t.seed}"
+        + (
+            f", dropout {result['dropout']} (GPT-2's places: embeddings and residual branches)"
+            if result["dropout"]
+            else ""
+        )
+        + f". Parameters are matched to Lab 02's models "
         f"(within {100 * MAX_PARAM_SPREAD:.0f}%). Unlike them it carries no state: it sees at most its window. "
         "Its validation loss is read in sliding windows half a window apart, so each scored character (after "
         f"the first window) sees at least {run['window'] // 2} characters before it; the recurrent models "
@@ -213,6 +228,7 @@ def _claim(result):
         f"attention {growth[ATTENTION]:.1f}x, LSTM {growth[TIMED]:.1f}x",
         "the table counts operations; wall-clock follows it only where the hardware can run a layer's "
         "positions in parallel (a GPU), while on a few CPU cores attention's n^2 work shows",
+        key="bridge.sequential_ops",
     )
 
 

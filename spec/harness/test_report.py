@@ -3,8 +3,8 @@
 import json
 import re
 
-from acceptance import plots
-from acceptance.record import Figure, Recorder
+from acceptance import plots, report
+from acceptance.record import Claim, Figure, Recorder
 from acceptance.report import write_report
 from spec.helpers import REPORT_META
 
@@ -35,6 +35,42 @@ def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acceptance.html", "acceptance.json"], (
         "no temporary files left"
     )
+
+
+def _claim(ours):
+    return Claim("lab01", "perplexity", "a prototype", "6.3", ours, "because", key="lab01.perplexity")
+
+
+def test_claims_stand_beside_the_other_profiles_recorded_numbers(tmp_path, monkeypatch):
+    """Each run records its claims' numbers (reports/claims-PROFILE.json); a report shows the other
+    profile's beside its own: that profile's latest run in the same folder, else the record kept in
+    acceptance/measured/ - always with where and when it was measured."""
+    committed = tmp_path / "measured"
+    committed.mkdir()
+    monkeypatch.setattr(report, "MEASURED", committed)
+    full = {**REPORT_META, "profile": "full", "started": "2026-02-02T00:00:00+00:00", "wall_seconds": 2400.0}
+    rec = Recorder()
+    rec.claims.append(_claim("4.61"))
+    write_report(rec, full, committed)
+    (committed / "acceptance.json").unlink(), (committed / "acceptance.html").unlink()
+    assert json.loads((committed / "claims-full.json").read_text())["claims"] == {"lab01.perplexity": "4.61"}
+
+    rec = Recorder()
+    rec.claims.append(_claim("5.42"))
+    out = tmp_path / "reports"
+    json_path, html_path = write_report(rec, REPORT_META, out)
+    claim = json.loads(json_path.read_text())["claims"][0]
+    assert claim["ours"] == "5.42" and claim["others"] == {"full": "4.61"}, claim
+    html = html_path.read_text()
+    assert "4.61" in html and "full profile" in html and "2026-02-02" in html, "the full run's number, with its date"
+
+    rec = Recorder()
+    rec.claims.append(_claim("4.58"))
+    write_report(rec, full, out)  # a newer full run in the same folder wins over the committed record
+    rec = Recorder()
+    rec.claims.append(_claim("5.42"))
+    claim = json.loads(write_report(rec, REPORT_META, out)[0].read_text())["claims"][0]
+    assert claim["others"] == {"full": "4.58"}, claim
 
 
 def test_unwritable_reports_directory_is_a_clear_error(tmp_path):
