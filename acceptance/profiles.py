@@ -149,6 +149,16 @@ QUICK_BRIDGE = {
     "loss stops improving at L = 8 (the RNN's at 16), on the CPU and on an H100 alike.",
 }
 
+# Measured in the first end-to-end full run (a fresh clone, 2-core AMD EPYC CPU, 44 minutes); every
+# criterion of Labs 01-03 passed.
+FULL_BRIDGE = {
+    "bridge.attention_ppl": "at the full budget (2000 steps, 12.8M characters, dropout 0.1) the small transformer is "
+    "still behind every recurrent model: perplexity 4.954 against the RNN's 4.677 (LSTM 4.620, GRU 4.500) on the "
+    "2-core CPU; the gap narrowed from 10.5% at the quick budget to 5.9%.",
+    "bridge.attention_context": "at the full budget its loss still stops improving at L = 8 of its 100-character "
+    "window (the RNN's at 16, the LSTM's and GRU's at 64) on the 2-core CPU.",
+}
+
 # The full profile's learning rates: the best of LR_GRID at its budget (dropout 0.1), measured
 # before the full profile ran: the RNN of Lab 02 over the whole budget (2000 steps), the attention LM
 # over a third of it (700 steps), as in the quick profile's grids.
@@ -189,7 +199,7 @@ PROFILES = {
         Lab03(seeds=(0, 1, 2), catch_up_steps=1000),
         # 352,937 parameters at the 100-character window
         Bridge(d_model=116, d_ff=464, lr=FULL_ATTENTION_LR, lr_grid=FULL_ATTENTION_GRID, lr_grid_steps=700),
-        known_failures=dict(CPU_TIMING),
+        known_failures={**CPU_TIMING, **FULL_BRIDGE},
     ),
     "window": Profile(
         "window",
