@@ -327,13 +327,10 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _resume_plan(
-    args: argparse.Namespace, kind: str, config_cls: type[TrainT], digest: str | None = None
-) -> tuple[Resumable, TrainT]:
-    """Read ``--resume``'s checkpoint (``rnnlab.checkpoint.resume`` checks every part of it)
-    and decide what continuing it means: refuse other data (``digest``: the corpus's sha256)
-    or a flag that contradicts it, and let ``--steps N --extend`` lengthen it. Returns the run
-    and the training config to continue with."""
+def _resume_run(args: argparse.Namespace, kind: str) -> Resumable:
+    """Read ``--resume``'s checkpoint (``rnnlab.checkpoint.resume`` checks every part of it) and
+    refuse a flag that contradicts it. Needs no corpus, so a wrong flag is refused before any is
+    read or downloaded; ``_resume_plan`` then checks the corpus and the steps."""
     run = resume(args.resume, kind)
     data = run.data
     if any(key not in data for key in RESUME_DATA[kind]):
@@ -341,11 +338,6 @@ def _resume_plan(
             f"--resume {args.resume}: this checkpoint does not record the data it was trained on "
             "(the acceptance harness writes such checkpoints to use, not to continue); it can be "
             "loaded, but not resumed. Start a new run instead."
-        )
-    if digest is not None and data["sha256"] != digest:
-        raise CorpusError(
-            f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
-            "started on; pass the same --corpus to continue it."
         )
     sections = {"config": dataclasses.asdict(run.model.config), "train_config": run.train_config, "data": data}
     for name, (section, key) in recorded_flags(kind).items():
@@ -357,6 +349,19 @@ def _resume_plan(
                     f"which has {key} = {recorded}; drop the flag to continue the run as it was, or "
                     "start a new run with --out"
                 )
+    return run
+
+
+def _resume_plan(
+    args: argparse.Namespace, run: Resumable, kind: str, config_cls: type[TrainT], digest: str | None = None
+) -> TrainT:
+    """Decide what continuing ``run`` means: refuse other data (``digest``: the corpus's sha256),
+    and let ``--steps N --extend`` lengthen it. Returns the training config to continue with."""
+    if digest is not None and run.data["sha256"] != digest:
+        raise CorpusError(
+            f"--resume {args.resume}: this corpus (sha256 {digest[:12]}...) is not the one the run "
+            "started on; pass the same --corpus to continue it."
+        )
     try:
         cfg = config_cls(**run.train_config)
     except (TypeError, ValueError) as exc:
@@ -377,7 +382,7 @@ def _resume_plan(
             f"--resume {args.resume}: this run already finished its {cfg.steps:,} steps; to train it "
             "further, pass --steps N --extend (and --out NEW.pt to keep this checkpoint as it is)"
         )
-    return run, cfg
+    return cfg
 
 
 def _check_new_run(args: argparse.Namespace) -> None:
@@ -416,11 +421,12 @@ def _report_saved(out: Path, model: CharLM | Seq2Seq, cfg: Any, history: Any, de
 def cmd_train_charlm(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     out = _claim_output(args)
+    resumed = _resume_run(args, "charlm") if args.resume else None
     text = _corpus(args.corpus)
     digest = sha256_of(text.encode("utf-8"))
     train_text, val_text = split_text(text)
-    if args.resume:
-        run, cfg = _resume_plan(args, "charlm", TrainConfig, digest)
+    if resumed:
+        run, cfg = resumed, _resume_plan(args, resumed, "charlm", TrainConfig, digest)
         assert isinstance(run.model, CharLM)  # resume() checked the kind
         model, vocab, resume = run.model, run.vocab, run.snapshot
     else:
@@ -464,7 +470,8 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     out = _claim_output(args)
     if args.resume:
-        run, cfg = _resume_plan(args, "seq2seq", Seq2SeqTrainConfig)
+        run = _resume_run(args, "seq2seq")
+        cfg = _resume_plan(args, run, "seq2seq", Seq2SeqTrainConfig)
         assert isinstance(run.model, Seq2Seq)  # resume() checked the kind
         model, data, resume = run.model, run.data, run.snapshot
     else:

@@ -12,4 +12,7 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse prints usage and exits; we want one line
-        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+        # The error line already starts "rnnlab: error:"; a subcommand's name ("rnnlab train charlm") says
+        # more, the program's alone would only repeat it.
+        where = f"{self.prog}: " if " " in self.prog else ""
+        raise UsageError(f"{where}{message} (see `{self.prog} --help`)")

@@ -50,6 +50,7 @@ def run(argv, capsys) -> tuple[int, str, str]:
 def assert_refused(code: int, err: str, pattern: str) -> None:
     assert code == 2, f"expected exit status 2, got {code} (stderr {err!r})"
     assert err.startswith("rnnlab: error:") and err.count("\n") == 1, f"expected one error line, got {err!r}"
+    assert not err.startswith("rnnlab: error: rnnlab:"), f"the line names the program twice: {err.strip()!r}"
     assert re.search(pattern, err), f"the message should say {pattern!r}; it says {err.strip()!r}"
 
 
@@ -200,6 +201,20 @@ def test_resume_refuses_flags_that_contradict_the_checkpoint(finished, tmp_path,
     code, _, err = run(["train", "charlm", "--corpus", corpus, "--resume", finished, "--steps", "40"], capsys)
     assert_refused(code, err, "--steps 40 contradicts .* steps = 4; to train it for longer, add --extend")
     assert finished.read_bytes() == before and not (tmp_path / "new.pt").exists()
+
+
+def test_resume_refuses_a_contradicting_flag_before_reading_any_corpus(finished, tmp_path, capsys, monkeypatch):
+    import rnnlab.cli as cli
+
+    def no_corpus(*args, **kwargs):
+        raise AssertionError(
+            "the corpus was read (Tiny Shakespeare downloaded) before a flag that needs none was checked"
+        )
+
+    monkeypatch.setattr(cli, "load_tiny_shakespeare", no_corpus)
+    monkeypatch.setattr(cli, "read_text", no_corpus)
+    code, _, err = run(["train", "charlm", "--resume", finished, "--cell", "gru", "--out", tmp_path / "n.pt"], capsys)
+    assert_refused(code, err, "--cell gru contradicts the checkpoint being resumed, which has cell = rnn")
 
 
 def test_resume_accepts_flags_that_agree_with_the_checkpoint(tmp_path, corpus, capsys, monkeypatch):
@@ -427,6 +442,7 @@ BAD = [
         id="misspelt flag",
     ),
     pytest.param(lambda t, c: ["train"], "the following arguments are required: MODEL", id="missing subcommand"),
+    pytest.param(lambda t, c: ["trian"], "invalid choice: 'trian' \\(choose from 'train',", id="misspelt command"),
     pytest.param(
         lambda t, c: ["train", "charlm", "--corpus", c, "--extend", "--out", t / "x.pt"],
         "--extend lengthens a run being resumed",
