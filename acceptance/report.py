@@ -121,7 +121,9 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         c.others = {name: record["claims"][c.key] for name, record in others.items() if c.key in record["claims"]}
     criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
     sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
-    failed = [c for c in criteria if c.attempted and not c.passed]
+    # unexpected failures first, then those the profile lists as known (each says why in its row)
+    failed = sorted((c for c in criteria if c.attempted and not c.passed), key=lambda c: bool(c.known_failure))
+    known = [c for c in failed if c.known_failure]
     not_attempted = [c for c in criteria if not c.attempted]
     payload = {
         "meta": meta,
@@ -129,6 +131,7 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
             "criteria": len(criteria),
             "passed": len(criteria) - len(failed) - len(not_attempted),
             "failed": len(failed),
+            "known_failures": len(known),
             "not_attempted": len(not_attempted),
         },
         "criteria": [c.as_json() for c in criteria],

@@ -24,17 +24,32 @@ def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
     json_path, html_path = write_report(make_recorder(), REPORT_META, tmp_path)
     html = html_path.read_text()
     assert "1 of 2 criteria FAILED" in html and 'href="#lab01.bad"' in html, "the banner names every failing criterion"
+    assert "none unexpectedly" in html and 'class="verdict known"' in html, (
+        "when every failure is a known one of the profile, the banner says so (amber, not red)"
+    )
     assert re.search(r'<tr id="lab01.bad" class="fail">', html), "a failing row is marked (red)"
     assert "known at this budget: measured reasons" in html, "a known failure says why"
     assert "data:image/png;base64," in html, "figures are embedded, not linked"
     assert not re.search(r'(src|href)="(https?:)?//', html), "nothing may load from outside the file"
     assert "<script>alert(1)</script>" not in html, "sample text is escaped, never executed"
     data = json.loads(json_path.read_text())
-    assert data["summary"] == {"criteria": 2, "passed": 1, "failed": 1, "not_attempted": 0}
+    assert data["summary"] == {"criteria": 2, "passed": 1, "failed": 1, "known_failures": 1, "not_attempted": 0}
     assert {c["id"] for c in data["criteria"]} == {"lab01.ok", "lab01.bad"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acceptance.html", "acceptance.json"], (
         "no temporary files left"
     )
+
+
+def test_an_unexpected_failure_is_red_and_named_apart_from_the_known_ones(tmp_path):
+    rec = make_recorder()
+    rec.criterion("lab02.new", "lab02", "a criterion that failed unexpectedly", 3.0, "<= 2", False)
+    _, html_path = write_report(rec, REPORT_META, tmp_path)
+    html = html_path.read_text()
+    banner = html[html.index('<div class="verdict') :]
+    banner = banner[: banner.index("</div>")]
+    assert 'class="verdict bad"' in banner, "an unexpected failure turns the banner red"
+    assert "2 of 3 criteria FAILED" in banner and "1 unexpectedly" in banner, banner
+    assert banner.index("lab02.new") < banner.index("lab01.bad"), "the unexpected failure comes first"
 
 
 def _claim(ours):
