@@ -11,7 +11,7 @@ import torch
 
 from acceptance import learner, plots
 from acceptance.criteria import check
-from acceptance.profiles import lr_choice
+from acceptance.profiles import lr_choice, rate_sensitivity
 from acceptance.record import Claim, Figure, Table, TalkingPoint
 from acceptance.timing import IMPLS, interleaved_medians, matmul_floor, peak_rss_mib, training_step
 from rnnlab.cells import CELLS
@@ -195,6 +195,11 @@ def _write_section(recorder, result):
             else ""
         )
     )
+    if cfg.rate_check:
+        sec.notes.append(
+            "How much the ranking depends on the shared learning rate. "
+            + rate_sensitivity(cfg.rate_check, cfg.rate_check_steps, NAMES)
+        )
     rnn_ppl = runs["rnn"]["ppl"]
     sec.tables.append(
         Table(
