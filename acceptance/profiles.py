@@ -286,22 +286,29 @@ def _rate(r: float) -> str:
     return f"{r:.0e}".replace("e-0", "e-")
 
 
+def behind_at(record: tuple[tuple[str, Grid], ...], model: str) -> list[tuple[str, float, float]]:
+    """The rates of ``record`` at which ``model`` is not ahead of the baseline (the record's first model):
+    (rate as written, its perplexity, the baseline's)."""
+    if not record:
+        return []
+    at, grids = dict(record[0][1]), dict(record)
+    return [(_rate(r), p, at[r]) for r, p in grids.get(model, ()) if r in at and p >= at[r]]
+
+
 def rate_sensitivity(record: tuple[tuple[str, Grid], ...], steps: int, names: dict[str, str]) -> str:
     """The report's words for how the ranking of models depends on the learning rate they share:
     ``record`` is (model, grid) pairs, the baseline first; empty when nothing was measured."""
     if not record:
         return ""
-    (base, base_grid), others = record[0], record[1:]
-    at = dict(base_grid)
+    base, others = record[0][0], record[1:]
     listed = "; ".join(
         f"{names[m]} {' / '.join(f'{p:.3f}' for _, p in grid)} at {' / '.join(_rate(r) for r, _ in grid)}"
         for m, grid in record
     )
     flips = " ".join(
-        f"At {_rate(r)} the {names[m]} ({p:.3f}) is behind the {names[base]} ({at[r]:.3f})."
-        for m, grid in others
-        for r, p in grid
-        if r in at and p >= at[r]
+        f"At {r} the {names[m]} ({p:.3f}) is behind the {names[base]} ({b:.3f})."
+        for m, _ in others
+        for r, p, b in behind_at(record, m)
     )
     best = {m: min(grid, key=lambda pair: pair[1]) for m, grid in record}
 
