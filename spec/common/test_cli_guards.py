@@ -438,7 +438,7 @@ BAD = [
     ),
     pytest.param(
         lambda t, c: ["train", "charlm", "--corpus", c, "--hidden-sise", "8", "--out", t / "x.pt"],
-        "unrecognized arguments: --hidden-sise",
+        "rnnlab train charlm: unrecognized arguments: --hidden-sise 8 \\(see `rnnlab train charlm --help`\\)",
         id="misspelt flag",
     ),
     pytest.param(lambda t, c: ["train"], "the following arguments are required: MODEL", id="missing subcommand"),
