@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from rnnlab.training import TrainConfig
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
-# The learning rates every grid tries, for Lab 02's RNN and for the bridge's attention LM; a grid whose best
-# is at its low edge also tries the next rate down (2e-3). A grid is recorded as (rate, validation perplexity)
-# pairs in order of rate, with the steps each run took.
+# The learning rates every grid tries, for Lab 02's RNN and for the bridge's attention LM (the full profile's
+# grids also try the next rate past an edge best). A grid is recorded as (rate, validation perplexity) pairs
+# in order of rate, with the steps each run took.
 LR_GRID = (3e-3, 6e-3, 1e-2)
 Grid = tuple[tuple[float, float], ...]
 
@@ -317,14 +317,12 @@ def rate_sensitivity(record: tuple[tuple[str, Grid], ...], steps: int, names: di
 
     ahead = [m for m, _ in others if best[m][1] < best[base][1]]
     behind = [m for m, _ in others if m not in ahead]
-    verdict = (
-        f"At each model's best measured rate the {who(ahead)} {'lead' if len(ahead) > 1 else 'leads'}" if ahead else ""
-    )
-    verdict = (
-        f"{verdict} the {who([base])}" + (f"; the {who(behind)} does not" if behind and ahead else "") + "."
-        if ahead
-        else f"At each model's best measured rate none leads the {who([base])}."
-    )
+    if ahead:
+        verdict = f"the {who(ahead)} {'lead' if len(ahead) > 1 else 'leads'} the {who([base])}"
+        verdict += f"; the {who(behind)} does not." if behind else "."
+    else:
+        verdict = f"none leads the {who([base])}."
+    verdict = "At each model's best measured rate " + verdict
     return (
         f"Measured outside this run, over all {steps} steps (seed 0): {listed}. "
         + (f"{flips} " if flips else "")
