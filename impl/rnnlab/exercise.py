@@ -177,7 +177,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "lab02_context",
         "lab02",
-        "how much of the past a model uses: loss against context length",
+        "how much of the past a model uses: loss against context length, what an earlier copy is worth",
         "spec/lab02/test_context.py",
         "metrics.py",
     ),

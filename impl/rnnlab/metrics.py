@@ -171,3 +171,73 @@ def effective_context(curve: dict[int, float], tolerance: float = 0.01) -> int:
         raise ValueError("effective_context needs a curve with at least one length")
     reference = curve[max(curve)]
     return min(L for L, loss in curve.items() if loss <= (1 + tolerance) * reference)
+
+
+@torch.no_grad()
+def copy_gain(
+    model: nn.Module,
+    ids: Tensor,
+    window: int,
+    span: int = 16,
+    distances: Sequence[int] = (0, 8, 16, 32, 64),
+    positions: int = 1000,
+    seed: int = 0,
+    batch: int = 250,
+) -> dict[int, tuple[float, float]]:
+    """How well ``model`` reuses an exact earlier copy of what it is reading (in-context copying).
+
+    For each target span S = ``ids[p : p + span]`` (the same ``positions`` spans, drawn with
+    ``seed``, serve every distance), the model reads the ``window + 1`` characters of natural
+    text that end with S, from a fresh (zero) state, twice: as they are, and with S written a
+    second time into the text ``d`` characters before S begins (over the characters that were
+    there). Everything else is the same text in the same places, so the two losses on S differ
+    only by what an earlier copy is worth to the model at distance ``d``.
+
+    Returns ``{d: (plain, copied)}``: the mean cross-entropy (nats) of S's characters 2 .. span
+    (the first cannot be inferred from the copy) without and with the copy; ``plain - copied`` is
+    the gain. A model that reads only its last character gains nothing at any distance; one that
+    can look back to the copy can predict the repeat almost exactly."""
+    if span < 2:
+        raise ValueError(f"copy_gain needs a span of at least 2 characters, got {span}")
+    if not distances:
+        raise ValueError("copy_gain needs at least one distance")
+    longest = max(distances) + 2 * span
+    if min(distances) < 0 or longest > window:
+        raise ValueError(
+            f"copy_gain: the copy and the span ({span} characters each) with {max(distances)} characters "
+            f"between them need {longest} of the {window}-character window; use shorter distances or a "
+            "longer window"
+        )
+    context = getattr(model, "context", None)
+    if context is not None and window > context:
+        raise ValueError(f"copy_gain: a window of {window} exceeds the model's context ({context})")
+    if ids.numel() <= window + span:
+        raise ValueError(f"the text ({ids.numel()} ids) must be longer than the window plus the span ({window + span})")
+    was_training = model.training
+    model.eval()
+    device = model_device(model)
+    ids = ids.to(device)
+    generator = torch.Generator().manual_seed(seed)
+    # p: where S starts; the read text is ids[p + span - window - 1 : p + span]
+    starts = torch.randint(window + 1 - span, ids.numel() - span + 1, (positions,), generator=generator).to(device)
+    offsets = torch.arange(window + 1, device=device)
+    at = window + 1 - span  # where S starts inside the read text
+    result: dict[int, tuple[float, float]] = {}
+    for d in distances:
+        totals = [0.0, 0.0]
+        for chunk in starts.split(batch):
+            plain = ids[chunk.unsqueeze(1) - at + offsets]  # (b, window + 1), S at its end
+            copied = plain.clone()
+            copied[:, at - d - span : at - d] = plain[:, at:]
+            for k, text in enumerate((plain, copied)):
+                logits, _ = model(text[:, :-1])
+                scored = logits[:, at:]  # predictions of S[1:] (position t predicts character t + 1)
+                totals[k] += float(
+                    F.cross_entropy(
+                        scored.reshape(-1, scored.shape[-1]), text[:, at + 1 :].reshape(-1), reduction="sum"
+                    )
+                )
+        count = positions * (span - 1)
+        result[d] = (totals[0] / count, totals[1] / count)
+    model.train(was_training)
+    return result

@@ -1,5 +1,6 @@
 """Lab 02 — how much of the past a model uses: the loss at a target character when the model
-sees only the last L characters, from a fresh state."""
+sees only the last L characters, from a fresh state; and what an exact earlier copy of the text
+it is reading is worth to it (in-context copying)."""
 
 import math
 
@@ -7,8 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnlab.metrics import effective_context, loss_by_context
+from rnnlab.metrics import copy_gain, effective_context, loss_by_context
 from rnnlab.models import CharLM
+from rnnlab.models.attention_lm import AttentionLM
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_context]
 
@@ -46,3 +48,85 @@ def test_effective_context_is_the_shortest_length_within_the_tolerance_of_the_lo
     assert effective_context(curve, tolerance=0.06) == 4
     with pytest.raises(ValueError, match="at least one"):
         effective_context({})
+
+
+class LookBack(torch.nn.Module):
+    """An oracle that copies: at each position it finds the latest earlier place where the same two
+    characters occurred and predicts, confidently, the character that followed them there."""
+
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.anchor = torch.nn.Parameter(torch.zeros(()))  # a parameter, so the model has a device
+
+    def forward(self, idx, state=None):
+        B, T = idx.shape
+        logits = torch.zeros(B, T, self.vocab_size, dtype=torch.float64)
+        for b in range(B):
+            row = idx[b].tolist()
+            for t in range(1, T):
+                for s in range(t - 1, 0, -1):
+                    if row[s] == row[t] and row[s - 1] == row[t - 1]:
+                        logits[b, t, row[s + 1]] = 10.0
+                        break
+        return logits, None
+
+
+def test_the_copy_gain_is_the_loss_on_the_span_without_and_with_an_earlier_copy():
+    torch.manual_seed(2)
+    model = CharLM(vocab_size=7, cell="lstm", hidden_size=8, embedding_dim=4).double()
+    ids = torch.randint(0, 7, (300,), generator=torch.Generator().manual_seed(3))
+    window, span, d = 20, 4, 6
+    gain = copy_gain(model, ids, window, span=span, distances=(d,), positions=9, seed=4, batch=4)
+    at = window + 1 - span
+    starts = torch.randint(at, 300 - span + 1, (9,), generator=torch.Generator().manual_seed(4)).tolist()
+    expected = []
+    for copy in (False, True):
+        losses = []
+        for p in starts:
+            text = ids[p - at : p + span].clone()  # the window + 1 characters ending with the span
+            if copy:
+                text[at - d - span : at - d] = ids[p : p + span]  # the span again, d characters before it
+            logits, _ = model(text[None, :-1])  # a fresh state for every text
+            losses.append(F.cross_entropy(logits[0, at:], text[at + 1 :], reduction="sum"))
+        expected.append(torch.stack(losses).sum().item() / (9 * (span - 1)))  # the span's characters 2..span
+    assert math.isclose(gain[d][0], expected[0], rel_tol=1e-9), (
+        f"without the copy: the mean loss on the span's characters 2..{span}; got {gain[d][0]:.6f}, "
+        f"expected {expected[0]:.6f}"
+    )
+    assert math.isclose(gain[d][1], expected[1], rel_tol=1e-9), (
+        f"with the span written again {d} characters before it: got {gain[d][1]:.6f}, expected {expected[1]:.6f}"
+    )
+
+
+def test_a_model_that_reads_one_character_gains_nothing_from_a_copy():
+    """The copy changes only characters before the span; a model that sees only its last input
+    gives the span's characters exactly the same predictions with it or without it."""
+    torch.manual_seed(1)
+    model = CharLM(vocab_size=5, cell="rnn", hidden_size=6, embedding_dim=3)
+    with torch.no_grad():
+        model.rnn.cell_at(0).hh.weight.zero_()
+    gain = copy_gain(model, torch.randint(0, 5, (400,)), 40, span=8, distances=(0, 8, 24), positions=30)
+    for d, (plain, copied) in gain.items():
+        assert plain == copied, f"d={d}: {plain} without the copy, {copied} with it; nothing before the span is read"
+
+
+def test_a_model_that_looks_back_predicts_the_repeat_almost_exactly_at_every_distance():
+    ids = torch.randint(0, 50, (400,), generator=torch.Generator().manual_seed(5))  # few chance repeats
+    gain = copy_gain(LookBack(50), ids, 40, span=8, distances=(0, 8, 24), positions=20)
+    for d, (plain, copied) in gain.items():
+        assert copied < 0.25 * plain, (
+            f"d={d}: an oracle that copies from the earlier occurrence should lose most of its loss on the "
+            f"repeat; got {plain:.3f} nats without the copy, {copied:.3f} with it"
+        )
+
+
+def test_copy_gain_refuses_distances_that_do_not_fit_the_window():
+    model = CharLM(vocab_size=5, cell="rnn", hidden_size=6, embedding_dim=3)
+    with pytest.raises(ValueError, match="need 42 of the 40-character window; use shorter distances"):
+        copy_gain(model, torch.randint(0, 5, (400,)), 40, span=8, distances=(0, 26))
+    with pytest.raises(ValueError, match="at least 2"):
+        copy_gain(model, torch.randint(0, 5, (400,)), 40, span=1)
+    attention = AttentionLM(5, d_model=8, num_heads=2, d_ff=16, context=32)
+    with pytest.raises(ValueError, match="a window of 40 exceeds the model's context"):
+        copy_gain(attention, torch.randint(0, 5, (400,)), 40, span=8, distances=(0,))
