@@ -70,6 +70,13 @@ class Lab02:
     # (fresh state), L = 1, 2, 4, ..., 512, over the same validation positions for every L.
     context_lengths: tuple[int, ...] = tuple(2**k for k in range(10))
     context_positions: int = 3000
+    # What an exact earlier copy is worth (rnnlab.metrics.copy_gain): at copy_positions validation spans
+    # of copy_span characters, the loss on the span with and without the same span written again d
+    # characters before it, inside the training window (the attention LM's window); the distances that
+    # fit the window are measured. Fixed before it was first measured.
+    copy_span: int = 16
+    copy_distances: tuple[int, ...] = (0, 8, 16, 32, 64)
+    copy_positions: int = 1000
     # Is the gated models' lead capped by the training window? If set, the three models train again
     # on windows this long, the batch cut to keep the characters per step (same steps, tokens and
     # parameters). Off in `quick` (about 4 more minutes on 2 CPU cores: over tox's 20-minute budget);

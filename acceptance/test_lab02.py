@@ -19,7 +19,7 @@ from rnnlab.checkpoint import save
 from rnnlab.fast import set_fast
 from rnnlab.gates import HIGH, LOW, SIGMOID_GATES, gate_trace, line_position, saturation, tracking_unit
 from rnnlab.gates import NAMES as GATE_NAMES
-from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_context, perplexity
+from rnnlab.metrics import copy_gain, effective_context, grad_norms_through_time, loss_by_context, perplexity
 from rnnlab.models import CharLM
 from rnnlab.training import seed_everything, train_lm
 
@@ -46,6 +46,19 @@ def grad_profile(model, val_ids, cfg, seed=0):
         target = val_ids[starts + T]
         total += grad_norms_through_time(model, idx, target).double().cpu()
     return (total / cfg.grad_batches).tolist()
+
+
+def copy_study(model, val_ids, cfg):
+    """``copy_gain`` over Lab 02's training window (the attention LM's window), at the profile's
+    distances that fit in it: {d: (loss without the copy, loss with it)}."""
+    window = cfg.train.seq_len
+    distances = [d for d in cfg.copy_distances if d + 2 * cfg.copy_span <= window]
+    if not distances:
+        raise ValueError(
+            f"Lab02.copy_span ({cfg.copy_span}) twice, with any of copy_distances {cfg.copy_distances} between, "
+            f"does not fit the {window}-character training window; shorten the span"
+        )
+    return copy_gain(model, val_ids, window, cfg.copy_span, distances, cfg.copy_positions, seed=cfg.train.seed)
 
 
 def run_lab02(profile, corpus, runs_dir, recorder, device):
@@ -80,6 +93,7 @@ def run_lab02(profile, corpus, runs_dir, recorder, device):
             ),
         }
         runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
+        runs[kind]["copy"] = copy_study(model, corpus["val_ids"], cfg)
         if kind in SIGMOID_GATES:
             runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
     longer = window_study(cfg, corpus, device) if cfg.long_window else None

@@ -183,20 +183,24 @@ def copy_gain(
     positions: int = 1000,
     seed: int = 0,
     batch: int = 250,
-) -> dict[int, tuple[float, float]]:
+) -> dict[int, tuple[float, float, float]]:
     """How well ``model`` reuses an exact earlier copy of what it is reading (in-context copying).
 
     For each target span S = ``ids[p : p + span]`` (the same ``positions`` spans, drawn with
-    ``seed``, serve every distance), the model reads the ``window + 1`` characters of natural
-    text that end with S, from a fresh (zero) state, twice: as they are, and with S written a
-    second time into the text ``d`` characters before S begins (over the characters that were
-    there). Everything else is the same text in the same places, so the two losses on S differ
-    only by what an earlier copy is worth to the model at distance ``d``.
+    ``seed``, serve every distance), the model reads the ``window + 1`` characters of text that
+    end with S, from a fresh (zero) state, twice. Both times the ``span`` characters that end
+    ``d`` characters before S begins are overwritten: once with another span F of the text
+    (``ids[q : q + span]``, q drawn with the same generator), once with S itself. Everything else
+    is the same text in the same places, and both overwrite the same natural context, so the two
+    losses on S differ only by whether the earlier span is S: what an exact earlier copy is worth
+    to the model at distance ``d``.
 
-    Returns ``{d: (plain, copied)}``: the mean cross-entropy (nats) of S's characters 2 .. span
-    (the first cannot be inferred from the copy) without and with the copy; ``plain - copied`` is
-    the gain. A model that reads only its last character gains nothing at any distance; one that
-    can look back to the copy can predict the repeat almost exactly."""
+    Returns ``{d: (other, copied, se)}``: the mean cross-entropy (nats) of S's characters
+    2 .. span (the first cannot be inferred from the copy) after F and after the copy, and the
+    standard error of the gain ``other - copied`` over the spans (their sample standard
+    deviation / sqrt(positions): a gain within about two of it could be chance). A model that
+    reads only its last character gains nothing at any distance; one that can look back to the
+    copy can predict the repeat almost exactly."""
     if span < 2:
         raise ValueError(f"copy_gain needs a span of at least 2 characters, got {span}")
     if not distances:
@@ -220,24 +224,26 @@ def copy_gain(
     generator = torch.Generator().manual_seed(seed)
     # p: where S starts; the read text is ids[p + span - window - 1 : p + span]
     starts = torch.randint(window + 1 - span, ids.numel() - span + 1, (positions,), generator=generator).to(device)
+    others = torch.randint(0, ids.numel() - span + 1, (positions,), generator=generator).to(device)
     offsets = torch.arange(window + 1, device=device)
     at = window + 1 - span  # where S starts inside the read text
-    result: dict[int, tuple[float, float]] = {}
+    result: dict[int, tuple[float, float, float]] = {}
     for d in distances:
-        totals = [0.0, 0.0]
-        for chunk in starts.split(batch):
-            plain = ids[chunk.unsqueeze(1) - at + offsets]  # (b, window + 1), S at its end
-            copied = plain.clone()
-            copied[:, at - d - span : at - d] = plain[:, at:]
-            for k, text in enumerate((plain, copied)):
+        per_span: list[list[Tensor]] = [[], []]  # each span's mean loss on S[1:], after F and after S
+        for chunk, other in zip(starts.split(batch), others.split(batch), strict=True):
+            other_text = ids[chunk.unsqueeze(1) - at + offsets]  # (b, window + 1), S at its end
+            copied = other_text.clone()
+            slot = slice(at - d - span, at - d)
+            other_text[:, slot] = ids[other.unsqueeze(1) + torch.arange(span, device=device)]  # F
+            copied[:, slot] = copied[:, at:]  # S
+            for k, text in enumerate((other_text, copied)):
                 logits, _ = model(text[:, :-1])
                 scored = logits[:, at:]  # predictions of S[1:] (position t predicts character t + 1)
-                totals[k] += float(
-                    F.cross_entropy(
-                        scored.reshape(-1, scored.shape[-1]), text[:, at + 1 :].reshape(-1), reduction="sum"
-                    )
-                )
-        count = positions * (span - 1)
-        result[d] = (totals[0] / count, totals[1] / count)
+                losses = F.cross_entropy(scored.transpose(1, 2), text[:, at + 1 :], reduction="none")  # (b, span - 1)
+                per_span[k].append(losses.double().mean(dim=1))
+        after_other, after_copy = (torch.cat(v) for v in per_span)
+        gains = after_other - after_copy
+        se = float(gains.std() / math.sqrt(positions)) if positions > 1 else math.nan
+        result[d] = (float(after_other.mean()), float(after_copy.mean()), se)
     model.train(was_training)
     return result

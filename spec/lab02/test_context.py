@@ -79,45 +79,53 @@ def test_the_copy_gain_is_the_loss_on_the_span_without_and_with_an_earlier_copy(
     window, span, d = 20, 4, 6
     gain = copy_gain(model, ids, window, span=span, distances=(d,), positions=9, seed=4, batch=4)
     at = window + 1 - span
-    starts = torch.randint(at, 300 - span + 1, (9,), generator=torch.Generator().manual_seed(4)).tolist()
+    generator = torch.Generator().manual_seed(4)
+    starts = torch.randint(at, 300 - span + 1, (9,), generator=generator).tolist()
+    others = torch.randint(0, 300 - span + 1, (9,), generator=generator).tolist()
     expected = []
     for copy in (False, True):
         losses = []
-        for p in starts:
+        for p, q in zip(starts, others, strict=True):
             text = ids[p - at : p + span].clone()  # the window + 1 characters ending with the span
-            if copy:
-                text[at - d - span : at - d] = ids[p : p + span]  # the span again, d characters before it
+            # d characters before the span: the span again, or another span of the text
+            text[at - d - span : at - d] = ids[p : p + span] if copy else ids[q : q + span]
             logits, _ = model(text[None, :-1])  # a fresh state for every text
-            losses.append(F.cross_entropy(logits[0, at:], text[at + 1 :], reduction="sum"))
-        expected.append(torch.stack(losses).sum().item() / (9 * (span - 1)))  # the span's characters 2..span
+            losses.append(F.cross_entropy(logits[0, at:], text[at + 1 :]))  # the span's characters 2..span
+        expected.append(torch.stack(losses))
+    gains = expected[0] - expected[1]
+    expected = [expected[0].mean().item(), expected[1].mean().item(), (gains.std() / 3).item()]  # sqrt(9) spans
     assert math.isclose(gain[d][0], expected[0], rel_tol=1e-9), (
-        f"without the copy: the mean loss on the span's characters 2..{span}; got {gain[d][0]:.6f}, "
+        f"after another span: the mean loss on the span's characters 2..{span}; got {gain[d][0]:.6f}, "
         f"expected {expected[0]:.6f}"
     )
     assert math.isclose(gain[d][1], expected[1], rel_tol=1e-9), (
         f"with the span written again {d} characters before it: got {gain[d][1]:.6f}, expected {expected[1]:.6f}"
     )
+    assert math.isclose(gain[d][2], expected[2], rel_tol=1e-9), (
+        f"the standard error of the gain: the spans' gains' sample standard deviation / sqrt(9); got "
+        f"{gain[d][2]:.6f}, expected {expected[2]:.6f}"
+    )
 
 
 def test_a_model_that_reads_one_character_gains_nothing_from_a_copy():
     """The copy changes only characters before the span; a model that sees only its last input
-    gives the span's characters exactly the same predictions with it or without it."""
+    gives the span's characters exactly the same predictions after it or after another span."""
     torch.manual_seed(1)
     model = CharLM(vocab_size=5, cell="rnn", hidden_size=6, embedding_dim=3)
     with torch.no_grad():
         model.rnn.cell_at(0).hh.weight.zero_()
     gain = copy_gain(model, torch.randint(0, 5, (400,)), 40, span=8, distances=(0, 8, 24), positions=30)
-    for d, (plain, copied) in gain.items():
-        assert plain == copied, f"d={d}: {plain} without the copy, {copied} with it; nothing before the span is read"
+    for d, (plain, copied, _) in gain.items():
+        assert plain == copied, f"d={d}: {plain} after another span, {copied} after the copy; nothing before is read"
 
 
 def test_a_model_that_looks_back_predicts_the_repeat_almost_exactly_at_every_distance():
     ids = torch.randint(0, 50, (400,), generator=torch.Generator().manual_seed(5))  # few chance repeats
     gain = copy_gain(LookBack(50), ids, 40, span=8, distances=(0, 8, 24), positions=20)
-    for d, (plain, copied) in gain.items():
+    for d, (plain, copied, _) in gain.items():
         assert copied < 0.25 * plain, (
             f"d={d}: an oracle that copies from the earlier occurrence should lose most of its loss on the "
-            f"repeat; got {plain:.3f} nats without the copy, {copied:.3f} with it"
+            f"repeat; got {plain:.3f} nats after another span, {copied:.3f} after the copy"
         )
 
 
