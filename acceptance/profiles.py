@@ -164,24 +164,27 @@ CPU_TIMING = {
     "its T x T scores grow with T^2 while the LSTM's T dependent steps grow with T; the claim is one about GPUs.",
 }
 
-# Measured in the first full quick runs with the bridge (seed 0): a 2-core AMD EPYC CPU and one
-# NVIDIA H100 (RNNLAB_DEVICE=cuda) gave the same picture.
+# Measured in the first full quick runs with the bridge (seed 0): a 2-core AMD EPYC CPU, one
+# NVIDIA H100 (RNNLAB_DEVICE=cuda) and later a 2-core Intel Xeon gave the same picture.
 QUICK_BRIDGE = {
     "bridge.attention_ppl": "at Lab 02's budget (1200 steps, 4.9M characters) the small transformer is behind every "
-    "recurrent model: perplexity 5.305 against the RNN's 4.800 on the CPU, 5.329 against 4.784 on an H100.",
+    "recurrent model: perplexity 5.305 against the RNN's 4.800 on a 2-core AMD EPYC, 5.325 against 4.769 on a "
+    "2-core Intel Xeon, 5.329 against 4.784 on an H100.",
     "bridge.attention_context": "at this budget the transformer has not learned to use its 64-character window: its "
-    "loss stops improving at L = 8 (the RNN's at 16), on the CPU and on an H100 alike.",
+    "loss stops improving at L = 8 (the RNN's at 16), on both CPUs and on an H100.",
 }
 
-# Measured in the first end-to-end full run (a fresh clone, 2-core AMD EPYC CPU, 44 minutes); every
-# criterion of Labs 01-03 passed.
+# Measured in the first end-to-end full run (a fresh clone, 2-core AMD EPYC CPU, 44 minutes) and again
+# on a 2-core Intel Xeon (35 minutes); every criterion of Labs 01-03 passed on both.
 FULL_BRIDGE = {
     "bridge.attention_ppl": "at the full budget (2000 steps, 12.8M characters, dropout 0.1) the small transformer is "
-    "still behind every recurrent model: perplexity 4.954 against the RNN's 4.677 (LSTM 4.620, GRU 4.500) on the "
-    "2-core CPU, each at the best rate of its grid over the whole budget (attention at 3e-3, 6e-3, 1e-2: 4.978, "
-    "4.954, 5.543); the gap narrowed from 10.5% at the quick budget to 5.9%.",
+    "still behind every recurrent model: perplexity 4.954 against the RNN's 4.677 (LSTM 4.620, GRU 4.500) on a "
+    "2-core AMD EPYC, 4.949 against the same 4.677 on a 2-core Intel Xeon, each at the best rate of its grid over "
+    "the whole budget (attention at 3e-3, 6e-3, 1e-2: 4.978, 4.954, 5.543, AMD); the gap narrowed from 10.5% at "
+    "the quick budget to 5.9%.",
     "bridge.attention_context": "at the full budget its loss still stops improving at L = 8 of its 100-character "
-    "window (the RNN's at 16, the LSTM's and GRU's at 64) on the 2-core CPU.",
+    "window on a 2-core AMD EPYC and at L = 16 on a 2-core Intel Xeon (the RNN's at 16, the LSTM's and GRU's at "
+    "64, on both): level with the RNN at best, never beyond it.",
 }
 
 # The full profile's learning rates: the best of its grids (dropout 0.1), every run over the whole
