@@ -353,7 +353,8 @@ def _talking_point(result):
         + (
             ": it gains more than any recurrent model, by more than twice the standard errors."
             if copies
-            else f": it gains not measurably more than the recurrent models (largest gain: {NAMES[most]}'s)."
+            else ": it gains not measurably more than the recurrent models (the largest of theirs: the "
+            f"{NAMES[most]}'s)."
         ),
         "section-bridge",
     )
