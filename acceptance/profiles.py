@@ -71,8 +71,8 @@ class Lab02:
     context_lengths: tuple[int, ...] = tuple(2**k for k in range(10))
     context_positions: int = 3000
     # What an exact earlier copy is worth (rnnlab.metrics.copy_gain): at copy_positions validation spans
-    # of copy_span characters, the loss on the span with and without the same span written again d
-    # characters before it, inside the training window (the attention LM's window); the distances that
+    # of copy_span characters, the loss on the span after another span and after the same span written
+    # d characters before it, inside the training window (the attention LM's window); the distances that
     # fit the window are measured. Fixed before it was first measured.
     copy_span: int = 16
     copy_distances: tuple[int, ...] = (0, 8, 16, 32, 64)

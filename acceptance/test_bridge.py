@@ -213,10 +213,17 @@ def _write_section(recorder, result):
     )
 
 
+def _all_runs(result):
+    """Lab 02's runs, then the attention LM's."""
+    return result["lab02"]["runs"] | {ATTENTION: result["run"]}
+
+
 def copy_gains(result):
     """model -> {d: (gain in nats per character, its standard error)}, the recurrent models first."""
-    runs = result["lab02"]["runs"] | {ATTENTION: result["run"]}
-    return {k: {d: (other - copied, se) for d, (other, copied, se) in r["copy"].items()} for k, r in runs.items()}
+    return {
+        k: {d: (other - copied, se) for d, (other, copied, se) in r["copy"].items()}
+        for k, r in _all_runs(result).items()
+    }
 
 
 def nats(gain: float) -> str:
@@ -232,8 +239,7 @@ def copies_best(gains, far):
 
 
 def _copy_evidence(sec, result):
-    lab02_cfg, gains = result["lab02"]["cfg"], copy_gains(result)
-    runs = result["lab02"]["runs"] | {ATTENTION: result["run"]}
+    lab02_cfg, gains, runs = result["lab02"]["cfg"], copy_gains(result), _all_runs(result)
     distances = list(result["run"]["copy"])
     span, window = lab02_cfg.copy_span, result["run"]["window"]
     far = max(distances)

@@ -50,7 +50,7 @@ def grad_profile(model, val_ids, cfg, seed=0):
 
 def copy_study(model, val_ids, cfg):
     """``copy_gain`` over Lab 02's training window (the attention LM's window), at the profile's
-    distances that fit in it: {d: (loss without the copy, loss with it)}."""
+    distances that fit in it: {d: (loss after another span, loss after the copy, the gain's standard error)}."""
     window = cfg.train.seq_len
     distances = [d for d in cfg.copy_distances if d + 2 * cfg.copy_span <= window]
     if not distances:

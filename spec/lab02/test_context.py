@@ -72,7 +72,7 @@ class LookBack(torch.nn.Module):
         return logits, None
 
 
-def test_the_copy_gain_is_the_loss_on_the_span_without_and_with_an_earlier_copy():
+def test_the_copy_gain_is_the_loss_on_the_span_after_another_span_and_after_an_earlier_copy():
     torch.manual_seed(2)
     model = CharLM(vocab_size=7, cell="lstm", hidden_size=8, embedding_dim=4).double()
     ids = torch.randint(0, 7, (300,), generator=torch.Generator().manual_seed(3))
