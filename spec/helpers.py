@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
 import numpy as np
 import torch
 
@@ -82,3 +90,60 @@ REPORT_META = {
         "device": "cpu",
     },
 }
+
+
+# --- processes a spec starts, and the Ctrl-C it sends ---------------------------------------------
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A job that a non-interactive shell starts in the background inherits SIGINT ignored (POSIX),
+    # and rnnlab keeps it so; the child this spec signals must see Ctrl-C as a terminal delivers it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _ctrl_c_as_in_a_background_job() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def rnnlab_process(args: list, ctrl_c: bool = True, **popen: object) -> Iterator[subprocess.Popen]:
+    """``python -m rnnlab ARGS`` as a child process (stdout and stderr piped), with Ctrl-C
+    delivered as in a terminal (``ctrl_c=False``: ignored, as in a background job, whatever
+    the suite was started from); killed and waited for however the spec ends (timeout,
+    failure, success), so that no run outlives the spec that started it."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", *map(str, args)],
+        env=env,
+        stdout=popen.pop("stdout", subprocess.PIPE),
+        stderr=popen.pop("stderr", subprocess.PIPE),
+        preexec_fn=_ctrl_c_as_in_a_terminal if ctrl_c else _ctrl_c_as_in_a_background_job,
+        **popen,  # type: ignore[arg-type]
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()  # reaps it and closes its pipes
+
+
+def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen, limit: float = 60.0) -> None:
+    """Wait (at most ``limit`` s) for ``predicate``, while ``proc`` runs; fail if it ended first."""
+    deadline = time.monotonic() + limit
+    while not predicate() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise AssertionError(f"the process ended before it could be interrupted: {err[-500:]}")
+
+
+@contextlib.contextmanager
+def ctrl_c_raises_here() -> Iterator[None]:
+    """For a spec that sends Ctrl-C to its own process: Python's KeyboardInterrupt handler for
+    the length of the block (a background job starts with SIGINT ignored), then as it was."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

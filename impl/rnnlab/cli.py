@@ -33,7 +33,7 @@ from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_tex
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.exercise_cli import add_exercise_parsers
 from rnnlab.fast import set_fast
-from rnnlab.files import FileGuardError, signals_deferred, writer_lock
+from rnnlab.files import STOP_SIGNALS, FileGuardError, signals_deferred, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
 from rnnlab.models.charlm import CharLMConfig
@@ -55,7 +55,32 @@ TrainT = TypeVar("TrainT", TrainConfig, Seq2SeqTrainConfig)
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is so that ``finally`` blocks and atomic writes clean up."""
+    """SIGTERM, SIGHUP or SIGQUIT, raised where the program is so that ``finally`` blocks and
+    atomic writes clean up; the exit status is 128 + the signal's number, as the shell reports it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_handlers() -> dict[int, Any]:
+    """Make SIGTERM, SIGHUP and SIGQUIT raise ``Terminated``; return the handlers they had.
+
+    Ctrl-C keeps Python's own handler (KeyboardInterrupt) or, where the process was started
+    with it ignored (a background job of a non-interactive shell), stays ignored: the shell's
+    contract, under which only the foreground job hears the terminal's Ctrl-C. A signal
+    started ignored (SIGHUP under nohup) stays ignored too."""
+
+    def on_stop(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous: dict[int, Any] = {}
+    for sig in STOP_SIGNALS:
+        if sig == signal.SIGINT or signal.getsignal(sig) == signal.SIG_IGN:
+            continue
+        with contextlib.suppress(ValueError):  # only the main thread may set handlers
+            previous[sig] = signal.signal(sig, on_stop)
+    return previous
 
 
 class _Default:
@@ -699,13 +724,7 @@ def _one_line(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = None
-    with contextlib.suppress(ValueError):  # only the main thread may set handlers
-        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous = _stop_handlers()
     try:
         try:
             args = parser.parse_args(argv)
@@ -716,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         what = getattr(exc, "rnnlab_message", "interrupted")
         print(f"rnnlab: {what}", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
     except (
         UsageError,
         CorpusError,
@@ -739,8 +758,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

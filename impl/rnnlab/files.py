@@ -30,20 +30,29 @@ class FileGuardError(RuntimeError):
     """A file cannot be written safely (held by another run, no space left, ...); the message says why."""
 
 
+# The signals that stop a run: Ctrl-C, `kill`, the terminal closing (SIGHUP) and Ctrl-\ (SIGQUIT);
+# the last two are absent on Windows.
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
+
+
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) and SIGTERM for the length of the block, then deliver them.
+    """Hold the signals that stop a run (``STOP_SIGNALS``) for the length of the block, then
+    deliver them.
 
     A checkpoint write and the note of which step it holds must happen together: a signal
     between the two would make the run name an older checkpoint than the one on disk. Signals
     that arrive inside the block are recorded and raised again, in order, once it is left.
+    A signal the process ignores (Ctrl-C in a background job, SIGHUP under nohup) stays ignored.
     Outside the main thread (where Python runs signal handlers) this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     held: list[int] = []
     # getsignal() is None for a handler set outside Python, which cannot be put back: leave those alone
-    wanted = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not None]
+    wanted = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) not in (None, signal.SIG_IGN)]
     previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum)) for sig in wanted}
     try:
         yield

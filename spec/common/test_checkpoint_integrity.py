@@ -23,6 +23,7 @@ import rnnlab
 from rnnlab.checkpoint import CheckpointError, save
 from rnnlab.data import Vocab
 from rnnlab.models import CharLM
+from spec.helpers import ctrl_c_raises_here
 
 pytestmark = pytest.mark.reliability
 
@@ -223,7 +224,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path, sig):
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt), ctrl_c_raises_here():
             with signals_deferred():
                 os.kill(os.getpid(), sig)  # lands in the middle of the "write"
                 recorded.append("written")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from rnnlab.checkpoint import read_checkpoint, save
 from rnnlab.cli import main
+from spec.helpers import ctrl_c_raises_here, rnnlab_process, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -301,34 +302,20 @@ def test_a_checkpoint_of_the_acceptance_harness_is_refused_in_one_line(tmp_path,
 # --- 5. interrupted cleanly ------------------------------------------------------------------------
 
 
-def _spawn(args, **kwargs):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "rnnlab", *map(str, args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kwargs,
-    )
+# Ctrl-C; `kill`; the terminal closed (SIGHUP); Ctrl-\ (SIGQUIT): each stops a run cleanly, exit 128 + signal
+STOPS = [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGQUIT, 131)]
+STOP_IDS = ["ctrl-c", "sigterm", "sighup", "sigquit"]
 
 
-def _wait_for(predicate, proc, limit=60.0):
-    deadline = time.monotonic() + limit
-    while not predicate() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert proc.poll() is None, f"the process ended before it could be interrupted: {proc.stderr.read().decode()}"
-
-
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("sig, code", STOPS, ids=STOP_IDS)
 def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus, sig, code):
     out = tmp_path / "lm.pt"
-    proc = _spawn(
-        ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--checkpoint-every", "5", "--out", out]
-    )
-    _wait_for(out.exists, proc)
-    time.sleep(0.2)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    args = ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--checkpoint-every", "5", "--out", out]
+    with rnnlab_process(args) as proc:
+        wait_until(out.exists, proc)
+        time.sleep(0.2)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
     err = err.decode()
     assert proc.returncode == code, f"expected exit status {code}, got {proc.returncode}: {err[-500:]}"
     assert err.count("\n") == 1 and err.startswith("rnnlab: training interrupted after step"), err
@@ -339,7 +326,38 @@ def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus
     assert not leftovers, f"no temporary file or lock may outlive the process: {leftovers}"
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path, corpus):
+    """A job a non-interactive shell starts in the background (`rnnlab train ... &` in a script)
+    inherits Ctrl-C ignored, so that the terminal's Ctrl-C stops only the foreground job; rnnlab
+    keeps that contract. SIGTERM still stops it cleanly, naming its checkpoint."""
+    out = tmp_path / "lm.pt"
+    args = ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--checkpoint-every", "5", "--out", out]
+    with rnnlab_process(args, ctrl_c=False) as proc:
+        wait_until(out.exists, proc)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        assert proc.poll() is None, "a run started with SIGINT ignored must keep running after a Ctrl-C"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err.decode()
+    assert "the last checkpoint is" in err.decode(), err.decode()
+
+
+def test_ctrl_c_while_rnnlab_starts_is_one_line(tmp_path, corpus):
+    """Ctrl-C in the first second (while torch is imported) ends with one line, no traceback."""
+    args = ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "100000", "--out", tmp_path / "lm.pt"]
+    with rnnlab_process(args) as proc:
+        time.sleep(0.3)  # Python is up and importing torch (which takes about a second or more)
+        assert proc.poll() is None, "rnnlab ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.decode() == "rnnlab: interrupted\n", (
+        f"expected exit status 130 and the one line `rnnlab: interrupted`, got {proc.returncode}: {err.decode()}"
+    )
+    assert not (tmp_path / "lm.pt").exists()
+
+
+@pytest.mark.parametrize("sig, code", STOPS, ids=STOP_IDS)
 def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(
     tmp_path, corpus, capsys, monkeypatch, sig, code
 ):
@@ -356,9 +374,11 @@ def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(
 
     monkeypatch.setattr(cli, "save", save_then_signal)
     out = tmp_path / "lm.pt"
-    code_, _, err = run(
-        ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "8", "--checkpoint-every", "2", "--out", out], capsys
-    )
+    with ctrl_c_raises_here():
+        code_, _, err = run(
+            ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "8", "--checkpoint-every", "2", "--out", out],
+            capsys,
+        )
     assert code_ == code, f"expected exit status {code}, got {code_}: {err}"
     assert read_checkpoint(out)["step"] == 4
     assert "(step 4)" in err, f"the message must name the checkpoint that is on disk (step 4): {err}"
@@ -367,11 +387,11 @@ def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(
 def test_interrupted_sampling_is_one_line_and_the_text_streams(tmp_path, corpus, capsys):
     ckpt = tmp_path / "lm.pt"
     assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
-    proc = _spawn(["sample", ckpt, "--length", "1000000000", "--prime", "T"])
-    first = proc.stdout.read(600)  # arrives while sampling goes on: the text is streamed
-    assert len(first) == 600 and proc.poll() is None, "a long sample must show its text as it is generated"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with rnnlab_process(["sample", ckpt, "--length", "1000000000", "--prime", "T"]) as proc:
+        first = proc.stdout.read(600)  # arrives while sampling goes on: the text is streamed
+        assert len(first) == 600 and proc.poll() is None, "a long sample must show its text as it is generated"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert re.fullmatch(r"rnnlab: sampling interrupted after [\d,]+ of 1,000,000,000 characters\n", err.decode()), err
 

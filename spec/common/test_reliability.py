@@ -9,8 +9,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from rnnlab.device import resolve_device, rng_state, set_rng_state
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import seed_everything
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
-from spec.helpers import LM_ARGS
+from spec.helpers import LM_ARGS, ctrl_c_raises_here, rnnlab_process, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -65,22 +63,11 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir
     full, killed = tmp_path / "full.pt", tmp_path / "killed.pt"
     assert main(["train", "charlm", "--corpus", corpus, *LM_ARGS, *steps, "--out", str(full)]) == 0
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rnnlab", "train", "charlm", "--corpus", corpus, *LM_ARGS, *steps, "--out", str(killed)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while not killed.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, (
-        "the training process ended before it could be killed; the spec needs a longer run "
-        f"(stderr: {proc.stderr.read().decode()[-300:]})"
-    )
+    args = ["train", "charlm", "--corpus", corpus, *LM_ARGS, *steps, "--out", killed]
+    with rnnlab_process(args, stdout=subprocess.DEVNULL) as proc:
+        wait_until(killed.exists, proc)  # fails, with its stderr, if the run ended before it could be killed
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     stopped_at = read_checkpoint(killed)["step"]
     assert 0 < stopped_at < 400, f"the killed run left a checkpoint at step {stopped_at}"
 
@@ -132,7 +119,8 @@ def test_every_cell_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir, mon
 
     monkeypatch.setattr(cli, "save", save_then_interrupt)
     cut = tmp_path / "cut.pt"
-    assert main([*args, "--checkpoint-every", "2", "--out", str(cut)]) == 130
+    with ctrl_c_raises_here():
+        assert main([*args, "--checkpoint-every", "2", "--out", str(cut)]) == 130
     monkeypatch.setattr(cli, "save", real_save)
     assert read_checkpoint(cut)["step"] == 4
     assert main(["train", "charlm", "--corpus", corpus, "--resume", str(cut)]) == 0
