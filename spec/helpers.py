@@ -95,29 +95,35 @@ REPORT_META = {
 # --- processes a spec starts, and the Ctrl-C it sends ---------------------------------------------
 
 
-def _ctrl_c_as_in_a_terminal() -> None:
-    # A job that a non-interactive shell starts in the background inherits SIGINT ignored (POSIX),
-    # and rnnlab keeps it so; the child this spec signals must see Ctrl-C as a terminal delivers it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# A job that a non-interactive shell starts in the background inherits SIGINT and SIGQUIT ignored
+# (POSIX), and rnnlab keeps them so; a process a spec sends Ctrl-C or Ctrl-\ must receive them as
+# a terminal delivers them, however the suite itself was started.
+KEYBOARD_SIGNALS = (signal.SIGINT, signal.SIGQUIT)
 
 
-def _ctrl_c_as_in_a_background_job() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _keyboard_signals_as_in_a_terminal() -> None:
+    for sig in KEYBOARD_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _keyboard_signals_as_in_a_background_job() -> None:
+    for sig in KEYBOARD_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
 def rnnlab_process(args: list, ctrl_c: bool = True, **popen: object) -> Iterator[subprocess.Popen]:
-    """``python -m rnnlab ARGS`` as a child process (stdout and stderr piped), with Ctrl-C
-    delivered as in a terminal (``ctrl_c=False``: ignored, as in a background job, whatever
-    the suite was started from); killed and waited for however the spec ends (timeout,
-    failure, success), so that no run outlives the spec that started it."""
+    """``python -m rnnlab ARGS`` as a child process (stdout and stderr piped), with Ctrl-C and
+    Ctrl-\\ delivered as in a terminal (``ctrl_c=False``: ignored, as in a background job,
+    whatever the suite was started from); killed and waited for however the spec ends
+    (timeout, failure, success), so that no run outlives the spec that started it."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rnnlab", *map(str, args)],
         env=env,
         stdout=popen.pop("stdout", subprocess.PIPE),
         stderr=popen.pop("stderr", subprocess.PIPE),
-        preexec_fn=_ctrl_c_as_in_a_terminal if ctrl_c else _ctrl_c_as_in_a_background_job,
+        preexec_fn=_keyboard_signals_as_in_a_terminal if ctrl_c else _keyboard_signals_as_in_a_background_job,
         **popen,  # type: ignore[arg-type]
     )
     try:
@@ -139,11 +145,15 @@ def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen, limit: flo
 
 
 @contextlib.contextmanager
-def ctrl_c_raises_here() -> Iterator[None]:
-    """For a spec that sends Ctrl-C to its own process: Python's KeyboardInterrupt handler for
-    the length of the block (a background job starts with SIGINT ignored), then as it was."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+def keyboard_signals_here() -> Iterator[None]:
+    """For a spec that sends Ctrl-C or Ctrl-\\ to its own process: Python's KeyboardInterrupt
+    handler and SIGQUIT's default for the length of the block (a background job starts with
+    both ignored), then as they were."""
+    previous = {sig: signal.getsignal(sig) for sig in KEYBOARD_SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -188,7 +188,9 @@ def _config(cls: type[ConfigT], values: Any, path: Path) -> ConfigT:
         raise CheckpointError(f"{path}: its model config is invalid ({exc}).") from None
 
 
-def _load_weights(model: torch.nn.Module, weights: Any, path: Path) -> None:
+def _check_weights(model: torch.nn.Module, weights: Any, path: Path) -> None:
+    """Refuse ``weights`` unless they are exactly the tensors ``model`` holds, shape for shape
+    (``model`` may be a skeleton on torch's meta device: the check allocates nothing)."""
     if not isinstance(weights, dict):
         raise CheckpointError(f"{path}: its 'model' entry is a {type(weights).__name__}, not a table of weights.")
     expected = model.state_dict()
@@ -208,7 +210,6 @@ def _load_weights(model: torch.nn.Module, weights: Any, path: Path) -> None:
     )
     if problems:
         raise CheckpointError(f"{path}: its weights do not fit the model its config describes ({'; '.join(problems)}).")
-    model.load_state_dict(weights)
 
 
 def _vocab(payload: dict[str, Any], path: str | os.PathLike[str]) -> Vocab:
@@ -221,11 +222,17 @@ def _vocab(payload: dict[str, Any], path: str | os.PathLike[str]) -> Vocab:
 def build_model(payload: dict[str, Any], path: str | os.PathLike[str]) -> CharLM | Seq2Seq:
     """The model a checkpoint's config describes, holding its weights (training mode)."""
     path = Path(path)
-    if payload["kind"] == "charlm":
-        model: CharLM | Seq2Seq = CharLM.from_config(_config(CharLMConfig, payload["config"], path))
-    else:
-        model = Seq2Seq.from_config(_config(Seq2SeqConfig, payload["config"], path))
-    _load_weights(model, payload["model"], path)
+    def build() -> CharLM | Seq2Seq:
+        if payload["kind"] == "charlm":
+            return CharLM.from_config(_config(CharLMConfig, payload["config"], path))
+        return Seq2Seq.from_config(_config(Seq2SeqConfig, payload["config"], path))
+
+    # first a skeleton without storage: a hand-made config claiming a huge model is refused
+    # by the shapes of the weights it carries, before that model's memory is spent
+    with torch.device("meta"):
+        _check_weights(build(), payload["model"], path)
+    model = build()
+    model.load_state_dict(payload["model"])
     return model
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import errno
 import inspect
 import json
 import math
@@ -27,17 +26,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
+import torch
+
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import CheckpointError, Resumable, load, read_checkpoint, resume, save
+from rnnlab.checks import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.exercise_cli import add_exercise_parsers
 from rnnlab.fast import set_fast
-from rnnlab.files import STOP_SIGNALS, FileGuardError, signals_deferred, writer_lock
+from rnnlab.files import STOP_SIGNALS, FileGuardError, os_reason, signals_deferred, writer_lock
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
 from rnnlab.models.charlm import CharLMConfig
-from rnnlab.models.seq2seq import ATTENTION_KINDS, Seq2Seq, Seq2SeqConfig
+from rnnlab.models.seq2seq import ATTENTION_KINDS, DATE_LENGTH, MAX_OUTPUT_LEN, Seq2Seq, Seq2SeqConfig
 from rnnlab.sampling import iter_sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
@@ -170,6 +172,11 @@ ARG_TYPES = {
     "dropout": _float_in(0.0, 1.0),
     "min_lr_ratio": UNIT,
     "warmup_steps": _int_in(0, what="a number of steps"),
+    "num_layers": _int_in(1, MAX_LAYERS, "a number of layers"),
+    "hidden_size": _int_in(1, MAX_WIDTH, "a width"),
+    "embedding_dim": _int_in(1, MAX_WIDTH, "a width"),
+    "attention_dim": _int_in(1, MAX_WIDTH, "a width"),
+    "max_output_len": _int_in(DATE_LENGTH, MAX_OUTPUT_LEN, "a number of characters"),
     "tf_start": UNIT,
     "tf_end": UNIT,
     "forget_bias": FINITE_FLOAT,
@@ -250,10 +257,26 @@ class _Checkpointer:
         self.path, self.model, self.vocab, self.train_config, self.data = path, model, vocab, train_config, data
         self.resume_cmd = resume_cmd
         self.last_step: int | None = None
+        self.expected = _identity(path)  # what may be replaced: what was there when the run claimed it
 
     def __call__(self, snapshot: dict[str, Any]) -> None:
         with signals_deferred():  # the file and last_step change together, or not at all
+            if _identity(self.path) != self.expected:
+                self._keep_beside(snapshot)
             self._write(snapshot)
+            self.expected = _identity(self.path)
+
+    def _keep_beside(self, snapshot: dict[str, Any]) -> None:
+        """Another program wrote ``--out`` during the run: leave its file alone, write this
+        checkpoint to a new path beside it, and stop."""
+        taken = self.path
+        self.path = _free_path(taken.with_name(f"{taken.stem}.recovered{taken.suffix}"))
+        self._write(snapshot)
+        raise FileGuardError(
+            f"{taken} changed on disk during the run (another program wrote it); it was left as it is. "
+            f"This run's checkpoint (step {self.last_step:,}) was written to {self.path} instead; "
+            f"continue with `{self.resume_cmd} --resume {self.path}`"
+        )
 
     def _write(self, snapshot: dict[str, Any]) -> None:
         save(
@@ -285,6 +308,55 @@ class _Checkpointer:
         return FloatingPointError(
             f"{exc} Stopped; the last good checkpoint (step {self.last_step:,}) is "
             f"{self.path}; resume from it with a lower --lr."
+        )
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What tells one file at ``path`` from another written there later (None: no file)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _free_path(path: Path) -> Path:
+    """``path``, or ``NAME.2.pt``, ``NAME.3.pt``, ... : the first that does not exist."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    return candidate
+
+
+def _resume_command(kind: str, args: argparse.Namespace) -> str:
+    """The command that continues this run as it was going (its corpus, its checkpoint interval)."""
+    every = f" --checkpoint-every {args.checkpoint_every}" if args.checkpoint_every else ""
+    return f"rnnlab train {kind}{_corpus_flag(args)}{every}"
+
+
+def _refuse_too_large(model_cls: type[CharLM] | type[Seq2Seq], config: Any) -> None:
+    """Count the model's parameters on a skeleton without storage (torch's meta device), and
+    refuse one larger than rnnlab trains before its memory is spent."""
+    with torch.device("meta"):
+        count = model_cls.from_config(config).num_parameters()
+    if count > MAX_PARAMETERS:
+        sizes = ", ".join(
+            f"{_flag(k)} {getattr(config, k):,}" for k in ("hidden_size", "num_layers") if hasattr(config, k)
+        )
+        raise UsageError(
+            f"{sizes} gives {count:,} parameters; rnnlab builds at most {MAX_PARAMETERS:,} (16 GB with "
+            "their gradients and Adam's state): choose a smaller --hidden-size or fewer layers"
+        )
+
+
+def _finite(model: CharLM | Seq2Seq, path: str) -> None:
+    """Refuse a checkpoint whose weights hold NaN or inf: nothing it computes would mean anything."""
+    bad = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise CheckpointError(
+            f"{path} holds weights that are not finite (NaN or inf) in {', '.join(bad[:3])}; it cannot "
+            "evaluate or generate anything. Use a checkpoint of a run that did not diverge."
         )
 
 
@@ -325,13 +397,24 @@ def _claim_output(args: argparse.Namespace) -> Path:
     return out
 
 
-def _output_lock(out: Path) -> contextlib.AbstractContextManager[Path]:
-    """Create ``out``'s folder (only now, once every check has passed) and lock ``out``."""
+@contextlib.contextmanager
+def _output_lock(out: Path) -> Iterator[Path]:
+    """Create ``out``'s folder (only now, once every check has passed) and lock ``out``. A run
+    that ends without writing ``out`` (refused, diverged or interrupted before its first
+    checkpoint) removes the folders it created."""
+    created = [folder for folder in out.parents if not folder.exists()]  # deepest first
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot create the folder {out.parent} ({_os_reason(exc)})") from None
-    return writer_lock(out)
+        raise UsageError(f"--out {out}: cannot create the folder {out.parent} ({os_reason(exc)})") from None
+    try:
+        with writer_lock(out) as lock:
+            yield lock
+    finally:
+        if not out.exists():
+            for folder in created:
+                with contextlib.suppress(OSError):  # not empty: something else was put there
+                    folder.rmdir()
 
 
 def recorded_flags(kind: str) -> dict[str, tuple[str, str]]:
@@ -418,6 +501,11 @@ def _check_new_run(args: argparse.Namespace) -> None:
             f"--eval-points {args.eval_points:,} is more than --steps {args.steps:,}; an evaluation "
             "follows a training step, so there can be at most one per step"
         )
+    if "warmup_steps" in args.typed and args.warmup_steps > args.steps:
+        raise UsageError(
+            f"--warmup-steps {args.warmup_steps:,} is more than --steps {args.steps:,}: the learning rate "
+            f"would still be rising when training ends; use at most {args.steps:,}"
+        )
 
 
 @contextlib.contextmanager
@@ -464,13 +552,13 @@ def cmd_train_charlm(args: argparse.Namespace) -> int:
                 "needs at least two to have anything to predict. Use real text."
             )
         cfg = _config_from_args(args, TrainConfig)
+        config = _config_from_args(args, CharLMConfig, ("vocab_size",), vocab_size=len(vocab))
+        _refuse_too_large(CharLM, config)
         seed_everything(args.seed)
-        model = CharLM.from_config(_config_from_args(args, CharLMConfig, ("vocab_size",), vocab_size=len(vocab)))
+        model = CharLM.from_config(config)
     with _output_lock(out):
         set_fast(model.to(device))
-        checkpoint = _Checkpointer(
-            out, model, vocab, asdict(cfg), {"sha256": digest}, f"rnnlab train charlm{_corpus_flag(args)}"
-        )
+        checkpoint = _Checkpointer(out, model, vocab, asdict(cfg), {"sha256": digest}, _resume_command("charlm", args))
         with _training(checkpoint):
             history, _ = train_lm(
                 model,
@@ -504,16 +592,16 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
         resume = None
         data = {"seed": args.seed, "train_examples": args.train_examples, "val_examples": args.val_examples}
         cfg = _config_from_args(args, Seq2SeqTrainConfig)
+        config = _config_from_args(args, Seq2SeqConfig, ("source_chars",), source_chars=INPUT_ALPHABET)
+        _refuse_too_large(Seq2Seq, config)
         seed_everything(args.seed)
-        model = Seq2Seq.from_config(
-            _config_from_args(args, Seq2SeqConfig, ("source_chars",), source_chars=INPUT_ALPHABET)
-        )
+        model = Seq2Seq.from_config(config)
     with _output_lock(out):
         splits = split_dates(data["seed"])
         train = make_examples(splits["train"], data["train_examples"], seed=data["seed"] + 1, progress=None)
         val = make_examples(splits["validation"], data["val_examples"], seed=data["seed"] + 2, progress=None)
         set_fast(model.to(device))
-        checkpoint = _Checkpointer(out, model, None, asdict(cfg), data, "rnnlab train seq2seq")
+        checkpoint = _Checkpointer(out, model, None, asdict(cfg), data, _resume_command("seq2seq", args))
         with _training(checkpoint):
             history, _ = train_seq2seq(
                 model,
@@ -539,6 +627,7 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
 
 def cmd_translate(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, expect="seq2seq").to(resolve_device(args.device))
+    _finite(model, args.checkpoint)
     for line in model.translate(args.text):
         print(line)
     return 0
@@ -546,6 +635,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, expect="charlm").to(resolve_device(args.device))
+    _finite(model, args.checkpoint)
     vocab = model.vocab
     assert vocab is not None  # load() attaches it
     unknown = vocab.unknown(args.prime)
@@ -560,37 +650,49 @@ def cmd_sample(args: argparse.Namespace) -> int:
             f"e.g. --prime {vocab.chars[-1]!r}"
         )
     characters = iter_sample(model, vocab, args.length, args.temperature, args.prime, args.seed)
-    sys.stdout.write(args.prime)
     written = 0
     try:
+        sys.stdout.write(args.prime)
         for ch in characters:  # streamed: a long sample shows as it is drawn
             sys.stdout.write(ch)
             written += 1
             if ch == "\n" or written % 256 == 0:
                 sys.stdout.flush()
-    except KeyboardInterrupt as exc:
         sys.stdout.write("\n")
         sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped (`| head`): a normal end for a stream
+        # Python would report the pipe again when it flushes stdout on exit: point it at nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt as exc:
+        with contextlib.suppress(BrokenPipeError):
+            sys.stdout.write("\n")
+            sys.stdout.flush()
         exc.rnnlab_message = f"sampling interrupted after {written:,} of {args.length:,} characters"  # type: ignore[attr-defined]
         raise
-    sys.stdout.write("\n")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, expect="charlm").to(resolve_device(args.device))
+    _finite(model, args.checkpoint)
     set_fast(model)
     vocab = model.vocab
     assert vocab is not None  # load() attaches it
     _, val_text = split_text(_corpus(args.corpus))
+    rows = TrainConfig.eval_rows  # evaluated as training evaluated it
+    if len(val_text) < 2 * rows:
+        raise CorpusError(
+            f"the corpus is too short to evaluate: its last 10% ({len(val_text):,} characters) must hold at "
+            f"least {2 * rows} ({rows} streams of 2 characters); use a longer --corpus"
+        )
     missing = vocab.unknown(val_text)
     if missing:
         raise CorpusError(
             f"the corpus has {len(missing)} character(s) the checkpoint never saw "
             f"({', '.join(map(repr, missing[:10]))}); evaluate on text in the model's vocabulary."
         )
-    loss = evaluate_lm(model, vocab.encode(val_text))
-    print(json.dumps({"val_loss": round(loss, 6), "perplexity": round(perplexity(loss), 6)}))
+    loss = evaluate_lm(model, vocab.encode(val_text), rows=rows)
+    print(json.dumps({"val_loss": round(loss, 6), "perplexity": round(perplexity(loss), 6)}, allow_nan=False))
     return 0
 
 
@@ -699,22 +801,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _os_reason(exc: OSError) -> str:
-    reasons = {
-        errno.EACCES: "permission denied: check the folder's permissions",
-        errno.EPERM: "operation not permitted: check the folder's permissions",
-        errno.EROFS: "the file system is read-only: choose a writable folder",
-        errno.ENOSPC: "no space left on device: free some space",
-        errno.EEXIST: "a file is in the way: choose another path",
-        errno.ENOTDIR: "a file stands where a folder is needed: choose another path",
-    }
-    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, FileGuardError) and exc.errno is not None:
         where = f" {exc.filename}" if exc.filename else ""
-        return f"cannot use{where}: {_os_reason(exc)}"
+        return f"cannot use{where}: {os_reason(exc)}"
     return str(exc)
 
 

@@ -15,6 +15,7 @@ progress in curriculum order, and ``RNNLAB_IMPL=DIR tox -e acceptance`` trains t
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -25,6 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rnnlab.files import os_reason
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_START = re.compile(r"^(?P<indent>[ \t]*)# region exercise (?P<id>[\w.]+)\s*$")
@@ -325,8 +328,14 @@ def stubbed(impl_dir: str | os.PathLike[str]) -> list[str]:
     return [e.id for e in EXERCISES if e.id in found]
 
 
+class ExerciseError(RuntimeError):
+    """A learner's copy cannot be written, or its specs cannot run; the message says why and what to do."""
+
+
 def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozenset()) -> Path:
-    """Write the package to ``dest/rnnlab`` with every region stubbed, except those in ``keep``."""
+    """Write the package to ``dest/rnnlab`` with every region stubbed, except those in ``keep``.
+    A copy that cannot be written (a file in the way, a read-only place, a full disk) is one
+    ``ExerciseError`` and leaves nothing behind."""
     dest = Path(dest)
     target = dest / "rnnlab"
     if target.exists():
@@ -334,6 +343,30 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
     unknown = set(keep) - set(BY_ID)
     if unknown:
         raise ValueError(f"unknown exercise(s) {sorted(unknown)}; choose from {list(BY_ID)}")
+    for place in (dest, *dest.parents):
+        if place.exists() and not place.is_dir():
+            raise ExerciseError(f"{place} is a file; give `rnnlab exercise init` a folder for the learner's copy")
+    created = [folder for folder in (dest, *dest.parents) if not folder.exists()]  # deepest first
+    try:
+        _write_copy(dest, target, keep)
+    except OSError as exc:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: nothing of the learner's is removed
+        raise ExerciseError(f"cannot write the learner's copy to {dest}: {_reason(exc)}") from None
+    return target
+
+
+def _reason(exc: OSError) -> str:
+    """``os_reason`` of an OSError, or of the first of the many that ``shutil.copytree`` collects."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        why = str(exc.args[0][0][-1])
+        code = re.search(r"\[Errno (\d+)\]", why)
+        return os_reason(OSError(int(code[1]), why)) if code else why
+    return os_reason(exc)
+
+
+def _write_copy(dest: Path, target: Path, keep: set[str] | frozenset[str]) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest, prefix=".rnnlab-"))
     try:
@@ -374,7 +407,6 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
         os.replace(copy, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 RECORD = ".rnnlab-exercise.json"  # written by init beside the copy: where its specs are
@@ -402,17 +434,22 @@ def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str]
     return found
 
 
+TIME_LIMIT = 300.0  # seconds a status run's specs may take; all twelve exercises take about 10-60 s on 2 cores
+
+
 def run_specs(
     impl_dir: str | os.PathLike[str],
     spec_dir: str | os.PathLike[str],
     markers: list[str] | None = None,
-    timeout: float = 900,
+    timeout: float = TIME_LIMIT,
     env: dict[str, str] | None = None,
     paths: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run the specs against ``impl_dir``; return per-test outcomes (nodeid -> {markers, outcome, message}).
     ``paths`` (relative to the checkout) limits the files collected; ``env`` adds environment
-    variables to the spec run (e.g. a Hypothesis profile)."""
+    variables to the spec run (e.g. a Hypothesis profile). A run that cannot import the copy
+    (a syntax error), or that outlasts ``timeout`` seconds (a loop that never ends), is an
+    ``ExerciseError`` saying so."""
     spec_dir = Path(spec_dir).resolve()
     if not (spec_dir / "conftest.py").is_file():
         raise FileNotFoundError(f"{spec_dir} is not rnnlab's spec folder; pass --specs PATH/TO/spec")
@@ -435,10 +472,33 @@ def run_specs(
         if markers:
             cmd += ["-m", " or ".join(markers)]
         run_env = {**os.environ, **(env or {}), "RNNLAB_RESULTS_JSON": str(results)}
-        subprocess.run(cmd, cwd=spec_dir.parent, env=run_env, capture_output=True, text=True, timeout=timeout)
-        if not results.is_file():
-            raise RuntimeError("the spec run wrote no results; run pytest by hand to see why")
+        by_hand = f"pytest {' '.join(paths or ['spec'])} --impl {impl_dir} -x"
+        try:
+            done = subprocess.run(
+                cmd, cwd=spec_dir.parent, env=run_env, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:  # subprocess.run has killed and reaped the spec run
+            raise ExerciseError(
+                f"the specs did not finish within {timeout:g} s against {impl_dir}: a function of yours may "
+                f"loop forever (a loop whose condition never changes?); run `{by_hand}` from the checkout "
+                "and press Ctrl-C to see the line it is on"
+            ) from None
+        if done.returncode not in (0, 1, 5) or not results.is_file():  # 0, 1, 5: passed, failed, none chosen
+            raise ExerciseError(
+                f"the specs could not run against {impl_dir}: {_first_error(done.stdout + done.stderr)}; see `{by_hand}`"
+            )
         return json.loads(results.read_text())
+
+
+def _first_error(output: str) -> str:
+    """The error that stopped a spec run before its specs ran (an import of the learner's copy
+    that failed), with the file and line it names: "SyntaxError: ... (cells.py, line 12)"."""
+    errors = re.findall(r"^E\s+(\w*(?:Error|Exception)\b.*)$", output, re.MULTILINE)
+    where = re.findall(r'^E\s+File "(.+?)", line (\d+)', output, re.MULTILINE)
+    if not errors:
+        return "pytest stopped before running them"
+    place = f" ({where[-1][0]}, line {where[-1][1]})" if where else ""
+    return f"{errors[-1].strip()}{place}"
 
 
 def _enclosing(lines: list[str], at: int) -> str:
@@ -464,7 +524,10 @@ def where(exercise: Exercise) -> str:
 
 
 def status(
-    impl_dir: str | os.PathLike[str], spec_dir: str | os.PathLike[str], only: list[str] | None = None
+    impl_dir: str | os.PathLike[str],
+    spec_dir: str | os.PathLike[str],
+    only: list[str] | None = None,
+    time_limit: float = TIME_LIMIT,
 ) -> list[dict[str, Any]]:
     """One row per exercise (those in ``only``, or all): its state and, where its specs ran,
     passed / total and every failing message.
@@ -476,7 +539,9 @@ def status(
     chosen = [e for e in EXERCISES if only is None or e.id in only]
     runnable = [e for e in chosen if e.id not in stubs and not any(d in stubs for d in e.depends)]
     outcomes = (
-        run_specs(impl_dir, spec_dir, [e.marker for e in runnable], paths=sorted({e.spec for e in runnable}))
+        run_specs(
+            impl_dir, spec_dir, [e.marker for e in runnable], time_limit, paths=sorted({e.spec for e in runnable})
+        )
         if runnable
         else {}
     )

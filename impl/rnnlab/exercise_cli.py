@@ -40,7 +40,7 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
         specs = exercise.spec_dir_for(args.dir, args.specs)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    rows = exercise.status(args.dir, specs, only)
+    rows = exercise.status(args.dir, specs, only, args.time_limit)
     print(exercise.format_status(rows, full=args.full))
     done = sum(r["state"] == "done" for r in rows)
     print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
@@ -60,6 +60,22 @@ def _exercise_id(name: str) -> str:
     raise UsageError(f"unknown exercise {name!r}; name one by number or id: {known}")
 
 
+def _time_limit() -> float:
+    from rnnlab.exercise import TIME_LIMIT
+
+    return TIME_LIMIT
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
 def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ex = sub.add_parser("exercise", help="learner exercises: stubbed copies of the package, and progress")
     ex_sub = ex.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -75,6 +91,13 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
         "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"
     )
     ex_status.add_argument("--full", action="store_true", help="print every failing message in full")
+    ex_status.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=_time_limit(),
+        metavar="SECONDS",
+        help="stop the specs after this long (a function that never returns) (default: %(default)s)",
+    )
     ex_status.set_defaults(func=cmd_exercise_status)
 
 

@@ -63,6 +63,20 @@ def signals_deferred() -> Iterator[None]:
             signal.raise_signal(signum)
 
 
+def os_reason(exc: OSError) -> str:
+    """What an OSError means to the person who can fix it, in their words."""
+    reasons = {
+        errno.EACCES: "permission denied: check the folder's permissions",
+        errno.EPERM: "operation not permitted: check the folder's permissions",
+        errno.EROFS: "the file system is read-only: choose a writable folder",
+        errno.ENOSPC: "no space left on device: free some space",
+        errno.EDQUOT: "disk quota exceeded: free some space",
+        errno.EEXIST: "a file is in the way: choose another path",
+        errno.ENOTDIR: "a file stands where a folder is needed: choose another path",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 def temp_pattern(path: Path) -> str:
     """The glob of ``atomic_write``'s temporary files for ``path``."""
     return f".{glob.escape(path.name)}.*.tmp"
@@ -141,11 +155,15 @@ def writer_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
                 ) from None
             lock.unlink(missing_ok=True)  # stale: the process that held it is gone
             continue
+        except OSError as exc:
+            raise FileGuardError(f"cannot take the lock {lock} to write {path}: {os_reason(exc)}") from None
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(f"{os.getpid()} {socket.gethostname()}\n")
-        except BaseException:
+        except BaseException as exc:
             lock.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise FileGuardError(f"cannot take the lock {lock} to write {path}: {os_reason(exc)}") from None
             raise
         break
     else:  # pragma: no cover - three stale locks reappearing means another writer keeps racing us

@@ -136,7 +136,7 @@ BAD_INPUTS = [
             "--out",
             str(t / "x.pt"),
         ],
-        "--hidden-size: must be a positive integer",
+        "--hidden-size: must be a width from 1 to",
         id="hidden size 0",
     ),
     pytest.param(

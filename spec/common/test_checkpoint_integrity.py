@@ -23,7 +23,7 @@ import rnnlab
 from rnnlab.checkpoint import CheckpointError, save
 from rnnlab.data import Vocab
 from rnnlab.models import CharLM
-from spec.helpers import ctrl_c_raises_here
+from spec.helpers import keyboard_signals_here
 
 pytestmark = pytest.mark.reliability
 
@@ -117,6 +117,16 @@ def _resaved(good: bytes, tmp_path: Path, edit) -> Path:
         pytest.param(lambda p: p.update(kind="transformer"), "unknown model kind", id="unknown kind"),
         pytest.param(lambda p: p.update(version=2), "format version 2", id="future version"),
         pytest.param(lambda p: p.update(vocab=["a", "b"]), "vocabulary has 2 characters", id="vocabulary mismatch"),
+        pytest.param(lambda p: p["config"].update(dropout="x"), "dropout must be a number", id="dropout not a number"),
+        pytest.param(
+            lambda p: p["config"].update(dropout=5.0), "dropout must be a number in \\[0, 1\\)", id="dropout 5"
+        ),
+        pytest.param(
+            lambda p: p["config"].update(num_layers=1_000_000), "num_layers must be.* to 64", id="a million layers"
+        ),
+        pytest.param(
+            lambda p: p["config"].update(hidden_size=True), "hidden_size must be a positive integer", id="hidden True"
+        ),
     ],
 )
 def test_a_hand_made_checkpoint_is_refused_in_one_line(good_checkpoint, tmp_path, edit, expected):
@@ -124,6 +134,56 @@ def test_a_hand_made_checkpoint_is_refused_in_one_line(good_checkpoint, tmp_path
     with pytest.raises(CheckpointError, match=expected) as caught:
         rnnlab.load(path)
     _one_line(caught.value)
+
+
+@pytest.fixture(scope="module")
+def good_seq2seq(tmp_path_factory) -> bytes:
+    from rnnlab.models.seq2seq import Seq2Seq
+
+    model = Seq2Seq("0123456789/ ", hidden_size=4, embedding_dim=2, attention_dim=4)
+    return save(tmp_path_factory.mktemp("s2s") / "s2s.pt", model).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        pytest.param(
+            lambda p: p["config"].update(source_chars=5), "source_chars must be a string", id="chars not text"
+        ),
+        pytest.param(
+            lambda p: p["config"].update(max_output_len=1), "max_output_len must be .*from 10", id="output too short"
+        ),
+    ],
+)
+def test_a_hand_made_seq2seq_checkpoint_is_refused_in_one_line(good_seq2seq, tmp_path, edit, expected):
+    path = _resaved(good_seq2seq, tmp_path, edit)
+    with pytest.raises(CheckpointError, match=expected) as caught:
+        rnnlab.load(path)
+    assert str(path) in _one_line(caught.value), "the message names the file"
+
+
+def test_a_checkpoint_claiming_a_huge_model_is_refused_before_the_model_is_built(
+    good_checkpoint, tmp_path, monkeypatch
+):
+    """A 34 KB file whose config says hidden_size = 12,000 must not make rnnlab allocate the
+    model that config describes (hundreds of MB, growing with the square of the size) before
+    finding that the weights in the file do not fit it: shapes are checked on a model without
+    storage (torch's meta device) first."""
+    from rnnlab.models import charlm
+
+    built = []
+    real_init = charlm.CharLM.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        if self.head.weight.device.type != "meta":
+            built.append(self.config.hidden_size)
+
+    monkeypatch.setattr(charlm.CharLM, "__init__", recording_init)
+    path = _resaved(good_checkpoint, tmp_path, lambda p: p["config"].update(hidden_size=12_000))
+    with pytest.raises(CheckpointError, match="do not fit the model its config describes"):
+        rnnlab.load(path)
+    assert 12_000 not in built, "the model the config describes was allocated before its weights were checked"
 
 
 def _mutations():
@@ -224,7 +284,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path, sig):
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        with pytest.raises(KeyboardInterrupt), ctrl_c_raises_here():
+        with pytest.raises(KeyboardInterrupt), keyboard_signals_here():
             with signals_deferred():
                 os.kill(os.getpid(), sig)  # lands in the middle of the "write"
                 recorded.append("written")

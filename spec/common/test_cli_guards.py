@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from rnnlab.checkpoint import read_checkpoint, save
 from rnnlab.cli import main
-from spec.helpers import ctrl_c_raises_here, rnnlab_process, wait_until
+from spec.helpers import keyboard_signals_here, rnnlab_process, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -154,6 +154,24 @@ def test_an_unwritable_folder_fails_before_the_first_step(tmp_path, corpus, caps
     finally:
         folder.chmod(0o755)
     assert_refused(code, err, "permission denied")
+
+
+def test_a_full_disk_when_taking_the_lock_names_the_path(tmp_path, corpus, capsys, no_training, monkeypatch):
+    import errno
+
+    import rnnlab.files as files
+
+    real_open = os.open
+
+    def full(path, flags, *args):
+        if str(path).endswith(".lock"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(files.os, "open", full)
+    out = tmp_path / "x.pt"
+    code, _, err = run(["train", "charlm", "--corpus", corpus, *TINY, "--out", out], capsys)
+    assert_refused(code, err, f"cannot take the lock .*\\.x\\.pt\\.lock to write {re.escape(str(out))}: no space left")
 
 
 def test_a_corpus_too_short_to_validate_fails_before_the_first_step(tmp_path, capsys, no_training):
@@ -322,6 +340,7 @@ def test_interrupted_training_says_where_it_stopped_in_one_line(tmp_path, corpus
     assert f"the last checkpoint is {out}" in err and f"--resume {out}" in err and f"--corpus {corpus}" in err, err
     step = read_checkpoint(out)["step"]
     assert f"(step {step:,})" in err, err
+    assert "--checkpoint-every 5" in err, f"the advice must keep the run's checkpoints coming: {err}"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != out.name]
     assert not leftovers, f"no temporary file or lock may outlive the process: {leftovers}"
 
@@ -374,7 +393,7 @@ def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(
 
     monkeypatch.setattr(cli, "save", save_then_signal)
     out = tmp_path / "lm.pt"
-    with ctrl_c_raises_here():
+    with keyboard_signals_here():
         code_, _, err = run(
             ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "8", "--checkpoint-every", "2", "--out", out],
             capsys,
@@ -470,6 +489,43 @@ BAD = [
     ),
     pytest.param(
         lambda t, c: ["train", "charlm", "--corpus", c], "say where to write the checkpoint: --out", id="no output"
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--num-layers", "1000000", "--out", t / "x.pt"],
+        "--num-layers: must be a number of layers from 1 to 64",
+        id="a million layers",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, "--hidden-size", "1000000000", "--out", t / "x.pt"],
+        "--hidden-size: must be a width from 1 to 65,536",
+        id="a billion units",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "charlm", "--corpus", c, *TINY, "--hidden-size", "40000", "--out", t / "x.pt"],
+        "--hidden-size 40,000, --num-layers 1 gives 1,60[\\d,]+ parameters; rnnlab builds at most 1,000,000,000",
+        id="a model too large for memory",
+    ),
+    pytest.param(
+        lambda t, c: [
+            "train",
+            "charlm",
+            "--corpus",
+            c,
+            *TINY,
+            "--steps",
+            "2",
+            "--warmup-steps",
+            "10" * 10,
+            "--out",
+            t / "x.pt",
+        ],
+        "--warmup-steps 10,101,010,101,010,101,010 is more than --steps 2",
+        id="warm-up longer than the run",
+    ),
+    pytest.param(
+        lambda t, c: ["train", "seq2seq", "--max-output-len", "1", "--out", t / "x.pt"],
+        "--max-output-len: must be a number of characters from 10",
+        id="output too short for a date",
     ),
     pytest.param(
         lambda t, c: ["exercise", "status", t / "nowhere"],
@@ -579,3 +635,92 @@ def test_a_refused_run_creates_no_folder_for_its_output(tmp_path, capsys, no_tra
     code, _, err = run(["train", "charlm", "--corpus", empty, "--out", tmp_path / "new" / "runs" / "x.pt"], capsys)
     assert_refused(code, err, "is empty")
     assert not (tmp_path / "new").exists(), "the output's folder is created only once every check has passed"
+
+
+# --- 8. nothing lost, no false success, no leftovers (round 3) -----------------------------------
+
+
+def test_a_file_that_appears_at_out_during_the_run_is_not_replaced(tmp_path, corpus, capsys, monkeypatch):
+    """`--out` is checked at the start; a file another program writes there later is checked
+    again at every write: left as it is, with the run's checkpoint written beside it."""
+    import rnnlab.training.loop as loop
+
+    out = tmp_path / "lm.pt"
+    real_optimise, steps = loop.optimise, []
+
+    def optimise_then_user_writes(*args, **kwargs):
+        steps.append(1)
+        if len(steps) == 3:  # after the step-2 checkpoint, before the step-4 one
+            out.write_text("my notes")  # the user's file, written while the run goes on
+        return real_optimise(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "optimise", optimise_then_user_writes)
+    code, out_text, err = run(
+        ["train", "charlm", "--corpus", corpus, *TINY, "--steps", "6", "--checkpoint-every", "2", "--out", out], capsys
+    )
+    assert_refused(code, err, f"{re.escape(str(out))} changed on disk during the run")
+    assert out.read_text() == "my notes", "a file that appeared at --out during the run must never be replaced"
+    recovered = tmp_path / "lm.recovered.pt"
+    assert recovered.is_file() and str(recovered) in err, f"the run's checkpoint must be kept, and named: {err}"
+    assert read_checkpoint(recovered)["step"] == 4
+    assert "saved" not in out_text
+
+
+def test_eval_and_sample_refuse_weights_that_are_not_finite(tmp_path, corpus, capsys):
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    import rnnlab
+
+    model = rnnlab.load(ckpt)
+    with torch.no_grad():
+        model.head.weight[0, 0] = float("nan")
+    save(ckpt, model, model.vocab)
+    for argv in (["eval", ckpt, "--corpus", corpus], ["sample", ckpt, "--length", "20"]):
+        code, out_text, err = run(argv, capsys)
+        assert_refused(code, err, f"{re.escape(str(ckpt))} holds weights that are not finite \\(NaN or inf\\)")
+        assert out_text == "", f"{argv[0]} must print nothing on weights it cannot use: {out_text!r}"
+
+
+def test_eval_on_a_short_corpus_names_what_to_do(tmp_path, corpus, capsys):
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    short = tmp_path / "short.txt"
+    short.write_text(Path(corpus).read_text()[:60])
+    code, _, err = run(["eval", ckpt, "--corpus", short], capsys)
+    assert_refused(code, err, "too short to evaluate")
+    assert "rows" not in err, f"eval has no rows flag, so the message must not ask for fewer rows: {err}"
+
+
+def test_a_sample_into_a_closed_pipe_ends_quietly(tmp_path, corpus, capsys):
+    """`rnnlab sample ... | head -c 100`: the reader closing the pipe is a normal end for a stream."""
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    with rnnlab_process(["sample", ckpt, "--length", "1000000000", "--prime", "T"]) as proc:
+        assert len(proc.stdout.read(100)) == 100
+        proc.stdout.close()  # as `head -c 100` does once it has its 100 bytes
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0 and err == "", f"expected a quiet end, got exit {proc.returncode}: {err!r}"
+
+
+def test_a_run_that_stops_early_leaves_no_folder_it_created(tmp_path, corpus, capsys):
+    """Divergence before any checkpoint: the folders --out needed were created for nothing."""
+    out = tmp_path / "new" / "deeper" / "lm.pt"
+    argv = [
+        "train",
+        "charlm",
+        "--corpus",
+        corpus,
+        *TINY,
+        "--steps",
+        "30",
+        "--lr",
+        "1e30",
+        "--clip",
+        "1e9",
+        "--out",
+        out,
+    ]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "diverged" in err, err
+    assert not (tmp_path / "new").exists(), "the folders created for --out must go when nothing was written there"

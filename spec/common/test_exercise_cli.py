@@ -80,3 +80,78 @@ def test_a_missing_folder_is_the_only_thing_status_asks_for(capsys):
     assert err.count("\n") == 1 and "required: dir " in err and "EXERCISE" not in err, (
         f"naming exercises is optional; the error must ask for the folder only: {err!r}"
     )
+
+
+needs_checkout = pytest.mark.skipif(
+    not (exercise.PACKAGE_DIR.parent.parent / "spec").is_dir(), reason="runs the checkout's specs"
+)
+
+
+def _written_copy(tmp_path, replace_clipping_with: str):
+    """A learner copy with every exercise written (the reference's code), then exercise 01.4's
+    code replaced by ``replace_clipping_with`` (at its indentation)."""
+    exercise.init(tmp_path, keep=set(exercise.BY_ID))
+    package = tmp_path / "rnnlab"
+    [(rel, start, end)] = exercise.find_regions(package)["lab01.clipping"]
+    lines = (package / rel).read_text().splitlines()
+    indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+    lines[start:end] = [indent + line for line in replace_clipping_with.splitlines()]
+    (package / rel).write_text("\n".join(lines) + "\n")
+    return package / rel
+
+
+@needs_checkout
+def test_status_names_a_learner_file_that_cannot_be_imported(tmp_path, capsys):
+    """A syntax error is not "0/0 specs pass": the file and the error, in one line, exit 2."""
+    from rnnlab.exercise_cli import main
+
+    broken = _written_copy(tmp_path, "return (")
+    assert main(["exercise", "status", str(tmp_path), "01.4"]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "SyntaxError" in err and broken.name in err, (
+        f"expected one line naming the SyntaxError and {broken.name}: {err!r}"
+    )
+    assert "0/0" not in out
+
+
+@needs_checkout
+def test_status_stops_a_learner_function_that_never_returns(tmp_path, capsys):
+    from rnnlab.exercise_cli import main
+
+    _written_copy(tmp_path, "while True:\n    pass")
+    assert main(["exercise", "status", str(tmp_path), "01.4", "--time-limit", "8"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did not finish within 8 s" in err and "loop" in err, err
+    assert "Traceback" not in err
+
+
+def test_init_onto_a_file_or_a_place_it_cannot_write_is_one_line(tmp_path, capsys, monkeypatch):
+    from rnnlab.exercise_cli import main
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert main(["exercise", "init", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{a_file} is a file" in err and "Errno" not in err, err
+    assert a_file.read_text() == "mine"
+
+    import errno
+    import shutil
+
+    def full_disk(*args, **kwargs):
+        raise shutil.Error([("a", "b", "[Errno 28] No space left on device")] * 300)
+
+    monkeypatch.setattr(shutil, "copytree", full_disk)
+    target = tmp_path / "copy"
+    assert main(["exercise", "init", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 400 and "no space left on device" in err, err
+    assert not target.exists(), "a copy that could not be written leaves no folder behind"
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(target))
+
+    monkeypatch.setattr(type(target), "mkdir", read_only)
+    assert main(["exercise", "init", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "read-only" in err and "Errno" not in err, err

@@ -24,7 +24,7 @@ from rnnlab.device import resolve_device, rng_state, set_rng_state
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.training import seed_everything
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig, train_seq2seq
-from spec.helpers import LM_ARGS, ctrl_c_raises_here, rnnlab_process, wait_until
+from spec.helpers import LM_ARGS, keyboard_signals_here, rnnlab_process, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -119,7 +119,7 @@ def test_every_cell_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir, mon
 
     monkeypatch.setattr(cli, "save", save_then_interrupt)
     cut = tmp_path / "cut.pt"
-    with ctrl_c_raises_here():
+    with keyboard_signals_here():
         assert main([*args, "--checkpoint-every", "2", "--out", str(cut)]) == 130
     monkeypatch.setattr(cli, "save", real_save)
     assert read_checkpoint(cut)["step"] == 4

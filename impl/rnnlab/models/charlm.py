@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.cells import CELLS
-from rnnlab.checks import require_positive_ints
+from rnnlab.checks import MAX_LAYERS, MAX_WIDTH, require_finite_or_none, require_fraction, require_positive_ints
 from rnnlab.data.text import Vocab
 from rnnlab.recurrent import Recurrent, StackState
 
@@ -26,13 +26,11 @@ class CharLMConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"CharLM: unknown cell {self.cell!r}; choose one of {sorted(CELLS)}")
-        require_positive_ints(
-            "CharLM",
-            vocab_size=self.vocab_size,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            embedding_dim=self.embedding_dim,
-        )
+        require_positive_ints("CharLM", vocab_size=self.vocab_size)
+        require_positive_ints("CharLM", MAX_WIDTH, hidden_size=self.hidden_size, embedding_dim=self.embedding_dim)
+        require_positive_ints("CharLM", MAX_LAYERS, num_layers=self.num_layers)
+        require_fraction("CharLM", "dropout", self.dropout)
+        require_finite_or_none("CharLM", "forget_bias", self.forget_bias)
 
 
 class CharLM(nn.Module):

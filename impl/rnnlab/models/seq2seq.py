@@ -30,12 +30,14 @@ from torch.nn import functional as F
 
 from rnnlab.attention import AdditiveAttention, DotAttention, GeneralAttention, _Attention
 from rnnlab.cells import GRUCell
-from rnnlab.checks import require_positive_ints
+from rnnlab.checks import MAX_WIDTH, require_positive_ints
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
 from rnnlab.recurrent import Recurrent
 
 TARGET_CHARS = "0123456789-"
+DATE_LENGTH = len("YYYY-MM-DD")  # what every translation emits; decoding needs at least this many steps
+MAX_OUTPUT_LEN = 1_000  # decoding steps; a date needs 10 and one end-of-sequence
 # the decoder's vocabulary: three special tokens, then the characters of YYYY-MM-DD
 TARGET_TOKENS = ("<pad>", "<sos>", "<eos>", *TARGET_CHARS)
 TARGET_INDEX = {token: i for i, token in enumerate(TARGET_TOKENS)}
@@ -76,13 +78,21 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_KINDS:
             raise ValueError(f"Seq2Seq: attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+        if not isinstance(self.source_chars, str) or not self.source_chars:
+            raise ValueError(f"Seq2Seq: source_chars must be a string of characters, got {self.source_chars!r}")
         require_positive_ints(
             "Seq2Seq",
+            MAX_WIDTH,
             hidden_size=self.hidden_size,
             embedding_dim=self.embedding_dim,
             attention_dim=self.attention_dim,
-            max_output_len=self.max_output_len,
         )
+        value = self.max_output_len
+        if not isinstance(value, int) or isinstance(value, bool) or not DATE_LENGTH <= value <= MAX_OUTPUT_LEN:
+            raise ValueError(
+                f"Seq2Seq: max_output_len must be a number of characters from {DATE_LENGTH} (a date is "
+                f"YYYY-MM-DD) to {MAX_OUTPUT_LEN:,}, got {value!r}"
+            )
 
 
 class Seq2Seq(nn.Module):
