@@ -222,6 +222,7 @@ def _vocab(payload: dict[str, Any], path: str | os.PathLike[str]) -> Vocab:
 def build_model(payload: dict[str, Any], path: str | os.PathLike[str]) -> CharLM | Seq2Seq:
     """The model a checkpoint's config describes, holding its weights (training mode)."""
     path = Path(path)
+
     def build() -> CharLM | Seq2Seq:
         if payload["kind"] == "charlm":
             return CharLM.from_config(_config(CharLMConfig, payload["config"], path))
