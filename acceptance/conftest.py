@@ -19,7 +19,7 @@ from acceptance import learner
 
 LEARNER = learner.activate()  # RNNLAB_IMPL=DIR: from here on, `import rnnlab` is the learner's copy
 
-from acceptance import profiles  # noqa: E402  (after activate: these import rnnlab)
+from acceptance import profiles, runs, sections  # noqa: E402  (after activate: these import rnnlab)
 from acceptance.record import Recorder  # noqa: E402
 from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report  # noqa: E402
 from rnnlab.device import resolve_device  # noqa: E402
@@ -97,12 +97,41 @@ def corpus():
     }
 
 
+# Each lab trains once per session (acceptance/runs.py), then writes its report section
+# (acceptance/sections/); a learner's copy skips a lab whose exercises are still stubs.
+
+
+@pytest.fixture(scope="session")
+def lab01(profile, corpus, runs_dir, recorder, device):
+    learner.require("lab01")
+    result = runs.lab01(profile, corpus, runs_dir, device)
+    sections.lab01.write(recorder, result)
+    return result
+
+
 @pytest.fixture(scope="session")
 def lab02(profile, corpus, runs_dir, recorder, device):
-    """Lab 02's trained models and measurements, once per session (Lab 02's tests and the bridge's)."""
-    from acceptance.test_lab02 import run_lab02
+    """Lab 02's trained models and measurements (Lab 02's tests and the bridge's)."""
+    learner.require("lab02")
+    result = runs.lab02(profile, corpus, runs_dir, device)
+    sections.lab02.write(recorder, result)
+    return result
 
-    return run_lab02(profile, corpus, runs_dir, recorder, device)
+
+@pytest.fixture(scope="session")
+def lab03(profile, runs_dir, recorder, device):
+    learner.require("lab03")
+    result = runs.lab03(profile, runs_dir, device)
+    sections.lab03.write(recorder, result)
+    return result
+
+
+@pytest.fixture(scope="session")
+def bridge(profile, corpus, lab02, recorder, device):
+    learner.require("bridge")
+    result = runs.bridge(profile, corpus, lab02, device)
+    sections.bridge.write(recorder, result)
+    return result
 
 
 def pytest_sessionstart(session):

@@ -1,22 +1,14 @@
-"""The harness's judgement: recording a criterion, and the measures only the report uses.
-
-``check`` records a criterion in the report and fails its test in the same words; ``words``
-and ``known_word_share`` measure how much of a sample is English words (Lab 01's
-"looks like Shakespeare" criterion). These belong to the harness, not to the library a
-learner writes: nothing in ``rnnlab`` needs them.
-"""
+"""The harness's judgement: ``check`` records a criterion in the report and fails its test in
+the same words."""
 
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 
 from acceptance import profiles
 from acceptance.record import Recorder
-
-_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
 def check(
@@ -50,16 +42,3 @@ def known_failure(id: str) -> tuple[str, str]:
         if key in known:
             return key, known[key]
     return "", ""
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words: runs of letters, with an inner apostrophe allowed (o'er, 'tis -> tis)."""
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def known_word_share(text: str, vocabulary: set[str]) -> float:
-    """The share of the words in ``text`` that occur in ``vocabulary`` (0.0 for no words)."""
-    found = words(text)
-    if not found:
-        return 0.0
-    return sum(w in vocabulary for w in found) / len(found)

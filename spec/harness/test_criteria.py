@@ -1,6 +1,6 @@
 """The harness's own measures: what Lab 01's "looks like English" criterion counts."""
 
-from acceptance.criteria import known_word_share
+from acceptance.measures import known_word_share
 
 
 def test_known_word_share_counts_words_not_characters():

@@ -1,0 +1,118 @@
+"""How the harness measures: the definitions that its runs, its criteria and its report share.
+
+Thresholds are not here: each lives beside the test that applies it (``acceptance/test_labNN.py``).
+What is here says *what* a number is (a block of training steps, an effective context, a gap on
+long inputs), so that the run that measures it, the criterion that judges it and the sentence
+that reports it cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Any
+
+# --- names shown in the report ------------------------------------------------------------------
+
+NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+ATTENTION = "attention"  # the bridge's causal self-attention LM, beside Lab 02's recurrent models
+TIMED = "lstm"  # the recurrent model the bridge times against the sequence length
+LM_NAMES = {**NAMES, ATTENTION: "Attention"}  # the bridge's models: Lab 02's and the attention LM
+SEQ2SEQ_NAMES = {
+    "none": "baseline (no attention)",
+    "bahdanau": "Bahdanau (additive)",
+    "luong": "Luong (general)",
+    "luong_dot": "Luong (dot, directions summed)",
+}
+CONTINUED = "baseline, continued past the budget"
+FORCED = "Bahdanau, teacher forcing always on"
+SCHEDULED = "Bahdanau, scheduled sampling"
+
+# --- Lab 01 ---------------------------------------------------------------------------------------
+
+BLOCKS = 20  # the training loss is judged averaged over this many consecutive blocks of steps
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+def block_means(values: list[float], blocks: int = BLOCKS) -> list[float]:
+    size = len(values) // blocks
+    return [sum(values[i * size : (i + 1) * size]) / size for i in range(blocks)]
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words: runs of letters, with an inner apostrophe allowed (o'er, 'tis -> tis)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def known_word_share(text: str, vocabulary: set[str]) -> float:
+    """The share of the words in ``text`` that occur in ``vocabulary`` (0.0 for no words)."""
+    found = words(text)
+    if not found:
+        return 0.0
+    return sum(w in vocabulary for w in found) / len(found)
+
+
+# --- Lab 02 ---------------------------------------------------------------------------------------
+
+# The seed write-up's claim, quoted beside what we measure (its budget is not stated).
+SEED_CLAIMED_REDUCTION = 38.0  # % perplexity reduction of the LSTM over the vanilla RNN
+# Effective context: the shortest L whose loss is within this share of the loss at the longest L.
+CONTEXT_TOLERANCE = 0.01
+GRAD_DISTANCE = 50  # steps back at which gradient flow through time is compared
+SNIPPET = 300  # characters of held-out text the tracking unit is drawn over
+
+
+def relative(profile: list[float], distance: int) -> float:
+    """||dL_T/dh_(T-distance)|| over ||dL_T/dh_T||."""
+    return profile[distance] / profile[0]
+
+
+def lead(runs: dict[str, Any]) -> dict[str, float]:
+    """Each gated model's perplexity reduction over the RNN (%)."""
+    return {k: 100 * (runs["rnn"]["ppl"] - runs[k]["ppl"]) / runs["rnn"]["ppl"] for k in ("lstm", "gru")}
+
+
+def param_spread(counts: dict[str, int]) -> float:
+    """How far apart parameter counts are: the largest over the smallest, minus one."""
+    return max(counts.values()) / min(counts.values()) - 1
+
+
+# --- Lab 03 ---------------------------------------------------------------------------------------
+
+FIELD_POSITIONS = {"year": range(0, 4), "month": range(5, 7), "day": range(8, 10)}  # in YYYY-MM-DD
+CATCH_UP_MARGINS = (15.0, 5.0)  # points: where the baseline comes within lab03.gap_long's gap, and closer
+
+
+def gaps(result: dict[str, Any]) -> list[float]:
+    """Bahdanau minus the baseline on long test inputs, in points, per seed."""
+    cfg, runs = result["cfg"], result["runs"]
+    return [100 * (runs[("bahdanau", s)]["test"]["long"] - runs[("none", s)]["test"]["long"]) for s in cfg.seeds]
+
+
+def catch_up(runs: dict[tuple[str, int], Any], first: int) -> tuple[float, Any, dict[float, tuple[int, float]]]:
+    """(Bahdanau's long %, the baseline's history, {margin: (step, baseline long %)}) for the first
+    evaluation where the baseline's long-input validation accuracy comes within each of
+    ``CATCH_UP_MARGINS`` of Bahdanau's at the end of the budget."""
+    att = 100 * runs[("bahdanau", first)]["history"].val_accuracy[-1]["long"]
+    base = runs[("none", first)]
+    history = base.get("continued") or base["history"]
+    found: dict[float, tuple[int, float]] = {}
+    for step, acc in zip(history.eval_step, history.val_accuracy, strict=True):
+        for within in CATCH_UP_MARGINS:
+            if within not in found and att - 100 * acc["long"] < within:
+                found[within] = (step, 100 * acc["long"])
+    return att, history, found
+
+
+def exposure(history: Any, bucket: str = "all") -> list[float]:
+    """Per evaluation, validation character accuracy fed the gold prefix minus fed its own (points)."""
+    return [100 * (e["forced"][bucket] - e["free"][bucket]) for e in history.val_exposure]
+
+
+def exposure_runs(result: dict[str, Any]) -> dict[str, Any]:
+    """The two Bahdanau runs that differ only in teacher forcing."""
+    return {SCHEDULED: result["runs"][("bahdanau", result["cfg"].seeds[0])], FORCED: result["forced"]}
+
+
+def mean_exposure(result: dict[str, Any]) -> dict[str, float]:
+    return {name: statistics.fmean(exposure(r["history"])) for name, r in exposure_runs(result).items()}

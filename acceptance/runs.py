@@ -1,0 +1,367 @@
+"""The acceptance runs: each lab's models trained on its profile's budget, and what is measured of them.
+
+Each function trains one lab once per session (``acceptance/conftest.py`` holds the fixtures that
+call it) and returns plain results: the criteria in ``acceptance/test_labNN.py`` judge them and
+the sections in ``acceptance/sections/`` report them. Nothing here decides pass or fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
+from acceptance.profiles import Profile
+from acceptance.timing import IMPLS, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
+from rnnlab.cells import CELLS
+from rnnlab.checkpoint import save
+from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
+from rnnlab.device import model_device, rng_state
+from rnnlab.fast import set_fast
+from rnnlab.gates import SIGMOID_GATES, gate_trace, line_position, saturation, tracking_unit
+from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_context, perplexity
+from rnnlab.models import CharLM
+from rnnlab.models.attention_lm import AttentionLM
+from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnlab.sampling import sample
+from rnnlab.training import seed_everything, train_lm
+from rnnlab.training.seq2seq import exposure_by_bucket, score_by_bucket, train_seq2seq
+
+Result = dict[str, Any]
+
+# --- Lab 01 -----------------------------------------------------------------------------------------
+
+
+def lab01(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device) -> Result:
+    """The vanilla RNN LM: trained, checkpointed, sampled at each temperature (and untrained)."""
+    cfg = profile.lab01
+    vocab = corpus["vocab"]
+    seed_everything(cfg.train.seed)
+    model = set_fast(CharLM(len(vocab), "rnn", cfg.hidden_size, 1, cfg.embedding_dim, cfg.dropout)).to(device)
+    known = set(words(corpus["train"]))
+    untrained_sample = sample(model, vocab, cfg.sample_length, 0.8, seed=0)
+    history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc="lab01 rnn")
+    path = save(
+        runs_dir / "lab01" / "rnn.pt",
+        model,
+        vocab,
+        optimizer=optimizer,
+        step=cfg.train.steps,
+        train_config=asdict(cfg.train),
+        history=asdict(history),
+    )
+    samples = {t: sample(model, vocab, cfg.sample_length, t, seed=0) for t in cfg.temperatures}
+    started = time.perf_counter()
+    sample(model, vocab, 10_000, 0.8, seed=1)
+    sampling_rate = 10_000 / (time.perf_counter() - started)
+    return {
+        "cfg": cfg,
+        "history": history,
+        "checkpoint": path,
+        "params": model.num_parameters(),
+        "samples": samples,
+        "untrained_share": known_word_share(untrained_sample, known),
+        "trained_share": known_word_share(samples[0.8], known),
+        "untrained_sample": untrained_sample,
+        "shares": {t: known_word_share(s, known) for t, s in samples.items()},
+        "sampling_rate": sampling_rate,
+        "val_chars": len(corpus["val"]),
+    }
+
+
+# --- Lab 02 -----------------------------------------------------------------------------------------
+
+
+def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device) -> Result:
+    """RNN, LSTM and GRU at equal compute: perplexity, gradient flow, context used, gates; and one
+    training step of each, from scratch against torch's fused kernels."""
+    cfg = profile.lab02
+    vocab = corpus["vocab"]
+    runs = {}
+    for kind, hidden in cfg.hidden:
+        model = fresh_model(cfg, kind, hidden, len(vocab), device)
+        untrained = copy.deepcopy(model)
+        history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
+        path = save(
+            runs_dir / "lab02" / f"{kind}.pt",
+            model,
+            vocab,
+            optimizer=optimizer,
+            step=cfg.train.steps,
+            train_config=asdict(cfg.train),
+            history=asdict(history),
+        )
+        runs[kind] = {
+            "hidden": hidden,
+            "params": model.num_parameters(),
+            "history": history,
+            "checkpoint": path,
+            "model": model,
+            "ppl": perplexity(history.val_loss[-1]),
+            "grad_init": grad_profile(untrained, corpus["val_ids"], cfg),
+            "grad_trained": grad_profile(model, corpus["val_ids"], cfg),
+            "context": loss_by_context(
+                model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed
+            ),
+        }
+        runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
+        if kind in SIGMOID_GATES:
+            runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
+    fns = {
+        (kind, hidden, impl): training_step(kind, impl, hidden)
+        for hidden in cfg.bench_sizes
+        for kind in CELLS
+        for impl in IMPLS
+    }
+    floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes for kind in CELLS}
+    bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
+    memory = {key: statistics.median(peak_rss_mib(fn) or 0.0 for _ in range(3)) for key, fn in fns.items()}
+    return {"cfg": cfg, "runs": runs, "bench": bench, "memory": memory}
+
+
+def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch.device) -> CharLM:
+    seed_everything(cfg.train.seed)
+    return set_fast(
+        CharLM(
+            vocab_size,
+            kind,
+            hidden,
+            1,
+            cfg.embedding_dim,
+            dropout=cfg.dropout,
+            forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None,
+        )
+    ).to(device)
+
+
+def grad_profile(model: torch.nn.Module, val_ids: torch.Tensor, cfg: Any, seed: int = 0) -> list[float]:
+    """Mean ||dL_T/dh_t|| by distance back, over ``grad_batches`` batches of validation windows."""
+    g = torch.Generator().manual_seed(seed)
+    T = cfg.grad_distance + 1
+    total = torch.zeros(T, dtype=torch.float64)
+    for _ in range(cfg.grad_batches):
+        starts = torch.randint(0, val_ids.numel() - T - 1, (cfg.grad_batch_size,), generator=g)
+        idx = torch.stack([val_ids[s : s + T] for s in starts.tolist()])
+        target = val_ids[starts + T]
+        total += grad_norms_through_time(model, idx, target).double().cpu()
+    return (total / cfg.grad_batches).tolist()
+
+
+def gate_study(model: CharLM, kind: str, text: str, vocab: Any) -> Result:
+    """The trained model's gates over validation ``text``: each sigmoid gate's saturation per
+    unit, and the unit whose state tracks the position in the line (chosen on the first half,
+    scored on the second)."""
+    trace = gate_trace(model, torch.as_tensor(vocab.encode(text)))
+    state = "c" if kind == "lstm" else "h"
+    feature = line_position(text)
+    half = len(text) // 2
+    found = tracking_unit(trace[state], feature, select=half)
+    saturated = {g: [t.tolist() for t in saturation(trace[g])] for g in SIGMOID_GATES[kind]}
+    return {
+        "state": state,
+        "found": found,
+        "saturation": saturated,
+        "units": trace[state].shape[1],
+        "snippet": text[half : half + SNIPPET],
+        "unit_values": trace[state][half : half + SNIPPET, found.unit].tolist(),
+        "feature": feature[half : half + SNIPPET].tolist(),
+    }
+
+
+# --- Lab 03 -----------------------------------------------------------------------------------------
+
+
+def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
+    """Every seq2seq variant on one protocol (the baseline on each seed, with Bahdanau), the
+    baseline trained on past the budget, and Bahdanau once more with teacher forcing always on."""
+    cfg = profile.lab03
+    splits = split_dates(seed=0)
+    train = make_examples(splits["train"], cfg.train_examples, seed=1)
+    val = make_examples(splits["validation"], cfg.val_examples, seed=2)
+    test = make_examples(splits["test"], cfg.test_examples, seed=3)
+    runs: dict[tuple[str, int], dict[str, Any]] = {}
+    for seed in cfg.seeds:
+        for variant in cfg.variants:
+            if seed != cfg.seeds[0] and variant not in ("none", "bahdanau"):
+                continue  # extra seeds are for the baseline-vs-Bahdanau gap
+            tcfg = replace(cfg.train, seed=seed)
+            name = variant if seed == cfg.seeds[0] else f"{variant}-seed{seed}"
+            run, snapshots = train_variant(
+                cfg, variant, tcfg, train, val, test, runs_dir / "lab03" / f"{name}.pt", device
+            )
+            runs[(variant, seed)] = run
+            if variant == "none" and seed == cfg.seeds[0] and cfg.catch_up_steps:
+                run["continued"] = continue_baseline(run["model"], train, val, tcfg, snapshots[-1], cfg.catch_up_steps)
+    forced = None
+    if cfg.always_forced:  # the same Bahdanau run with teacher forcing always on: exposure bias
+        tcfg = replace(cfg.train, seed=cfg.seeds[0], tf_start=1.0, tf_end=1.0)
+        forced, _ = train_variant(
+            cfg, "bahdanau", tcfg, train, val, test, runs_dir / "lab03" / "bahdanau-forced.pt", device
+        )
+    long_test = [e for e in test if bucket(e.source) == "long"]
+    first = cfg.seeds[0]
+    for variant in ("bahdanau", "luong", "luong_dot"):
+        if (variant, first) in runs:
+            runs[(variant, first)]["alignment"] = alignment_score(runs[(variant, first)]["model"], long_test)
+    return {"cfg": cfg, "runs": runs, "forced": forced, "test": test, "long_test": long_test, "train_size": len(train)}
+
+
+def train_variant(
+    cfg: Any, variant: str, tcfg: Any, train: list, val: list, test: list, path: Path, device: torch.device
+) -> tuple[Result, list[Result]]:
+    """Train one seq2seq model of the protocol, save it to ``path``, score it on ``test``."""
+    seed_everything(tcfg.seed)
+    model = set_fast(
+        Seq2Seq.from_config(
+            Seq2SeqConfig(
+                INPUT_ALPHABET,
+                attention=variant,
+                hidden_size=cfg.hidden_size,
+                embedding_dim=cfg.embedding_dim,
+                attention_dim=cfg.attention_dim,
+            )
+        )
+    ).to(device)
+    snapshots: list[Result] = []
+    history, optimizer = train_seq2seq(
+        model,
+        train,
+        val,
+        tcfg,
+        desc=f"lab03 {path.stem}",
+        on_checkpoint=lambda snap: snapshots.append({**snap, "rng": rng_state()}),
+    )
+    save(
+        path,
+        model,
+        optimizer=optimizer,
+        step=tcfg.steps,
+        train_config=asdict(tcfg),
+        history=asdict(history),
+        loop=snapshots[-1]["loop"],
+    )
+    predictions = model.translate([e.source for e in test])
+    run = {
+        "model": model,
+        "history": history,
+        "checkpoint": path,
+        "params": model.num_parameters(),
+        "test": score_by_bucket(test, predictions),
+        "test_exposure": exposure_by_bucket(model, test, predictions),
+        "curve": accuracy_curve(test, predictions),
+    }
+    return run, snapshots
+
+
+def continue_baseline(model: Seq2Seq, train: list, val: list, cfg: Any, snapshot: Result, extra_steps: int) -> Any:
+    """Train a copy of the finished baseline ``extra_steps`` more (teacher forcing held at its
+    final ratio, the same constant learning rate), evaluating every 100 steps: where does the
+    fixed-context model catch up, if it does? Not part of the equal-budget comparison."""
+    total = cfg.steps + extra_steps
+    longer = replace(cfg, steps=total, tf_steps=cfg.steps, eval_points=max(1, total // 100))
+    history, _ = train_seq2seq(
+        copy.deepcopy(model), train, val, longer, desc="lab03 baseline, continued", resume=snapshot
+    )
+    return history
+
+
+@torch.no_grad()
+def alignment_score(model: Seq2Seq, examples: list, batch_size: int = 256) -> float:
+    """Share of the output's year/month/day characters whose attention argmax lies in that field's span."""
+    hits = total = 0
+    model.eval()
+    for i in range(0, len(examples), batch_size):
+        chunk = examples[i : i + batch_size]
+        src, lengths = model.encode_sources([e.source for e in chunk])
+        _, attention = model.decode(src.to(model_device(model)), lengths)
+        focus = attention.argmax(-1)  # (B, T_out)
+        for b, e in enumerate(chunk):
+            for field, positions in FIELD_POSITIONS.items():
+                start, end = e.spans[field]
+                for p in positions:
+                    hits += start <= int(focus[b, p]) < end
+                    total += 1
+    return hits / total
+
+
+def accuracy_curve(examples: list, predictions: list[str], width: int = 20) -> tuple[list[float], list[float]]:
+    bins: dict[int, list[bool]] = {}
+    for e, p in zip(examples, predictions, strict=True):
+        bins.setdefault(len(e.source) // width, []).append(p == e.target)
+    keys = sorted(k for k, v in bins.items() if len(v) >= 10)
+    return [k * width + width / 2 for k in keys], [sum(bins[k]) / len(bins[k]) for k in keys]
+
+
+# --- the bridge to attention ------------------------------------------------------------------------
+
+
+def bridge(profile: Profile, corpus: Result, lab02_result: Result, device: torch.device) -> Result:
+    """A causal self-attention LM on Lab 02's characters and budget, sized to its parameter counts;
+    and one training step timed against the sequence length, for it and the LSTM."""
+    cfg, lab02_cfg = profile.bridge, profile.lab02
+    train_cfg = replace(lab02_cfg.train, lr=cfg.lr or lab02_cfg.train.lr)
+    window = lab02_cfg.train.seq_len  # the attention LM reads exactly the recurrent models' training window
+    seed_everything(train_cfg.seed)
+    model = attention_lm(cfg, len(corpus["vocab"]), window, lab02_cfg.dropout).to(device)
+    history, _ = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc="bridge attention")
+    context = loss_by_context(
+        model,
+        corpus["val_ids"],
+        lab02_cfg.context_lengths,
+        lab02_cfg.context_positions,
+        seed=lab02_cfg.train.seed,
+    )
+    run = {
+        "params": model.num_parameters(),
+        "history": history,
+        "model": model,
+        "ppl": perplexity(history.val_loss[-1]),
+        "context": context,
+        "reach": effective_context(context, CONTEXT_TOLERANCE),
+        "window": window,
+    }
+    timing = time_against_length(cfg, lab02_cfg, len(corpus["vocab"]), device)
+    short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
+    growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}  # step time, T short -> long
+    return {
+        "growth": growth,
+        "cfg": cfg,
+        "train": train_cfg,
+        "run": run,
+        "lab02": lab02_result,
+        "timing": timing,
+        "device": str(device),
+        "dropout": lab02_cfg.dropout,
+    }
+
+
+def attention_lm(cfg: Any, vocab_size: int, context: int, dropout: float = 0.0) -> AttentionLM:
+    return AttentionLM(
+        vocab_size,
+        d_model=cfg.d_model,
+        num_heads=cfg.num_heads,
+        num_layers=cfg.num_layers,
+        d_ff=cfg.d_ff,
+        context=context,
+        dropout=dropout,
+    )
+
+
+def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch.device) -> dict[Any, float]:
+    """Median seconds of one training step, batch ``timing_batch``, at each sequence length, for
+    the LSTM of Lab 02 (fast path) and the attention LM (its window as long as the sequence)."""
+    hidden = dict(lab02_cfg.hidden)[TIMED]
+    longest = max(cfg.timing_lengths)
+    torch.manual_seed(0)
+    models = {
+        TIMED: set_fast(CharLM(vocab_size, TIMED, hidden, 1, lab02_cfg.embedding_dim)).to(device),
+        ATTENTION: attention_lm(cfg, vocab_size, longest).to(device),
+    }
+    fns = {(kind, T): lm_step(model, cfg.timing_batch, T) for T in cfg.timing_lengths for kind, model in models.items()}
+    return interleaved_medians(fns, rounds=cfg.timing_rounds)
