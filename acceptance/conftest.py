@@ -40,9 +40,15 @@ def _lab(item: pytest.Item) -> str:
     return Path(str(item.fspath)).stem.removeprefix("test_")
 
 
+STUDIES = Path(__file__).resolve().parent / "studies"
+REPORT = {"name": "acceptance"}  # "studies" when the session runs only the opt-in studies
+
+
 def pytest_collection_modifyitems(items):
     """Labs run in the report's order (the bridge after Lab 02, whose trained models it reuses), so
     each lab's time includes the training it starts and no other lab's."""
+    if items and all(STUDIES in Path(str(item.fspath)).parents for item in items):
+        REPORT["name"] = "studies"
     items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
     for item in items:
         item.add_marker(pytest.mark.acceptance)
@@ -207,7 +213,7 @@ def pytest_sessionfinish(session, exitstatus):
         "trained_code": trained_code(),
     }
     try:
-        json_path, html_path = write_report(RECORDER, meta, REPORTS)
+        json_path, html_path = write_report(RECORDER, meta, REPORTS, REPORT["name"])
     except OSError as exc:
         session.config.get_terminal_writer().line(f"rnnlab: could not write the report: {exc}", red=True)
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -216,9 +222,8 @@ def pytest_sessionfinish(session, exitstatus):
     passed = sum(c.passed for c in attempted)
     skipped = len(RECORDER.criteria) - len(attempted)
     more = f", {skipped} not attempted (their exercises are still stubs)" if skipped else ""
-    session.config.get_terminal_writer().line(
-        f"\nacceptance report: {html_path} ({passed}/{len(attempted)} criteria passed{more})"
-    )
+    verdict = f"{passed}/{len(attempted)} criteria passed{more}" if RECORDER.criteria else "findings only"
+    session.config.get_terminal_writer().line(f"\n{REPORT['name']} report: {html_path} ({verdict})")
 
 
 torch.set_num_threads(int(os.environ.get("RNNLAB_THREADS", torch.get_num_threads())))

@@ -16,7 +16,7 @@ from acceptance.record import Recorder
 from rnnlab.files import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LAB_ORDER = ["lab01", "lab02", "lab03", "bridge", "exercises"]
+LAB_ORDER = ["lab01", "lab02", "lab03", "bridge", "study-copying", "study-window", "exercises"]
 # The profiles whose claims stand side by side in every report: each run writes its own record
 # (REPORTS/claims-PROFILE.json); the other's comes from its latest run in the same folder, else from
 # the record of one reference run kept in acceptance/measured/.
@@ -102,7 +102,11 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+def write_report(
+    recorder: Recorder, meta: dict[str, Any], out_dir: Path, name: str = "acceptance"
+) -> tuple[Path, Path]:
+    """Write ``out_dir/NAME.json`` and ``NAME.html`` (``acceptance``, or ``studies`` for the opt-in
+    studies), atomically; the acceptance run also records its claims (``claims-PROFILE.json``)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -154,7 +158,7 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         "talking_points": [vars(t) for t in _ordered(recorder.talking_points)],
         "errors": recorder.errors,
     }
-    json_path, html_path = out_dir / "acceptance.json", out_dir / "acceptance.html"
+    json_path, html_path = out_dir / f"{name}.json", out_dir / f"{name}.html"
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
@@ -168,9 +172,10 @@ def write_report(recorder: Recorder, meta: dict[str, Any], out_dir: Path) -> tup
         talking_points=_ordered(recorder.talking_points),
         summary=payload["summary"],
         fmt=format_value,
+        title="rnnlab studies" if name == "studies" else "rnnlab acceptance report",
     )
     atomic_write(html_path, html.encode("utf-8"))
-    if recorder.claims:
+    if recorder.claims and name == "acceptance":
         record = json.dumps(claims_record(recorder, meta), indent=2, default=str)
         atomic_write(out_dir / f"claims-{profile}.json", record.encode("utf-8"))
     return json_path, html_path

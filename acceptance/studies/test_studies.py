@@ -1,0 +1,16 @@
+"""The studies (``tox -e studies``): each runs once and writes its section of reports/studies.html.
+
+They judge nothing: what they measure is reported as findings, with their numbers.
+"""
+
+from __future__ import annotations
+
+from acceptance.studies import copying, window
+
+
+def test_in_context_copying(profile, corpus, lab02, bridge, recorder):
+    copying.write(recorder, copying.measure(profile.studies, lab02, bridge, corpus["val_ids"]))
+
+
+def test_a_longer_training_window(profile, corpus, lab02, recorder, device):
+    window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
