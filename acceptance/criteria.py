@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from acceptance import profiles
+from acceptance import profiles, records
 from acceptance.record import Recorder
 
 
@@ -16,7 +16,7 @@ def check(
 ) -> None:
     """Record a criterion, then fail the test (with the same words) if it did not pass.
 
-    A criterion listed in the profile's ``known_failures`` is still recorded and still shown
+    A criterion listed as a known failure of the profile (acceptance/measured/known-failures.json) is still recorded and still shown
     as FAIL in the report; the test becomes an expected failure (so ``tox`` can stay green
     while the gap is open), and it *fails* the day the criterion passes, so the list is
     kept honest.
@@ -26,17 +26,17 @@ def check(
     if why:
         c.known_failure = why
         if c.passed:
-            pytest.fail(f"{c.id} now passes ({c.measured}); remove {key} from known_failures in acceptance/profiles.py")
+            pytest.fail(f"{c.id} now passes ({c.measured}); remove {key} from acceptance/measured/known-failures.json")
         pytest.xfail(f"{c.id}: known failure — {why} Measured {c.measured}, needed {c.threshold}.")
     assert c.passed, f"{c.id} failed — {c.description}: measured {c.measured}, needed {c.threshold}. {c.detail}"
 
 
 def known_failure(id: str) -> tuple[str, str]:
-    """The profile's ``known_failures`` entry for criterion ``id`` on the device the labs run on
+    """The profile's recorded known failure for criterion ``id`` on the device the labs run on
     (``id@cpu``, ``id@cuda``, ...) or on any device (``id``): (its key, why), or ("", "")."""
     from rnnlab.device import resolve_device  # not at import: a learner's rnnlab is activated first
 
-    known = profiles.current().known_failures
+    known = records.known_failures(profiles.current().name)
     on = f"{id}@{resolve_device(os.environ.get('RNNLAB_DEVICE', 'auto')).type}"
     for key in (on, id):
         if key in known:

@@ -1,7 +1,9 @@
-"""Acceptance profiles: the training budgets, fixed before anything is measured.
+"""Acceptance profiles: the training budgets and choices, fixed before anything is measured.
 
-``quick`` is what ``tox`` runs (its measured wall time is in the README and in every report's
-header); ``full`` spends more compute for tighter numbers. Choose with ``RNNLAB_PROFILE``.
+``quick`` is what ``tox`` runs; ``full`` spends more compute for tighter numbers; ``smoke`` is a dry
+run of the harness. Choose with ``RNNLAB_PROFILE``. Nothing measured lives here: the grids that chose
+the learning rates and the criteria a budget is known to fail are records under
+``acceptance/measured/`` (read by ``acceptance/records.py``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from dataclasses import dataclass, field
 from rnnlab.training import TrainConfig
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
-# The learning rates every grid tries, for Lab 02's RNN and for the bridge's attention LM (the full profile's
-# grids also try the next rate past an edge best). A grid is recorded as (rate, validation perplexity) pairs
-# in order of rate, with the steps each run took.
+# The learning rates every grid tries, for Lab 02's RNN and for the bridge's attention LM (the full
+# profile's grids also try the next rate past an edge best); the grids are records in
+# acceptance/measured/learning-rates.json.
 LR_GRID = (3e-3, 6e-3, 1e-2)
-Grid = tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,9 @@ class Lab02:
     dropout: float = 0.0  # CharLM's, the same for all three models (and the bridge's attention LM)
     # None = torch's init. Measured (800 steps, lr 3e-3): forget bias 1.0 gave LSTM ppl 6.08 vs 5.62 without.
     lstm_forget_bias: float | None = None
-    # lr: the best of its grid for the vanilla RNN, so the baseline is never the one left untuned; all three
-    # models share it. How it was chosen, in the report's words:
-    lr_grid: Grid = ((3e-3, 5.26), (6e-3, 4.96), (1e-2, 4.91))  # the RNN's validation perplexity at each rate
-    lr_grid_steps: int = 800  # the steps of each of those runs
-    # How the ranking depends on the shared rate, measured after the grid over the whole budget (seed 0;
-    # the full profile's grids run over its whole budget): model -> (rate, validation perplexity) pairs.
-    # The report states it (rate_sensitivity). Over all 1200 steps 6e-3 edges out 1e-2 for the RNN, on
-    # seeds 1 and 2 too (4.822 vs 4.887, 4.800 vs 4.827). The shared rate was not moved to it: at 6e-3 the
-    # LSTM loses to the RNN, so which rate is shared decides lab02.lstm_beats_rnn at this budget; the
-    # report says so rather than choosing between them.
-    rate_check: tuple[tuple[str, Grid], ...] = (
-        ("rnn", ((3e-3, 4.984), (6e-3, 4.796), (1e-2, 4.800), (2e-2, 5.185))),
-        ("lstm", ((6e-3, 4.849), (1e-2, 4.756))),
-        ("gru", ((6e-3, 4.667), (1e-2, 4.664))),
-    )
-    rate_check_steps: int = 1200
+    # lr (train.lr): the best of its recorded grid for the vanilla RNN, so the baseline is never the one
+    # left untuned; all three models share it (acceptance/measured/learning-rates.json: the grid, and how
+    # the ranking depends on the shared rate).
     # 1200 steps: what the fast path (rnnlab.fast) fits in the wall-clock the plain loop needed for 800
     # (per step, measured when the budget was fixed: RNN 58 ms, LSTM 81 ms, GRU 80 ms with the fast path,
     # 103 / 204 / 158 ms plain; each report's Lab 02 timing table has the times of its own run).
@@ -120,11 +108,9 @@ class Bridge:
     num_heads: int = 4
     num_layers: int = 2
     d_ff: int = 368  # 4 x d_model
-    # the best of its grid for this model (None: Lab 02's rate), as Lab 02's rate is the best of its grid for the RNN
+    # the best of its recorded grid for this model (None: Lab 02's rate), as Lab 02's rate is the best of its
+    # grid for the RNN
     lr: float | None = 6e-3
-    # over the whole budget, as the full profile's grids (first run over 400 steps: 7.220 / 6.676 / 6.929)
-    lr_grid: Grid = ((3e-3, 5.368), (6e-3, 5.305), (1e-2, 5.438))  # its validation perplexity at each rate
-    lr_grid_steps: int = 1200
     timing_lengths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
     timing_batch: int = 8  # sequences per timed step, the same at every length
     timing_rounds: int = 3
@@ -154,56 +140,15 @@ class Profile:
     lab03: Lab03
     bridge: Bridge = field(default_factory=Bridge)
     studies: Studies = field(default_factory=Studies)
-    # criterion id (any device) or id@cpu / id@cuda / id@mps (that device only) -> why it fails,
-    # with the numbers. Still shown as FAIL in the report; the test is an expected failure, and
-    # fails loudly once the criterion passes.
-    known_failures: dict[str, str] = field(default_factory=dict)
 
 
-# The parallelism claim is about parallel hardware. On a CPU, attention's T x T scores make its
-# step grow faster with T than the LSTM's T dependent steps: measured before the criterion ran
-# in the harness (batch 8, T = 32 -> 1024, exploratory): LSTM 7.3 -> 222 ms (30x), attention
-# 13.3 -> 918 ms (69x).
-CPU_TIMING = {
-    "bridge.parallel_steps@cpu": "a 2-core CPU has no parallel hardware for attention's positions to fill, and "
-    "its T x T scores grow with T^2 while the LSTM's T dependent steps grow with T; the claim is one about GPUs.",
-}
-
-# Measured in the first full quick runs with the bridge (seed 0): a 2-core AMD EPYC CPU, one
-# NVIDIA H100 (RNNLAB_DEVICE=cuda) and later a 2-core Intel Xeon gave the same picture.
-QUICK_BRIDGE = {
-    "bridge.attention_ppl": "at Lab 02's budget (1200 steps, 4.9M characters) the small transformer is behind every "
-    "recurrent model: perplexity 5.305 against the RNN's 4.800 on a 2-core AMD EPYC, 5.325 against 4.769 on a "
-    "2-core Intel Xeon, 5.329 against 4.784 on an H100.",
-    "bridge.attention_context": "at this budget the transformer has not learned to use its 64-character window: its "
-    "loss stops improving at L = 8 (the RNN's at 16), on both CPUs and on an H100.",
-}
-
-# Measured in the first end-to-end full run (a fresh clone, 2-core AMD EPYC CPU, 44 minutes) and again
-# on a 2-core Intel Xeon (35 minutes); every criterion of Labs 01-03 passed on both.
-FULL_BRIDGE = {
-    "bridge.attention_ppl": "at the full budget (2000 steps, 12.8M characters, dropout 0.1) the small transformer is "
-    "still behind every recurrent model: perplexity 4.954 against the RNN's 4.677 (LSTM 4.620, GRU 4.500) on a "
-    "2-core AMD EPYC, 4.949 against the same 4.677 on a 2-core Intel Xeon, each at the best rate of its grid over "
-    "the whole budget (attention at 3e-3, 6e-3, 1e-2: 4.978, 4.954, 5.543, AMD); the gap narrowed from 10.5% at "
-    "the quick budget to 5.9%.",
-    "bridge.attention_context": "at the full budget its loss still stops improving at L = 8 of its 100-character "
-    "window on a 2-core AMD EPYC and at L = 16 on a 2-core Intel Xeon (the RNN's at 16, the LSTM's and GRU's at "
-    "64, on both): level with the RNN at best, never beyond it.",
-}
-
-# The full profile's learning rates: the best of its grids (dropout 0.1), every run over the whole
-# budget (2000 steps). The RNN's three LR_GRID rates were measured before the full profile first ran;
-# its best was at the low edge, so 2e-3 was tried too, and the attention LM's grid, first run over a
-# third of the budget (700 steps: 6.073 / 5.836 / 7.662), was run again over all of it, so that
-# both models' rates are chosen the same way. Neither choice changed.
-FULL_RNN_GRID = ((2e-3, 4.779), (3e-3, 4.677), (6e-3, 4.720), (1e-2, 5.416))
-FULL_ATTENTION_GRID = ((3e-3, 4.978), (6e-3, 4.954), (1e-2, 5.543))
+# The full profile's learning rates: the best of its recorded grids (dropout 0.1), every run over the
+# whole budget (2000 steps); neither changed the quick profile's choice of model or schedule.
 FULL_LR = 3e-3
 FULL_ATTENTION_LR = 6e-3
 
 PROFILES = {
-    "quick": Profile("quick", Lab01(), Lab02(), Lab03(), known_failures={**CPU_TIMING, **QUICK_BRIDGE}),
+    "quick": Profile("quick", Lab01(), Lab02(), Lab03()),
     # Full, fixed before it was measured. Made to finish within an hour on 2 CPU cores; one training
     # step (B=64, T=100, 2 threads, no dropout, measured): RNN-512 92 ms, RNN-528 93, LSTM-256 113,
     # GRU-300 124, attention 155; dropout adds about a quarter (RNN-528: 2000 steps in 251 s).
@@ -226,16 +171,12 @@ PROFILES = {
             hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
             train=TrainConfig(steps=2000, batch_size=64, seq_len=100, lr=FULL_LR, clip=1.0, eval_points=10, seed=0),
             dropout=0.1,
-            lr_grid=FULL_RNN_GRID,
-            lr_grid_steps=2000,
-            rate_check=(),  # not measured at this budget
             bench_sizes=(128, 256, 512),
             bench_rounds=9,
         ),
         Lab03(seeds=(0, 1, 2), catch_up_steps=1000),
         # 352,937 parameters at the 100-character window
-        Bridge(d_model=116, d_ff=464, lr=FULL_ATTENTION_LR, lr_grid=FULL_ATTENTION_GRID, lr_grid_steps=2000),
-        known_failures={**CPU_TIMING, **FULL_BRIDGE},
+        Bridge(d_model=116, d_ff=464, lr=FULL_ATTENTION_LR),
     ),
     # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
     # for checking the report's plumbing after a change, never for numbers.
@@ -250,7 +191,6 @@ PROFILES = {
             hidden=(("rnn", 48), ("lstm", 24), ("gru", 28)),
             train=TrainConfig(steps=30, batch_size=16, seq_len=32, lr=1e-2, eval_points=3, seed=0),
             grad_batches=1,
-            rate_check=(),
             bench_sizes=(32,),
             bench_rounds=1,
         ),
@@ -269,67 +209,6 @@ PROFILES = {
         studies=Studies(copy_span=8, copy_distances=(0, 8), copy_positions=50, long_window=64),
     ),
 }
-
-
-def lr_choice(lr: float, grid: Grid, steps: int, model: str) -> str:
-    """How a learning rate was chosen, in the report's words; refuses a rate that is not the grid's best."""
-    best = min(grid, key=lambda pair: pair[1])[0]
-    if lr != best:
-        raise ValueError(f"lr {lr} is not the best of its grid by the perplexities recorded, {grid}")
-    rates = [_rate(r) for r, _ in grid]
-    ppls = " / ".join(f"{p:g}" for _, p in grid)
-    return (
-        f"the best of {', '.join(rates[:-1])} and {rates[-1]} for {model}: validation perplexity {ppls} "
-        f"after {steps} steps each"
-    )
-
-
-def _rate(r: float) -> str:
-    return f"{r:.0e}".replace("e-0", "e-")
-
-
-def behind_at(record: tuple[tuple[str, Grid], ...], model: str) -> list[tuple[str, float, float]]:
-    """The rates of ``record`` at which ``model`` is not ahead of the baseline (the record's first model):
-    (rate as written, its perplexity, the baseline's)."""
-    if not record:
-        return []
-    at, grids = dict(record[0][1]), dict(record)
-    return [(_rate(r), p, at[r]) for r, p in grids.get(model, ()) if r in at and p >= at[r]]
-
-
-def rate_sensitivity(record: tuple[tuple[str, Grid], ...], steps: int, names: dict[str, str]) -> str:
-    """The report's words for how the ranking of models depends on the learning rate they share:
-    ``record`` is (model, grid) pairs, the baseline first; empty when nothing was measured."""
-    if not record:
-        return ""
-    base, others = record[0][0], record[1:]
-    listed = "; ".join(
-        f"{names[m]} {' / '.join(f'{p:.3f}' for _, p in grid)} at {' / '.join(_rate(r) for r, _ in grid)}"
-        for m, grid in record
-    )
-    flips = " ".join(
-        f"At {r} the {names[m]} ({p:.3f}) is behind the {names[base]} ({b:.3f})."
-        for m, _ in others
-        for r, p, b in behind_at(record, m)
-    )
-    best = {m: min(grid, key=lambda pair: pair[1]) for m, grid in record}
-
-    def who(models: list[str]) -> str:
-        return " and the ".join(f"{names[m]} ({best[m][1]:.3f} at {_rate(best[m][0])})" for m in models)
-
-    ahead = [m for m, _ in others if best[m][1] < best[base][1]]
-    behind = [m for m, _ in others if m not in ahead]
-    if ahead:
-        verdict = f"the {who(ahead)} {'lead' if len(ahead) > 1 else 'leads'} the {who([base])}"
-        verdict += f"; the {who(behind)} does not." if behind else "."
-    else:
-        verdict = f"none leads the {who([base])}."
-    verdict = "At each model's best measured rate " + verdict
-    return (
-        f"Measured outside this run, over all {steps} steps (seed 0): {listed}. "
-        + (f"{flips} " if flips else "")
-        + verdict
-    )
 
 
 def current() -> Profile:

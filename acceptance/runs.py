@@ -122,7 +122,7 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes for kind in CELLS}
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = {key: statistics.median(peak_rss_mib(fn) or 0.0 for _ in range(3)) for key, fn in fns.items()}
-    return {"cfg": cfg, "runs": runs, "bench": bench, "memory": memory}
+    return {"cfg": cfg, "profile": profile.name, "runs": runs, "bench": bench, "memory": memory}
 
 
 def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch.device) -> CharLM:
@@ -338,6 +338,7 @@ def bridge(profile: Profile, corpus: Result, lab02_result: Result, device: torch
         "timing": timing,
         "device": str(device),
         "dropout": lab02_cfg.dropout,
+        "profile": profile.name,
     }
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from acceptance.criteria import check
 from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, SEED_CLAIMED_REDUCTION, param_spread, relative
-from acceptance.profiles import behind_at
+from acceptance.records import behind_at, rate_check
 from rnnlab.gates import SIGMOID_GATES
 
 LAB = "lab02"
@@ -60,7 +60,7 @@ def test_gated_cell_beats_the_rnn(lab02, recorder, kind):
         + "".join(
             f"; at lr {r}, measured outside this run, it is behind the RNN ({p:.3f} vs {b:.3f}): the Lab 02 "
             "section says how the ranking depends on the shared rate"
-            for r, p, b in behind_at(lab02["cfg"].rate_check, kind)
+            for r, p, b in behind_at(rate_check(lab02["profile"]), f"lab02.{kind}")
         ),
     )
 

@@ -9,8 +9,8 @@ from typing import Any
 from acceptance import plots
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, TIMED
 from acceptance.measures import LM_NAMES as ALL_NAMES
-from acceptance.profiles import lr_choice
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.records import choice, lr_choice
 
 LAB = "bridge"
 
@@ -21,10 +21,10 @@ def write(recorder: Recorder, result: dict[str, Any]) -> None:
     recorder.claims.append(_claim(result))
 
 
-def _lr_words(cfg, t):
+def _lr_words(cfg, t, profile):
     if cfg.lr is None:
         return "Lab 02's rate"
-    return lr_choice(t.lr, cfg.lr_grid, cfg.lr_grid_steps, "this model")
+    return lr_choice(t.lr, choice(profile, "bridge.attention"), "this model")
 
 
 def _write_section(recorder, result):
@@ -37,7 +37,7 @@ def _write_section(recorder, result):
         f"positions over a {run['window']}-character window), written from tensor ops in "
         "rnnlab/models/attention_lm.py and specced like the cells (spec/lab02/test_attention_lm.py), trained on "
         f"Lab 02's characters with Lab 02's budget: {t.steps} steps of {t.batch_size} x {t.seq_len}, Adam, cosine "
-        f"schedule from lr {t.lr} ({_lr_words(cfg, t)}), clipping at {t.clip}, seed {t.seed}"
+        f"schedule from lr {t.lr} ({_lr_words(cfg, t, result['profile'])}), clipping at {t.clip}, seed {t.seed}"
         + (
             f", dropout {result['dropout']} (GPT-2's places: embeddings and residual branches)"
             if result["dropout"]

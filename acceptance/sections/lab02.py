@@ -11,8 +11,8 @@ import torch
 
 from acceptance import plots
 from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, SEED_CLAIMED_REDUCTION, SNIPPET, relative
-from acceptance.profiles import lr_choice, rate_sensitivity
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.records import choice, lr_choice, rate_check, rate_sensitivity
 from acceptance.timing import IMPLS
 from rnnlab.cells import CELLS
 from rnnlab.gates import HIGH, LOW, SIGMOID_GATES
@@ -42,7 +42,7 @@ def _write_section(recorder, result):
             else f", except the LSTM's forget-gate bias, which starts at "
             f"{cfg.lstm_forget_bias} (Jozefowicz et al., 2015)."
         )
-        + f" The shared learning rate is {lr_choice(t.lr, cfg.lr_grid, cfg.lr_grid_steps, 'the vanilla RNN')}, so "
+        + f" The shared learning rate is {lr_choice(t.lr, choice(result['profile'], 'lab02.rnn'), 'the vanilla RNN')}, so "
         "the baseline is not the model left untuned."
         + (
             f" Dropout {cfg.dropout} on every model's non-recurrent connections (embedding output and recurrent "
@@ -51,10 +51,10 @@ def _write_section(recorder, result):
             else ""
         )
     )
-    if cfg.rate_check:
+    checked = rate_check(result["profile"])
+    if checked:
         sec.notes.append(
-            "How much the ranking depends on the shared learning rate. "
-            + rate_sensitivity(cfg.rate_check, cfg.rate_check_steps, NAMES)
+            "How much the ranking depends on the shared learning rate. " + rate_sensitivity(checked, NAMES)
         )
     rnn_ppl = runs["rnn"]["ppl"]
     sec.tables.append(

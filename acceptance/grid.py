@@ -1,0 +1,70 @@
+"""Run a learning-rate grid as the harness trains, and print its record for acceptance/measured/.
+
+    python -m acceptance.grid --profile quick --model lab02.rnn --rates 3e-3,6e-3,1e-2 [--steps 800]
+
+Each rate trains the model on the profile's budget (``--steps`` shortens it) from seed 0, and the
+record gives its validation perplexity with the git revision, machine and this command: paste it
+into ``acceptance/measured/learning-rates.json`` (with ``purpose``) to make it the profile's record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from acceptance import profiles, runs
+from acceptance.report import cpu_name, git_revision
+from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
+from rnnlab.device import resolve_device
+from rnnlab.metrics import perplexity
+from rnnlab.training import seed_everything, train_lm
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m acceptance.grid", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=sorted(profiles.PROFILES), required=True)
+    parser.add_argument("--model", required=True, help="lab02.rnn, lab02.lstm, lab02.gru or bridge.attention")
+    parser.add_argument("--rates", required=True, help="comma-separated learning rates, e.g. 3e-3,6e-3,1e-2")
+    parser.add_argument("--steps", type=int, default=None, help="the profile's steps unless given")
+    args = parser.parse_args(argv)
+    profile = profiles.PROFILES[args.profile]
+    lab02 = profile.lab02
+    kinds = dict(lab02.hidden)
+    lab, _, kind = args.model.partition(".")
+    if (lab, kind) != ("bridge", "attention") and not (lab == "lab02" and kind in kinds):
+        parser.error(f"--model {args.model}: choose one of {', '.join(f'lab02.{k}' for k in kinds)}, bridge.attention")
+    text = load_tiny_shakespeare()
+    vocab = Vocab.from_text(text)
+    train, val = (vocab.encode(part) for part in split_text(text))
+    device = resolve_device("auto")
+    grid = []
+    for rate in (float(r) for r in args.rates.split(",")):
+        cfg = replace(lab02.train, lr=rate, steps=args.steps or lab02.train.steps)
+        if kind == "attention":
+            seed_everything(cfg.seed)
+            model = runs.attention_lm(profile.bridge, len(vocab), cfg.seq_len, lab02.dropout).to(device)
+        else:
+            model = runs.fresh_model(lab02, kind, kinds[kind], len(vocab), device)
+        history, _ = train_lm(model, train, val, cfg, desc=f"{args.model} lr {rate:g}")
+        grid.append([rate, round(perplexity(history.val_loss[-1]), 3)])
+    record = {
+        "profile": args.profile,
+        "model": args.model,
+        "steps": args.steps or lab02.train.steps,
+        "grid": grid,
+        "git": git_revision(ROOT),
+        "machine": f"{cpu_name()}, {device}",
+        "command": "python -m acceptance.grid " + shlex.join(sys.argv[1:] if argv is None else argv),
+    }
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Numbers measured outside a run, read from ``acceptance/measured/``: learning-rate grids and the
+criteria a profile's budget is known to fail. Each record names its git revision, machine and
+command; the profiles hold only what was fixed before measuring, and the report reads these."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+MEASURED = Path(__file__).resolve().parent / "measured"
+Grid = tuple[tuple[float, float], ...]  # (rate, validation perplexity) pairs, in order of rate
+
+
+@dataclass(frozen=True)
+class GridRecord:
+    profile: str
+    model: str  # "lab02.rnn", "bridge.attention", ...
+    purpose: str  # "choice": it chose the profile's rate; "rate_check": how a ranking depends on the rate
+    steps: int
+    grid: Grid
+    git: str
+    machine: str
+    command: str
+
+
+@cache
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((MEASURED / name).read_text(encoding="utf-8"))
+    return data
+
+
+def grids() -> list[GridRecord]:
+    return [
+        GridRecord(**{**g, "grid": tuple((float(r), float(p)) for r, p in g["grid"])})
+        for g in _load("learning-rates.json")["grids"]
+    ]
+
+
+def choice(profile: str, model: str) -> GridRecord | None:
+    """The grid that chose ``model``'s learning rate in ``profile``, or None (a dry-run profile)."""
+    return next((g for g in grids() if (g.profile, g.model, g.purpose) == (profile, model, "choice")), None)
+
+
+def rate_check(profile: str) -> list[GridRecord]:
+    """Lab 02's models at several shared rates, the RNN (the baseline) first; empty where not measured."""
+    found = [g for g in grids() if g.profile == profile and g.purpose == "rate_check"]
+    return sorted(found, key=lambda g: g.model != "lab02.rnn")
+
+
+def known_failures(profile: str) -> dict[str, str]:
+    """Criterion id (or id@device) -> why it fails at ``profile``'s budget, with the numbers measured
+    when it was listed and where."""
+    listed: dict[str, dict[str, str]] = _load("known-failures.json").get(profile, {})
+    return {
+        key: f"{r['why']} Measured when listed: {r['measured']} ({r['machine']}; git {r['git']})."
+        for key, r in listed.items()
+    }
+
+
+def lr_choice(lr: float, record: GridRecord | None, model: str) -> str:
+    """How a learning rate was chosen, in the report's words; refuses a rate that is not its grid's best."""
+    if record is None:
+        return f"{_rate(lr)} for {model} (no grid was run at this budget)"
+    best = min(record.grid, key=lambda pair: pair[1])[0]
+    if lr != best:
+        raise ValueError(f"lr {lr} is not the best of its grid by the perplexities recorded, {record.grid}")
+    rates = [_rate(r) for r, _ in record.grid]
+    ppls = " / ".join(f"{p:g}" for _, p in record.grid)
+    return (
+        f"the best of {', '.join(rates[:-1])} and {rates[-1]} for {model}: validation perplexity {ppls} "
+        f"after {record.steps} steps each"
+    )
+
+
+def _rate(r: float) -> str:
+    return f"{r:.0e}".replace("e-0", "e-")
+
+
+def behind_at(records: list[GridRecord], model: str) -> list[tuple[str, float, float]]:
+    """The rates at which ``model`` ("lab02.lstm") is not ahead of the baseline (the first record):
+    (rate as written, its perplexity, the baseline's)."""
+    if not records:
+        return []
+    at = dict(records[0].grid)
+    mine = next((g.grid for g in records if g.model == model), ())
+    return [(_rate(r), p, at[r]) for r, p in mine if r in at and p >= at[r]]
+
+
+def rate_sensitivity(records: list[GridRecord], names: dict[str, str]) -> str:
+    """The report's words for how the ranking of models depends on the learning rate they share
+    (``records``: the baseline first); empty when nothing was measured."""
+    if not records:
+        return ""
+    base, others = records[0], records[1:]
+
+    def name(g: GridRecord) -> str:
+        return names[g.model.split(".")[-1]]
+
+    listed = "; ".join(
+        f"{name(g)} {' / '.join(f'{p:.3f}' for _, p in g.grid)} at {' / '.join(_rate(r) for r, _ in g.grid)}"
+        for g in records
+    )
+    flips = " ".join(
+        f"At {r} the {name(g)} ({p:.3f}) is behind the {name(base)} ({b:.3f})."
+        for g in others
+        for r, p, b in behind_at(records, g.model)
+    )
+    best = {g.model: min(g.grid, key=lambda pair: pair[1]) for g in records}
+
+    def who(chosen: list[GridRecord]) -> str:
+        return " and the ".join(f"{name(g)} ({best[g.model][1]:.3f} at {_rate(best[g.model][0])})" for g in chosen)
+
+    ahead = [g for g in others if best[g.model][1] < best[base.model][1]]
+    behind = [g for g in others if g not in ahead]
+    if ahead:
+        verdict = f"the {who(ahead)} {'lead' if len(ahead) > 1 else 'leads'} the {who([base])}"
+        verdict += f"; the {who(behind)} does not." if behind else "."
+    else:
+        verdict = f"none leads the {who([base])}."
+    return (
+        f"Measured outside this run, over all {base.steps} steps (seed 0, {base.machine}, git {base.git}): "
+        f"{listed}. " + (f"{flips} " if flips else "") + "At each model's best measured rate " + verdict
+    )
