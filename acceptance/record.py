@@ -95,7 +95,6 @@ class Recorder:
     def __init__(self) -> None:
         self.criteria: list[Criterion] = []
         self.sections: dict[str, LabSection] = {}
-        self.errors: list[str] = []
         self.claims: list[Claim] = []
         self.talking_points: list[TalkingPoint] = []
 

@@ -98,7 +98,6 @@ def machine_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "device": "cpu",
     }
 
 
@@ -156,7 +155,6 @@ def write_report(
         "claims": [vars(c) for c in _ordered(recorder.claims)],
         "claims_elsewhere": {name: provenance(record) for name, record in others.items()},
         "talking_points": [vars(t) for t in _ordered(recorder.talking_points)],
-        "errors": recorder.errors,
     }
     json_path, html_path = out_dir / f"{name}.json", out_dir / f"{name}.html"
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
@@ -166,7 +164,6 @@ def write_report(
         criteria=criteria,
         failed=failed,
         sections=sections,
-        errors=recorder.errors,
         claims=_ordered(recorder.claims),
         claims_elsewhere=payload["claims_elsewhere"],
         talking_points=_ordered(recorder.talking_points),

@@ -343,7 +343,9 @@ def load(
     if expect is not None and kind != expect:
         raise CheckpointError(f"{path} holds a {kind} model, but this command needs a {expect} checkpoint.")
     model = build_model(payload, path)
-    model.vocab = vocab = _vocab(payload, path)
+    vocab = _vocab(payload, path)
+    if isinstance(model, CharLM):
+        model.vocab = vocab
     if isinstance(model, CharLM) and len(vocab) != model.config.vocab_size:
         raise CheckpointError(
             f"{path}: its vocabulary has {len(vocab)} characters but its model predicts "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -23,14 +23,6 @@ def perplexity(mean_cross_entropy: float) -> float:
     # region exercise lab01.perplexity
     return math.exp(mean_cross_entropy) if mean_cross_entropy < 709.0 else math.inf
     # endregion
-
-
-def global_grad_norm(parameters: Iterable[nn.Parameter]) -> float:
-    """sqrt(sum over all parameters of ||grad||^2) — the quantity clipping bounds."""
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return 0.0
-    return math.sqrt(sum(float(g.detach().double().pow(2).sum()) for g in grads))
 
 
 def stream_rows(ids: Tensor, rows: int) -> Tensor:

@@ -121,7 +121,6 @@ class Seq2Seq(nn.Module):
         self.decoder = GRUCell(E + 2 * H, H)
         self.attention = ATTENTIONS[config.attention](H, config.attention_dim)
         self.out = nn.Linear(H + 2 * H + E, self.target_vocab_size)
-        self.vocab: Vocab | None = None  # set by rnnlab.load (the source characters, as source_vocab)
         self.checkpoint_step = 0  # set by rnnlab.load: the training step the weights come from
 
     @classmethod
