@@ -47,15 +47,7 @@ def lab01(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     known = set(words(corpus["train"]))
     untrained_sample = sample(model, vocab, cfg.sample_length, 0.8, seed=0)
     history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc="lab01 rnn")
-    path = save(
-        runs_dir / "lab01" / "rnn.pt",
-        model,
-        vocab,
-        optimizer=optimizer,
-        step=cfg.train.steps,
-        train_config=asdict(cfg.train),
-        history=asdict(history),
-    )
+    path = _save_lm(runs_dir / "lab01" / "rnn.pt", model, vocab, optimizer, cfg.train, history)
     samples = {t: sample(model, vocab, cfg.sample_length, t, seed=0) for t in cfg.temperatures}
     started = time.perf_counter()
     sample(model, vocab, 10_000, 0.8, seed=1)
@@ -75,6 +67,19 @@ def lab01(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     }
 
 
+def _save_lm(path: Path, model: torch.nn.Module, vocab: Any, optimizer: Any, train: Any, history: Any) -> Path:
+    """A trained LM's checkpoint in ``reports/runs/``, for use (it records no data to resume from)."""
+    return save(
+        path,
+        model,
+        vocab,
+        optimizer=optimizer,
+        step=train.steps,
+        train_config=asdict(train),
+        history=asdict(history),
+    )
+
+
 # --- Lab 02 -----------------------------------------------------------------------------------------
 
 
@@ -88,15 +93,7 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
         model = fresh_model(cfg, kind, hidden, len(vocab), device)
         untrained = copy.deepcopy(model)
         history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
-        path = save(
-            runs_dir / "lab02" / f"{kind}.pt",
-            model,
-            vocab,
-            optimizer=optimizer,
-            step=cfg.train.steps,
-            train_config=asdict(cfg.train),
-            history=asdict(history),
-        )
+        path = _save_lm(runs_dir / "lab02" / f"{kind}.pt", model, vocab, optimizer, cfg.train, history)
         runs[kind] = {
             "hidden": hidden,
             "params": model.num_parameters(),
