@@ -261,7 +261,8 @@ class _Checkpointer:
 
     def __call__(self, snapshot: dict[str, Any]) -> None:
         with signals_deferred():  # the file and last_step change together, or not at all
-            if _identity(self.path) != self.expected:
+            now = _identity(self.path)
+            if now is not None and now != self.expected:  # a file this run did not write; gone is fine
                 self._keep_beside(snapshot)
             self._write(snapshot)
             self.expected = _identity(self.path)
