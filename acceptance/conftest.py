@@ -195,10 +195,15 @@ def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    trained = RECORDER.criteria or RECORDER.sections  # a lab, a study or a criterion ran
+    if not trained or exitstatus == pytest.ExitCode.INTERRUPTED:
+        why = "it was interrupted" if trained else "it selected or trained nothing"
+        session.config.get_terminal_writer().line(
+            f"\nno report written: {why}; {REPORTS / (REPORT['name'] + '.html')} is as it was", yellow=True
+        )
+        return
     if os.environ.get("RNNLAB_IMPL"):
         add_learner_progress(RECORDER, os.environ["RNNLAB_IMPL"])
-    if not RECORDER.criteria and not RECORDER.sections:
-        return
     prof = os.environ.get("RNNLAB_PROFILE", "quick")
     meta = {
         "profile": prof,

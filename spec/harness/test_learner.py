@@ -106,3 +106,21 @@ def test_a_criterion_not_attempted_is_neither_passed_nor_failed(tmp_path):
     assert "Trained code: your copy, /home/me/my-rnnlab" in html, "the report must say whose code was trained"
     assert "All 1 criteria attempted passed" in html and "1 not attempted" in html
     assert "FAIL" not in html, "a criterion whose exercises are stubs is not a failure"
+
+
+def test_a_run_that_trains_nothing_never_replaces_a_report(tmp_path):
+    """`RNNLAB_IMPL=DIR tox -e acceptance -- -m lab02` (no acceptance test carries the marker) selects nothing: the report already in
+    place (a reference run's, an hour of training) stays as it was, and zero criteria is no pass."""
+    copy = tmp_path / "fresh"
+    exercise.init(copy)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "acceptance.html").write_text("the earlier report")
+    env = {**os.environ, "RNNLAB_IMPL": str(copy), "RNNLAB_REPORTS": str(reports), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "pytest", "acceptance", "--ignore=acceptance/benchmarks", "-m", "lab02"]
+    done = subprocess.run(
+        cmd + ["-p", "no:cacheprovider"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 5, f"a run that selects nothing exits 5 (pytest's 'no tests'): {done.stdout[-1500:]}"
+    assert (reports / "acceptance.html").read_text() == "the earlier report", "an empty run replaced the report"
+    assert "no report written" in done.stdout, done.stdout[-1500:]
