@@ -95,11 +95,9 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         message = ""
         if report.outcome != "passed" and call.excinfo is not None:
-            message = (
-                str(call.excinfo.value).strip().splitlines()[0]
-                if str(call.excinfo.value).strip()
-                else call.excinfo.typename
-            )
+            from rnnlab.exercise import failure_line
+
+            message = failure_line(str(call.excinfo.value)) or call.excinfo.typename
         _RESULTS[item.nodeid] = {
             "markers": sorted({m.name for m in item.iter_markers()}),
             "outcome": report.outcome,

@@ -564,8 +564,27 @@ def status(
     return rows
 
 
-def next_step(rows: list[dict[str, Any]], impl_dir: str | os.PathLike[str], spec_dir: Path | None = None) -> str:
-    """The line that says what to do next: the first exercise, in curriculum order, not done."""
+def failure_line(message: str, limit: int = 400) -> str:
+    """A failing spec's message on one line: its first line, and where that line is a bare
+    ``assert ...`` the values pytest's assertion rewriting adds beneath it (``+  where ...``)."""
+    lines = [line.strip() for line in message.strip().splitlines()]
+    if not lines:
+        return ""
+    first = lines[0]
+    if first.startswith("assert "):
+        first = " ".join([first, *(line for line in lines[1:] if line.startswith("+"))])
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def next_step(
+    rows: list[dict[str, Any]],
+    impl_dir: str | os.PathLike[str],
+    spec_dir: Path | None = None,
+    checked_all: bool = True,
+) -> str:
+    """The line that says what to do next: the first exercise, in curriculum order, not done.
+    ``checked_all`` False: ``rows`` are only the exercises asked for, so passing them is not
+    passing the curriculum."""
     for r in rows:
         if r["state"] in ("in progress", "not started"):
             e = BY_ID[r["exercise"]]
@@ -577,6 +596,10 @@ def next_step(rows: list[dict[str, Any]], impl_dir: str | os.PathLike[str], spec
             )
     if any(r["state"] == "waiting" for r in rows):
         return "next: finish the exercises the waiting ones need (shown beside them)"
+    if not checked_all:
+        names = ", ".join(r["number"] for r in rows)
+        verb = "passes its" if len(rows) == 1 else "pass their"
+        return f"next: {names} {verb} specs; see the others with `rnnlab exercise status {impl_dir}`"
     return f"next: every exercise passes its specs; train your code: RNNLAB_IMPL={impl_dir} tox -e acceptance"
 
 

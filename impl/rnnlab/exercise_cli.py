@@ -44,7 +44,7 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     print(exercise.format_status(rows, full=args.full))
     done = sum(r["state"] == "done" for r in rows)
     print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
-    print(exercise.next_step(rows, args.dir, specs))
+    print(exercise.next_step(rows, args.dir, specs, checked_all=only is None))
     return 0
 
 

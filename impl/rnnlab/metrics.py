@@ -88,9 +88,11 @@ def grad_norms_through_time(model: CharLM, idx: Tensor, target: Tensor) -> Tenso
     """||dL_T / dh_t|| against the distance T - 1 - t, averaged over the batch.
 
     ``idx`` (B, T) is read by a one-layer character LM; L_T is the cross-entropy of its
-    prediction at the *last* step against ``target`` (B,). Returns a (T,) tensor whose entry
-    k is the mean over the batch of ||dL_T / dh_{T-1-k}||: entry 0 is the last step, entry
-    50 is fifty steps back. A vanilla RNN multiplies by W_hh^T diag(1 - h^2) at every step
+    prediction at the *last* step against ``target`` (B,), *summed* over the batch
+    (``reduction="sum"``), so sample b's loss reaches only sample b's states and dL_T/dh_t[b]
+    is that sample's own gradient (a mean over the batch would make every entry B times
+    smaller). Returns a (T,) tensor whose entry k is the mean over the batch of the per-sample
+    norms ||dL_T / dh_{T-1-k}[b]||: entry 0 is the last step, entry 50 is fifty steps back. A vanilla RNN multiplies by W_hh^T diag(1 - h^2) at every step
     back, so its entries shrink geometrically (vanishing gradients); the LSTM's additive
     cell-state path and the GRU's gated carry keep them larger.
     """

@@ -155,3 +155,25 @@ def test_init_onto_a_file_or_a_place_it_cannot_write_is_one_line(tmp_path, capsy
     assert main(["exercise", "init", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "read-only" in err and "Errno" not in err, err
+
+
+def test_next_is_honest_when_only_some_exercises_were_checked():
+    done = [_row("Lab 01.1", "done", 5, 5)]
+    nxt = exercise.next_step(done, "~/mine", checked_all=False)
+    assert "every exercise" not in nxt and "Lab 01.1 passes its specs" in nxt, nxt
+    assert "rnnlab exercise status ~/mine" in nxt, f"it must say how to check the rest: {nxt}"
+
+
+def test_a_failing_row_carries_the_values_pytest_shows():
+    """A bare `assert torch.allclose(a, b)` fails as "assert False" on its first line; the values
+    are on the lines pytest's assertion rewriting adds, and the status row must keep them."""
+    text = (
+        "assert False\n +  where False = <built-in method allclose of type object at 0x7f>"
+        "(tensor([[1., 1., 1.]]), tensor([[0.0900, 0.2447, 0.6652]]))\n +    where <built-in ...> = torch.allclose"
+    )
+    line = exercise.failure_line(text)
+    assert "tensor([[1., 1., 1.]])" in line and "0.6652" in line and "\n" not in line, line
+    assert exercise.failure_line("the cell state must pass through unchanged\nmore") == (
+        "the cell state must pass through unchanged"
+    )
+    assert exercise.failure_line("") == ""

@@ -52,8 +52,15 @@ def test_it_counts_every_path_through_time():
                 state = (h, state[1])
         loss = torch.nn.functional.cross_entropy(model.head(h), target, reduction="sum")
         (g,) = torch.autograd.grad(loss, delta)
+        measured, expected = float(norms[5 - t].detach()), float(g.norm(dim=1).mean())
+        hint = (
+            " — exactly 1/B of it (B = 2): the loss must be the sum over the batch, not the mean, so that "
+            "each sample's gradient is its own"
+            if abs(measured * 2 - expected) <= 1e-9 * max(1.0, expected)
+            else ""
+        )
         assert torch.isclose(norms[5 - t], g.norm(dim=1).mean()), (
-            f"at distance {5 - t}: measured {float(norms[5 - t].detach()):.6g}, perturbation gives {float(g.norm(dim=1).mean()):.6g}"
+            f"at distance {5 - t}: measured {measured:.6g}, perturbing h_t by hand gives {expected:.6g}{hint}"
         )
 
 

@@ -170,8 +170,19 @@ class _Builder:
 def _render_core(date: dt.date, family: str, rng: random.Random) -> _Builder:
     """The date written in one of the ``FAMILIES`` of formats, with its fields' spans recorded.
 
-    Args: ``date``; ``family``, one of ``FAMILIES`` (the formats each family covers are listed
-    by spec/lab03/test_dates.py); ``rng`` for every random choice (separators, casing, ...).
+    Args: ``date``; ``family``, one of ``FAMILIES``, whose formats are (for 2024-03-14):
+
+    * ``numeric``  ``14/03/2024``, ``14.03.2024``, ``14-03-2024`` (day first)
+    * ``month``    ``14 Mar 2024``, ``Mar 14 2024``, ``March 14, 2024``, ``14 March 2024``
+    * ``weekday``  ``Thursday, March 14, 2024``, ``Thu 14 Mar 2024`` (the true weekday)
+    * ``ordinal``  ``the 14th of March, 2024``, ``the 14th day of March in the year 2024``
+    * ``words``    ``Thursday, the fourteenth of March, two thousand and twenty-four``,
+      ``the fourteenth of March, two thousand and twenty-four``, ``March the fourteenth, in the
+      year two thousand and twenty-four``; years 1900-1999 read "nineteen hundred", "nineteen
+      oh five", "nineteen eighty-four", 2000-2099 "two thousand", "two thousand and five"
+
+    (``sentence`` wraps one of these; spec/lab03/test_dates.py checks every one of them);
+    ``rng`` for every random choice (separators, casing, ...).
     Returns: the ``_Builder`` ``b``, after ``b.add(text, field)`` for each piece in order, with
     ``field`` "day", "month" or "year" on the pieces that spell them (None for separators),
     so the attention spec can check which input characters hold which field.
