@@ -12,12 +12,23 @@ import re
 import statistics
 from typing import Any
 
+from rnnlab.cells import MODEL_KINDS
+
 # --- names shown in the report ------------------------------------------------------------------
 
-NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+class _Labels(dict[str, str]):
+    """Each model kind's label from the registry (``rnnlab.cells.MODEL_KINDS``), read when asked,
+    so a kind registered after import is named too; entries set here name other models."""
+
+    def __missing__(self, kind: str) -> str:
+        return MODEL_KINDS[kind].label
+
+
+NAMES = _Labels()  # "rnn" -> "RNN", ...
 ATTENTION = "attention"  # the bridge's causal self-attention LM, beside Lab 02's recurrent models
 TIMED = "lstm"  # the recurrent model the bridge times against the sequence length
-LM_NAMES = {**NAMES, ATTENTION: "Attention"}  # the bridge's models: Lab 02's and the attention LM
+LM_NAMES = _Labels({ATTENTION: "Attention"})  # the bridge's models: Lab 02's and the attention LM
 SEQ2SEQ_NAMES = {
     "none": "baseline (no attention)",
     "bahdanau": "Bahdanau (additive)",

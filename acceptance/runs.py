@@ -18,8 +18,7 @@ import torch
 
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
 from acceptance.profiles import Profile
-from acceptance.timing import IMPLS, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
-from rnnlab.cells import CELLS
+from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
 from rnnlab.checkpoint import save
 from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
 from rnnlab.device import model_device, rng_state
@@ -110,13 +109,14 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
         runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
         if kind in SIGMOID_GATES:
             runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
+    kinds = [kind for kind, _ in cfg.hidden]
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
         for hidden in cfg.bench_sizes
-        for kind in CELLS
-        for impl in IMPLS
+        for kind in kinds
+        for impl in impls(kind)
     }
-    floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes for kind in CELLS}
+    floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes for kind in kinds}
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = {key: statistics.median(peak_rss_mib(fn) or 0.0 for _ in range(3)) for key, fn in fns.items()}
     return {"cfg": cfg, "profile": profile.name, "runs": runs, "bench": bench, "memory": memory}

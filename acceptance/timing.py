@@ -15,12 +15,16 @@ from pathlib import Path
 
 import torch
 
+from rnnlab.cells import MODEL_KINDS
 from rnnlab.fast import release_workspace
 from rnnlab.recurrent import Recurrent
 
-FUSED = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}  # benchmark baselines only
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight rows per hidden unit
 IMPLS = ("fast", "plain", "fused")  # rnnlab.fast, the readable loop over rnnlab.cells, torch's kernels
+
+
+def impls(kind: str) -> tuple[str, ...]:
+    """The implementations ``kind`` can be timed in: "fused" only where it has a torch baseline."""
+    return IMPLS if MODEL_KINDS[kind].fused else IMPLS[:2]
 
 
 def training_step(
@@ -35,7 +39,10 @@ def training_step(
     if impl in ("fast", "plain"):
         layer = Recurrent(kind, input_size, hidden, fast=impl == "fast")
     elif impl == "fused":
-        layer = FUSED[kind](input_size, hidden, batch_first=True)
+        fused = MODEL_KINDS[kind].fused
+        if fused is None:
+            raise ValueError(f"cell kind {kind!r} has no fused torch baseline to time")
+        layer = getattr(torch.nn, fused)(input_size, hidden, batch_first=True)  # the baseline compared to
     else:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     opt = torch.optim.Adam(layer.parameters(), lr=1e-3)
@@ -84,7 +91,7 @@ def matmul_floor(
     floor / fused, whatever the elementwise work costs."""
     gen = torch.Generator().manual_seed(seed)
     input_size = input_size or hidden
-    rows, g = steps * batch, GATES[kind] * hidden
+    rows, g = steps * batch, MODEL_KINDS[kind].cell.gates * hidden  # weight rows per hidden unit
     x, h_all = torch.randn(rows, input_size, generator=gen), torch.randn(rows, hidden, generator=gen)
     w_ih, w_hh = torch.randn(g, input_size, generator=gen), torch.randn(g, hidden, generator=gen)
     bias, d_pre = torch.randn(g, generator=gen), torch.randn(steps, batch, g, generator=gen)

@@ -14,7 +14,6 @@ from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, SEED_CL
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
 from acceptance.records import choice, lr_choice, rate_check, rate_sensitivity
 from acceptance.timing import IMPLS
-from rnnlab.cells import CELLS
 from rnnlab.gates import HIGH, LOW, SIGMOID_GATES
 from rnnlab.gates import NAMES as GATE_NAMES
 
@@ -190,15 +189,14 @@ def _write_section(recorder, result):
                 [
                     NAMES[kind],
                     h,
-                    *(round(1000 * bench[(kind, h, what)], 1) for what in ("fast", "plain", "fused", "floor")),
-                    *(
-                        round(bench[(kind, h, what)] / bench[(kind, h, "fused")], 2)
-                        for what in ("fast", "plain", "floor")
+                    *(_ms(bench, (kind, h, what)) for what in ("fast", "plain", "fused", "floor")),
+                    *(_over_fused(bench, kind, h, what) for what in ("fast", "plain", "floor")),
+                    " / ".join(
+                        f"{memory[(kind, h, impl)]:.0f}" if (kind, h, impl) in memory else "—" for impl in IMPLS
                     ),
-                    " / ".join(f"{memory[(kind, h, impl)]:.0f}" for impl in IMPLS),
                 ]
                 for h in cfg.bench_sizes
-                for kind in CELLS
+                for kind in runs
             ],
             caption=(
                 f"Medians of {cfg.bench_rounds} interleaved rounds on this machine ({torch.get_num_threads()} threads). "
@@ -216,6 +214,16 @@ def _write_section(recorder, result):
             ),
         )
     )
+
+
+def _ms(bench, key):
+    """Milliseconds of a timed step, or a dash for one not timed (a kind without a fused baseline)."""
+    return round(1000 * bench[key], 1) if key in bench else "—"
+
+
+def _over_fused(bench, kind, h, what):
+    fused = bench.get((kind, h, "fused"))
+    return round(bench[(kind, h, what)] / fused, 2) if fused else "—"
 
 
 def _mostly(share, threshold=0.5):
@@ -340,7 +348,11 @@ def _claims_and_talking_points(recorder, result):
             "hand-written BPTT: GRU 0.73 / 0.86 / 0.74x, LSTM 1.11 / 1.10 / 1.32x at H = 128 / 256 / 512",
             " · ".join(
                 f"H={hh}: "
-                + ", ".join(f"{NAMES[k]} {bench[(k, hh, 'fast')] / bench[(k, hh, 'fused')]:.2f}x" for k in CELLS)
+                + ", ".join(
+                    f"{NAMES[k]} {bench[(k, hh, 'fast')] / bench[(k, hh, 'fused')]:.2f}x"
+                    for k in runs
+                    if (k, hh, "fused") in bench
+                )
                 for hh in cfg.bench_sizes
             ),
             f"same approach (rnnlab.fast); medians of {cfg.bench_rounds} interleaved rounds, so expect a few percent "

@@ -23,6 +23,7 @@ done in one matmul outside the time loop (see ``rnnlab.recurrent.unroll``):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import torch
@@ -205,7 +206,45 @@ class GRUCell(_Cell[Tensor]):
         # endregion
 
 
-CELLS: dict[str, type[_Cell[Any]]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of recurrent cell: its class and what the rest of rnnlab needs to know of it.
+
+    Every list of cells is derived from ``MODEL_KINDS``: the CLI's ``--cell`` choices, the fast
+    path's dispatch (a kind without a kernel runs the plain loop), the gates a trace reads, the
+    timing tables (a kind without a fused baseline is timed without one), Lab 02's comparison and
+    the report's names. A new kind is one ``_Cell`` subclass and one ``register_kind`` call."""
+
+    name: str  # the key: ``--cell NAME``, ``CharLM(cell=NAME)``, a checkpoint's config
+    cell: type[_Cell[Any]]
+    label: str  # how tables, figures and talking points name it
+    sigmoid_gates: tuple[str, ...] = ()  # the gates ``rnnlab.gates`` traces on real text; () = none traced
+    kernel: str | None = None  # the module of its hand-written BPTT (rnnlab.fast.*), or None: the plain loop
+    fused: str | None = None  # the torch.nn layer it is timed against ("LSTM"), or None
+    exercise: str | None = None  # the exercise in which a learner writes its step (rnnlab.exercise)
+
+
+MODEL_KINDS: dict[str, ModelKind] = {}
+CELLS: dict[str, type[_Cell[Any]]] = {}  # name -> cell class, kept by ``register_kind``
+
+
+def register_kind(kind: ModelKind) -> None:
+    """Make ``kind`` a model kind everywhere (the CLI, ``CharLM``, the fast path, the harness)."""
+    MODEL_KINDS[kind.name] = kind
+    CELLS[kind.name] = kind.cell
+
+
+def unregister_kind(name: str) -> None:
+    MODEL_KINDS.pop(name, None)
+    CELLS.pop(name, None)
+
+
+for _kind in (
+    ModelKind("rnn", RNNCell, "RNN", kernel="rnnlab.fast.rnn", fused="RNN", exercise="lab01.rnn_cell"),
+    ModelKind("lstm", LSTMCell, "LSTM", ("i", "f", "o"), "rnnlab.fast.lstm", "LSTM", "lab02.lstm_cell"),
+    ModelKind("gru", GRUCell, "GRU", ("r", "z"), "rnnlab.fast.gru", "GRU", "lab02.gru_cell"),
+):
+    register_kind(_kind)
 
 
 def make_cell(kind: str, input_size: int, hidden_size: int, forget_bias: float | None = None) -> _Cell[Any]:

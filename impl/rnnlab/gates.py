@@ -14,11 +14,13 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from rnnlab.cells import MODEL_KINDS
 from rnnlab.device import model_device
 from rnnlab.models.charlm import CharLM
 
 GATES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}  # trace entries, in order
-SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z")}  # the gates whose saturation is read
+# the gates whose saturation is read, by cell kind (from the registry; the trace below reads these two)
+SIGMOID_GATES = {name: kind.sigmoid_gates for name, kind in MODEL_KINDS.items() if kind.sigmoid_gates}
 NAMES = {"i": "input gate", "f": "forget gate", "o": "output gate", "r": "reset gate", "z": "update gate"}
 LOW, HIGH = 0.1, 0.9  # a gate value below LOW is left-saturated (closed), above HIGH right-saturated (open)
 

@@ -37,7 +37,9 @@ def reference_package() -> Path | None:
 
 
 def _load(name: str, package: Path) -> Any:
-    module_name = dispatch.KERNEL_MODULES[name]
+    module_name = dispatch.KERNEL_MODULES.get(name)
+    if module_name is None:  # a kind with no kernel of its own: the plain loop
+        return None
     path = package / "fast" / f"{module_name.rsplit('.', 1)[1]}.py"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None or not path.is_file():

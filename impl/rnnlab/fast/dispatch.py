@@ -8,14 +8,15 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from rnnlab.cells import CELLS, CellState, LSTMState, _Cell
+from rnnlab.cells import CELLS, MODEL_KINDS, CellState, LSTMState, _Cell
 from rnnlab.padding import lengths_to_mask
 
-# The modules holding each built-in cell's hand-written Function, by cell name. They spell out
-# every cell's equations, so a learner's copy (``rnnlab exercise init``) leaves them out: there,
-# a cell gets the reference's kernel only once ``rnnlab.fast.adopt`` has checked it equal to the
-# learner's own cell and loop; until then, and otherwise, it runs the plain loop.
-KERNEL_MODULES = {"rnn": "rnnlab.fast.rnn", "lstm": "rnnlab.fast.lstm", "gru": "rnnlab.fast.gru"}
+# The modules holding each built-in cell's hand-written Function, by cell name (from the
+# registry, ``rnnlab.cells.MODEL_KINDS``). They spell out every cell's equations, so a learner's
+# copy (``rnnlab exercise init``) leaves them out: there, a cell gets the reference's kernel only
+# once ``rnnlab.fast.adopt`` has checked it equal to the learner's own cell and loop; until then,
+# and otherwise, it runs the plain loop.
+KERNEL_MODULES = {name: kind.kernel for name, kind in MODEL_KINDS.items() if kind.kernel}
 
 # cell type -> its Function. Exact types: a subclass may change the equations, so it runs the plain loop.
 _FUNCTIONS: dict[type[nn.Module], type[Any]] = {}
@@ -29,11 +30,15 @@ def register(cell_type: type[nn.Module], function: type[Any]) -> None:
 
 
 def kernel(name: str) -> type[Any] | None:
-    """The hand-written Function of built-in cell ``name``, or None where this copy has none."""
+    """The hand-written Function of cell kind ``name``, or None: a kind without one (or a copy
+    without its module) runs the plain loop."""
+    found = MODEL_KINDS.get(name)
+    if found is None or found.kernel is None:
+        return None
     try:
-        module = importlib.import_module(KERNEL_MODULES[name])
+        module = importlib.import_module(found.kernel)
     except ModuleNotFoundError as exc:
-        if exc.name != KERNEL_MODULES[name]:  # the module is there but something it needs is not
+        if exc.name != found.kernel:  # the module is there but something it needs is not
             raise
         return None
     return getattr(module, "FUNCTION", None)
