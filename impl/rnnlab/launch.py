@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 import sys
+
+from rnnlab.files import signals_deferred
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -11,19 +12,13 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C while the modules load (torch: a second or more) is held until they have, then ends
     # the command in one line: a KeyboardInterrupt inside an extension's import would leave it
     # half-loaded and surface later as an ImportError traceback.
-    held: list[int] = []
-    ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not when started ignored
-    if ctrl_c:
-        signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
-        if args[:1] == ["exercise"]:
-            from rnnlab.exercise_cli import main as run
-        else:
-            from rnnlab.cli import main as run
-    finally:
-        if ctrl_c:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-    if held:
+        with signals_deferred():
+            if args[:1] == ["exercise"]:
+                from rnnlab.exercise_cli import main as run
+            else:
+                from rnnlab.cli import main as run
+    except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
         return 130
     return run(args)
