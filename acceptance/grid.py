@@ -18,6 +18,7 @@ from pathlib import Path
 
 from acceptance import profiles, runs
 from acceptance.report import cpu_name, git_revision
+from rnnlab.cells import MODEL_KINDS
 from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
 from rnnlab.device import resolve_device
 from rnnlab.metrics import perplexity
@@ -29,18 +30,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m acceptance.grid", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(profiles.PROFILES), required=True)
-    parser.add_argument("--model", required=True, help="lab02.rnn, lab02.lstm, lab02.gru or bridge.attention")
+    parser.add_argument(
+        "--model", required=True, help="lab02.KIND (a registered model kind: lab02.rnn, ...) or bridge.attention"
+    )
     parser.add_argument("--rates", required=True, help="comma-separated learning rates, e.g. 3e-3,6e-3,1e-2")
     parser.add_argument("--steps", type=int, default=None, help="the profile's steps unless given")
     args = parser.parse_args(argv)
     profile = profiles.PROFILES[args.profile]
     lab02 = profile.lab02
-    kinds = dict(lab02.hidden)
     lab, _, kind = args.model.partition(".")
-    if (lab, kind) != ("bridge", "attention") and not (lab == "lab02" and kind in kinds):
-        parser.error(f"--model {args.model}: choose one of {', '.join(f'lab02.{k}' for k in kinds)}, bridge.attention")
+    if (lab, kind) != ("bridge", "attention") and not (lab == "lab02" and kind in MODEL_KINDS):
+        choices = ", ".join(f"lab02.{k}" for k in MODEL_KINDS)
+        parser.error(f"--model {args.model}: choose one of {choices}, bridge.attention")
     text = load_tiny_shakespeare()
     vocab = Vocab.from_text(text)
+    kinds = dict(lab02.hidden(len(vocab)))
     train, val = (vocab.encode(part) for part in split_text(text))
     device = resolve_device("auto")
     grid = []

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from rnnlab.cells import MODEL_KINDS
+from rnnlab.checks import count_parameters
+from rnnlab.models.charlm import CharLM, CharLMConfig
 from rnnlab.training import TrainConfig
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
@@ -37,8 +40,12 @@ class Lab01:
 
 @dataclass(frozen=True)
 class Lab02:
-    # hidden sizes chosen so the three parameter counts match within 10% (FLOPs per token match)
-    hidden: tuple[tuple[str, int], ...] = (("rnn", 400), ("lstm", 192), ("gru", 224))
+    # One parameter budget for every model kind registered in rnnlab.cells.MODEL_KINDS: each gets the
+    # largest hidden size, a multiple of HIDDEN_MULTIPLE, whose one-layer CharLM fits it (``hidden``), so
+    # the counts, and with them the FLOPs per character, match. 220,000 at Tiny Shakespeare's 65 characters:
+    # RNN 400, LSTM 192, GRU 224 (216,625 / 214,849 / 213,665 parameters), the sizes Lab 02 was
+    # first measured at.
+    param_budget: int = 220_000
     embedding_dim: int = 64
     dropout: float = 0.0  # CharLM's, the same for all three models (and the bridge's attention LM)
     # None = torch's init. Measured (800 steps, lr 3e-3): forget bias 1.0 gave LSTM ppl 6.08 vs 5.62 without.
@@ -66,6 +73,32 @@ class Lab02:
     grad_batch_size: int = 32
     bench_sizes: tuple[int, ...] = (128, 256)  # H for the from-scratch vs fused timing table
     bench_rounds: int = 7
+
+    def hidden(self, vocab_size: int) -> tuple[tuple[str, int], ...]:
+        """(kind, hidden size) for every registered model kind, in registration order."""
+        return tuple((kind, hidden_for_budget(self, kind, vocab_size)) for kind in MODEL_KINDS)
+
+
+HIDDEN_MULTIPLE = 4  # hidden sizes are multiples of 4: whole SIMD lanes, and the rule gives Lab 02's first sizes
+
+
+def hidden_for_budget(cfg: Lab02, kind: str, vocab_size: int) -> int:
+    """The largest hidden size, a multiple of HIDDEN_MULTIPLE, whose one-layer CharLM of ``kind``
+    (Lab 02's embedding) has at most ``cfg.param_budget`` parameters; counted without allocating."""
+
+    def count(hidden: int) -> int:
+        config = CharLMConfig(vocab_size, kind, hidden, 1, cfg.embedding_dim, forget_bias=cfg.lstm_forget_bias)
+        return count_parameters(CharLM, config)
+
+    if count(HIDDEN_MULTIPLE) > cfg.param_budget:
+        raise ValueError(f"Lab 02's param_budget {cfg.param_budget:,} cannot hold a {kind} of any hidden size")
+    low, high = 1, 2  # in units of HIDDEN_MULTIPLE: low fits, high is found not to
+    while count(high * HIDDEN_MULTIPLE) <= cfg.param_budget:
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if count(mid * HIDDEN_MULTIPLE) <= cfg.param_budget else (low, mid)
+    return low * HIDDEN_MULTIPLE
 
 
 @dataclass(frozen=True)
@@ -168,7 +201,7 @@ PROFILES = {
             dropout=0.1,
         ),
         Lab02(
-            hidden=(("rnn", 528), ("lstm", 256), ("gru", 300)),
+            param_budget=355_000,  # RNN 528, LSTM 256, GRU 300 (352,177 / 350,593 / 353,125 parameters)
             train=TrainConfig(steps=2000, batch_size=64, seq_len=100, lr=FULL_LR, clip=1.0, eval_points=10, seed=0),
             dropout=0.1,
             bench_sizes=(128, 256, 512),
@@ -188,7 +221,7 @@ PROFILES = {
             sample_length=300,
         ),
         Lab02(
-            hidden=(("rnn", 48), ("lstm", 24), ("gru", 28)),
+            param_budget=14_000,
             train=TrainConfig(steps=30, batch_size=16, seq_len=32, lr=1e-2, eval_points=3, seed=0),
             grad_batches=1,
             bench_sizes=(32,),

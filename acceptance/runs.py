@@ -88,7 +88,7 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     cfg = profile.lab02
     vocab = corpus["vocab"]
     runs = {}
-    for kind, hidden in cfg.hidden:
+    for kind, hidden in cfg.hidden(len(vocab)):
         model = fresh_model(cfg, kind, hidden, len(vocab), device)
         untrained = copy.deepcopy(model)
         history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
@@ -109,7 +109,7 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
         runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
         if kind in SIGMOID_GATES:
             runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
-    kinds = [kind for kind, _ in cfg.hidden]
+    kinds = list(runs)
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
         for hidden in cfg.bench_sizes
@@ -354,7 +354,7 @@ def attention_lm(cfg: Any, vocab_size: int, context: int, dropout: float = 0.0) 
 def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch.device) -> dict[Any, float]:
     """Median seconds of one training step, batch ``timing_batch``, at each sequence length, for
     the LSTM of Lab 02 (fast path) and the attention LM (its window as long as the sequence)."""
-    hidden = dict(lab02_cfg.hidden)[TIMED]
+    hidden = dict(lab02_cfg.hidden(vocab_size))[TIMED]
     longest = max(cfg.timing_lengths)
     torch.manual_seed(0)
     models = {

@@ -26,7 +26,7 @@ def measure(study: Any, lab02: dict[str, Any], corpus: dict[str, Any], device: t
     batch = t.batch_size * t.seq_len // study.long_window
     train_cfg = replace(t, seq_len=study.long_window, batch_size=batch)
     out: dict[str, Any] = {"cfg": cfg, "train": train_cfg, "runs": {}, "lab02": lab02["runs"]}
-    for kind, hidden in cfg.hidden:
+    for kind, hidden in cfg.hidden(len(corpus["vocab"])):
         model = fresh_model(cfg, kind, hidden, len(corpus["vocab"]), device)
         history, _ = train_lm(
             model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc=f"study {kind}, window {study.long_window}"

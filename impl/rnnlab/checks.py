@@ -4,6 +4,9 @@ keep a typo from becoming an hour of silence or an allocator's error."""
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import torch
 
 MAX_LAYERS = 64  # stacked layers; the labs use 1-3 (char-rnn's deepest: 3; GNMT's encoder: 8)
 MAX_WIDTH = 65_536  # a hidden or embedding size; one RNN layer this wide holds 8.6e9 weights
@@ -36,3 +39,10 @@ def require_finite_or_none(owner: str, name: str, value: object) -> None:
         not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
     ):
         raise ValueError(f"{owner}: {name} must be a finite number or None, got {value!r}")
+
+
+def count_parameters(model_cls: Any, config: Any) -> int:
+    """The parameters ``model_cls.from_config(config)`` would have, counted on a skeleton without
+    storage (torch's meta device): nothing is allocated, whatever the size."""
+    with torch.device("meta"):
+        return int(sum(p.numel() for p in model_cls.from_config(config).parameters()))

@@ -30,7 +30,7 @@ import torch
 
 from rnnlab.cells import CELLS
 from rnnlab.checkpoint import CheckpointError, Resumable, load, read_checkpoint, resume, save
-from rnnlab.checks import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH
+from rnnlab.checks import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH, count_parameters
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import DEVICES, resolve_device
 from rnnlab.exercise_cli import add_exercise_parsers
@@ -339,8 +339,7 @@ def _resume_command(kind: str, args: argparse.Namespace) -> str:
 def _refuse_too_large(model_cls: type[CharLM] | type[Seq2Seq], config: Any) -> None:
     """Count the model's parameters on a skeleton without storage (torch's meta device), and
     refuse one larger than rnnlab trains before its memory is spent."""
-    with torch.device("meta"):
-        count = model_cls.from_config(config).num_parameters()
+    count = count_parameters(model_cls, config)
     if count > MAX_PARAMETERS:
         sizes = ", ".join(
             f"{_flag(k)} {getattr(config, k):,}" for k in ("hidden_size", "num_layers") if hasattr(config, k)

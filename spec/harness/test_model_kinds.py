@@ -57,7 +57,6 @@ def test_a_registered_kind_trains_and_appears_in_lab02s_comparison_and_report(mg
     smoke = PROFILES["smoke"]
     lab02 = replace(
         smoke.lab02,
-        hidden=(*smoke.lab02.hidden, (mgu, 36)),
         train=replace(smoke.lab02.train, steps=6, eval_points=2),
         context_lengths=(1, 4, 16),
         context_positions=200,

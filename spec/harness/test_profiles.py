@@ -3,8 +3,9 @@ acceptance/measured/ with its provenance, and every learning rate is the one its
 
 import pytest
 
-from acceptance.profiles import LR_GRID, PROFILES
+from acceptance.profiles import HIDDEN_MULTIPLE, LR_GRID, PROFILES
 from acceptance.records import GridRecord, behind_at, choice, grids, known_failures, lr_choice, rate_check
+from rnnlab.models import CharLM
 
 
 def _chosen(name):
@@ -58,3 +59,19 @@ def test_a_rate_at_which_a_model_trails_the_baseline_is_found():
     lstm = GridRecord("quick", "lab02.lstm", "rate_check", 1200, ((6e-3, 4.849), (1e-2, 4.756)), "abc", "m", "c")
     assert behind_at([base, lstm], "lab02.lstm") == [("6e-3", 4.849, 4.796)]
     assert behind_at([], "lab02.lstm") == []
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_lab02s_hidden_sizes_fill_one_parameter_budget(name):
+    lab02 = PROFILES[name].lab02
+    counts = {}
+    for kind, hidden in lab02.hidden(65):
+        model = CharLM(65, kind, hidden, 1, lab02.embedding_dim, forget_bias=lab02.lstm_forget_bias)
+        bigger = CharLM(65, kind, hidden + HIDDEN_MULTIPLE, 1, lab02.embedding_dim)
+        counts[kind] = model.num_parameters()
+        assert counts[kind] <= lab02.param_budget < bigger.num_parameters(), (
+            f"{name}: {kind} at H={hidden} is not the largest size (a multiple of {HIDDEN_MULTIPLE}) within the "
+            f"budget {lab02.param_budget:,}: {counts[kind]:,} parameters, {bigger.num_parameters():,} at the next size"
+        )
+    if name != "smoke":
+        assert max(counts.values()) <= 1.1 * min(counts.values()), f"{name}: counts differ by more than 10%: {counts}"
