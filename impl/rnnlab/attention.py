@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnlab.errors import ConfigError
+
 
 def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
     """Softmax over the last axis, with masked positions given exactly zero weight.
@@ -90,7 +92,7 @@ class DotAttention(_Attention):
         Returns: scores (B, S), score_j = s^T h_j, divided by sqrt(D) when ``self.scaled``.
         """
         if query.shape[-1] != keys.shape[-1]:
-            raise ValueError(
+            raise ConfigError(
                 f"dot attention needs query and keys of one width, got {query.shape[-1]} and {keys.shape[-1]}; "
                 "use general attention (s^T W h) for different widths"
             )

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.checks import require_positive_ints
+from rnnlab.errors import ConfigError
 
 
 class LSTMState(NamedTuple):
@@ -72,7 +73,7 @@ class _Cell(nn.Module, Generic[S]):
 
     def _check_input(self, x: Tensor) -> None:
         if x.dim() != 2 or x.shape[1] != self.input_size:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__}: expected input of shape (batch, {self.input_size}), got {tuple(x.shape)}"
             )
 
@@ -251,7 +252,7 @@ def make_cell(kind: str, input_size: int, hidden_size: int, forget_bias: float |
     try:
         cls = CELLS[kind]
     except KeyError:
-        raise ValueError(f"unknown cell {kind!r}; choose one of {sorted(CELLS)}") from None
+        raise ConfigError(f"unknown cell {kind!r}; choose one of {sorted(CELLS)}") from None
     if cls is LSTMCell:
         return LSTMCell(input_size, hidden_size, forget_bias=forget_bias)
     return cls(input_size, hidden_size)

@@ -22,6 +22,7 @@ import torch
 
 from rnnlab.data.text import Vocab
 from rnnlab.device import rng_state
+from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.files import FileGuardError, atomic_write
 from rnnlab.models.charlm import CharLM, CharLMConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -32,7 +33,7 @@ KINDS = ("charlm", "seq2seq")
 REQUIRED_KEYS = ("kind", "config", "vocab", "model")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(RnnlabError, RuntimeError):
     """A checkpoint is missing, unreadable, damaged, or of the wrong kind; the message says which."""
 
 
@@ -57,7 +58,7 @@ def save(
     leaves the previous checkpoint at ``path`` intact."""
     if isinstance(model, CharLM):
         if vocab is None:
-            raise ValueError("saving a CharLM needs its vocabulary")
+            raise ConfigError("saving a CharLM needs its vocabulary")
         kind, chars = "charlm", list(vocab.chars)
     elif isinstance(model, Seq2Seq):
         kind, chars = "seq2seq", list(model.source_vocab.chars)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnlab.errors import ConfigError
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -29,15 +31,17 @@ def _mps_available() -> bool:
 def resolve_device(name: str = "auto") -> torch.device:
     """ "auto" -> cuda, else mps, else cpu; a named device that is not there is a ValueError."""
     if name not in DEVICES:
-        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+        raise ConfigError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("mps" if _mps_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested, but torch sees no CUDA GPU here; use --device cpu (or auto)")
+        raise ConfigError("device 'cuda' requested, but torch sees no CUDA GPU here; use --device cpu (or auto)")
     if name == "mps" and not _mps_available():
-        raise ValueError("device 'mps' requested, but torch sees no Apple MPS backend here; use --device cpu (or auto)")
+        raise ConfigError(
+            "device 'mps' requested, but torch sees no Apple MPS backend here; use --device cpu (or auto)"
+        )
     return torch.device(name)
 
 

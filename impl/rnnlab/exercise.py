@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.files import os_reason
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -168,7 +169,7 @@ TOPICS: tuple[Topic, ...] = (
         "lab01",
         "the character LM end to end: train, checkpoint, load, sample, CLI",
         "spec/lab01/test_charlm.py",
-        "models/charlm.py, training/lm.py, cli.py",
+        "models/charlm.py, training/lm.py, cli/commands.py",
     ),
     Topic(
         "lab02_layers",
@@ -328,7 +329,7 @@ def stubbed(impl_dir: str | os.PathLike[str]) -> list[str]:
     return [e.id for e in EXERCISES if e.id in found]
 
 
-class ExerciseError(RuntimeError):
+class ExerciseError(RnnlabError, RuntimeError):
     """A learner's copy cannot be written, or its specs cannot run; the message says why and what to do."""
 
 
@@ -342,7 +343,7 @@ def init(dest: str | os.PathLike[str], keep: set[str] | frozenset[str] = frozens
         raise FileExistsError(f"{target} already exists; choose an empty directory (your work is never overwritten)")
     unknown = set(keep) - set(BY_ID)
     if unknown:
-        raise ValueError(f"unknown exercise(s) {sorted(unknown)}; choose from {list(BY_ID)}")
+        raise ConfigError(f"unknown exercise(s) {sorted(unknown)}; choose from {list(BY_ID)}")
     for place in (dest, *dest.parents):
         if place.exists() and not place.is_dir():
             raise ExerciseError(f"{place} is a file; give `rnnlab exercise init` a folder for the learner's copy")

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnnlab.errors import RnnlabError
 from rnnlab.usage import Parser, UsageError
 
 
@@ -115,6 +116,6 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
         return 130
-    except (UsageError, FileExistsError, FileNotFoundError, ValueError, RuntimeError, OSError) as exc:
+    except (RnnlabError, OSError) as exc:  # rnnlab's refusals and the machine's; anything else is a bug
         print(f"rnnlab: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -23,10 +23,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from rnnlab.errors import RnnlabError
+
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-class FileGuardError(RuntimeError):
+class FileGuardError(RnnlabError, RuntimeError):
     """A file cannot be written safely (held by another run, no space left, ...); the message says why."""
 
 

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.device import model_device
+from rnnlab.errors import ConfigError
 from rnnlab.models.charlm import CharLM
 
 GATES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}  # trace entries, in order
@@ -34,7 +35,7 @@ def gate_trace(model: CharLM, ids: Tensor) -> dict[str, Tensor]:
     differ from the ones recomputed from the weights (its step does not follow the layout)."""
     kind = model.config.cell
     if kind not in GATES:
-        raise ValueError(f"gate_trace reads the gates of an LSTM or GRU, not of a {kind!r} cell")
+        raise ConfigError(f"gate_trace reads the gates of an LSTM or GRU, not of a {kind!r} cell")
     cell = model.rnn.cell_at(0)
     x = ids.to(model_device(model))[None]
     x_proj = cell.ih(model.embedding(x))[0]  # (N, G*H)
@@ -60,7 +61,7 @@ def gate_trace(model: CharLM, ids: Tensor) -> dict[str, Tensor]:
     outputs, _ = model.rnn(model.embedding(x))
     gap = float((outputs[0, :, :H].cpu() - trace["h"]).abs().max())
     if not gap <= 1e-4 * max(1.0, float(trace["h"].abs().max())):
-        raise ValueError(
+        raise ConfigError(
             f"the model's {kind} cell does not follow torch's stacked-gate layout (its hidden states differ from "
             f"the gates recomputed from its weights by up to {gap:.3g}); gate_trace cannot read its gates"
         )
@@ -103,7 +104,7 @@ def tracking_unit(states: Tensor, feature: Tensor, select: int) -> Tracking:
     first ``select`` steps, scored on the rest, so the figure quoted is not the maximum of many
     chances on the same data."""
     if not 2 <= select <= states.shape[0] - 2:
-        raise ValueError(
+        raise ConfigError(
             f"select must leave at least 2 steps on each side of the split, got {select} of {states.shape[0]}"
         )
     r = pearson(states[:select], feature[:select])

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.device import model_device
+from rnnlab.errors import ConfigError
 from rnnlab.models.charlm import CharLM
 from rnnlab.recurrent import detach_state
 
@@ -30,7 +31,7 @@ def stream_rows(ids: Tensor, rows: int) -> Tensor:
     trailing ids that do not fill a row are dropped."""
     n = ids.numel() // rows
     if n < 2:
-        raise ValueError(f"a stream of {ids.numel()} ids is too short for {rows} rows; use fewer rows or more text")
+        raise ConfigError(f"a stream of {ids.numel()} ids is too short for {rows} rows; use fewer rows or more text")
     return ids[: n * rows].view(rows, n)
 
 
@@ -97,7 +98,7 @@ def grad_norms_through_time(model: CharLM, idx: Tensor, target: Tensor) -> Tenso
     cell-state path and the GRU's gated carry keep them larger.
     """
     if len(model.rnn.cells) != 1:
-        raise ValueError("grad_norms_through_time measures a one-layer, one-direction model")
+        raise ConfigError("grad_norms_through_time measures a one-layer, one-direction model")
     cell = model.rnn.cell_at(0)
     device = model_device(model)
     idx, target = idx.to(device), target.to(device)
@@ -140,7 +141,7 @@ def loss_by_context(
     ids = ids.to(device)
     longest = max(lengths)
     if ids.numel() <= longest:
-        raise ValueError(f"the text ({ids.numel()} ids) must be longer than the longest context ({longest})")
+        raise ConfigError(f"the text ({ids.numel()} ids) must be longer than the longest context ({longest})")
     context = getattr(model, "context", None)
     generator = torch.Generator().manual_seed(seed)
     targets = torch.randint(longest, ids.numel(), (positions,), generator=generator).to(device)
@@ -162,7 +163,7 @@ def effective_context(curve: dict[int, float], tolerance: float = 0.01) -> int:
     """The smallest context length whose loss is within ``tolerance`` (relative) of the loss at
     the longest length measured: how far back the model's use of the past reaches."""
     if not curve:
-        raise ValueError("effective_context needs a curve with at least one length")
+        raise ConfigError("effective_context needs a curve with at least one length")
     reference = curve[max(curve)]
     return min(L for L, loss in curve.items() if loss <= (1 + tolerance) * reference)
 
@@ -196,21 +197,23 @@ def copy_gain(
     reads only its last character gains nothing at any distance; one that can look back to the
     copy can predict the repeat almost exactly."""
     if span < 2:
-        raise ValueError(f"copy_gain needs a span of at least 2 characters, got {span}")
+        raise ConfigError(f"copy_gain needs a span of at least 2 characters, got {span}")
     if not distances:
-        raise ValueError("copy_gain needs at least one distance")
+        raise ConfigError("copy_gain needs at least one distance")
     longest = max(distances) + 2 * span
     if min(distances) < 0 or longest > window:
-        raise ValueError(
+        raise ConfigError(
             f"copy_gain: the copy and the span ({span} characters each) with {max(distances)} characters "
             f"between them need {longest} of the {window}-character window; use shorter distances or a "
             "longer window"
         )
     context = getattr(model, "context", None)
     if context is not None and window > context:
-        raise ValueError(f"copy_gain: a window of {window} exceeds the model's context ({context})")
+        raise ConfigError(f"copy_gain: a window of {window} exceeds the model's context ({context})")
     if ids.numel() <= window + span:
-        raise ValueError(f"the text ({ids.numel()} ids) must be longer than the window plus the span ({window + span})")
+        raise ConfigError(
+            f"the text ({ids.numel()} ids) must be longer than the window plus the span ({window + span})"
+        )
     was_training = model.training
     model.eval()
     device = model_device(model)

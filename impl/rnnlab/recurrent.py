@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.cells import CellState, _Cell, make_cell
+from rnnlab.errors import ConfigError
 from rnnlab.fast import fast_unroll
 from rnnlab.padding import lengths_to_mask
 
@@ -64,10 +65,10 @@ def unroll(
     sequences of different lengths end with the state of their last real step.
     """
     if x.dim() != 3:
-        raise ValueError(f"unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
+        raise ConfigError(f"unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
     B, T, _ = x.shape
     if T == 0:
-        raise ValueError("unroll: the sequence is empty (time dimension 0)")
+        raise ConfigError("unroll: the sequence is empty (time dimension 0)")
     # region exercise lab01.unroll
     if state is None:
         state = cell.init_state(B, x)
@@ -139,9 +140,9 @@ class Recurrent(nn.Module):
         super().__init__()
         self.fast = fast
         if num_layers < 1:
-            raise ValueError(f"Recurrent: num_layers must be >= 1, got {num_layers}")
+            raise ConfigError(f"Recurrent: num_layers must be >= 1, got {num_layers}")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"Recurrent: dropout must lie in [0, 1), got {dropout}")
+            raise ConfigError(f"Recurrent: dropout must lie in [0, 1), got {dropout}")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -165,7 +166,7 @@ class Recurrent(nn.Module):
         if lengths is not None:
             mask = lengths_to_mask(lengths, x.shape[1], x.device)
         if state is not None and len(state) != len(self.cells):
-            raise ValueError(
+            raise ConfigError(
                 f"Recurrent: expected a state with {len(self.cells)} entries (layers x directions), got {len(state)}"
             )
         new_state: list[CellState] = []

@@ -16,15 +16,16 @@ from torch import Tensor, nn
 
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
+from rnnlab.errors import ConfigError
 
 
 def check_temperature(temperature: float) -> float:
     try:
         value = float(temperature)
     except (TypeError, ValueError):
-        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}") from None
+        raise ConfigError(f"temperature must be a number >= 0, got {temperature!r}") from None
     if math.isnan(value) or value < 0 or math.isinf(value):
-        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
+        raise ConfigError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
     return value
 
 
@@ -77,9 +78,9 @@ def iter_sample(
     The arguments are checked before the first character is drawn."""
     check_temperature(temperature)
     if not isinstance(length, int) or length <= 0:
-        raise ValueError(f"length must be a positive number of characters, got {length!r}")
+        raise ConfigError(f"length must be a positive number of characters, got {length!r}")
     if not prime:
-        raise ValueError("prime must hold at least one character (the default is a newline)")
+        raise ConfigError("prime must hold at least one character (the default is a newline)")
     prime_ids = vocab.encode(prime)  # raises, naming unknown characters
     return _draw(model, vocab, length, temperature, prime_ids, seed)
 

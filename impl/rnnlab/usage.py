@@ -6,8 +6,10 @@ import argparse
 from collections.abc import Sequence
 from typing import NoReturn
 
+from rnnlab.errors import RnnlabError
 
-class UsageError(Exception):
+
+class UsageError(RnnlabError):
     """A command line argparse (or a check of ours) refuses; one line, exit status 2."""
 
 

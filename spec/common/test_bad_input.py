@@ -219,6 +219,25 @@ def test_bad_input_is_one_clear_line(make_argv, expected, trained, tmp_path, fix
     )
 
 
+@pytest.mark.parametrize("bug", [ValueError("x must be positive"), RuntimeError("shape mismatch"), KeyError("h")])
+def test_a_bug_in_rnnlab_is_never_passed_off_as_the_users_mistake(bug, trained, monkeypatch, capsys):
+    """Only rnnlab's own refusals (rnnlab.errors.RnnlabError) read as "fix your input": a
+    ValueError or RuntimeError raised by rnnlab's code or by torch is a bug, and says so."""
+    import rnnlab.cli.commands as commands
+
+    def broken(*args, **kwargs):
+        raise bug
+
+    monkeypatch.setattr(commands, "evaluate_lm", broken)
+    monkeypatch.delenv("RNNLAB_DEBUG", raising=False)
+    code = main(["eval", trained["lm"], "--corpus", str(Path(__file__).parents[2] / "fixtures" / "tiny_corpus.txt")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, f"one line, exit status 2; got {code}, {err!r}"
+    assert f"unexpected {type(bug).__name__}" in err and "bug in rnnlab" in err, (
+        f"an exception rnnlab did not raise on purpose must be reported as a bug, not as bad input: {err.strip()!r}"
+    )
+
+
 # --- robustness over arbitrary input ----------------------------------------------------------
 
 any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)

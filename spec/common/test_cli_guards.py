@@ -223,7 +223,7 @@ def test_resume_refuses_flags_that_contradict_the_checkpoint(finished, tmp_path,
 
 
 def test_resume_refuses_a_contradicting_flag_before_reading_any_corpus(finished, tmp_path, capsys, monkeypatch):
-    import rnnlab.cli as cli
+    import rnnlab.cli.commands as cli
 
     def no_corpus(*args, **kwargs):
         raise AssertionError(
@@ -237,7 +237,7 @@ def test_resume_refuses_a_contradicting_flag_before_reading_any_corpus(finished,
 
 
 def test_resume_accepts_flags_that_agree_with_the_checkpoint(tmp_path, corpus, capsys, monkeypatch):
-    import rnnlab.cli as cli
+    import rnnlab.cli.resume as cli
 
     out = tmp_path / "lm.pt"
     real = cli._Checkpointer.__call__
@@ -382,7 +382,7 @@ def test_a_signal_during_a_checkpoint_write_names_the_checkpoint_on_disk(
 ):
     """The race the spec above can only hit by chance, made certain: the signal lands inside
     the write of the step-4 checkpoint. The file then holds step 4, and the message must say 4."""
-    import rnnlab.cli as cli
+    import rnnlab.cli.resume as cli
 
     real_save = cli.save
 

@@ -105,7 +105,7 @@ def test_every_cell_resumes_to_the_uninterrupted_run(tmp_path, fixtures_dir, mon
     run as one never interrupted, for every cell. The carried state differs by cell (an
     LSTM's is an (h, c) pair), and the checkpoint must hold it in a form that
     ``torch.load(weights_only=True)`` accepts."""
-    import rnnlab.cli as cli
+    import rnnlab.cli.resume as cli
 
     corpus = str(fixtures_dir / "tiny_corpus.txt")
     args = ["train", "charlm", "--corpus", corpus, *LM_ARGS, "--cell", cell, "--steps", "8"]

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from rnnlab.errors import ConfigError
+
 FIRST, LAST = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
 MONTHS = [
     "January",
@@ -137,7 +139,7 @@ def year_words(year: int) -> str:
     if 2000 <= year <= 2099:
         rest = year - 2000
         return "two thousand" + ("" if rest == 0 else " and " + number_words(rest))
-    raise ValueError(f"years are rendered for 1900-2099 only, got {year}")
+    raise ConfigError(f"years are rendered for 1900-2099 only, got {year}")
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,7 @@ def _render_core(date: dt.date, family: str, rng: random.Random) -> _Builder:
                 year_words(y), "year"
             )
     else:
-        raise ValueError(f"unknown date family {family!r}; choose one of {FAMILIES}")
+        raise ConfigError(f"unknown date family {family!r}; choose one of {FAMILIES}")
     # endregion
     return b
 
@@ -263,7 +265,7 @@ def _distractor(template: str, rng: random.Random) -> str:
 def render(date: dt.date, family: str, rng: random.Random, sentence_range: tuple[int, int] = (60, 200)) -> Example:
     """Render ``date`` in ``family``; ``sentence`` wraps another family in distractor text."""
     if not FIRST <= date <= LAST:
-        raise ValueError(f"dates must lie in {FIRST}..{LAST}, got {date}")
+        raise ConfigError(f"dates must lie in {FIRST}..{LAST}, got {date}")
     target = date.isoformat()
     if family != "sentence":
         core = _render_core(date, family, rng)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.files import atomic_write
 
 TINY_SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -29,7 +30,7 @@ ENV_VAR = "RNNLAB_TINY_SHAKESPEARE"
 TRAIN_FRACTION = 0.9
 
 
-class CorpusError(RuntimeError):
+class CorpusError(RnnlabError, RuntimeError):
     """The corpus is missing, corrupt or unusable; the message says how to fix it."""
 
 
@@ -134,7 +135,7 @@ def split_text(text: str, train_fraction: float = TRAIN_FRACTION) -> tuple[str, 
     or sequence length (1,003,854 / 111,540 characters for Tiny Shakespeare).
     """
     if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction}")
+        raise ConfigError(f"train_fraction must lie in (0, 1), got {train_fraction}")
     cut = int(len(text) * train_fraction)
     return text[:cut], text[cut:]
 
@@ -149,13 +150,13 @@ class Vocab:
     @classmethod
     def from_text(cls, text: str) -> Vocab:
         if not text:
-            raise ValueError("cannot build a vocabulary from empty text")
+            raise ConfigError("cannot build a vocabulary from empty text")
         return cls(tuple(sorted(set(text))))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {ch: i for i, ch in enumerate(self.chars)})
         if len(self._index) != len(self.chars):
-            raise ValueError("vocabulary characters must be unique")
+            raise ConfigError("vocabulary characters must be unique")
 
     def __len__(self) -> int:
         return len(self.chars)
@@ -172,7 +173,7 @@ class Vocab:
         missing = self.unknown(text)
         if missing:
             shown = ", ".join(repr(ch) for ch in missing[:10])
-            raise ValueError(
+            raise ConfigError(
                 f"{len(missing)} character(s) not in the vocabulary: {shown}. "
                 f"The model knows {len(self.chars)} characters; remove or replace the others."
             )
@@ -184,5 +185,5 @@ class Vocab:
         ids = list(ids)
         bad = [i for i in ids if not isinstance(i, int) or not 0 <= i < len(self.chars)]
         if bad:
-            raise ValueError(f"ids must be integers in [0, {len(self.chars)}); got {bad[:10]}")
+            raise ConfigError(f"ids must be integers in [0, {len(self.chars)}); got {bad[:10]}")
         return "".join(self.chars[i] for i in ids)

@@ -9,6 +9,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from rnnlab.cells import CELLS, MODEL_KINDS, CellState, LSTMState, _Cell
+from rnnlab.errors import ConfigError
 from rnnlab.padding import lengths_to_mask
 
 # The modules holding each built-in cell's hand-written Function, by cell name (from the
@@ -96,10 +97,10 @@ def fast_unroll(
     step, so it never changes a real step's value and the full run can be cut afterwards.
     """
     if x.dim() != 3:
-        raise ValueError(f"fast_unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
+        raise ConfigError(f"fast_unroll: expected input of shape (batch, time, features), got {tuple(x.shape)}")
     B, T, _ = x.shape
     if T == 0:
-        raise ValueError("fast_unroll: the sequence is empty (time dimension 0)")
+        raise ConfigError("fast_unroll: the sequence is empty (time dimension 0)")
     function = function_for(type(cell))
     if function is None:  # a cell without a hand-written BPTT: the plain loop computes the same function
         from rnnlab.recurrent import unroll

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.checks import require_positive_ints
+from rnnlab.errors import ConfigError
 
 
 @dataclass
@@ -49,9 +50,9 @@ class AttentionLMConfig:
             context=self.context,
         )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"AttentionLM: dropout must lie in [0, 1), got {self.dropout}")
+            raise ConfigError(f"AttentionLM: dropout must lie in [0, 1), got {self.dropout}")
         if self.d_model % self.num_heads:
-            raise ValueError(
+            raise ConfigError(
                 f"AttentionLM: d_model ({self.d_model}) must be a multiple of num_heads ({self.num_heads})"
             )
 
@@ -170,12 +171,12 @@ class AttentionLM(nn.Module):
     def run(self, idx: Tensor, state: None = None) -> tuple[Tensor, list[Tensor]]:
         """Logits (B, T, V) and every layer's attention weights (B, heads, T, T)."""
         if state is not None:
-            raise ValueError("AttentionLM carries no state from one window to the next; pass state=None")
+            raise ConfigError("AttentionLM carries no state from one window to the next; pass state=None")
         if idx.dim() != 2:
-            raise ValueError(f"AttentionLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
+            raise ConfigError(f"AttentionLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
         T = idx.shape[1]
         if T > self.context:
-            raise ValueError(
+            raise ConfigError(
                 f"AttentionLM reads at most {self.context} characters (its context), got {T}; "
                 "cut the text into windows of at most that many"
             )

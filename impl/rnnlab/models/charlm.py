@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from rnnlab.cells import CELLS
 from rnnlab.checks import MAX_LAYERS, MAX_WIDTH, require_finite_or_none, require_fraction, require_positive_ints
 from rnnlab.data.text import Vocab
+from rnnlab.errors import ConfigError
 from rnnlab.recurrent import Recurrent, StackState
 
 
@@ -25,7 +26,7 @@ class CharLMConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
-            raise ValueError(f"CharLM: unknown cell {self.cell!r}; choose one of {sorted(CELLS)}")
+            raise ConfigError(f"CharLM: unknown cell {self.cell!r}; choose one of {sorted(CELLS)}")
         require_positive_ints("CharLM", vocab_size=self.vocab_size)
         require_positive_ints("CharLM", MAX_WIDTH, hidden_size=self.hidden_size, embedding_dim=self.embedding_dim)
         require_positive_ints("CharLM", MAX_LAYERS, num_layers=self.num_layers)
@@ -67,7 +68,7 @@ class CharLM(nn.Module):
 
     def forward(self, idx: Tensor, state: StackState | None = None) -> tuple[Tensor, StackState]:
         if idx.dim() != 2:
-            raise ValueError(f"CharLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
+            raise ConfigError(f"CharLM: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
         x = self._drop(self.embedding(idx))  # (B, T, E)
         h, state = self.rnn(x, state)  # (B, T, H); dropout between layers is the stack's
         return self.head(self._drop(h)), state  # (B, T, V)

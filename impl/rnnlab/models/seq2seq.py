@@ -33,6 +33,7 @@ from rnnlab.cells import GRUCell
 from rnnlab.checks import MAX_WIDTH, require_positive_ints
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
+from rnnlab.errors import ConfigError
 from rnnlab.recurrent import Recurrent
 
 TARGET_CHARS = "0123456789-"
@@ -77,9 +78,9 @@ class Seq2SeqConfig:
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_KINDS:
-            raise ValueError(f"Seq2Seq: attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+            raise ConfigError(f"Seq2Seq: attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
         if not isinstance(self.source_chars, str) or not self.source_chars:
-            raise ValueError(f"Seq2Seq: source_chars must be a string of characters, got {self.source_chars!r}")
+            raise ConfigError(f"Seq2Seq: source_chars must be a string of characters, got {self.source_chars!r}")
         require_positive_ints(
             "Seq2Seq",
             MAX_WIDTH,
@@ -89,7 +90,7 @@ class Seq2SeqConfig:
         )
         value = self.max_output_len
         if not isinstance(value, int) or isinstance(value, bool) or not DATE_LENGTH <= value <= MAX_OUTPUT_LEN:
-            raise ValueError(
+            raise ConfigError(
                 f"Seq2Seq: max_output_len must be a number of characters from {DATE_LENGTH} (a date is "
                 f"YYYY-MM-DD) to {MAX_OUTPUT_LEN:,}, got {value!r}"
             )
@@ -134,7 +135,7 @@ class Seq2Seq(nn.Module):
             raise TypeError("translate takes a list of strings; wrap a single string in a list")
         missing = list(dict.fromkeys(ch for s in sources for ch in s if ch not in self.source_vocab))
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 f"{len(missing)} character(s) outside the date model's vocabulary: "
                 f"{', '.join(map(repr, missing[:10]))}. Use letters, digits, spaces and , . - / ' ( )"
             )

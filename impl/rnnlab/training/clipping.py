@@ -8,6 +8,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from rnnlab.errors import ConfigError
+
 
 def clip_grad_norm(parameters: Iterable[nn.Parameter], max_norm: float) -> float:
     """Scale all gradients together so their global L2 norm is at most ``max_norm``.
@@ -18,7 +20,7 @@ def clip_grad_norm(parameters: Iterable[nn.Parameter], max_norm: float) -> float
     gradient is multiplied in place by max_norm / (norm + 1e-6), as ``torch.nn.utils.clip_grad_norm_`` does.
     """
     if not max_norm > 0:
-        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+        raise ConfigError(f"max_norm must be > 0, got {max_norm}")
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return 0.0

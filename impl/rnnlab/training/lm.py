@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from rnnlab.checks import require_positive_ints
 from rnnlab.device import model_device
+from rnnlab.errors import ConfigError
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import State, detach_state, move_state
 from rnnlab.training.loop import Evaluation, restore, run_training
@@ -44,7 +45,7 @@ class TrainConfig:
             eval_rows=self.eval_rows,
         )
         if not (self.lr > 0 and self.clip > 0):
-            raise ValueError(f"TrainConfig: lr and clip must be > 0, got lr={self.lr}, clip={self.clip}")
+            raise ConfigError(f"TrainConfig: lr and clip must be > 0, got lr={self.lr}, clip={self.clip}")
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -105,7 +106,7 @@ def train_lm(
     device = model_device(model)
     batcher = StreamBatcher(train_ids.to(device), cfg.batch_size, cfg.seq_len)  # checks the training text's size
     if val_ids.numel() < 2 * cfg.eval_rows:  # checked now, not at the first evaluation
-        raise ValueError(
+        raise ConfigError(
             f"the validation text ({val_ids.numel()} characters) is too short: evaluation reads it as "
             f"{cfg.eval_rows} parallel streams of at least 2 characters, so it needs {2 * cfg.eval_rows} or more. "
             "Use more text."

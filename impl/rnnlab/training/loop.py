@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from rnnlab.device import set_rng_state
+from rnnlab.errors import DivergedError
 from rnnlab.training.clipping import clip_grad_norm
 
 
@@ -67,7 +68,7 @@ def check_diverged(loss: float, step: int, ceiling: float, what: str = "training
     above ``ceiling`` (see ``divergence_ceiling``). Whether a blown-up run shows inf, NaN or a
     huge finite number depends on the CPU's float kernels; the ceiling catches all three."""
     if not math.isfinite(loss) or loss > ceiling:
-        raise FloatingPointError(
+        raise DivergedError(
             f"training diverged at step {step + 1}: the {what} is {loss:.4g}, above {ceiling:.3g} "
             f"({DIVERGENCE_FACTOR:g} x ln V, where a model that learned nothing scores 1 x). "
             "Lower the learning rate or the clipping threshold."

@@ -12,6 +12,7 @@ import torch
 from rnnlab.checks import require_positive_ints
 from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, python_random_state
+from rnnlab.errors import ConfigError
 from rnnlab.models.seq2seq import Seq2Seq
 from rnnlab.training.loop import Evaluation, restore, run_training
 
@@ -36,7 +37,7 @@ class Seq2SeqTrainConfig:
             eval_points=self.eval_points,
         )
         if not 0.0 <= self.tf_end <= 1.0 or not 0.0 <= self.tf_start <= 1.0:
-            raise ValueError("teacher-forcing ratios must lie in [0, 1]")
+            raise ConfigError("teacher-forcing ratios must lie in [0, 1]")
 
 
 def teacher_forcing_ratio(step: int, cfg: Seq2SeqTrainConfig) -> float:

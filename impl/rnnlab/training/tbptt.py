@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from rnnlab.errors import ConfigError
 from rnnlab.metrics import stream_rows
 
 
@@ -28,10 +29,10 @@ class Window:
 class StreamBatcher:
     def __init__(self, ids: Tensor, batch_size: int, seq_len: int) -> None:
         if batch_size <= 0 or seq_len <= 0:
-            raise ValueError(f"batch_size and seq_len must be positive, got {batch_size}, {seq_len}")
+            raise ConfigError(f"batch_size and seq_len must be positive, got {batch_size}, {seq_len}")
         row_len = ids.numel() // batch_size
         if row_len < seq_len + 1:
-            raise ValueError(
+            raise ConfigError(
                 f"the training text ({ids.numel()} characters) is too short for batch_size "
                 f"{batch_size} x seq_len {seq_len}: each row needs at least seq_len + 1 = "
                 f"{seq_len + 1} characters. Use more text, a smaller batch or shorter windows."
