@@ -1,6 +1,6 @@
 """The acceptance runs: each lab's models trained on its profile's budget, and what is measured of them.
 
-Each function trains one lab once per session (``acceptance/conftest.py`` holds the fixtures that
+Each function trains one lab once per session (``acceptance/harness.py`` holds the fixtures that
 call it) and returns plain results: the criteria in ``acceptance/test_labNN.py`` judge them and
 the sections in ``acceptance/sections/`` report them. Nothing here decides pass or fail.
 """
@@ -19,11 +19,12 @@ import torch
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
 from acceptance.profiles import Profile
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
+from rnnlab.cells import MODEL_KINDS
 from rnnlab.checkpoint import save
 from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
 from rnnlab.device import model_device, rng_state
 from rnnlab.fast import set_fast
-from rnnlab.gates import SIGMOID_GATES, gate_trace, line_position, saturation, tracking_unit
+from rnnlab.gates import gate_trace, line_position, saturation, tracking_unit
 from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_context, perplexity
 from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM
@@ -107,7 +108,7 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
             ),
         }
         runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
-        if kind in SIGMOID_GATES:
+        if MODEL_KINDS[kind].sigmoid_gates:
             runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
     kinds = list(runs)
     fns = {
@@ -155,11 +156,11 @@ def gate_study(model: CharLM, kind: str, text: str, vocab: Any) -> Result:
     unit, and the unit whose state tracks the position in the line (chosen on the first half,
     scored on the second)."""
     trace = gate_trace(model, torch.as_tensor(vocab.encode(text)))
-    state = "c" if kind == "lstm" else "h"
+    state = "c" if "c" in trace else "h"  # the memory cell where the kind carries one
     feature = line_position(text)
     half = len(text) // 2
     found = tracking_unit(trace[state], feature, select=half)
-    saturated = {g: [t.tolist() for t in saturation(trace[g])] for g in SIGMOID_GATES[kind]}
+    saturated = {g: [t.tolist() for t in saturation(trace[g])] for g in MODEL_KINDS[kind].sigmoid_gates}
     return {
         "state": state,
         "found": found,

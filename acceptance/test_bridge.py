@@ -1,6 +1,6 @@
 """The bridge's requirements — from recurrence to attention, at Lab 02's budget.
 
-One test per criterion; ``bridge`` (acceptance/conftest.py) trains the attention LM once per
+One test per criterion; ``bridge`` (acceptance/harness.py) trains the attention LM once per
 session on Lab 02's characters and budget and times one step against the sequence length
 (acceptance/runs.py), and writes the bridge's report section (acceptance/sections/bridge.py).
 """

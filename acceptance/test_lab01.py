@@ -1,6 +1,6 @@
 """Lab 01's requirements — a vanilla RNN character LM, from scratch, on Tiny Shakespeare.
 
-One test per criterion; ``lab01`` (acceptance/conftest.py) trains the model once per session
+One test per criterion; ``lab01`` (acceptance/harness.py) trains the model once per session
 (acceptance/runs.py) and writes the lab's report section (acceptance/sections/lab01.py).
 """
 

@@ -1,6 +1,6 @@
 """Lab 02's requirements — LSTM and GRU from primitives, and why they help.
 
-One test per criterion; ``lab02`` (acceptance/conftest.py) trains the RNN, LSTM and GRU once per
+One test per criterion; ``lab02`` (acceptance/harness.py) trains the RNN, LSTM and GRU once per
 session at equal compute (acceptance/runs.py) and writes the lab's report section
 (acceptance/sections/lab02.py).
 """

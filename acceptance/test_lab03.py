@@ -1,6 +1,6 @@
 """Lab 03's requirements — seq2seq date normalisation, without and with attention.
 
-One test per criterion; ``lab03`` (acceptance/conftest.py) trains every variant once per session
+One test per criterion; ``lab03`` (acceptance/harness.py) trains every variant once per session
 on one protocol (acceptance/runs.py) and writes the lab's report section (acceptance/sections/lab03.py).
 """
 

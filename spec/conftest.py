@@ -63,12 +63,12 @@ def pytest_configure(config):
             )
         if "rnnlab" in sys.modules:
             raise pytest.UsageError("rnnlab was imported before --impl took effect")
-        from acceptance import learner  # imports no rnnlab
+        from spec import learner_copy  # imports no rnnlab
 
-        learner.activate(path)
+        learner_copy.activate(path)
         # the copy has no fast kernels; the reference's run a cell only where this run finds them
         # equal to the learner's cell and loop (else the learner's code runs as written)
-        learner.verify_kernels()
+        learner_copy.verify_kernels()
     from rnnlab.exercise import marker_lines  # after --impl: the copy's own list
 
     for line in marker_lines():  # each exercise's and topic's marker, described from the one list
@@ -77,10 +77,10 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     import rnnlab
-    from acceptance import learner
+    from spec import learner_copy
 
     header = f"rnnlab under test: {Path(rnnlab.__file__).parent}"
-    copy = learner.current()
+    copy = learner_copy.current()
     if copy is not None:
         header += "".join(f"\n  {cell}: {how}" for cell, how in copy.recurrence.items())
     return header

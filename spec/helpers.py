@@ -72,7 +72,7 @@ def np_sigmoid(x):
 LM_ARGS = ["--hidden-size", "16", "--embedding-dim", "8", "--batch-size", "2", "--seq-len", "16"]
 LM_ARGS += ["--eval-points", "2", "--lr", "1e-2"]
 
-# The header of a report written by the report specs (what acceptance/conftest.py records).
+# The header of a report written by the report specs (what acceptance/harness.py records).
 REPORT_META = {
     "profile": "quick",
     "started": "2026-01-01T00:00:00+00:00",

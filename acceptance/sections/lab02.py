@@ -14,7 +14,8 @@ from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, SEED_CL
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
 from acceptance.records import choice, lr_choice, rate_check, rate_sensitivity
 from acceptance.timing import IMPLS
-from rnnlab.gates import HIGH, LOW, SIGMOID_GATES
+from rnnlab.cells import MODEL_KINDS
+from rnnlab.gates import HIGH, LOW
 from rnnlab.gates import NAMES as GATE_NAMES
 
 LAB = "lab02"
@@ -244,7 +245,7 @@ def _gate_figures(sec, cfg, runs):
                 {
                     f"{NAMES[k]} {GATE_NAMES[g]}": tuple(g_["saturation"][g])
                     for k, g_ in gated.items()
-                    for g in SIGMOID_GATES[k]
+                    for g in MODEL_KINDS[k].sigmoid_gates
                 }
             ),
         )

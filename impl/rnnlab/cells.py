@@ -220,6 +220,9 @@ class ModelKind:
     cell: type[_Cell[Any]]
     label: str  # how tables, figures and talking points name it
     sigmoid_gates: tuple[str, ...] = ()  # the gates ``rnnlab.gates`` traces on real text; () = none traced
+    # the names of the cell's stacked blocks of W_ih x + b_ih + W_hh h + b_hh, in order (where a traced
+    # sigmoid gate is read from); () for a cell with no gates
+    layout: tuple[str, ...] = ()
     kernel: str | None = None  # the module of its hand-written BPTT (rnnlab.fast.*), or None: the plain loop
     fused: str | None = None  # the torch.nn layer it is timed against ("LSTM"), or None
     exercise: str | None = None  # the exercise in which a learner writes its step (rnnlab.exercise)
@@ -242,8 +245,10 @@ def unregister_kind(name: str) -> None:
 
 for _kind in (
     ModelKind("rnn", RNNCell, "RNN", kernel="rnnlab.fast.rnn", fused="RNN", exercise="lab01.rnn_cell"),
-    ModelKind("lstm", LSTMCell, "LSTM", ("i", "f", "o"), "rnnlab.fast.lstm", "LSTM", "lab02.lstm_cell"),
-    ModelKind("gru", GRUCell, "GRU", ("r", "z"), "rnnlab.fast.gru", "GRU", "lab02.gru_cell"),
+    ModelKind(
+        "lstm", LSTMCell, "LSTM", ("i", "f", "o"), ("i", "f", "g", "o"), "rnnlab.fast.lstm", "LSTM", "lab02.lstm_cell"
+    ),
+    ModelKind("gru", GRUCell, "GRU", ("r", "z"), ("r", "z", "n"), "rnnlab.fast.gru", "GRU", "lab02.gru_cell"),
 ):
     register_kind(_kind)
 

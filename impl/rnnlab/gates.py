@@ -2,9 +2,9 @@
 recurrent networks", 2015): each gate's activation at every character, how often each unit's
 gate sits saturated, and which unit tracks a named property of the text.
 
-The trace recomputes the gates from the cell's stacked weights in torch's layout (LSTM: i, f,
-g, o; GRU: r, z, n) and checks that the hidden states it gets are the model's own, so a cell
-whose ``step`` computes something else is named rather than misread.
+The trace steps the model's own cell and reads each sigmoid gate from the block the model-kind
+registry places it in (``ModelKind.layout``: LSTM i, f, g, o; GRU r, z, n), so it restates no
+cell's equations and works for any registered gated kind.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from rnnlab.device import model_device
 from rnnlab.errors import ConfigError
 from rnnlab.models.charlm import CharLM
 
-GATES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}  # trace entries, in order
-# the gates whose saturation is read, by cell kind (from the registry; the trace below reads these two)
+# the gates whose saturation is read, by built-in cell kind (the registry's, at import; gate_trace reads the
+# registry itself, so a kind registered later is traced too)
 SIGMOID_GATES = {name: kind.sigmoid_gates for name, kind in MODEL_KINDS.items() if kind.sigmoid_gates}
 NAMES = {"i": "input gate", "f": "forget gate", "o": "output gate", "r": "reset gate", "z": "update gate"}
 LOW, HIGH = 0.1, 0.9  # a gate value below LOW is left-saturated (closed), above HIGH right-saturated (open)
@@ -28,44 +28,37 @@ LOW, HIGH = 0.1, 0.9  # a gate value below LOW is left-saturated (closed), above
 
 @torch.no_grad()
 def gate_trace(model: CharLM, ids: Tensor) -> dict[str, Tensor]:
-    """Run the first layer of ``model`` over the 1-D id stream ``ids`` (N,) from a zero state and
-    return every gate and state at every step: ``{name: (N, H)}`` with the names of ``GATES``.
+    """Run the first layer of ``model`` over the 1-D id stream ``ids`` (N,) from a zero state,
+    step by step with the model's own cell, and return ``{name: (N, H)}``: each sigmoid gate the
+    registry names for the cell (``ModelKind.sigmoid_gates``), then each part of the carried
+    state (an LSTM's ``c``), then ``h``, the model's hidden state.
 
-    Raises ``ValueError`` for a model whose cell is not an LSTM or GRU, or whose hidden states
-    differ from the ones recomputed from the weights (its step does not follow the layout)."""
-    kind = model.config.cell
-    if kind not in GATES:
-        raise ConfigError(f"gate_trace reads the gates of an LSTM or GRU, not of a {kind!r} cell")
-    cell = model.rnn.cell_at(0)
-    x = ids.to(model_device(model))[None]
-    x_proj = cell.ih(model.embedding(x))[0]  # (N, G*H)
-    H = cell.hidden_size
-    h = x_proj.new_zeros(H)
-    c = x_proj.new_zeros(H)
-    rows: list[tuple[Tensor, ...]] = []
-    for t in range(x_proj.shape[0]):
-        if kind == "lstm":
-            i, f, g, o = (x_proj[t] + cell.hh(h)).chunk(4)
-            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-            c = f * c + i * g
-            h = o * torch.tanh(c)
-            rows.append((i, f, g, o, c, h))
-        else:
-            x_r, x_z, x_n = x_proj[t].chunk(3)
-            h_r, h_z, h_n = cell.hh(h).chunk(3)
-            r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-            n = torch.tanh(x_n + r * h_n)
-            h = (1 - z) * n + z * h
-            rows.append((r, z, n, h))
-    trace = {name: torch.stack(column).cpu() for name, column in zip(GATES[kind], zip(*rows, strict=True), strict=True)}
-    outputs, _ = model.rnn(model.embedding(x))
-    gap = float((outputs[0, :, :H].cpu() - trace["h"]).abs().max())
-    if not gap <= 1e-4 * max(1.0, float(trace["h"].abs().max())):
+    The states are the cell's own; a gate is read where the registry's ``layout`` puts it, as the
+    sigmoid of its block of ``W_ih x_t + b_ih + W_hh h_(t-1) + b_hh``. Nothing here restates a
+    cell's equations, so a learner's copy traces its own cell. Raises ``ConfigError`` for a cell
+    with no traced gates (a vanilla RNN has none)."""
+    kind = MODEL_KINDS[model.config.cell]
+    if not kind.sigmoid_gates:
+        gated = [name for name, k in MODEL_KINDS.items() if k.sigmoid_gates]
         raise ConfigError(
-            f"the model's {kind} cell does not follow torch's stacked-gate layout (its hidden states differ from "
-            f"the gates recomputed from its weights by up to {gap:.3g}); gate_trace cannot read its gates"
+            f"gate_trace reads the gates of a gated cell ({', '.join(gated)}), not of a {kind.name!r} cell"
         )
-    return trace
+    cell = model.rnn.cell_at(0)
+    x_proj = cell.ih(model.embedding(ids.to(model_device(model))[None]))[0]  # (N, G*H)
+    state = cell.init_state(1, x_proj)
+    rows: dict[str, list[Tensor]] = {}
+    for t in range(x_proj.shape[0]):
+        h_prev = state[0] if isinstance(state, tuple) else state
+        blocks = (x_proj[t : t + 1] + cell.hh(h_prev)).chunk(len(kind.layout), dim=1)
+        for gate in kind.sigmoid_gates:
+            rows.setdefault(gate, []).append(torch.sigmoid(blocks[kind.layout.index(gate)])[0])
+        out, state = cell.step(x_proj[t : t + 1], state)
+        carried = state._asdict() if hasattr(state, "_asdict") else {}
+        for name, value in carried.items():
+            if name != "h":
+                rows.setdefault(name, []).append(value[0])
+        rows.setdefault("h", []).append(out[0])
+    return {name: torch.stack(column).cpu() for name, column in rows.items()}
 
 
 def saturation(acts: Tensor, low: float = LOW, high: float = HIGH) -> tuple[Tensor, Tensor]:

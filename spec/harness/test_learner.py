@@ -27,9 +27,9 @@ pytestmark = pytest.mark.skipif(
 
 VERIFY = """
 import json
-from acceptance import learner
-learner.activate()
-print(json.dumps(learner.verify_kernels()))
+from spec import learner_copy
+learner_copy.activate()
+print(json.dumps(learner_copy.verify_kernels()))
 """
 
 

@@ -12,13 +12,13 @@ from rnnlab.models import CharLM
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_gates]
 
 
-@pytest.mark.parametrize(("cell", "names"), [("lstm", ("i", "f", "g", "o", "c", "h")), ("gru", ("r", "z", "n", "h"))])
+@pytest.mark.parametrize(("cell", "names"), [("lstm", ("i", "f", "o", "c", "h")), ("gru", ("r", "z", "h"))])
 def test_the_trace_reproduces_the_model_step_by_step(cell, names):
     torch.manual_seed(0)
     model = CharLM(vocab_size=9, cell=cell, hidden_size=5, embedding_dim=3).double()
     ids = torch.randint(0, 9, (40,))
     trace = gate_trace(model, ids)
-    assert tuple(trace) == names, f"a {cell}'s trace holds its gates and states in the cell's order, got {tuple(trace)}"
+    assert tuple(trace) == names, f"a {cell}'s trace holds its sigmoid gates, then its states, got {tuple(trace)}"
     assert all(t.shape == (40, 5) for t in trace.values()), "every entry is (characters, hidden units)"
     outputs, _ = model.rnn(model.embedding(ids[None]))
     assert torch.allclose(trace["h"], outputs[0], atol=1e-12), (
@@ -27,29 +27,45 @@ def test_the_trace_reproduces_the_model_step_by_step(cell, names):
 
 
 def test_lstm_gates_follow_the_equations():
-    """Recomputed from the stacked weights (i, f, g, o): sigmoid gates, tanh candidate,
-    c_t = f c_(t-1) + i g, h_t = o tanh(c_t)."""
+    """Read from the stacked weights (i, f, g, o): sigmoid gates with c_t = f c_(t-1) + i g and
+    h_t = o tanh(c_t), g = tanh of its block computed here from the weights."""
     torch.manual_seed(1)
     model = CharLM(vocab_size=6, cell="lstm", hidden_size=4, embedding_dim=3).double()
     ids = torch.randint(0, 6, (12,))
     tr = gate_trace(model, ids)
     for gate in ("i", "f", "o"):
         assert ((tr[gate] > 0) & (tr[gate] < 1)).all(), f"{gate} is a sigmoid: strictly between 0 and 1"
-    c_prev = torch.zeros(4, dtype=torch.float64)
+    cell = model.rnn.cell_at(0)
+    x_proj = cell.ih(model.embedding(ids[None]))[0]
+    c_prev = h_prev = torch.zeros(4, dtype=torch.float64)
     for t in range(12):
-        c = tr["f"][t] * c_prev + tr["i"][t] * tr["g"][t]
+        g = torch.tanh((x_proj[t] + cell.hh(h_prev)).chunk(4)[2])
+        c = tr["f"][t] * c_prev + tr["i"][t] * g
         assert torch.allclose(tr["c"][t], c, atol=1e-12), f"step {t}: c_t = f_t * c_(t-1) + i_t * g_t"
         assert torch.allclose(tr["h"][t], tr["o"][t] * torch.tanh(c), atol=1e-12), f"step {t}: h_t = o_t tanh(c_t)"
-        c_prev = c
+        c_prev, h_prev = c, tr["h"][t]
 
 
-def test_a_cell_that_does_not_follow_the_layout_is_named():
-    """The trace reads the gates from torch's stacked-weight layout; a cell whose step computes
-    something else is refused, not silently misread."""
-    torch.manual_seed(2)
-    model = CharLM(vocab_size=6, cell="gru", hidden_size=4, embedding_dim=3)
-    model.rnn.cell_at(0).step = lambda x_proj, h: (torch.tanh(x_proj[:, :4]),) * 2
-    with pytest.raises(ValueError, match="does not follow"):
+def test_gru_gates_follow_the_equations():
+    """r and z are sigmoids of their blocks; h_t = (1 - z) n + z h_(t-1)."""
+    torch.manual_seed(4)
+    model = CharLM(vocab_size=6, cell="gru", hidden_size=4, embedding_dim=3).double()
+    ids = torch.randint(0, 6, (12,))
+    tr = gate_trace(model, ids)
+    cell = model.rnn.cell_at(0)
+    x_proj = cell.ih(model.embedding(ids[None]))[0]
+    h_prev = torch.zeros(4, dtype=torch.float64)
+    for t in range(12):
+        x_n, h_n = x_proj[t].chunk(3)[2], cell.hh(h_prev).chunk(3)[2]
+        n = torch.tanh(x_n + tr["r"][t] * h_n)
+        h = (1 - tr["z"][t]) * n + tr["z"][t] * h_prev
+        assert torch.allclose(tr["h"][t], h, atol=1e-12), f"step {t}: h_t = (1 - z_t) n_t + z_t h_(t-1)"
+        h_prev = h
+
+
+def test_a_cell_without_gates_is_refused_by_name():
+    model = CharLM(vocab_size=6, cell="rnn", hidden_size=4, embedding_dim=3)
+    with pytest.raises(ValueError, match="gated cell .*not of a 'rnn' cell"):
         gate_trace(model, torch.randint(0, 6, (10,)))
 
 

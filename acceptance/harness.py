@@ -1,0 +1,233 @@
+"""The acceptance harness's fixtures and hooks: each lab trains once per session, each criterion
+records what it measured, and at the end of the session (pass or fail) reports/acceptance.json
+and reports/acceptance.html are written with every criterion, its measured value and threshold,
+and the lab sections (plots, tables, samples).
+
+Registered as a plugin by ``acceptance/conftest.py`` once the rnnlab under test is chosen (the
+reference, or a learner's copy): this module imports rnnlab.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from acceptance import learner, profiles, runs, sections
+from acceptance.record import Recorder
+from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report
+from rnnlab.device import resolve_device
+
+LEARNER = learner.current()  # the learner's copy under test, or None: the reference
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = Path(os.environ.get("RNNLAB_REPORTS", ROOT / "reports"))
+RECORDER = Recorder()
+# RNNLAB_DEVICE=auto|cpu|cuda|mps: where the labs train (auto: CUDA, then MPS, then CPU); the
+# from-scratch vs fused timing table always runs on the CPU, which is what it is about.
+DEVICE = resolve_device(os.environ.get("RNNLAB_DEVICE", "auto"))
+_STARTED = {"wall": time.perf_counter(), "at": dt.datetime.now(dt.timezone.utc)}
+
+
+LAB_SECONDS: dict[str, float] = {}  # wall seconds of each lab's tests (setup, call, teardown)
+
+
+def _lab(item: pytest.Item) -> str:
+    return Path(str(item.fspath)).stem.removeprefix("test_")
+
+
+STUDIES = Path(__file__).resolve().parent / "studies"
+REPORT = {"name": "acceptance"}  # "studies" when the session runs only the opt-in studies
+
+
+def pytest_collection_modifyitems(items):
+    """Labs run in the report's order (the bridge after Lab 02, whose trained models it reuses), so
+    each lab's time includes the training it starts and no other lab's."""
+    if items and all(STUDIES in Path(str(item.fspath)).parents for item in items):
+        REPORT["name"] = "studies"
+    items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
+    for item in items:
+        item.add_marker(pytest.mark.acceptance)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    started = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        LAB_SECONDS[_lab(item)] = LAB_SECONDS.get(_lab(item), 0.0) + time.perf_counter() - started
+
+
+@pytest.fixture(scope="session")
+def recorder() -> Recorder:
+    return RECORDER
+
+
+@pytest.fixture(scope="session")
+def profile() -> profiles.Profile:
+    return profiles.current()
+
+
+@pytest.fixture(scope="session")
+def device() -> torch.device:
+    return DEVICE
+
+
+@pytest.fixture(scope="session")
+def runs_dir() -> Path:
+    path = REPORTS / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """Tiny Shakespeare, split 90/10, with its vocabulary."""
+    from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
+
+    text = load_tiny_shakespeare()
+    train, val = split_text(text)
+    vocab = Vocab.from_text(text)
+    return {
+        "text": text,
+        "train": train,
+        "val": val,
+        "vocab": vocab,
+        "train_ids": vocab.encode(train),
+        "val_ids": vocab.encode(val),
+    }
+
+
+# Each lab trains once per session (acceptance/runs.py), then writes its report section
+# (acceptance/sections/); a learner's copy skips a lab whose exercises are still stubs.
+
+
+@pytest.fixture(scope="session")
+def lab01(profile, corpus, runs_dir, recorder, device):
+    learner.require("lab01")
+    result = runs.lab01(profile, corpus, runs_dir, device)
+    sections.lab01.write(recorder, result)
+    return result
+
+
+@pytest.fixture(scope="session")
+def lab02(profile, corpus, runs_dir, recorder, device):
+    """Lab 02's trained models and measurements (Lab 02's tests and the bridge's)."""
+    learner.require("lab02")
+    result = runs.lab02(profile, corpus, runs_dir, device)
+    sections.lab02.write(recorder, result)
+    return result
+
+
+@pytest.fixture(scope="session")
+def lab03(profile, runs_dir, recorder, device):
+    learner.require("lab03")
+    result = runs.lab03(profile, runs_dir, device)
+    sections.lab03.write(recorder, result)
+    return result
+
+
+@pytest.fixture(scope="session")
+def bridge(profile, corpus, lab02, recorder, device):
+    learner.require("bridge")
+    result = runs.bridge(profile, corpus, lab02, device)
+    sections.bridge.write(recorder, result)
+    return result
+
+
+def pytest_sessionstart(session):
+    if LEARNER is not None:
+        learner.verify_kernels()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A lab test skipped because its exercises are stubs: a "not attempted" row in the report."""
+    report = yield
+    if report.skipped and call.excinfo is not None and report.when in ("setup", "call"):
+        reason = str(call.excinfo.value)
+        if reason.startswith(learner.NOT_ATTEMPTED):
+            lab = Path(str(item.fspath)).stem.removeprefix("test_")
+            doc = (item.function.__doc__ or "").strip().splitlines()
+            name = item.name.removeprefix("test_").replace("_", " ")
+            case = item.name.removeprefix("test_").replace("[", ".").rstrip("]")
+            RECORDER.not_attempted(f"{lab}.{case}", lab, doc[0] if doc else name, reason)
+    return report
+
+
+def trained_code() -> dict[str, object]:
+    """Whose code this run trained, for the report's header."""
+    if LEARNER is None:
+        return {"who": "reference", "directory": str(ROOT / "impl" / "rnnlab")}
+    from rnnlab.exercise import BY_ID
+
+    return {
+        "who": "learner",
+        "directory": str(LEARNER.directory),
+        "stubbed": [f"{BY_ID[e].number} {BY_ID[e].title}" for e in LEARNER.stubbed],
+        "done": len(BY_ID) - len(LEARNER.stubbed),
+        "exercises": len(BY_ID),
+        "recurrence": LEARNER.recurrence,
+    }
+
+
+def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
+    """With RNNLAB_IMPL=DIR set, the report gains the `rnnlab exercise status DIR` table."""
+    from acceptance.record import Table
+    from rnnlab import exercise
+
+    rows = exercise.status(impl_dir, ROOT / "spec")
+    done = sum(r["passed"] == r["total"] and r["total"] > 0 for r in rows)
+    section = recorder.section("exercises", f"Learner progress — {impl_dir}")
+    section.summary = f"{done} of {len(rows)} exercises done (specs run against {impl_dir})."
+    section.tables.append(
+        Table(
+            "Exercises in curriculum order",
+            ["task", "exercise", "specs passed", "first failing message"],
+            [[r["number"], r["title"], f"{r['passed']}/{r['total']}", r["first_failure"]] for r in rows],
+        )
+    )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    trained = RECORDER.criteria or RECORDER.sections  # a lab, a study or a criterion ran
+    if not trained or exitstatus == pytest.ExitCode.INTERRUPTED:
+        why = "it was interrupted" if trained else "it selected or trained nothing"
+        session.config.get_terminal_writer().line(
+            f"\nno report written: {why}; {REPORTS / (REPORT['name'] + '.html')} is as it was", yellow=True
+        )
+        return
+    if os.environ.get("RNNLAB_IMPL"):
+        add_learner_progress(RECORDER, os.environ["RNNLAB_IMPL"])
+    prof = os.environ.get("RNNLAB_PROFILE", "quick")
+    meta = {
+        "profile": prof,
+        "started": _STARTED["at"].isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - _STARTED["wall"], 1),
+        "lab_seconds": {lab: round(sec, 1) for lab, sec in LAB_SECONDS.items()},
+        "machine": {**machine_info(), "device": str(DEVICE)},
+        "git": git_revision(ROOT),
+        "seed": 0,
+        "command": ("RNNLAB_IMPL=" + str(LEARNER.directory) + " " if LEARNER else "")
+        + f"RNNLAB_PROFILE={prof} tox -e acceptance",
+        "trained_code": trained_code(),
+    }
+    try:
+        json_path, html_path = write_report(RECORDER, meta, REPORTS, REPORT["name"])
+    except OSError as exc:
+        session.config.get_terminal_writer().line(f"rnnlab: could not write the report: {exc}", red=True)
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return
+    attempted = [c for c in RECORDER.criteria if c.attempted]
+    passed = sum(c.passed for c in attempted)
+    skipped = len(RECORDER.criteria) - len(attempted)
+    more = f", {skipped} not attempted (their exercises are still stubs)" if skipped else ""
+    verdict = f"{passed}/{len(attempted)} criteria passed{more}" if RECORDER.criteria else "findings only"
+    session.config.get_terminal_writer().line(f"\n{REPORT['name']} report: {html_path} ({verdict})")
+
+
+torch.set_num_threads(int(os.environ.get("RNNLAB_THREADS", torch.get_num_threads())))
