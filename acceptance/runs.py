@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
+from acceptance.parallel import run_all
 from acceptance.profiles import Profile
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
 from rnnlab.cells import MODEL_KINDS
@@ -29,6 +31,7 @@ from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_c
 from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnlab.padding import by_length
 from rnnlab.sampling import sample
 from rnnlab.training import seed_everything, train_lm
 from rnnlab.training.seq2seq import exposure_by_bucket, score_by_bucket, train_seq2seq
@@ -180,34 +183,48 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
     baseline trained on past the budget, and Bahdanau once more with teacher forcing always on."""
     cfg = profile.lab03
     splits = split_dates(seed=0)
-    train = make_examples(splits["train"], cfg.train_examples, seed=1)
+    train_set = make_examples(splits["train"], cfg.train_examples, seed=1)
     val = make_examples(splits["validation"], cfg.val_examples, seed=2)
     test = make_examples(splits["test"], cfg.test_examples, seed=3)
-    runs: dict[tuple[str, int], dict[str, Any]] = {}
-    for seed in cfg.seeds:
-        for variant in cfg.variants:
-            if seed != cfg.seeds[0] and variant not in ("none", "bahdanau"):
-                continue  # extra seeds are for the baseline-vs-Bahdanau gap
-            tcfg = replace(cfg.train, seed=seed)
-            name = variant if seed == cfg.seeds[0] else f"{variant}-seed{seed}"
-            run, snapshots = train_variant(
-                cfg, variant, tcfg, train, val, test, runs_dir / "lab03" / f"{name}.pt", device
-            )
-            runs[(variant, seed)] = run
-            if variant == "none" and seed == cfg.seeds[0] and cfg.catch_up_steps:
-                run["continued"] = continue_baseline(run["model"], train, val, tcfg, snapshots[-1], cfg.catch_up_steps)
-    forced = None
-    if cfg.always_forced:  # the same Bahdanau run with teacher forcing always on: exposure bias
-        tcfg = replace(cfg.train, seed=cfg.seeds[0], tf_start=1.0, tf_end=1.0)
-        forced, _ = train_variant(
-            cfg, "bahdanau", tcfg, train, val, test, runs_dir / "lab03" / "bahdanau-forced.pt", device
-        )
     long_test = [e for e in test if bucket(e.source) == "long"]
     first = cfg.seeds[0]
-    for variant in ("bahdanau", "luong", "luong_dot"):
-        if (variant, first) in runs:
-            runs[(variant, first)]["alignment"] = alignment_score(runs[(variant, first)]["model"], long_test)
-    return {"cfg": cfg, "runs": runs, "forced": forced, "test": test, "long_test": long_test, "train_size": len(train)}
+
+    def job(variant: str, seed: int, name: str, **schedule: float) -> Callable[[], Result]:
+        def train() -> Result:
+            tcfg = replace(cfg.train, seed=seed, **schedule)
+            run, snapshots = train_variant(
+                cfg, variant, tcfg, train_set, val, test, runs_dir / "lab03" / f"{name}.pt", device
+            )
+            if variant == "none" and seed == first and not schedule and cfg.catch_up_steps:
+                run["continued"] = continue_baseline(
+                    run["model"], train_set, val, tcfg, snapshots[-1], cfg.catch_up_steps
+                )
+            if variant != "none" and seed == first and not schedule:
+                run["alignment"] = alignment_score(run["model"], long_test)
+            return run
+
+        return train
+
+    jobs: dict[Any, Callable[[], Result]] = {}
+    for seed in cfg.seeds:
+        for variant in cfg.variants:
+            if seed != first and variant not in ("none", "bahdanau"):
+                continue  # extra seeds are for the baseline-vs-Bahdanau gap
+            jobs[(variant, seed)] = job(variant, seed, variant if seed == first else f"{variant}-seed{seed}")
+    if cfg.always_forced:  # the same Bahdanau run with teacher forcing always on: exposure bias
+        jobs["forced"] = job("bahdanau", first, "bahdanau-forced", tf_start=1.0, tf_end=1.0)
+    # side by side on a CPU, each run's numbers as if it ran alone (acceptance/parallel.py)
+    trained = run_all(jobs, side_by_side=device.type == "cpu")
+    forced = trained.pop("forced", None)
+    runs: dict[tuple[str, int], dict[str, Any]] = trained
+    return {
+        "cfg": cfg,
+        "runs": runs,
+        "forced": forced,
+        "test": test,
+        "long_test": long_test,
+        "train_size": len(train_set),
+    }
 
 
 def train_variant(
@@ -274,8 +291,8 @@ def alignment_score(model: Seq2Seq, examples: list, batch_size: int = 256) -> fl
     """Share of the output's year/month/day characters whose attention argmax lies in that field's span."""
     hits = total = 0
     model.eval()
-    for i in range(0, len(examples), batch_size):
-        chunk = examples[i : i + batch_size]
+    for batch in by_length([e.source for e in examples], batch_size):
+        chunk = [examples[i] for i in batch]
         src, lengths = model.encode_sources([e.source for e in chunk])
         _, attention = model.decode(src.to(model_device(model)), lengths)
         focus = attention.argmax(-1)  # (B, T_out)

@@ -121,7 +121,7 @@ def test_luong_dot_against_the_baseline(lab03, recorder):
     first = lab03["cfg"].seeds[0]
     runs = lab03["runs"]
     if ("luong_dot", first) not in runs:
-        pytest.skip("this profile does not train the luong_dot variant")
+        pytest.skip("this profile does not train the luong_dot variant (the full profile does: tox -e full)")
     dot, base = (100 * runs[(v, first)]["test"]["long"] for v in ("luong_dot", "none"))
     check(
         recorder,

@@ -5,10 +5,10 @@ from itertools import pairwise
 import pytest
 import torch
 
-from rnnlab.data.dates import INPUT_ALPHABET
+from rnnlab.data.dates import INPUT_ALPHABET, Example
 from rnnlab.models.seq2seq import EOS, SOS, Seq2Seq, Seq2SeqConfig
 from rnnlab.recurrent import Recurrent
-from rnnlab.training.seq2seq import Seq2SeqTrainConfig, teacher_forcing_ratio
+from rnnlab.training.seq2seq import Seq2SeqTrainConfig, teacher_forced_predictions, teacher_forcing_ratio
 
 pytestmark = [pytest.mark.lab03, pytest.mark.lab03_seq2seq]
 
@@ -39,6 +39,20 @@ def test_padding_does_not_change_the_encoding():
     )
     assert (out[1, 4:] == 0).all(), "outputs at padded positions are zero"
     torch.testing.assert_close(state[1][1], alone_state[1][0], msg="the backward final state must ignore padding")
+
+
+def test_translate_answers_each_source_as_if_it_were_alone(model):
+    """translate batches sources by length (less padding, less work): each answer is the one the
+    source gets alone, in the order the sources were given."""
+    model.double()
+    for p in model.parameters():  # a sharper model than the untrained one, so answers differ by source
+        p.data.mul_(4)
+    sources = ["14 March 2024", "the twelfth of June, nineteen ninety-nine", "1/2/1999", "2001-07-04", "May 5 1955"]
+    batched = model.translate(sources, batch_size=2)
+    assert batched == [model.translate([s])[0] for s in sources], "a source's answer must not depend on its batch"
+    examples = [Example(s, "2000-01-01", "any", {}) for s in sources]
+    forced = teacher_forced_predictions(model, examples, batch_size=2)
+    assert forced == [teacher_forced_predictions(model, [e])[0] for e in examples]
 
 
 def test_teacher_forcing_feeds_the_gold_previous_token(model):

@@ -34,6 +34,7 @@ from rnnlab.checks import MAX_WIDTH, require_positive_ints
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
 from rnnlab.errors import ConfigError
+from rnnlab.padding import by_length
 from rnnlab.recurrent import Recurrent
 
 TARGET_CHARS = "0123456789-"
@@ -270,10 +271,11 @@ class Seq2Seq(nn.Module):
         was_training = self.training
         self.eval()
         device = model_device(self)
-        out: list[str] = []
-        for i in range(0, len(sources), batch_size):
-            src, lengths = self.encode_sources(list(sources[i : i + batch_size]))
-            out.extend(self.decode_targets(self(src.to(device), lengths).argmax(-1).cpu()))
+        out: list[str] = [""] * len(sources)
+        for batch in by_length(sources, batch_size):
+            src, lengths = self.encode_sources([sources[i] for i in batch])
+            for i, line in zip(batch, self.decode_targets(self(src.to(device), lengths).argmax(-1).cpu()), strict=True):
+                out[i] = line
         self.train(was_training)
         return out
 

@@ -40,6 +40,9 @@ def evenly_spaced(steps: int, points: int) -> list[int]:
     return sorted({round(steps * (k + 1) / points) for k in range(points)})
 
 
+BAR_POSITION: int | None = None  # the line a progress bar takes; runs side by side each set their own
+
+
 def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0) -> tqdm[int]:
     """tqdm over steps ``start..steps-1``; ``progress=None`` lets tqdm decide (off when not a
     terminal, e.g. CI logs)."""
@@ -51,6 +54,7 @@ def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0) -
         leave=False,
         initial=start,
         total=steps,
+        position=BAR_POSITION,
     )
 
 

@@ -14,6 +14,7 @@ from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, python_random_state
 from rnnlab.errors import ConfigError
 from rnnlab.models.seq2seq import Seq2Seq
+from rnnlab.padding import by_length
 from rnnlab.training.loop import Evaluation, restore, run_training
 
 
@@ -98,13 +99,13 @@ def teacher_forced_predictions(model: Seq2Seq, examples: Sequence[Example], batc
     was_training = model.training
     model.eval()
     device = model_device(model)
-    out: list[str] = []
-    for i in range(0, len(examples), batch_size):
-        chunk = examples[i : i + batch_size]
-        src, lengths = model.encode_sources([e.source for e in chunk])
-        gold = model.encode_targets([e.target for e in chunk]).to(device)
+    out: list[str] = [""] * len(examples)
+    for batch in by_length([e.source for e in examples], batch_size):
+        src, lengths = model.encode_sources([examples[i].source for i in batch])
+        gold = model.encode_targets([examples[i].target for i in batch]).to(device)
         logits = model(src.to(device), lengths, gold, teacher_forcing=1.0)
-        out.extend(model.decode_targets(logits.argmax(-1).cpu()))
+        for i, line in zip(batch, model.decode_targets(logits.argmax(-1).cpu()), strict=True):
+            out[i] = line
     model.train(was_training)
     return out
 
