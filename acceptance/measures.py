@@ -9,7 +9,6 @@ that reports it cannot drift apart.
 from __future__ import annotations
 
 import re
-import statistics
 from typing import Any
 
 from rnnlab.cells import MODEL_KINDS
@@ -38,6 +37,7 @@ SEQ2SEQ_NAMES = {
 CONTINUED = "baseline, continued past the budget"
 FORCED = "Bahdanau, teacher forcing always on"
 SCHEDULED = "Bahdanau, scheduled sampling"
+NEVER = "Bahdanau, never teacher-forced"
 
 # --- Lab 01 ---------------------------------------------------------------------------------------
 
@@ -121,9 +121,10 @@ def exposure(history: Any, bucket: str = "all") -> list[float]:
 
 
 def exposure_runs(result: dict[str, Any]) -> dict[str, Any]:
-    """The two Bahdanau runs that differ only in teacher forcing."""
-    return {SCHEDULED: result["runs"][("bahdanau", result["cfg"].seeds[0])], FORCED: result["forced"]}
-
-
-def mean_exposure(result: dict[str, Any]) -> dict[str, float]:
-    return {name: statistics.fmean(exposure(r["history"])) for name, r in exposure_runs(result).items()}
+    """The Bahdanau runs that differ only in teacher forcing: scheduled, always on, never (those trained)."""
+    runs = {
+        SCHEDULED: result["runs"][("bahdanau", result["cfg"].seeds[0])],
+        FORCED: result.get("forced"),
+        NEVER: result.get("never"),
+    }
+    return {name: r for name, r in runs.items() if r is not None}

@@ -128,6 +128,9 @@ class Lab03:
     # always on (ratio 1.0 throughout), same budget and seed; both it and the scheduled-sampling run are
     # evaluated fed the gold previous characters and fed their own. Costs one Bahdanau run (about 80 s).
     always_forced: bool = True
+    # What teacher forcing is for: the same Bahdanau run with teacher forcing never on (ratio 0.0 throughout,
+    # the decoder always fed its own predictions), its learning curve and accuracy beside the other two.
+    never_forced: bool = True
     train_examples: int = 20000
     val_examples: int = 400
     test_examples: int = 2000

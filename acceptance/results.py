@@ -69,13 +69,18 @@ def render() -> str:
             f"- {g.profile}, {g.model} ({g.purpose.replace('_', ' ')}, {g.steps} steps): {pairs}. "
             f"{g.machine}, git {g.git}; `{g.command}`"
         )
-    out += ["", "## Criteria known to fail at a budget", ""]
     known = json.loads((measured / "known-failures.json").read_text(encoding="utf-8"))
-    for profile, listed in known.items():
+    listed = [(p, k, r) for p, entries in known.items() if p != "about" for k, r in entries.items()]
+    if listed:
+        out += ["", "## Criteria known to fail at a budget", ""]
+        out += [f"- {p}, `{k}`: {r['why']} {r['measured']} ({r['machine']}; git {r['git']})" for p, k, r in listed]
+    out += ["", "## Findings: the seed's claims about attention, measured (not judged)", ""]
+    findings = json.loads((measured / "findings.json").read_text(encoding="utf-8"))
+    for profile, entries in findings.items():
         if profile == "about":
             continue
-        for key, r in listed.items():
-            out.append(f"- {profile}, `{key}`: {r['why']} {r['measured']} ({r['machine']}; git {r['git']})")
+        for key, r in entries.items():
+            out.append(f"- {profile}, `{key}`: {r['finding']} {r['measured']} ({r['machine']}; git {r['git']})")
     out += [""]
     for t in runs["tables"]:
         out += [f"## {t['title']}", "", f"{t['machine']}, git {t['git']} (`{t['command']}`).", ""]

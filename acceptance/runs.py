@@ -27,7 +27,13 @@ from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
 from rnnlab.device import model_device, rng_state
 from rnnlab.fast import set_fast
 from rnnlab.gates import gate_trace, line_position, saturation, tracking_unit
-from rnnlab.metrics import effective_context, grad_norms_through_time, loss_by_context, perplexity
+from rnnlab.metrics import (
+    effective_context,
+    grad_norms_through_time,
+    loss_by_context,
+    perplexity,
+    sequential_depth,
+)
 from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
@@ -180,7 +186,7 @@ def gate_study(model: CharLM, kind: str, text: str, vocab: Any) -> Result:
 
 def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
     """Every seq2seq variant on one protocol (the baseline on each seed, with Bahdanau), the
-    baseline trained on past the budget, and Bahdanau once more with teacher forcing always on."""
+    baseline trained on past the budget, and Bahdanau twice more: teacher forcing always on, and never."""
     cfg = profile.lab03
     splits = split_dates(seed=0)
     train_set = make_examples(splits["train"], cfg.train_examples, seed=1)
@@ -214,13 +220,16 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
     if cfg.always_forced:  # the same Bahdanau run with teacher forcing always on: exposure bias
         jobs["forced"] = job("bahdanau", first, "bahdanau-forced", tf_start=1.0, tf_end=1.0)
     # side by side on a CPU, each run's numbers as if it ran alone (acceptance/parallel.py)
+    if cfg.never_forced:  # and never on: what teacher forcing is for
+        jobs["never"] = job("bahdanau", first, "bahdanau-never-forced", tf_start=0.0, tf_end=0.0)
     trained = run_all(jobs, side_by_side=device.type == "cpu")
-    forced = trained.pop("forced", None)
+    forced, never = trained.pop("forced", None), trained.pop("never", None)
     runs: dict[tuple[str, int], dict[str, Any]] = trained
     return {
         "cfg": cfg,
         "runs": runs,
         "forced": forced,
+        "never": never,
         "test": test,
         "long_test": long_test,
         "train_size": len(train_set),
@@ -342,10 +351,12 @@ def bridge(profile: Profile, corpus: Result, lab02_result: Result, device: torch
         "window": window,
     }
     timing = time_against_length(cfg, lab02_cfg, len(corpus["vocab"]), device)
+    depth = sequential_depths(cfg, lab02_cfg, len(corpus["vocab"]))
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}  # step time, T short -> long
     return {
         "growth": growth,
+        "depth": depth,
         "cfg": cfg,
         "train": train_cfg,
         "run": run,
@@ -367,6 +378,19 @@ def attention_lm(cfg: Any, vocab_size: int, context: int, dropout: float = 0.0) 
         context=context,
         dropout=dropout,
     )
+
+
+def sequential_depths(cfg: Any, lab02_cfg: Any, vocab_size: int) -> dict[tuple[str, int], int]:
+    """The longest chain of dependent operations in one forward pass (rnnlab.metrics.sequential_depth)
+    at each timing length, for each of Lab 02's model kinds and the attention LM, counted on the CPU
+    from the models as built (the count does not depend on their weights)."""
+    torch.manual_seed(0)
+    models: dict[str, torch.nn.Module] = {
+        kind: CharLM(vocab_size, kind, hidden, 1, lab02_cfg.embedding_dim)
+        for kind, hidden in lab02_cfg.hidden(vocab_size)
+    }
+    models[ATTENTION] = attention_lm(cfg, vocab_size, max(cfg.timing_lengths))
+    return {(kind, T): sequential_depth(model, T) for kind, model in models.items() for T in cfg.timing_lengths}
 
 
 def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch.device) -> dict[Any, float]:

@@ -1,11 +1,15 @@
 """The bridge's requirements — from recurrence to attention, at Lab 02's budget.
 
 One test per criterion; ``bridge`` (acceptance/harness.py) trains the attention LM once per
-session on Lab 02's characters and budget and times one step against the sequence length
-(acceptance/runs.py), and writes the bridge's report section (acceptance/sections/bridge.py).
+session on Lab 02's characters and budget, counts sequential operations and times one step against
+the sequence length (acceptance/runs.py), and writes the bridge's report section
+(acceptance/sections/bridge.py). Its perplexity and context against the recurrent models, and the
+CPU's step times, are findings there (issue #25), not criteria.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from acceptance.criteria import check
 from acceptance.measures import ATTENTION, TIMED, param_spread
@@ -14,6 +18,11 @@ from acceptance.measures import LM_NAMES as NAMES
 LAB = "bridge"
 # Issue #16: parameters matched to Lab 02's models, as Lab 02 matches its own (issue #3: within 10%).
 MAX_PARAM_SPREAD = 0.10
+# Issue #25, from Vaswani et al. 2017, Table 1 (sequential operations: O(n) recurrent, O(1) self-attention),
+# fixed before the first count: attention's chain is as long at every T; a recurrent model's grows at least
+# half as fast as T (linear growth gives the full ratio; O(log n) or O(1) would give far less).
+MAX_ATTENTION_DEPTH_GROWTH = 1.0
+MIN_RECURRENT_DEPTH_GROWTH = 0.5
 
 
 def test_attention_parameters_match_lab02(bridge, recorder):
@@ -31,46 +40,43 @@ def test_attention_parameters_match_lab02(bridge, recorder):
     )
 
 
-def test_attention_uses_more_of_the_past_than_the_rnn(bridge, recorder):
-    run, rnn = bridge["run"], bridge["lab02"]["runs"]["rnn"]
+def test_attention_needs_a_constant_number_of_sequential_operations(bridge, recorder):
+    cfg, depth = bridge["cfg"], bridge["depth"]
+    short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
+    growth = {kind: depth[(kind, long_)] / depth[(kind, short)] for kind in {k for k, _ in depth}}
+    recurrent = {k: g for k, g in growth.items() if k != ATTENTION}
+    slowest = min(recurrent, key=recurrent.get)
     check(
         recorder,
-        "bridge.attention_context",
+        "bridge.sequential_ops",
         LAB,
-        "The attention LM uses more of the past than the vanilla RNN (effective context)",
-        f"{run['reach']} vs {rnn['reach']} characters",
-        "> RNN's",
-        run["reach"] > rnn["reach"],
-        f"its window: {run['window']} characters",
+        f"Sequential operations (the longest chain of dependent operations in a forward pass, counted from the "
+        f"models): from T = {short} to T = {long_} every recurrent model's grows at least half as fast as T, "
+        "attention's not at all",
+        f"attention {growth[ATTENTION]:.2f}x; slowest recurrent {growth[slowest]:.1f}x ({NAMES[slowest]})",
+        f"attention {MAX_ATTENTION_DEPTH_GROWTH:.0f}x; recurrent >= {MIN_RECURRENT_DEPTH_GROWTH * long_ / short:.0f}x",
+        growth[ATTENTION] <= MAX_ATTENTION_DEPTH_GROWTH
+        and all(g >= MIN_RECURRENT_DEPTH_GROWTH * long_ / short for g in recurrent.values()),
+        "; ".join(f"{NAMES[k]} {depth[(k, short)]:,} -> {depth[(k, long_)]:,}" for k in growth),
     )
 
 
-def test_attention_step_time_grows_slower_than_the_lstms(bridge, recorder):
-    cfg, timing = bridge["cfg"], bridge["timing"]
+def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge, recorder):
+    if bridge["device"] == "cpu":
+        pytest.skip(
+            "a criterion on a GPU only: a CPU has no parallel hardware for attention's positions to fill "
+            "(this run's CPU step times are a finding in the bridge's section)"
+        )
+    cfg, timing, growth = bridge["cfg"], bridge["timing"], bridge["growth"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    growth = bridge["growth"]
     check(
         recorder,
         "bridge.parallel_steps",
         LAB,
-        f"From T = {short} to T = {long_}, one attention training step grows by a smaller factor than one LSTM "
-        "step (T dependent steps against one parallel pass per layer)",
+        f"On a GPU, from T = {short} to T = {long_}, one attention training step grows by a smaller factor than one "
+        "LSTM step (T dependent steps against one parallel pass per layer)",
         f"{growth[ATTENTION]:.1f}x vs {growth[TIMED]:.1f}x",
         "attention's < LSTM's",
         growth[ATTENTION] < growth[TIMED],
         f"at T = {long_}: LSTM {1000 * timing[(TIMED, long_)]:.0f} ms, attention {1000 * timing[(ATTENTION, long_)]:.0f} ms",
-    )
-
-
-def test_attention_perplexity_is_below_the_rnns(bridge, recorder):
-    run, runs = bridge["run"], bridge["lab02"]["runs"]
-    check(
-        recorder,
-        "bridge.attention_ppl",
-        LAB,
-        "At the same budget the attention LM's validation perplexity is below the vanilla RNN's",
-        f"{run['ppl']:.3f} vs {runs['rnn']['ppl']:.3f}",
-        "< RNN's",
-        run["ppl"] < runs["rnn"]["ppl"],
-        ", ".join(f"{NAMES[k]} {r['ppl']:.3f}" for k, r in runs.items()),
     )

@@ -2,7 +2,9 @@
 
 One test per criterion; ``lab02`` (acceptance/harness.py) trains the RNN, LSTM and GRU once per
 session at equal compute (acceptance/runs.py) and writes the lab's report section
-(acceptance/sections/lab02.py).
+(acceptance/sections/lab02.py). Whether a gated cell beats the RNN at this budget is a finding
+there, not a criterion (issue #25): at one layer and 64-character windows its one-seed margin (LSTM 0.9%,
+GRU 2.8%) lies within the RNN's own spread over seeds (4.800-4.887 at lr 1e-2).
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from acceptance.criteria import check
-from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, SEED_CLAIMED_REDUCTION, param_spread, relative
-from acceptance.records import behind_at, rate_check
+from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, param_spread, relative
 from rnnlab.gates import SIGMOID_GATES
 
 LAB = "lab02"
@@ -41,27 +42,6 @@ def test_equal_compute_budget(lab02, recorder):
         f"<= {100 * MAX_PARAM_SPREAD:.0f}%",
         spread <= MAX_PARAM_SPREAD,
         ", ".join(f"{NAMES[k]} {v:,}" for k, v in params.items()),
-    )
-
-
-@pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_beats_the_rnn(lab02, recorder, kind):
-    runs = lab02["runs"]
-    ours, rnn = runs[kind]["ppl"], runs["rnn"]["ppl"]
-    check(
-        recorder,
-        f"lab02.{kind}_beats_rnn",
-        LAB,
-        f"{NAMES[kind]} reaches a lower validation perplexity than the vanilla RNN at the same budget",
-        f"{ours:.3f} vs {rnn:.3f}",
-        "< RNN's",
-        ours < rnn,
-        f"reduction {100 * (rnn - ours) / rnn:.1f}% (the seed claims {SEED_CLAIMED_REDUCTION:.0f}%)"
-        + "".join(
-            f"; at lr {r}, measured outside this run, it is behind the RNN ({p:.3f} vs {b:.3f}): the Lab 02 "
-            "section says how the ranking depends on the shared rate"
-            for r, p, b in behind_at(rate_check(lab02["profile"]), f"lab02.{kind}")
-        ),
     )
 
 

@@ -2,6 +2,8 @@
 
 One test per criterion; ``lab03`` (acceptance/harness.py) trains every variant once per session
 on one protocol (acceptance/runs.py) and writes the lab's report section (acceptance/sections/lab03.py).
+Exposure bias, with teacher forcing scheduled, always on and never, is a finding there (issue #25: its
+one-seed difference, 0.485 against 0.495 points, was inside the noise), not a criterion.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from acceptance.criteria import check
-from acceptance.measures import FORCED, SCHEDULED, exposure_runs, gaps, mean_exposure
 from acceptance.measures import SEQ2SEQ_NAMES as NAMES
+from acceptance.measures import gaps
 
 LAB = "lab03"
 # The seed: attention beats the baseline by >= 15 points on long inputs (issue #4: at the same budget).
@@ -21,24 +23,6 @@ MIN_SHORT = 95.0
 # Issue #4: the share of output year/month/day characters whose attention argmax falls in that
 # field's input span; target >= 80%.
 MIN_ALIGNMENT = 80.0
-
-
-def test_scheduled_sampling_reduces_exposure_bias(lab03, recorder):
-    if lab03["forced"] is None:
-        pytest.skip("this profile does not train the always-teacher-forced model")
-    both = mean_exposure(lab03)
-    check(
-        recorder,
-        "lab03.exposure_bias",
-        LAB,
-        "Exposure bias (validation character accuracy fed the gold prefix minus fed its own, mean over the "
-        "evaluations during training) is smaller with scheduled sampling than with teacher forcing always on",
-        f"{both[SCHEDULED]:.1f} vs {both[FORCED]:.1f} points",
-        "scheduled < always on",
-        both[SCHEDULED] < both[FORCED],
-        f"final test exact match (fed its own): scheduled {100 * exposure_runs(lab03)[SCHEDULED]['test']['all']:.1f}%, "
-        f"always on {100 * lab03['forced']['test']['all']:.1f}%",
-    )
 
 
 def test_attention_beats_the_baseline_on_long_inputs(lab03, recorder):

@@ -14,6 +14,7 @@ from acceptance.measures import (
     CATCH_UP_MARGINS,
     CONTINUED,
     FORCED,
+    NEVER,
     SCHEDULED,
     catch_up,
     exposure,
@@ -139,7 +140,7 @@ def _write_section(recorder, result):
             plots.accuracy_by_length({NAMES[v]: runs[(v, first)]["curve"] for v in cfg.variants}),
         )
     )
-    if result["forced"] is not None:
+    if len(exposure_runs(result)) > 1:
         _exposure_section(sec, result)
     model = runs[("bahdanau", first)]["model"]
     example = max(result["long_test"][:200], key=lambda e: len(e.source) if len(e.source) < 140 else 0)
@@ -158,94 +159,115 @@ def _write_section(recorder, result):
 
 def _exposure_section(sec, result):
     t = result["cfg"].train
-    both = exposure_runs(result)
-    steps = both[SCHEDULED]["history"].eval_step
+    runs = exposure_runs(result)
+    steps = runs[SCHEDULED]["history"].eval_step
+    how = {SCHEDULED: f"{t.tf_start} -> {t.tf_end}, the lab's", FORCED: "1.0 throughout", NEVER: "0.0 throughout"}
     sec.figures.append(
         Figure(
-            "Teacher forcing: fed the gold prefix against fed its own",
-            f"Validation character accuracy (all inputs) during training for two Bahdanau models that differ only in "
-            f"teacher forcing: scheduled sampling ({t.tf_start} -> {t.tf_end}, the lab's) and teacher forcing always "
-            "on (1.0 throughout). Dashed: each model fed the gold previous characters (as teacher forcing trains "
-            "it); solid: fed its own predictions (as at test time). The vertical gap between a model's two curves "
-            "is its exposure bias. (Character accuracy, not exact match: greedy decoding makes its first mistake "
-            "at the same place either way, so exact match is the same fed gold or fed its own; the difference "
-            "is in what follows a first mistake.)",
+            "Teacher forcing: what it is for",
+            "Validation exact match (all inputs, fed its own predictions as at test time) during training of "
+            f"{len(runs)} Bahdanau models that differ only in the teacher-forcing ratio: "
+            + "; ".join(f"{name} ({how[name]})" for name in runs)
+            + ". Same architecture, data, seed, budget and optimiser.",
+            plots.series(
+                {name: [100 * a["all"] for a in r["history"].val_accuracy] for name, r in runs.items()},
+                "training step",
+                "validation exact match (%)",
+                "Learning with and without teacher forcing",
+                x=steps,
+            ),
+        )
+    )
+    sec.figures.append(
+        Figure(
+            "Exposure bias: fed the gold prefix against fed its own",
+            "Validation character accuracy (all inputs) for the same models. Dashed: each model fed the gold "
+            "previous characters (as teacher forcing trains it); solid: fed its own predictions (as at test "
+            "time). The vertical gap between a model's two curves is its exposure bias. (Character accuracy, "
+            "not exact match: greedy decoding makes its first mistake at the same place either way, so exact "
+            "match is the same fed gold or fed its own; the difference is in what follows a first mistake.)",
             plots.series(
                 {
-                    f"{name} — {how}": [100 * e[key]["all"] for e in r["history"].val_exposure]
-                    for name, r in both.items()
-                    for how, key in (("fed gold", "forced"), ("fed own", "free"))
+                    f"{name} — {fed}": [100 * e[key]["all"] for e in r["history"].val_exposure]
+                    for name, r in runs.items()
+                    for fed, key in (("fed gold", "forced"), ("fed own", "free"))
                 },
                 "training step",
                 "validation character accuracy (%)",
                 "Exposure bias during training",
                 x=steps,
-                styles=["--", "-", "--", "-"],
+                styles=["--", "-"] * len(runs),
             ),
         )
     )
     sec.tables.append(
         Table(
-            "Teacher forcing: character accuracy fed the gold prefix and fed its own (%)",
+            "Teacher forcing: accuracy and exposure bias (a finding, not a criterion)",
             [
                 "model",
-                "test, fed gold: all",
-                "test, fed own: all",
-                "test, fed gold: long",
-                "test, fed own: long",
+                "test exact match: all",
+                "test exact match: long",
+                "test characters fed gold: all",
+                "test characters fed own: all",
                 "exposure bias, validation, mean over evaluations (points)",
                 "largest (points, at step)",
             ],
             [
                 [
-                    name,
+                    f"{name} ({how[name]})",
+                    100 * r["test"]["all"],
+                    100 * r["test"].get("long", float("nan")),
                     100 * r["test_exposure"]["forced"]["all"],
                     100 * r["test_exposure"]["free"]["all"],
-                    100 * r["test_exposure"]["forced"].get("long", float("nan")),
-                    100 * r["test_exposure"]["free"].get("long", float("nan")),
                     statistics.fmean(exposure(r["history"])),
                     "{:.1f} at {}".format(*max(zip(exposure(r["history"]), steps, strict=True))),
                 ]
-                for name, r in both.items()
+                for name, r in runs.items()
             ],
-            caption="Same architecture, data, seed, budget and optimiser; only the teacher-forcing ratio differs.",
+            caption="Only the teacher-forcing ratio differs. Issue #25: at this budget the exposure-bias "
+            "difference between scheduled sampling and teacher forcing always on lies within the noise of one "
+            "seed (0.485 against 0.495 points when it was a criterion), so it is reported, not judged.",
         )
     )
 
 
 def _teacher_forcing_point(result):
     t = result["cfg"].train
-    both = exposure_runs(result)
-    steps = both[SCHEDULED]["history"].eval_step
-    bias = {name: exposure(r["history"]) for name, r in both.items()}
-    mean = {name: statistics.fmean(b) for name, b in bias.items()}
+    runs = exposure_runs(result)
+    steps = runs[SCHEDULED]["history"].eval_step
+    bias = {name: statistics.fmean(exposure(r["history"])) for name, r in runs.items()}
+    final = {name: 100 * r["test"]["all"] for name, r in runs.items()}
+    curve = {name: [100 * a["all"] for a in r["history"].val_accuracy] for name, r in runs.items()}
+    halfway = len(steps) // 2 - 1
 
-    def told(name):
-        r, (top, at) = both[name], max(zip(bias[name], steps, strict=True))
-        return (
-            f"exposure bias {mean[name]:.1f} points on average over the evaluations (largest {top:.1f}, at step "
-            f"{at}), and at the end {100 * r['test_exposure']['forced']['all']:.2f}% of test characters right fed "
-            f"the gold prefix against {100 * r['test_exposure']['free']['all']:.2f}% fed its own"
+    def at_half(name):
+        return f"{curve[name][halfway]:.1f}%"
+
+    evidence = (
+        f"Measured with Bahdanau models that differ only in it, at {t.steps} steps: at step {steps[halfway]} "
+        + ", ".join(f"{name.split(', ')[1]} {at_half(name)}" for name in runs)
+        + " of validation dates exactly right; at the end "
+        + ", ".join(f"{final[name]:.1f}%" + f" ({name.split(', ')[1]})" for name in runs)
+        + " of test dates; exposure bias (character accuracy fed the gold prefix minus fed its own, mean over "
+        "the evaluations) "
+        + ", ".join(f"{bias[name]:.2f} points ({name.split(', ')[1]})" for name in runs)
+        + "."
+        + (
+            f" Scheduled sampling against teacher forcing always on: {bias[SCHEDULED] - bias[FORCED]:+.2f} points of "
+            "exposure bias, a finding reported with its numbers (issue #25), not a requirement."
+            if FORCED in runs
+            else ""
         )
-
-    smaller = mean[SCHEDULED] < mean[FORCED]
+    )
     return TalkingPoint(
         LAB,
         "What is teacher forcing, and what does scheduled sampling fix?",
-        "Teacher forcing trains a decoder by feeding it the gold previous character at every step rather than its "
-        "own prediction: each step learns from a correct prefix, so early training is stable and fast. But the "
-        "model then never sees its own mistakes, while at test time it reads nothing else — the mismatch is "
-        "exposure bias, measured as character accuracy fed the gold prefix minus fed its own (exact match cannot "
-        "show it: greedy decoding's first mistake falls at the same place either way). Scheduled sampling "
-        "(Bengio et al., 2015) feeds the model its own prediction with a probability that grows during training. "
-        f"Measured here with two Bahdanau models that differ only in this, at {t.steps} steps: teacher forcing "
-        f"always on, {told(FORCED)}; scheduled sampling ({t.tf_start} -> {t.tf_end}), {told(SCHEDULED)}. "
-        + (
-            f"Scheduled sampling made the average gap {mean[FORCED] - mean[SCHEDULED]:.2f} points smaller."
-            if smaller
-            else "In this run scheduled sampling did not make the gap smaller."
-        ),
-        "lab03.exposure_bias",
+        "Teacher forcing feeds the decoder the gold previous character at every training step instead of its own "
+        "prediction: every step learns from a correct prefix, so training is fast and stable. Its cost is "
+        "exposure bias: the model never practises recovering from its own mistakes, which is all it reads at "
+        f"test time. Scheduled sampling (Bengio et al., 2015; here {t.tf_start} -> {t.tf_end}) feeds it its own "
+        "predictions more and more often as training goes on, to close that gap. " + evidence,
+        "section-lab03",
     )
 
 
@@ -270,7 +292,7 @@ def _claims_and_talking_points(recorder, result):
             key="lab03.catch_up",
         )
     )
-    if result["forced"] is not None:
+    if len(exposure_runs(result)) > 1:
         recorder.talking_points.append(_teacher_forcing_point(result))
     recorder.talking_points.append(
         TalkingPoint(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -11,6 +13,7 @@ from torch.nn import functional as F
 
 from rnnlab.device import model_device
 from rnnlab.errors import ConfigError
+from rnnlab.fast import set_fast
 from rnnlab.models.charlm import CharLM
 from rnnlab.recurrent import detach_state
 
@@ -244,3 +247,31 @@ def copy_gain(
         result[d] = (float(after_other.mean()), float(after_copy.mean()), se)
     model.train(was_training)
     return result
+
+
+def sequential_depth(model: nn.Module, length: int) -> int:
+    """The longest chain of dependent operations in one forward pass of ``model`` over ``length``
+    characters: the operations that must run one after another however many processors there
+    are ("sequential operations", Vaswani et al. 2017, Table 1: O(n) for a recurrent layer, O(1)
+    for self-attention). Counted as the longest path through the autograd graph, from the
+    parameters to the summed logits, on a copy with the fast path off (its kernels fold a
+    whole sequence into one node; the function is the same) and in eval mode."""
+    probe = set_fast(copy.deepcopy(model), False).eval()
+    ids = torch.zeros(1, length, dtype=torch.long, device=model_device(model))
+    with torch.enable_grad():
+        out = probe(ids)
+        logits = out[0] if isinstance(out, tuple) else out
+        root = logits.sum().grad_fn
+    depth: dict[Any, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:  # iterative post-order: a recurrence over 1,000 steps is 10,000 nodes deep
+        node, expanded = stack.pop()
+        if node is None or node in depth:
+            continue
+        children = [child for child, _ in node.next_functions if child is not None]
+        if expanded:
+            depth[node] = 1 + max((depth[c] for c in children), default=0)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if child not in depth)
+    return depth[root] if root is not None else 0

@@ -75,3 +75,12 @@ def test_lab02s_hidden_sizes_fill_one_parameter_budget(name):
         )
     if name != "smoke":
         assert max(counts.values()) <= 1.1 * min(counts.values()), f"{name}: counts differ by more than 10%: {counts}"
+
+
+@pytest.mark.parametrize("name", ["quick", "full"])
+def test_no_profile_a_user_runs_has_known_failures(name):
+    """Every row of the report is a criterion that passes or a finding (issue #25): none is
+    expected to fail."""
+    assert not known_failures(name), (
+        f"{name} lists known failures {sorted(known_failures(name))}: make each pass, or restate it as a finding"
+    )

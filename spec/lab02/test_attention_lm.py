@@ -8,7 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnlab.metrics import evaluate_lm, loss_by_context
+from rnnlab.fast import set_fast
+from rnnlab.metrics import evaluate_lm, loss_by_context, sequential_depth
+from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM, AttentionLMConfig, LayerNorm, causal_attention, gelu
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_attention_lm]
@@ -155,3 +157,30 @@ def test_the_context_curve_reads_at_most_the_window():
     curve = loss_by_context(model, ids, lengths=(1, 4, 12, 48), positions=20)
     assert math.isclose(curve[12], curve[48], rel_tol=1e-12)
     assert curve[1] != curve[12]
+
+
+# --- sequential operations (Vaswani et al. 2017, Table 1): O(n) for recurrence, O(1) for attention ---
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_recurrent_models_sequential_depth_grows_with_the_length(cell):
+    """Each step of a recurrence reads the state the step before wrote: the longest chain of
+    dependent operations grows by the same amount for every character added."""
+    torch.manual_seed(0)
+    model = set_fast(CharLM(vocab_size=7, cell=cell, hidden_size=4, embedding_dim=3))
+    d8, d16, d32 = (sequential_depth(model, T) for T in (8, 16, 32))
+    assert d32 - d16 == 2 * (d16 - d8) > 0, (
+        f"a {cell}'s dependent chain must grow linearly with the length (O(n)): depths {d8}, {d16}, {d32} at 8, 16, 32"
+    )
+    assert model.rnn.fast, "counting leaves the model's fast path as it was"
+
+
+def test_attentions_sequential_depth_does_not_grow_with_the_length():
+    """Every position of a self-attention layer is computed at once from the layer below: the
+    chain of dependent operations is as long at 8 characters as at 64."""
+    torch.manual_seed(0)
+    model = AttentionLM(vocab_size=7, d_model=8, num_heads=2, num_layers=2, d_ff=16, context=64)
+    depths = [sequential_depth(model, T) for T in (8, 16, 64)]
+    assert len(set(depths)) == 1, f"attention's dependent chain must not depend on the length (O(1)): {depths}"
+    deeper = AttentionLM(vocab_size=7, d_model=8, num_heads=2, num_layers=4, d_ff=16, context=64)
+    assert sequential_depth(deeper, 8) > depths[0], "it grows with the number of layers instead"
