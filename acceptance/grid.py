@@ -20,9 +20,11 @@ from acceptance import profiles, runs
 from acceptance.report import cpu_name, git_revision
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
+from rnnlab.data.recall import RecallVocab
 from rnnlab.device import resolve_device
 from rnnlab.metrics import perplexity
 from rnnlab.training import seed_everything, train_lm
+from rnnlab.training.recall import train_recall
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m acceptance.grid", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(profiles.PROFILES), required=True)
     parser.add_argument(
-        "--model", required=True, help="lab02.KIND (a registered model kind: lab02.rnn, ...) or bridge.attention"
+        "--model",
+        required=True,
+        help="lab02.KIND (a registered model kind: lab02.rnn, ...), bridge.attention, recall.KIND or recall.attention",
     )
     parser.add_argument("--rates", required=True, help="comma-separated learning rates, e.g. 3e-3,6e-3,1e-2")
     parser.add_argument("--steps", type=int, default=None, help="the profile's steps unless given")
@@ -39,9 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     profile = profiles.PROFILES[args.profile]
     lab02 = profile.lab02
     lab, _, kind = args.model.partition(".")
-    if (lab, kind) != ("bridge", "attention") and not (lab == "lab02" and kind in MODEL_KINDS):
-        choices = ", ".join(f"lab02.{k}" for k in MODEL_KINDS)
-        parser.error(f"--model {args.model}: choose one of {choices}, bridge.attention")
+    if (
+        (lab, kind) != ("bridge", "attention")
+        and not (lab in ("lab02", "recall") and kind in MODEL_KINDS)
+        and (args.model != "recall.attention")
+    ):
+        choices = ", ".join(f"{lab}.{k}" for lab in ("lab02", "recall") for k in MODEL_KINDS)
+        parser.error(f"--model {args.model}: choose one of {choices}, bridge.attention, recall.attention")
+    if lab == "recall":
+        return _recall_grid(args, profile, argv)
     text = load_tiny_shakespeare()
     vocab = Vocab.from_text(text)
     kinds = dict(lab02.hidden(len(vocab)))
@@ -64,6 +74,34 @@ def main(argv: list[str] | None = None) -> int:
         "grid": grid,
         "git": git_revision(ROOT),
         "machine": f"{cpu_name()}, {device}",
+        "command": "python -m acceptance.grid " + shlex.join(sys.argv[1:] if argv is None else argv),
+    }
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+def _recall_grid(args: argparse.Namespace, profile: profiles.Profile, argv: list[str] | None) -> int:
+    """A recall model's grid: each rate's share of held-out answers wrong (mean over the numbers of
+    pairs; lower is better, as perplexity is)."""
+    cfg = profile.studies.recall
+    kind = args.model.partition(".")[2]
+    vocab = RecallVocab(keys=cfg.keys, values=cfg.keys)
+    budget = runs.recall_model(cfg, vocab, runs.ATTENTION, None).num_parameters()
+    grid = []
+    for rate in (float(r) for r in args.rates.split(",")):
+        seed_everything(cfg.train.seed)
+        model = runs.recall_model(cfg, vocab, kind, budget)
+        tcfg = replace(cfg.train, lr=rate, steps=args.steps or cfg.train.steps)
+        history = train_recall(model, tcfg, vocab, desc=f"{args.model} lr {rate:g}")
+        final = history.val_accuracy[-1]
+        grid.append([rate, round(1 - sum(final.values()) / len(final), 4)])
+    record = {
+        "profile": args.profile,
+        "model": args.model,
+        "steps": args.steps or cfg.train.steps,
+        "grid": grid,
+        "git": git_revision(ROOT),
+        "machine": f"{cpu_name()}, cpu",
         "command": "python -m acceptance.grid " + shlex.join(sys.argv[1:] if argv is None else argv),
     }
     print(json.dumps(record, indent=2))

@@ -15,12 +15,15 @@ from rnnlab.cells import MODEL_KINDS
 from rnnlab.checks import count_parameters
 from rnnlab.models.charlm import CharLM, CharLMConfig
 from rnnlab.training import TrainConfig
+from rnnlab.training.recall import RecallTrainConfig
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
 
 # The learning rates every grid tries, for Lab 02's RNN and for the bridge's attention LM (the full
 # profile's grids also try the next rate past an edge best); the grids are records in
 # acceptance/measured/learning-rates.json.
 LR_GRID = (3e-3, 6e-3, 1e-2)
+# The rates every recall model's grid tries (Adam on small models; fixed before the first recall run).
+RECALL_LR_GRID = (1e-3, 3e-3, 1e-2)
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class Lab03:
     # between steps 500 (94.1%) and 600 (99.2%); the budget gives it that, and is the same for every variant.
     train: Seq2SeqTrainConfig = field(
         default_factory=lambda: Seq2SeqTrainConfig(
-            steps=600, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=10, seed=0
+            steps=600, batch_size=64, lr=2e-3, clip=1.0, tf_start=1.0, tf_end=0.5, eval_points=5, seed=0
         )
     )
     # The baseline-vs-Bahdanau gap is quoted over these seeds. Quick: one, because a second baseline +
@@ -155,6 +158,30 @@ class Bridge:
 
 
 @dataclass(frozen=True)
+class Recall:
+    """Multi-query associative recall (issue #25; Arora et al. 2023): the bridge's attention LM design and a
+    one-layer model of every registered kind, parameters matched to the attention LM's (each recurrent
+    model the largest hidden size within its count), the same optimiser, steps and sequences, each at
+    the best rate of its recorded grid (``rates``; acceptance/measured/learning-rates.json, models
+    ``recall.KIND``)."""
+
+    d_model: int = 64  # the attention LM's width, and every model's embedding
+    num_heads: int = 4
+    num_layers: int = 2
+    keys: int = 32  # the key half of the vocabulary (as many values)
+    # 4,000 steps at 1e-3, 2-16 pairs: sized by pilot runs (the attention LM at 2,000 steps and 1e-3 or 3e-3, and
+    # 4,000 at 1e-3 with 4-32 pairs, plateaued at 51-56% on 4 pairs); about 3 minutes for the four models on 2 cores
+    train: RecallTrainConfig = field(
+        default_factory=lambda: RecallTrainConfig(steps=4000, lr=1e-3, pairs=(2, 4, 8, 16), eval_points=8)
+    )
+    rates: tuple[tuple[str, float], ...] = ()  # model -> its chosen rate; () = train.lr for every model
+    distances: tuple[int, ...] = (8, 16, 32, 64, 128)  # accuracy by how far back the key stands: up to each
+
+    def lr(self, model: str) -> float:
+        return dict(self.rates).get(model, self.train.lr)
+
+
+@dataclass(frozen=True)
 class Studies:
     """Budgets of the opt-in studies (``tox -e studies``), fixed before they were first measured."""
 
@@ -168,6 +195,8 @@ class Studies:
     # Is the gated models' lead capped by the training window? The three models train again on windows
     # this long, the batch cut to keep the characters per step (same steps, tokens and parameters).
     long_window: int = 256
+    # Multi-query associative recall (issue #25): the long-range half of "why did transformers replace RNNs?".
+    recall: Recall = field(default_factory=Recall)
 
 
 @dataclass(frozen=True)
@@ -244,7 +273,15 @@ PROFILES = {
             seeds=(0, 1),  # exercises the multi-seed path the full profile takes
         ),
         Bridge(d_model=20, d_ff=80, timing_lengths=(16, 32), timing_rounds=1),
-        studies=Studies(copy_span=8, copy_distances=(0, 8), copy_positions=50, long_window=64),
+        studies=Studies(
+            copy_span=8,
+            copy_distances=(0, 8),
+            copy_positions=50,
+            long_window=64,
+            recall=Recall(
+                d_model=16, keys=8, train=RecallTrainConfig(steps=20, pairs=(2, 8), eval_points=2, eval_sequences=16)
+            ),
+        ),
     ),
 }
 

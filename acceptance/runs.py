@@ -19,11 +19,13 @@ import torch
 
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
 from acceptance.parallel import run_all
-from acceptance.profiles import Profile
+from acceptance.profiles import HIDDEN_MULTIPLE, Profile
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.checkpoint import save
+from rnnlab.checks import count_parameters
 from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
+from rnnlab.data.recall import RecallVocab
 from rnnlab.device import model_device, rng_state
 from rnnlab.fast import set_fast
 from rnnlab.gates import gate_trace, line_position, saturation, tracking_unit
@@ -36,10 +38,12 @@ from rnnlab.metrics import (
 )
 from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM
+from rnnlab.models.charlm import CharLMConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.padding import by_length
 from rnnlab.sampling import sample
 from rnnlab.training import seed_everything, train_lm
+from rnnlab.training.recall import answered, held_out, train_recall
 from rnnlab.training.seq2seq import exposure_by_bucket, score_by_bucket, train_seq2seq
 
 Result = dict[str, Any]
@@ -405,3 +409,62 @@ def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch
     }
     fns = {(kind, T): lm_step(model, cfg.timing_batch, T) for T in cfg.timing_lengths for kind, model in models.items()}
     return interleaved_medians(fns, rounds=cfg.timing_rounds)
+
+
+# --- multi-query associative recall -----------------------------------------------------------------
+
+
+def recall(profile: Profile, device: torch.device) -> Result:
+    """The attention LM and a one-layer model of every registered kind on multi-query associative
+    recall, parameters matched, side by side: accuracy on held-out sequences by number of pairs and
+    by how far back the queried key stands."""
+    cfg = profile.studies.recall
+    vocab = RecallVocab(keys=cfg.keys, values=cfg.keys)
+    budget = recall_model(cfg, vocab, ATTENTION, None).num_parameters()
+
+    def job(kind: str) -> Callable[[], Result]:
+        def train() -> Result:
+            seed_everything(cfg.train.seed)
+            model = recall_model(cfg, vocab, kind, budget).to(device)
+            tcfg = replace(cfg.train, lr=cfg.lr(kind))
+            history = train_recall(model, tcfg, vocab, desc=f"recall {kind}")
+            scored = [answered(model, b) for b in held_out(tcfg, vocab).values()]
+            correct, distance = torch.cat([c for c, _ in scored]), torch.cat([d for _, d in scored])
+            return {
+                "params": model.num_parameters(),
+                "hidden": getattr(getattr(model, "config", None), "hidden_size", cfg.d_model),
+                "lr": tcfg.lr,
+                "history": history,
+                "by_pairs": history.val_accuracy[-1],
+                "by_distance": {
+                    d: float(correct[(distance <= d) & (distance > low)].double().mean())
+                    for low, d in zip((0, *cfg.distances), cfg.distances, strict=False)
+                    if ((distance <= d) & (distance > low)).any()
+                },
+            }
+
+        return train
+
+    kinds = [*MODEL_KINDS, ATTENTION]
+    trained = run_all({kind: job(kind) for kind in kinds}, side_by_side=device.type == "cpu")
+    return {"cfg": cfg, "runs": trained, "budget": budget, "vocab": vocab}
+
+
+def recall_model(cfg: Any, vocab: RecallVocab, kind: str, budget: int | None) -> torch.nn.Module:
+    """The attention LM at ``cfg``'s sizes, or a one-layer CharLM of ``kind`` with the largest hidden
+    size (a multiple of HIDDEN_MULTIPLE) whose parameters fit ``budget``."""
+    window = 4 * max(cfg.train.pairs)
+    if kind == ATTENTION:
+        return AttentionLM(
+            vocab.size,
+            d_model=cfg.d_model,
+            num_heads=cfg.num_heads,
+            num_layers=cfg.num_layers,
+            d_ff=4 * cfg.d_model,
+            context=window,
+        )
+    assert budget is not None
+    hidden = HIDDEN_MULTIPLE
+    while count_parameters(CharLM, CharLMConfig(vocab.size, kind, hidden + HIDDEN_MULTIPLE, 1, cfg.d_model)) <= budget:
+        hidden += HIDDEN_MULTIPLE
+    return set_fast(CharLM(vocab.size, kind, hidden, 1, cfg.d_model))

@@ -5,6 +5,7 @@ They judge nothing: what they measure is reported as findings, with their number
 
 from __future__ import annotations
 
+from acceptance import runs, sections
 from acceptance.studies import copying, window
 
 
@@ -14,3 +15,7 @@ def test_in_context_copying(profile, corpus, lab02, bridge, recorder):
 
 def test_a_longer_training_window(profile, corpus, lab02, recorder, device):
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
+
+
+def test_multi_query_associative_recall(profile, recorder, device):
+    sections.recall.write(recorder, runs.recall(profile, device))

@@ -3,7 +3,7 @@ acceptance/measured/ with its provenance, and every learning rate is the one its
 
 import pytest
 
-from acceptance.profiles import HIDDEN_MULTIPLE, LR_GRID, PROFILES
+from acceptance.profiles import HIDDEN_MULTIPLE, LR_GRID, PROFILES, RECALL_LR_GRID
 from acceptance.records import GridRecord, behind_at, choice, grids, known_failures, lr_choice, rate_check
 from rnnlab.models import CharLM
 
@@ -13,6 +13,8 @@ def _chosen(name):
     yield "lab02.rnn", profile.lab02.train.lr
     if profile.bridge.lr is not None:
         yield "bridge.attention", profile.bridge.lr
+    for model, lr in profile.studies.recall.rates:
+        yield f"recall.{model}", lr
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
@@ -24,7 +26,8 @@ def test_every_learning_rate_is_the_best_of_its_recorded_grid(name):
             continue
         assert record is not None, f"{name}: no recorded grid chose {model}'s rate {lr}"
         rates = [rate for rate, _ in record.grid]
-        assert set(LR_GRID) <= set(rates), f"{name}: {model}'s grid must try every rate of LR_GRID {LR_GRID}: {rates}"
+        tried = RECALL_LR_GRID if model.startswith("recall.") else LR_GRID
+        assert set(tried) <= set(rates), f"{name}: {model}'s grid must try every rate of {tried}: {rates}"
         lr_choice(lr, record, model)
 
 

@@ -8,10 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from rnnlab.data.recall import IGNORE, RecallVocab, recall_batch
 from rnnlab.fast import set_fast
 from rnnlab.metrics import evaluate_lm, loss_by_context, sequential_depth
 from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM, AttentionLMConfig, LayerNorm, causal_attention, gelu
+from rnnlab.training.recall import RecallTrainConfig, answered, train_recall
 
 pytestmark = [pytest.mark.lab02, pytest.mark.lab02_attention_lm]
 
@@ -184,3 +186,52 @@ def test_attentions_sequential_depth_does_not_grow_with_the_length():
     assert len(set(depths)) == 1, f"attention's dependent chain must not depend on the length (O(1)): {depths}"
     deeper = AttentionLM(vocab_size=7, d_model=8, num_heads=2, num_layers=4, d_ff=16, context=64)
     assert sequential_depth(deeper, 8) > depths[0], "it grows with the number of layers instead"
+
+
+# --- multi-query associative recall (Arora et al. 2023): the long-range half, on a CPU -----------
+
+
+def test_a_recall_sequence_lists_pairs_then_asks_every_key_once():
+    vocab = RecallVocab(keys=10, values=7)
+    batch = recall_batch(6, 50, vocab, torch.Generator().manual_seed(0))
+    assert batch.inputs.shape == batch.targets.shape == batch.distance.shape == (50, 24), "4N positions per sequence"
+    keys, values = batch.inputs[:, 0:12:2], batch.inputs[:, 1:12:2]
+    assert ((keys >= 1) & (keys <= 10)).all() and ((values > 10) & (values <= 17)).all(), (
+        "keys and values come from disjoint halves of the vocabulary (id 0 is never drawn)"
+    )
+    for row in range(50):
+        pairs = dict(zip(keys[row].tolist(), values[row].tolist(), strict=True))
+        assert len(pairs) == 6, "the keys of one sequence are distinct"
+        asked = batch.inputs[row, 12::2].tolist()
+        assert sorted(asked) == sorted(pairs), "every key is asked once"
+        for j, key in enumerate(asked):
+            at = 12 + 2 * j
+            assert batch.targets[row, at] == pairs[key] == batch.inputs[row, at + 1], "the answer is the key's value"
+            assert batch.inputs[row, at - batch.distance[row, at]] == key, "distance points back at the queried key"
+    answered = batch.targets != IGNORE
+    assert answered.sum() == 50 * 6 and (batch.distance[~answered] == 0).all(), "only the queries are scored"
+
+
+def test_recall_batches_are_seeded_and_refuse_more_pairs_than_keys():
+    vocab = RecallVocab(keys=8, values=8)
+    a, b = (recall_batch(4, 3, vocab, torch.Generator().manual_seed(5)) for _ in range(2))
+    assert torch.equal(a.inputs, b.inputs), "the same generator seed gives the same sequences"
+    with pytest.raises(ValueError, match="9 pairs need 9 distinct keys"):
+        recall_batch(9, 1, vocab, torch.Generator())
+
+
+def test_recall_training_scores_the_answers_only_and_records_accuracy_by_pairs():
+    vocab = RecallVocab(keys=6, values=6)
+    cfg = RecallTrainConfig(steps=4, batch_size=8, pairs=(2, 4), eval_points=2, eval_sequences=16)
+    torch.manual_seed(0)
+    model = CharLM(vocab.size, "gru", 8, 1, 4)
+    history = train_recall(model, cfg, vocab, progress=False)
+    assert history.eval_step == [2, 4] and len(history.train_loss) == 4
+    assert all(set(a) == {2, 4} and all(0 <= v <= 1 for v in a.values()) for a in history.val_accuracy), (
+        "each evaluation gives the share of held-out answers right, for each number of pairs"
+    )
+    batch = recall_batch(4, 3, vocab, torch.Generator().manual_seed(1))
+    correct, distance = answered(model, batch)
+    assert correct.shape == distance.shape == (12,) and (distance > 0).all(), "one verdict per query, with its distance"
+    with pytest.raises(ValueError, match="pairs need as many keys"):
+        train_recall(model, RecallTrainConfig(steps=1, pairs=(7,)), vocab, progress=False)
