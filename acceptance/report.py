@@ -36,7 +36,19 @@ def claims_record(recorder: Recorder, meta: dict[str, Any]) -> dict[str, Any]:
         "wall_seconds": meta.get("wall_seconds"),
         "who": meta.get("trained_code", {}).get("who", "reference"),
         "claims": {c.key: c.ours for c in recorder.claims},
+        # every judged criterion's measured value: a learner's report shows the reference run's beside its own
+        "criteria": {c.id: format_value(c.measured) for c in recorder.criteria if c.attempted},
     }
+
+
+def reference_run(profile: str) -> dict[str, Any] | None:
+    """The recorded reference run of ``profile`` (acceptance/measured/claims-PROFILE.json), for the
+    column a learner's report shows beside its own numbers; None without one."""
+    try:
+        record: dict[str, Any] = json.loads((MEASURED / f"claims-{profile}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if record.get("who", "reference") == "reference" and record.get("criteria") else None
 
 
 def other_profiles(profile: str, out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -156,6 +168,10 @@ def write_report(
         "claims_elsewhere": {name: provenance(record) for name, record in others.items()},
         "talking_points": [vars(t) for t in _ordered(recorder.talking_points)],
     }
+    learner = meta.get("trained_code", {}).get("who") == "learner"
+    reference = reference_run(profile) if learner else None
+    if reference is not None:
+        payload["reference"] = {"provenance": provenance(reference), "criteria": reference["criteria"]}
     json_path, html_path = out_dir / f"{name}.json", out_dir / f"{name}.html"
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
@@ -168,6 +184,7 @@ def write_report(
         claims_elsewhere=payload["claims_elsewhere"],
         talking_points=_ordered(recorder.talking_points),
         summary=payload["summary"],
+        reference=payload.get("reference"),
         fmt=format_value,
         title="rnnlab studies" if name == "studies" else "rnnlab acceptance report",
     )

@@ -25,7 +25,7 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
     first = exercise.EXERCISES[0]
     print(f"progress:  rnnlab exercise status {args.dir}   (one exercise: ... status {args.dir} {first.id})")
     print(f"its specs: pytest spec --impl {args.dir} -m {first.marker}   (from the checkout)")
-    print(f"your code trained, in the report: RNNLAB_IMPL={args.dir} tox -e acceptance")
+    print(f"your code trained, one lab:  rnnlab exercise accept {args.dir} --lab 01   (report: {args.dir}/reports/)")
     return 0
 
 
@@ -47,6 +47,54 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
     print(exercise.next_step(rows, args.dir, specs, checked_all=only is None))
     return 0
+
+
+LABS = {"01": "lab01", "02": "lab02", "03": "lab03", "bridge": "bridge"}  # --lab NN -> acceptance/test_NAME.py
+
+
+def cmd_exercise_accept(args: argparse.Namespace) -> int:
+    """Train one lab with the learner's copy and write the learner's own report (never the reference's)."""
+    import os
+    import subprocess
+
+    folder = Path(args.dir).expanduser().resolve()
+    if not (folder / "rnnlab" / "__init__.py").is_file():
+        what = "does not exist" if not folder.exists() else "holds no rnnlab package"
+        raise UsageError(f"{args.dir} {what}; create a learner copy with `rnnlab exercise init {args.dir}`")
+    from rnnlab import exercise
+
+    try:
+        checkout = exercise.spec_dir_for(folder, args.specs).parent
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    lab = LABS[args.lab.lower().removeprefix("lab")]
+    tests = checkout / "acceptance" / f"test_{lab}.py"
+    if not tests.is_file():
+        raise UsageError(f"{checkout} has no acceptance harness ({tests} is missing); use a clone of rnnlab")
+    reports = Path(args.reports).expanduser().resolve() if args.reports else folder / "reports"
+    env = {**os.environ, "RNNLAB_IMPL": str(folder), "RNNLAB_REPORTS": str(reports), "RNNLAB_PROFILE": args.profile}
+    env.pop("RNNLAB_REPORT_HTML", None)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(tests),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        str(checkout / "tox.ini"),
+    ]
+    print(f"training {lab} with {folder / 'rnnlab'} ({args.profile} profile); the report goes to {reports}", flush=True)
+    process = subprocess.Popen(command, cwd=checkout, env=env)
+    try:
+        code = process.wait()
+    finally:  # Ctrl-C reaches the harness too; wait for it to leave its report as it was
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+    print(f"your report: {reports / 'acceptance.html'} (each criterion beside the recorded reference run's value)")
+    return 0 if code == 0 else 1
 
 
 def _exercise_id(name: str) -> str:
@@ -100,6 +148,22 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
         help="stop the specs after this long (a function that never returns) (default: %(default)s)",
     )
     ex_status.set_defaults(func=cmd_exercise_status)
+    ex_accept = ex_sub.add_parser(
+        "accept",
+        help="train one lab with DIR's code and write DIR/reports/acceptance.html, the reference run's values beside",
+    )
+    ex_accept.add_argument("dir")
+    ex_accept.add_argument(
+        "--lab", required=True, choices=[*LABS, *(f"lab{k}" for k in LABS if k != "bridge")], help="which lab to train"
+    )
+    ex_accept.add_argument(
+        "--profile", default="quick", choices=["quick", "full", "smoke"], help="the budget (default: quick)"
+    )
+    ex_accept.add_argument("--reports", default=None, help="where the report goes (default: DIR/reports)")
+    ex_accept.add_argument(
+        "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"
+    )
+    ex_accept.set_defaults(func=cmd_exercise_accept)
 
 
 def main(argv: list[str]) -> int:

@@ -177,3 +177,34 @@ def test_a_failing_row_carries_the_values_pytest_shows():
         "the cell state must pass through unchanged"
     )
     assert exercise.failure_line("") == ""
+
+
+@needs_checkout
+def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
+    """`rnnlab exercise accept DIR --lab 01` trains Lab 01 with DIR's code (here every exercise written)
+    on the smoke budget and writes DIR/reports/acceptance.html, leaving the checkout's reports alone."""
+    import os
+
+    from rnnlab.exercise_cli import main
+
+    if not os.path.isfile(os.environ.get("RNNLAB_TINY_SHAKESPEARE", "")):
+        pytest.skip("Lab 01 trains on Tiny Shakespeare, not available locally (set $RNNLAB_TINY_SHAKESPEARE)")
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep=set(exercise.BY_ID))
+    code = main(["exercise", "accept", str(copy), "--lab", "01", "--profile", "smoke"])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out  # the smoke budget may fail criteria; the run itself must work
+    html = (copy / "reports" / "acceptance.html").read_text()
+    assert "Trained code: your copy" in html and str(copy) in html, (
+        "the report is the learner's, in the learner's folder"
+    )
+    assert f"your report: {copy / 'reports' / 'acceptance.html'}" in out
+
+
+def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, capsys):
+    from rnnlab.exercise_cli import main
+
+    assert main(["exercise", "accept", str(tmp_path / "none"), "--lab", "01"]) == 2
+    assert "create a learner copy with `rnnlab exercise init" in capsys.readouterr().err
+    assert main(["exercise", "accept", str(tmp_path), "--lab", "04"]) == 2
+    assert "invalid choice: '04'" in capsys.readouterr().err

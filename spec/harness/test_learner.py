@@ -108,6 +108,48 @@ def test_a_criterion_not_attempted_is_neither_passed_nor_failed(tmp_path):
     assert "FAIL" not in html, "a criterion whose exercises are stubs is not a failure"
 
 
+def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(tmp_path, monkeypatch):
+    """The learner compares without retraining the reference: its recorded run (measured/claims-PROFILE.json)
+    gives a column beside every criterion, named with where and when it was measured."""
+    from acceptance import report
+
+    measured = tmp_path / "measured"
+    measured.mkdir()
+    reference = {
+        "profile": "quick",
+        "started": "2026-11-30T12:00:00+00:00",
+        "git": "ref123",
+        "machine": "2-core CPU",
+        "device": "cpu",
+        "wall_seconds": 600,
+        "who": "reference",
+        "claims": {},
+        "criteria": {"lab01.perplexity": "5.423"},
+    }
+    (measured / "claims-quick.json").write_text(json.dumps(reference))
+    monkeypatch.setattr(report, "MEASURED", measured)
+    rec = Recorder()
+    rec.criterion("lab01.perplexity", "lab01", "perplexity", 5.61, "<= 6", True)
+    meta = {
+        **REPORT_META,
+        "trained_code": {
+            "who": "learner",
+            "directory": "/me",
+            "stubbed": [],
+            "done": 12,
+            "exercises": 12,
+            "recurrence": {},
+        },
+    }
+    json_path, html_path = write_report(rec, meta, tmp_path / "reports")
+    html = html_path.read_text()
+    assert "the reference run" in html and "git ref123" in html, "the column names the run it comes from"
+    assert "5.61" in html and "5.423" in html, "the learner's value and the reference's, side by side"
+    assert json.loads(json_path.read_text())["reference"]["criteria"] == {"lab01.perplexity": "5.423"}
+    plain, _ = write_report(rec, REPORT_META, tmp_path / "ref")
+    assert "reference" not in json.loads(plain.read_text()), "a reference run shows no reference column"
+
+
 def test_a_run_that_trains_nothing_never_replaces_a_report(tmp_path):
     """`RNNLAB_IMPL=DIR tox -e acceptance -- -m lab02` (no acceptance test carries the marker) selects nothing: the report already in
     place (a reference run's, an hour of training) stays as it was, and zero criteria is no pass."""
