@@ -253,8 +253,8 @@ def _talking_point(result):
         + (
             ": ahead on both."
             if ahead and further
-            else ": a small transformer needs more data and steps than this budget to use its window (a finding "
-            "in the bridge's section), which is also why it took large corpora for transformers to win."
+            else ": at this budget it has not learned to use its window (a finding in the bridge's section; the "
+            "full profile's numbers are in RESULTS.md)."
         ),
         "section-bridge",
     )
