@@ -49,7 +49,16 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     return 0
 
 
-LABS = {"01": "lab01", "02": "lab02", "03": "lab03", "bridge": "bridge"}  # --lab NN -> acceptance/test_NAME.py
+LABS = ("lab01", "lab02", "lab03", "bridge")  # --lab NN -> acceptance/test_NAME.py
+
+
+def _lab(text: str) -> str:
+    """A lab named as 01, 1, lab01, "Lab 01" or bridge."""
+    key = text.strip().lower().replace(" ", "").removeprefix("lab")
+    name = "bridge" if key == "bridge" else f"lab{key.zfill(2)}" if key.isdigit() else text
+    if name not in LABS:
+        raise argparse.ArgumentTypeError(f"expected 01, 02, 03 or bridge, got {text!r}")
+    return name
 
 
 def cmd_exercise_accept(args: argparse.Namespace) -> int:
@@ -67,7 +76,7 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         checkout = exercise.spec_dir_for(folder, args.specs).parent
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    lab = LABS[args.lab.lower().removeprefix("lab")]
+    lab = args.lab
     tests = checkout / "acceptance" / f"test_{lab}.py"
     if not tests.is_file():
         raise UsageError(f"{checkout} has no acceptance harness ({tests} is missing); use a clone of rnnlab")
@@ -154,7 +163,11 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     )
     ex_accept.add_argument("dir")
     ex_accept.add_argument(
-        "--lab", required=True, choices=[*LABS, *(f"lab{k}" for k in LABS if k != "bridge")], help="which lab to train"
+        "--lab",
+        required=True,
+        type=_lab,
+        metavar="{01,02,03,bridge}",
+        help="which lab to train (bridge trains Lab 02 too)",
     )
     ex_accept.add_argument(
         "--profile", default="quick", choices=["quick", "full", "smoke"], help="the budget (default: quick)"

@@ -207,4 +207,4 @@ def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, cap
     assert main(["exercise", "accept", str(tmp_path / "none"), "--lab", "01"]) == 2
     assert "create a learner copy with `rnnlab exercise init" in capsys.readouterr().err
     assert main(["exercise", "accept", str(tmp_path), "--lab", "04"]) == 2
-    assert "invalid choice: '04'" in capsys.readouterr().err
+    assert "expected 01, 02, 03 or bridge, got '04'" in capsys.readouterr().err
