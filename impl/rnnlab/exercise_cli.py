@@ -81,7 +81,14 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     if not tests.is_file():
         raise UsageError(f"{checkout} has no acceptance harness ({tests} is missing); use a clone of rnnlab")
     reports = Path(args.reports).expanduser().resolve() if args.reports else folder / "reports"
-    env = {**os.environ, "RNNLAB_IMPL": str(folder), "RNNLAB_REPORTS": str(reports), "RNNLAB_PROFILE": args.profile}
+    again = f"rnnlab exercise accept {folder} --lab {lab.removeprefix('lab')} --profile {args.profile}"
+    env = {
+        **os.environ,
+        "RNNLAB_IMPL": str(folder),
+        "RNNLAB_REPORTS": str(reports),
+        "RNNLAB_PROFILE": args.profile,
+        "RNNLAB_COMMAND": again,
+    }
     env.pop("RNNLAB_REPORT_HTML", None)
     command = [
         sys.executable,
