@@ -211,7 +211,7 @@ def pytest_sessionfinish(session, exitstatus):
         "lab_seconds": {lab: round(sec, 1) for lab, sec in LAB_SECONDS.items()},
         "machine": {**machine_info(), "device": str(DEVICE)},
         "git": git_revision(ROOT),
-        "seed": 0,
+        "seed": profiles.seed(),
         # how to run this again: `rnnlab exercise accept` names itself (RNNLAB_COMMAND), tox is the default
         "command": os.environ.get("RNNLAB_COMMAND")
         or ("RNNLAB_IMPL=" + str(LEARNER.directory) + " " if LEARNER else "")

@@ -9,7 +9,7 @@ the learning rates and the criteria a budget is known to fail are records under
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.checks import count_parameters
@@ -287,8 +287,36 @@ PROFILES = {
 
 
 def current() -> Profile:
+    """The profile ``RNNLAB_PROFILE`` names (quick by default), every training seed moved by
+    ``RNNLAB_SEED`` (0 by default): how a criterion's spread over seeds is measured."""
     name = os.environ.get("RNNLAB_PROFILE", "quick")
     try:
-        return PROFILES[name]
+        profile = PROFILES[name]
     except KeyError:
         raise SystemExit(f"RNNLAB_PROFILE={name!r} is not a profile; choose one of {sorted(PROFILES)}") from None
+    return with_seed(profile, seed())
+
+
+def seed() -> int:
+    text = os.environ.get("RNNLAB_SEED", "0")
+    try:
+        value = int(text)
+    except ValueError:
+        raise SystemExit(f"RNNLAB_SEED={text!r} is not a seed; give a non-negative integer") from None
+    if value < 0:
+        raise SystemExit(f"RNNLAB_SEED={text!r} is not a seed; give a non-negative integer")
+    return value
+
+
+def with_seed(profile: Profile, offset: int) -> Profile:
+    """``profile`` with every training seed moved by ``offset`` (the data, its split and the
+    evaluation sets stay as they are: only the models' initialisation and sampling change)."""
+    if offset == 0:
+        return profile
+    lab01, lab02, lab03 = profile.lab01, profile.lab02, profile.lab03
+    return replace(
+        profile,
+        lab01=replace(lab01, train=replace(lab01.train, seed=lab01.train.seed + offset)),
+        lab02=replace(lab02, train=replace(lab02.train, seed=lab02.train.seed + offset)),
+        lab03=replace(lab03, seeds=tuple(s + offset for s in lab03.seeds)),
+    )
