@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acceptance import records
+from acceptance import records, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "RESULTS.md"
@@ -60,6 +60,24 @@ def render() -> str:
             f"### {profile} profile: {c['machine']}, {c['device']}, git {c['git']}, {c['wall_seconds']:,.0f} s",
             "",
             *_table(["claim", "measured"], [[k, v] for k, v in c["claims"].items()]),
+            "",
+        ]
+    for profile in ("quick", "full"):
+        path = measured / f"seeds-{profile}.json"
+        if not path.is_file():
+            continue
+        r = json.loads(path.read_text(encoding="utf-8"))
+        out += [
+            f"## Every criterion over seeds ({profile} profile)",
+            "",
+            f"{r['machine']}, git {r['git']} (`{r['command']}`). Margin: how far the value clears the threshold, "
+            "in its own units; robust: positive at every seed, and its mean at least 3 standard deviations over "
+            "the seeds (issue #25).",
+            "",
+            *_table(
+                ["criterion", "threshold", *(f"seed {s}" for s in r["seeds"]), "mean margin / sd", "verdict"],
+                spread.margins(r),
+            ),
             "",
         ]
     out += ["## Learning-rate grids", ""]

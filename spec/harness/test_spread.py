@@ -1,0 +1,32 @@
+"""A criterion's margin over its threshold, read from the report's words, and judged over seeds
+(acceptance/spread.py, issue #25)."""
+
+from acceptance.spread import margin, margins
+
+
+def test_a_margin_is_how_far_the_value_clears_its_threshold():
+    assert margin("5.423", "<= 6.5") == 6.5 - 5.423
+    assert abs(margin("97.2%", ">= 80%") - 17.2) < 1e-9
+    assert abs(margin("+86.1 points", ">= +15 points") - 71.1) < 1e-9
+    assert abs(margin("9.3% -> 82.4%", "rises, and >= 70%") - 12.4) < 1e-9, "a before -> after value is judged after"
+    assert margin("64 vs 16 characters", "> RNN's") == 48
+    assert abs(margin("94.0% (Bahdanau 100.0%)", "beats the baseline (13.9%)") - 80.1) < 1e-9
+    assert margin("9/9 decreases", ">= 10 evaluations, every one lower than the last") is None, (
+        "a count is read by hand"
+    )
+    assert margin("attention 1.00x; slowest 29.1x", "attention 1x; recurrent >= 16x") is None, "so is a compound"
+
+
+def test_a_margin_inside_the_seed_spread_is_not_robust():
+    record = {
+        "criteria": {
+            "a.wide": {"threshold": "<= 6.5", "values": ["5.0", "5.1", "4.9"]},
+            "a.noise": {"threshold": ">= 95%", "values": ["95.2%", "94.1%", "96.0%"]},
+            "a.words": {
+                "threshold": "3 distinct non-empty samples",
+                "values": ["3 distinct", "3 distinct", "3 distinct"],
+            },
+        }
+    }
+    rows = {row[0]: row[-1] for row in margins(record)}
+    assert rows == {"`a.wide`": "robust", "`a.noise`": "NOT robust", "`a.words`": "read by hand"}
