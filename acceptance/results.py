@@ -23,7 +23,7 @@ def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     return [
         "| " + " | ".join(columns) + " |",
         "| " + " | ".join("---" for _ in columns) + " |",
-        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
+        *("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in rows),
     ]
 
 

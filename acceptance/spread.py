@@ -5,14 +5,16 @@
 
 The record (``acceptance/measured/seeds-PROFILE.json``) keeps every criterion's measured value at
 each seed, as its report gave it; RESULTS.md shows them with the margin over the threshold in
-standard deviations over the seeds (``margins``). A criterion is robust when its worst-seed margin
-is positive and its mean margin is at least 3 standard deviations (issue #25).
+standard deviations over the seeds (``margins``; a factor such as ">= 10x" in decades). A criterion
+is robust when its worst-seed margin is positive and its mean margin is at least 3 standard
+deviations (issue #25).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shlex
 import statistics
@@ -36,6 +38,8 @@ def margin(measured: str, threshold: str) -> float | None:
     if bound and not threshold.strip().startswith(("all", "3 distinct")):
         value = values[-1] if "->" in measured else values[0]
         b = float(bound[-1])
+        if threshold.strip().endswith("x") and value > 0 and b > 0:  # a factor: judged in decades
+            value, b = math.log10(value), math.log10(b)
         return value - b if at_least else b - value
     if " vs " in measured and len(values) >= 2:  # "ours vs theirs", judged "> RNN's" or "< RNN's"
         return values[0] - values[1] if at_least else values[1] - values[0]
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "profile": runs[0]["meta"]["profile"],
         "seeds": seeds,
-        "git": runs[0]["meta"]["git"],
+        "git": ", ".join(dict.fromkeys(str(r["meta"]["git"])[:7] for r in runs)),
         "machine": args.machine or runs[0]["meta"]["machine"]["cpu"],
         "command": "RNNLAB_SEED=k tox -e acceptance for each seed k, then python -m acceptance.spread "
         + shlex.join(sys.argv[1:] if argv is None else argv),

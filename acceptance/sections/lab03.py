@@ -100,7 +100,9 @@ def _write_section(recorder, result):
             ["model", "seed", "parameters", "train seconds", "all", "short", "long", "alignment (long)"],
             rows,
             caption="Alignment: share of output year/month/day characters whose attention argmax "
-            "falls inside the input span that expresses that field.",
+            "falls inside the input span that expresses that field. The baseline's accuracy on short inputs is a "
+            "finding, not a criterion (issue #25): over seeds 0-2 it measured 95.2%, 96.6% and 91.2% against the "
+            "95% issue #4 asked for, so one seed's pass was noise (acceptance/measured/seeds-quick.json).",
         )
     )
     g = gaps(result)

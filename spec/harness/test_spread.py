@@ -10,6 +10,7 @@ def test_a_margin_is_how_far_the_value_clears_its_threshold():
     assert abs(margin("+86.1 points", ">= +15 points") - 71.1) < 1e-9
     assert abs(margin("9.3% -> 82.4%", "rises, and >= 70%") - 12.4) < 1e-9, "a before -> after value is judged after"
     assert margin("64 vs 16 characters", "> RNN's") == 48
+    assert abs(margin("1.8e+05x", ">= 10x") - 4.255) < 1e-3, "a factor clears its threshold by decades"
     assert abs(margin("94.0% (Bahdanau 100.0%)", "beats the baseline (13.9%)") - 80.1) < 1e-9
     assert margin("9/9 decreases", ">= 10 evaluations, every one lower than the last") is None, (
         "a count is read by hand"
