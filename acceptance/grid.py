@@ -67,10 +67,15 @@ def main(argv: list[str] | None = None) -> int:
             model = runs.fresh_model(lab02, kind, kinds[kind], len(vocab), device)
         history, _ = train_lm(model, train, val, cfg, desc=f"{args.model} lr {rate:g}")
         grid.append([rate, round(perplexity(history.val_loss[-1]), 3)])
+    return _print_record(args, argv, args.steps or lab02.train.steps, grid, str(device))
+
+
+def _print_record(args: argparse.Namespace, argv: list[str] | None, steps: int, grid: list, device: str) -> int:
+    """Print the grid's record for acceptance/measured/learning-rates.json, with its provenance."""
     record = {
         "profile": args.profile,
         "model": args.model,
-        "steps": args.steps or lab02.train.steps,
+        "steps": steps,
         "grid": grid,
         "git": git_revision(ROOT),
         "machine": f"{cpu_name()}, {device}",
@@ -95,17 +100,7 @@ def _recall_grid(args: argparse.Namespace, profile: profiles.Profile, argv: list
         history = train_recall(model, tcfg, vocab, desc=f"{args.model} lr {rate:g}")
         final = history.val_accuracy[-1]
         grid.append([rate, round(1 - sum(final.values()) / len(final), 4)])
-    record = {
-        "profile": args.profile,
-        "model": args.model,
-        "steps": args.steps or cfg.train.steps,
-        "grid": grid,
-        "git": git_revision(ROOT),
-        "machine": f"{cpu_name()}, cpu",
-        "command": "python -m acceptance.grid " + shlex.join(sys.argv[1:] if argv is None else argv),
-    }
-    print(json.dumps(record, indent=2))
-    return 0
+    return _print_record(args, argv, args.steps or cfg.train.steps, grid, "cpu")
 
 
 if __name__ == "__main__":

@@ -86,21 +86,28 @@ HIDDEN_MULTIPLE = 4  # hidden sizes are multiples of 4: whole SIMD lanes, and th
 
 
 def hidden_for_budget(cfg: Lab02, kind: str, vocab_size: int) -> int:
+    """Lab 02's hidden size for ``kind``: the largest within ``cfg.param_budget`` (``largest_hidden``)."""
+    return largest_hidden(kind, vocab_size, cfg.embedding_dim, cfg.param_budget, cfg.lstm_forget_bias)
+
+
+def largest_hidden(
+    kind: str, vocab_size: int, embedding_dim: int, budget: int, forget_bias: float | None = None
+) -> int:
     """The largest hidden size, a multiple of HIDDEN_MULTIPLE, whose one-layer CharLM of ``kind``
-    (Lab 02's embedding) has at most ``cfg.param_budget`` parameters; counted without allocating."""
+    has at most ``budget`` parameters; counted without allocating."""
 
     def count(hidden: int) -> int:
-        config = CharLMConfig(vocab_size, kind, hidden, 1, cfg.embedding_dim, forget_bias=cfg.lstm_forget_bias)
+        config = CharLMConfig(vocab_size, kind, hidden, 1, embedding_dim, forget_bias=forget_bias)
         return count_parameters(CharLM, config)
 
-    if count(HIDDEN_MULTIPLE) > cfg.param_budget:
-        raise ValueError(f"Lab 02's param_budget {cfg.param_budget:,} cannot hold a {kind} of any hidden size")
+    if count(HIDDEN_MULTIPLE) > budget:
+        raise ValueError(f"a parameter budget of {budget:,} cannot hold a {kind} of any hidden size")
     low, high = 1, 2  # in units of HIDDEN_MULTIPLE: low fits, high is found not to
-    while count(high * HIDDEN_MULTIPLE) <= cfg.param_budget:
+    while count(high * HIDDEN_MULTIPLE) <= budget:
         low, high = high, 2 * high
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (mid, high) if count(mid * HIDDEN_MULTIPLE) <= cfg.param_budget else (low, mid)
+        low, high = (mid, high) if count(mid * HIDDEN_MULTIPLE) <= budget else (low, mid)
     return low * HIDDEN_MULTIPLE
 
 

@@ -19,11 +19,10 @@ import torch
 
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
 from acceptance.parallel import run_all
-from acceptance.profiles import HIDDEN_MULTIPLE, Profile
+from acceptance.profiles import Profile, largest_hidden
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.checkpoint import save
-from rnnlab.checks import count_parameters
 from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
 from rnnlab.data.recall import RecallVocab
 from rnnlab.device import model_device, rng_state
@@ -38,7 +37,6 @@ from rnnlab.metrics import (
 )
 from rnnlab.models import CharLM
 from rnnlab.models.attention_lm import AttentionLM
-from rnnlab.models.charlm import CharLMConfig
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.padding import by_length
 from rnnlab.sampling import sample
@@ -464,7 +462,5 @@ def recall_model(cfg: Any, vocab: RecallVocab, kind: str, budget: int | None) ->
             context=window,
         )
     assert budget is not None
-    hidden = HIDDEN_MULTIPLE
-    while count_parameters(CharLM, CharLMConfig(vocab.size, kind, hidden + HIDDEN_MULTIPLE, 1, cfg.d_model)) <= budget:
-        hidden += HIDDEN_MULTIPLE
+    hidden = largest_hidden(kind, vocab.size, cfg.d_model, budget)
     return set_fast(CharLM(vocab.size, kind, hidden, 1, cfg.d_model))

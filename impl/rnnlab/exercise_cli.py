@@ -8,6 +8,8 @@ torch, about 2 s on a 2-core CPU); ``rnnlab.cli`` adds the same parsers to its o
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,9 +65,6 @@ def _lab(text: str) -> str:
 
 def cmd_exercise_accept(args: argparse.Namespace) -> int:
     """Train one lab with the learner's copy and write the learner's own report (never the reference's)."""
-    import os
-    import subprocess
-
     folder = Path(args.dir).expanduser().resolve()
     if not (folder / "rnnlab" / "__init__.py").is_file():
         what = "does not exist" if not folder.exists() else "holds no rnnlab package"
