@@ -42,3 +42,15 @@ def known_failure(id: str) -> tuple[str, str]:
         if key in known:
             return key, known[key]
     return "", ""
+
+
+def require_models(runs: dict, *kinds: str) -> None:
+    """Leave a criterion about a model kind this run did not train (RNNLAB_MODELS, ``--model``) not
+    attempted, saying which were trained."""
+    from acceptance.learner import NOT_ATTEMPTED
+
+    missing = [k for k in kinds if k not in runs]
+    if missing:
+        pytest.skip(
+            f"{NOT_ATTEMPTED} needs {', '.join(missing)}; this run trained only {', '.join(runs)} (RNNLAB_MODELS)"
+        )

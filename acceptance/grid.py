@@ -86,8 +86,9 @@ def _print_record(args: argparse.Namespace, argv: list[str] | None, steps: int, 
 
 
 def _recall_grid(args: argparse.Namespace, profile: profiles.Profile, argv: list[str] | None) -> int:
-    """A recall model's grid: each rate's share of held-out answers wrong (mean over the numbers of
-    pairs; lower is better, as perplexity is)."""
+    """A recall model's grid: each rate's cross-entropy on the held-out answers (all numbers of pairs
+    together; lower is better, as perplexity is, and it still ranks two rates that both answer every
+    query right)."""
     cfg = profile.studies.recall
     kind = args.model.partition(".")[2]
     vocab = RecallVocab(keys=cfg.keys, values=cfg.keys)
@@ -98,8 +99,7 @@ def _recall_grid(args: argparse.Namespace, profile: profiles.Profile, argv: list
         model = runs.recall_model(cfg, vocab, kind, budget)
         tcfg = replace(cfg.train, lr=rate, steps=args.steps or cfg.train.steps)
         history = train_recall(model, tcfg, vocab, desc=f"{args.model} lr {rate:g}")
-        final = history.val_accuracy[-1]
-        grid.append([rate, round(1 - sum(final.values()) / len(final), 4)])
+        grid.append([rate, round(history.val_loss[-1], 4)])
     return _print_record(args, argv, args.steps or cfg.train.steps, grid, "cpu")
 
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
 from acceptance import learner, profiles, runs, sections
+from acceptance.criteria import require_models
 from acceptance.record import Recorder
 from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report
+from rnnlab.cells import MODEL_KINDS
 from rnnlab.device import resolve_device
+from rnnlab.training import loop
 
 LEARNER = learner.current()  # the learner's copy under test, or None: the reference
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +107,7 @@ def corpus():
 
 
 # Each lab trains once per session (acceptance/runs.py), then writes its report section
-# (acceptance/sections/); a learner's copy skips a lab whose exercises are still stubs.
+# (acceptance/sections/); a learner's copy skips a lab none of whose exercises it has written yet.
 
 
 @pytest.fixture(scope="session")
@@ -134,14 +138,41 @@ def lab03(profile, runs_dir, recorder, device):
 @pytest.fixture(scope="session")
 def bridge(profile, corpus, lab02, recorder, device):
     learner.require("bridge")
+    require_models(lab02["runs"], *MODEL_KINDS)  # compared with every Lab 02 model
     result = runs.bridge(profile, corpus, lab02, device)
     sections.bridge.write(recorder, result)
     return result
 
 
+@pytest.fixture(scope="session")
+def recall(profile, recorder, device):
+    """Multi-query associative recall, every model parameters matched (the bridge's criterion in the
+    full profile, and the studies tier's section)."""
+    learner.require("bridge")
+    result = runs.recall(profile, device)
+    sections.recall.write(recorder, result)
+    return result
+
+
 def pytest_sessionstart(session):
+    loop.progress_sink = _past_capture(session.config)
     if LEARNER is not None:
         learner.verify_kernels()
+
+
+def _past_capture(config: pytest.Config) -> Callable[[str], None]:
+    """Training progress as whole lines on the terminal or in the CI log, past pytest's capture (as
+    its live logging writes; the runs' progress bars are off there: pytest's capture is no terminal)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(line)
+            reporter.flush()
+
+    return write
 
 
 @pytest.hookimpl(wrapper=True)
@@ -169,6 +200,12 @@ def trained_code() -> dict[str, object]:
         "who": "learner",
         "directory": str(LEARNER.directory),
         "stubbed": [f"{BY_ID[e].number} {BY_ID[e].title}" for e in LEARNER.stubbed],
+        # each stub trained as the reference's code, by lab
+        "from_reference": {
+            lab: [f"{BY_ID[e].number} {BY_ID[e].title}" for e in learner.from_reference(lab)]
+            for lab in LAB_ORDER
+            if lab in LAB_SECONDS and lab in learner.LAB_NEEDS and learner.from_reference(lab)  # the labs that ran
+        },
         "done": len(BY_ID) - len(LEARNER.stubbed),
         "exercises": len(BY_ID),
         "recurrence": LEARNER.recurrence,
@@ -227,7 +264,7 @@ def pytest_sessionfinish(session, exitstatus):
     attempted = [c for c in RECORDER.criteria if c.attempted]
     passed = sum(c.passed for c in attempted)
     skipped = len(RECORDER.criteria) - len(attempted)
-    more = f", {skipped} not attempted (their exercises are still stubs)" if skipped else ""
+    more = f", {skipped} not attempted (each row of the report says why)" if skipped else ""
     verdict = f"{passed}/{len(attempted)} criteria passed{more}" if RECORDER.criteria else "findings only"
     session.config.get_terminal_writer().line(f"\n{REPORT['name']} report: {html_path} ({verdict})")
 

@@ -91,12 +91,27 @@ class TalkingPoint:
     evidence: str  # where in the report the cited numbers are (a section or criterion anchor)
 
 
+@dataclass
+class Number:
+    """A measured number that is not a criterion (a model's perplexity, ...), kept by id in the run's
+    record, so that a learner's report can show the reference run's beside the learner's."""
+
+    id: str  # "lab02.lstm.ppl"
+    lab: str
+    label: str  # "LSTM validation perplexity"
+    value: str  # as the report prints it
+
+
 class Recorder:
     def __init__(self) -> None:
         self.criteria: list[Criterion] = []
         self.sections: dict[str, LabSection] = {}
         self.claims: list[Claim] = []
         self.talking_points: list[TalkingPoint] = []
+        self.numbers: dict[str, Number] = {}
+
+    def number(self, id: str, lab: str, label: str, value: str) -> None:
+        self.numbers[id] = Number(id, lab, label, value)
 
     def section(self, lab: str, title: str = "") -> LabSection:
         if lab not in self.sections:

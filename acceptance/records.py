@@ -69,8 +69,9 @@ def lr_choice(lr: float, record: GridRecord | None, model: str) -> str:
         raise ValueError(f"lr {lr} is not the best of its grid by the perplexities recorded, {record.grid}")
     rates = [_rate(r) for r, _ in record.grid]
     ppls = " / ".join(f"{p:g}" for _, p in record.grid)
+    measure = "held-out answers wrong" if record.model.startswith("recall.") else "validation perplexity"
     return (
-        f"the best of {', '.join(rates[:-1])} and {rates[-1]} for {model}: validation perplexity {ppls} "
+        f"the best of {', '.join(rates[:-1])} and {rates[-1]} for {model}: {measure} {ppls} "
         f"after {record.steps} steps each"
     )
 

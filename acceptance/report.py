@@ -38,6 +38,7 @@ def claims_record(recorder: Recorder, meta: dict[str, Any]) -> dict[str, Any]:
         "claims": {c.key: c.ours for c in recorder.claims},
         # every judged criterion's measured value: a learner's report shows the reference run's beside its own
         "criteria": {c.id: format_value(c.measured) for c in recorder.criteria if c.attempted},
+        "numbers": {n.id: n.value for n in recorder.numbers.values()},
     }
 
 
@@ -172,6 +173,10 @@ def write_report(
     reference = reference_run(profile) if learner else None
     if reference is not None:
         payload["reference"] = {"provenance": provenance(reference), "criteria": reference["criteria"]}
+    recorded = (reference or {}).get("numbers", {})
+    payload["numbers"] = [
+        {**vars(n), "reference": recorded.get(n.id, "")} for n in _ordered(list(recorder.numbers.values()))
+    ]
     json_path, html_path = out_dir / f"{name}.json", out_dir / f"{name}.html"
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
@@ -185,6 +190,7 @@ def write_report(
         talking_points=_ordered(recorder.talking_points),
         summary=payload["summary"],
         reference=payload.get("reference"),
+        numbers=payload["numbers"] if reference is not None else [],
         fmt=format_value,
         title="rnnlab studies" if name == "studies" else "rnnlab acceptance report",
     )

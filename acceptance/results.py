@@ -72,7 +72,7 @@ def render() -> str:
             "",
             f"{r['machine']}, git {r['git']} (`{r['command']}`). Margin: how far the value clears the threshold, "
             "in its own units; robust: positive at every seed, and its mean at least 3 standard deviations over "
-            "the seeds (issue #25).",
+            "the seeds (issue #25)." + (f" Measured: {r['scope']}." if r.get("scope") else ""),
             "",
             *_table(
                 ["criterion", "threshold", *(f"seed {s}" for s in r["seeds"]), "mean margin / sd", "verdict"],

@@ -28,7 +28,8 @@ NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.IGNORECASE)
 def margin(measured: str, threshold: str) -> float | None:
     """How far ``measured`` clears ``threshold``, in the measured value's units (negative: it
     does not); None where the two do not read as numbers (a count of decreases, a description)."""
-    if ";" in threshold or re.match(r"\s*\d+/\d+", measured):  # compound, or a count: read by hand
+    two_bounds = len(re.findall(r"[<>]=?", threshold)) > 1  # ">= 95% and <= 50%": a bound on each of two values
+    if ";" in threshold or two_bounds or re.match(r"\s*\d+/\d+", measured):  # compound, or a count: by hand
         return None
     bound = NUMBER.findall(threshold)
     values = [float(x) for x in NUMBER.findall(measured.replace("|r| =", ""))]

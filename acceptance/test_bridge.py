@@ -23,6 +23,11 @@ MAX_PARAM_SPREAD = 0.10
 # half as fast as T (linear growth gives the full ratio; O(log n) or O(1) would give far less).
 MAX_ATTENTION_DEPTH_GROWTH = 1.0
 MIN_RECURRENT_DEPTH_GROWTH = 0.5
+# Issue #25 (Arora et al. 2023, "Zoology"), written before the first recall run (commit 6d5201b): at some number
+# of key-value pairs the attention LM answers at least this share of held-out queries ...
+MIN_ATTENTION_RECALL = 0.95
+# ... while every recurrent model, parameters matched, answers at most this share.
+MAX_RECURRENT_RECALL = 0.50
 
 
 def test_attention_parameters_match_lab02(bridge, recorder):
@@ -79,4 +84,34 @@ def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge, record
         "attention's < LSTM's",
         growth[ATTENTION] < growth[TIMED],
         f"at T = {long_}: LSTM {1000 * timing[(TIMED, long_)]:.0f} ms, attention {1000 * timing[(ATTENTION, long_)]:.0f} ms",
+    )
+
+
+def test_attention_recalls_what_a_fixed_size_state_cannot_hold(profile, request, recorder):
+    if not profile.bridge.recall:
+        pytest.skip(
+            f"recall is judged in the full profile (RNNLAB_PROFILE=full tox -e full), and measured in `tox -e studies`; "
+            f"the {profile.name} profile leaves it out to keep `tox` within its 12 minutes"
+        )
+    result = request.getfixturevalue("recall")
+    runs = result["runs"]
+    pairs = result["cfg"].train.pairs
+    recurrent = {k: r for k, r in runs.items() if k != ATTENTION}
+    worst = {n: max(r["by_pairs"][n] for r in recurrent.values()) for n in pairs}  # the best recurrent model at n
+    met = [
+        n for n in pairs if runs[ATTENTION]["by_pairs"][n] >= MIN_ATTENTION_RECALL and worst[n] <= MAX_RECURRENT_RECALL
+    ]
+    at = met[0] if met else max(pairs)
+    check(
+        recorder,
+        "bridge.recall",
+        LAB,
+        "Multi-query associative recall, parameters matched: at some number of key-value pairs the attention LM "
+        f"answers at least {100 * MIN_ATTENTION_RECALL:.0f}% of held-out queries and every recurrent model at most "
+        f"{100 * MAX_RECURRENT_RECALL:.0f}%",
+        f"{at} pairs: attention {100 * runs[ATTENTION]['by_pairs'][at]:.1f}%, best recurrent {100 * worst[at]:.1f}%",
+        f">= {100 * MIN_ATTENTION_RECALL:.0f}% and <= {100 * MAX_RECURRENT_RECALL:.0f}%",
+        bool(met),
+        "; ".join(f"{NAMES[k]} " + ", ".join(f"{100 * r['by_pairs'][n]:.1f}%" for n in pairs) for k, r in runs.items())
+        + f" (at {', '.join(map(str, pairs))} pairs)",
     )

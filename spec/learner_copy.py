@@ -15,8 +15,13 @@ trains as written, through the plain loop (``verify_kernels``).
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +33,9 @@ class Learner:
     directory: Path
     stubbed: list[str] = field(default_factory=list)  # exercise ids still stubs, curriculum order
     recurrence: dict[str, str] = field(default_factory=dict)  # cell -> how it trains (fast path or plain loop)
+    # the acceptance harness trains a completed copy: each stub filled in from the reference (``complete``)
+    from_reference: list[str] = field(default_factory=list)
+    trained: Path | None = None  # the completed copy's folder, when there is one
 
 
 _STATE: dict[str, Learner | None] = {"learner": None}
@@ -38,26 +46,55 @@ def directory() -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
-def activate(path: Path | None = None) -> Learner | None:
+def activate(path: Path | None = None, complete: bool = False) -> Learner | None:
     """Make ``import rnnlab`` find the learner's copy at ``path`` (default: ``RNNLAB_IMPL``;
-    no-op without either)."""
+    no-op without either). With ``complete`` (the acceptance harness), a copy with stubs left is
+    first completed from the reference in a temporary folder (``rnnlab.exercise.complete``), and
+    that is what imports: the specs never complete a copy."""
     path = path or directory()
     if path is None:
         return None
     if not (path / "rnnlab" / "__init__.py").is_file():
         raise pytest.UsageError(f"{path}: no rnnlab package there; create one with `rnnlab exercise init {path}`")
+    filled, trained = _completed(path) if complete else ([], None)
+    where = trained or path
     loaded = sys.modules.get("rnnlab")
-    if loaded is not None and Path(loaded.__file__ or "").parent != path / "rnnlab":
+    if loaded is not None and Path(loaded.__file__ or "").parent != where / "rnnlab":
         raise pytest.UsageError(
             "rnnlab was imported before RNNLAB_IMPL took effect; the harness would train the wrong code"
         )
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+    if str(where) not in sys.path:
+        sys.path.insert(0, str(where))
     from rnnlab import exercise
 
-    learner = Learner(path, stubbed=exercise.stubbed(path))
+    learner = Learner(path, stubbed=exercise.stubbed(path), from_reference=filled, trained=trained)
     _STATE["learner"] = learner
     return learner
+
+
+REFERENCE = Path(__file__).resolve().parent.parent / "impl"  # the checkout's own rnnlab
+
+
+def _completed(path: Path) -> tuple[list[str], Path | None]:
+    """The learner's copy with every stub filled in from the reference, in a temporary folder removed
+    when this process exits: (the exercises filled in, the folder), or ([], None) if nothing was
+    left to fill. Run by the reference rnnlab in a child process: this one must import only the
+    copy's."""
+    folder = Path(tempfile.mkdtemp(prefix="rnnlab-completed-"))
+    owner = os.getpid()
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+    code = "import json, sys; from rnnlab.exercise import complete; print(json.dumps(complete(*sys.argv[1:])))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REFERENCE), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(folder)], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise pytest.UsageError(f"{path}: could not fill its stubs in from the reference:\n{done.stderr.strip()}")
+    filled = json.loads(done.stdout)
+    if not filled:
+        shutil.rmtree(folder, ignore_errors=True)
+        return [], None
+    return filled, folder
 
 
 def current() -> Learner | None:

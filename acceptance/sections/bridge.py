@@ -186,7 +186,9 @@ def _findings(sec, result):
             ["question", "measured in this run", "why it is a finding"],
             rows,
             caption="Issue #25: the seed's 'parallelism and long-range dependencies' is judged where it is testable "
-            "(the sequential-operations criterion; step-time growth on a GPU); the rest is reported with its numbers.",
+            "(the sequential-operations criterion; step-time growth on a GPU; long-range recall, bridge.recall, in "
+            "the full profile and `tox -e studies`, its numbers over seeds in RESULTS.md); the rest is reported "
+            "with its numbers.",
         )
     )
 

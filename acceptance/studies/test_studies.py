@@ -5,7 +5,6 @@ They judge nothing: what they measure is reported as findings, with their number
 
 from __future__ import annotations
 
-from acceptance import runs, sections
 from acceptance.studies import copying, window
 
 
@@ -17,5 +16,5 @@ def test_a_longer_training_window(profile, corpus, lab02, recorder, device):
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
 
 
-def test_multi_query_associative_recall(profile, recorder, device):
-    sections.recall.write(recorder, runs.recall(profile, device))
+def test_multi_query_associative_recall(recall):
+    """The recall section (the bridge's criterion bridge.recall judges it in the full profile)."""

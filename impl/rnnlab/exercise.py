@@ -413,6 +413,43 @@ def _write_copy(dest: Path, target: Path, keep: set[str] | frozenset[str]) -> No
 RECORD = ".rnnlab-exercise.json"  # written by init beside the copy: where its specs are
 
 
+def complete(impl_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[str]:
+    """Copy the learner's package at ``impl_dir`` to ``out_dir/rnnlab`` with every exercise that is
+    still a stub filled in from the reference (the body of its region here); return those exercises'
+    ids in curriculum order. What the learner wrote is copied as written, and the copy at
+    ``impl_dir`` is not touched. The acceptance harness trains the completed copy, so a lab trains as
+    soon as one of its exercises is the learner's, and its report names which parts came from where."""
+    source, out = Path(impl_dir), Path(out_dir)
+    target = out / "rnnlab"
+    shutil.copytree(source / "rnnlab", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if (source / RECORD).is_file():
+        shutil.copy2(source / RECORD, out / RECORD)
+    reference = find_regions(PACKAGE_DIR)
+    filled: set[str] = set()
+    by_file: dict[Path, list[tuple[int, int, str, int]]] = {}
+    for rid, places in find_regions(target).items():
+        for k, (rel, start, end) in enumerate(places):
+            by_file.setdefault(rel, []).append((start, end, rid, k))
+    for rel, spans in by_file.items():
+        path = target / rel
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for start, end, rid, k in sorted(spans, reverse=True):
+            body = lines[start:end]
+            if not (len(body) == 1 and STUB_TAG.search(body[0]) and "NotImplementedError" in body[0]):
+                continue  # the learner's own code
+            places = reference.get(rid, [])
+            if k >= len(places) or places[k][0] != rel:
+                raise ExerciseError(
+                    f"{source}: exercise {rid} is not where this rnnlab has it ({rel}); the copy was made from "
+                    "another version: make a new one with `rnnlab exercise init` and move your code into it"
+                )
+            _, ref_start, ref_end = places[k]
+            lines[start:end] = (PACKAGE_DIR / rel).read_text(encoding="utf-8").splitlines()[ref_start:ref_end]
+            filled.add(rid)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [e.id for e in EXERCISES if e.id in filled]
+
+
 def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str] | None = None) -> Path:
     """The spec folder to run against the copy at ``impl_dir``: ``given``, or the one ``init``
     recorded (the checkout it was made from), so that ``status`` works from any directory."""

@@ -89,6 +89,17 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         "RNNLAB_COMMAND": again,
     }
     env.pop("RNNLAB_REPORT_HTML", None)
+    env.pop("RNNLAB_MODELS", None)
+    if args.model is not None:
+        from rnnlab.cells import MODEL_KINDS
+
+        kind = args.model.strip().lower()
+        if lab != "lab02":
+            raise UsageError(f"--model chooses among Lab 02's models; give it with --lab 02, not --lab {args.lab}")
+        if kind not in MODEL_KINDS:
+            raise UsageError(f"--model {args.model}: not a model kind; choose one of {', '.join(MODEL_KINDS)}")
+        env["RNNLAB_MODELS"] = kind
+        env["RNNLAB_COMMAND"] = f"{again} --model {kind}"
     command = [
         sys.executable,
         "-m",
@@ -177,6 +188,12 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     )
     ex_accept.add_argument(
         "--profile", default="quick", choices=["quick", "full", "smoke"], help="the budget (default: quick)"
+    )
+    ex_accept.add_argument(
+        "--model",
+        default=None,
+        metavar="KIND",
+        help="with --lab 02: train only this model kind (rnn, lstm, gru), about a third of the lab's time",
     )
     ex_accept.add_argument("--reports", default=None, help="where the report goes (default: DIR/reports)")
     ex_accept.add_argument(

@@ -48,8 +48,12 @@ def run(argv, capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+PROGRESS_LINE = re.compile(r"^\S[^:]*: step \d+/\d+ \(\d+%\)")  # a run's progress where no bar is drawn
+
+
 def assert_refused(code: int, err: str, pattern: str) -> None:
     assert code == 2, f"expected exit status 2, got {code} (stderr {err!r})"
+    err = "".join(line for line in err.splitlines(keepends=True) if not PROGRESS_LINE.match(line))
     assert err.startswith("rnnlab: error:") and err.count("\n") == 1, f"expected one error line, got {err!r}"
     assert not err.startswith("rnnlab: error: rnnlab:"), f"the line names the program twice: {err.strip()!r}"
     assert re.search(pattern, err), f"the message should say {pattern!r}; it says {err.strip()!r}"

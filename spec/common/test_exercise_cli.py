@@ -181,8 +181,9 @@ def test_a_failing_row_carries_the_values_pytest_shows():
 
 @needs_checkout
 def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
-    """`rnnlab exercise accept DIR --lab 01` trains Lab 01 with DIR's code (here every exercise written)
-    on the smoke budget and writes DIR/reports/acceptance.html, leaving the checkout's reports alone."""
+    """`rnnlab exercise accept DIR --lab 01` trains Lab 01 with DIR's code (here only the RNN cell written:
+    the rest of the lab is the reference's, and the report says so) on the smoke budget and writes
+    DIR/reports/acceptance.html, leaving the checkout's reports alone."""
     import os
 
     from rnnlab.exercise_cli import main
@@ -190,7 +191,8 @@ def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
     if not os.path.isfile(os.environ.get("RNNLAB_TINY_SHAKESPEARE", "")):
         pytest.skip("Lab 01 trains on Tiny Shakespeare, not available locally (set $RNNLAB_TINY_SHAKESPEARE)")
     copy = tmp_path / "mine"
-    exercise.init(copy, keep=set(exercise.BY_ID))
+    exercise.init(copy, keep={"lab01.rnn_cell"})
+    stubs = exercise.stubbed(copy)
     code = main(["exercise", "accept", str(copy), "--lab", "01", "--profile", "smoke"])
     out = capsys.readouterr().out
     assert code in (0, 1), out  # the smoke budget may fail criteria; the run itself must work
@@ -198,6 +200,11 @@ def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
     assert "Trained code: your copy" in html and str(copy) in html, (
         "the report is the learner's, in the learner's folder"
     )
+    assert "Trained with the reference's code where yours is still a stub" in html and "Lab 01.2 unrolling" in html, (
+        "the report names the parts of the lab that were the reference's"
+    )
+    assert "lab01.perplexity" in html and "not attempted" not in html, "one exercise of the lab written: it trains"
+    assert exercise.stubbed(copy) == stubs, "the learner's copy is not touched"
     assert f"your report: {copy / 'reports' / 'acceptance.html'}" in out
 
 
@@ -208,3 +215,8 @@ def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, cap
     assert "create a learner copy with `rnnlab exercise init" in capsys.readouterr().err
     assert main(["exercise", "accept", str(tmp_path), "--lab", "04"]) == 2
     assert "expected 01, 02, 03 or bridge, got '04'" in capsys.readouterr().err
+    exercise.init(tmp_path / "mine")
+    assert main(["exercise", "accept", str(tmp_path / "mine"), "--lab", "01", "--model", "lstm"]) == 2
+    assert "--model chooses among Lab 02's models; give it with --lab 02" in capsys.readouterr().err
+    assert main(["exercise", "accept", str(tmp_path / "mine"), "--lab", "02", "--model", "transformer"]) == 2
+    assert "--model transformer: not a model kind; choose one of rnn, lstm, gru" in capsys.readouterr().err

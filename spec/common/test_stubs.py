@@ -47,3 +47,36 @@ def test_each_stub_names_its_own_function_and_how_to_check_it(tmp_path):
     assert len(set(stubs)) == len(stubs), "no two functions share a stub message"
     for line in stubs:
         assert f"rnnlab exercise status {tmp_path} " in line, f"a stub says how to check it: {line[:160]}"
+
+
+def test_a_partial_copy_trains_with_the_reference_where_it_is_still_a_stub(tmp_path):
+    """The acceptance harness trains a lab as soon as one of its exercises is the learner's: each
+    exercise still a stub is filled in from the reference, in a copy, and the report says which."""
+    copy, done = tmp_path / "copy", tmp_path / "done"
+    exercise.init(copy, keep={"lab02.lstm_cell"})  # as if the learner had written the LSTM cell, and only it
+    cells = copy / "rnnlab" / "cells.py"
+    cells.write_text(
+        cells.read_text(encoding="utf-8").replace(
+            "# region exercise lab02.lstm_cell\n",
+            "# region exercise lab02.lstm_cell\n        # the learner's own line\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    filled = exercise.complete(copy, done)
+    assert filled == [e.id for e in exercise.EXERCISES if e.id != "lab02.lstm_cell"], (
+        "every exercise still stubbed is filled in, and named, in curriculum order"
+    )
+    assert exercise.stubbed(done) == [], "the completed copy has no stub left"
+    assert "# the learner's own line" in (done / "rnnlab" / "cells.py").read_text(encoding="utf-8"), (
+        "what the learner wrote is kept as written"
+    )
+    assert len(exercise.stubbed(copy)) == len(exercise.EXERCISES) - 1, "the learner's copy itself is not touched"
+    reference = exercise.find_regions()
+    for rid in filled:
+        for rel, start, end in reference[rid]:
+            body = (exercise.PACKAGE_DIR / rel).read_text(encoding="utf-8").splitlines()[start:end]
+            assert "\n".join(body) in (done / "rnnlab" / rel).read_text(encoding="utf-8"), (
+                f"{rid}: the reference's body, in {rel}"
+            )
+    assert (done / exercise.RECORD).is_file(), "the record of where the copy came from goes with it"

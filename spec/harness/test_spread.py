@@ -31,3 +31,7 @@ def test_a_margin_inside_the_seed_spread_is_not_robust():
     }
     rows = {row[0]: row[-1] for row in margins(record)}
     assert rows == {"`a.wide`": "robust", "`a.noise`": "NOT robust", "`a.words`": "read by hand"}
+
+
+def test_two_bounds_on_two_values_are_read_by_hand():
+    assert margin("4 pairs: attention 100.0%, best recurrent 32.0%", ">= 95% and <= 50%") is None

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnlab.data.recall import IGNORE, RecallVocab, recall_batch
+from rnnlab.data.recall import BLANK, IGNORE, RecallVocab, recall_batch
 from rnnlab.fast import set_fast
 from rnnlab.metrics import evaluate_lm, loss_by_context, sequential_depth
 from rnnlab.models import CharLM
@@ -206,7 +206,12 @@ def test_a_recall_sequence_lists_pairs_then_asks_every_key_once():
         assert sorted(asked) == sorted(pairs), "every key is asked once"
         for j, key in enumerate(asked):
             at = 12 + 2 * j
-            assert batch.targets[row, at] == pairs[key] == batch.inputs[row, at + 1], "the answer is the key's value"
+            assert batch.targets[row, at] == pairs[key], "the answer is the key's value"
+            assert batch.inputs[row, at + 1] == BLANK, (
+                "no answer is ever shown in the input: the position after a query holds the blank id. Were "
+                "answers shown, the j-th of N queries could be answered by elimination (a value of the "
+                "sequence not yet given) right 1 / (N - j) of the time, with no recall at all"
+            )
             assert batch.inputs[row, at - batch.distance[row, at]] == key, "distance points back at the queried key"
     answered = batch.targets != IGNORE
     assert answered.sum() == 50 * 6 and (batch.distance[~answered] == 0).all(), "only the queries are scored"

@@ -11,6 +11,7 @@ state the data loop carries across a checkpoint) lives in a ``Task`` (``training
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -56,6 +57,44 @@ def progress_bar(steps: int, desc: str, progress: bool | None, start: int = 0) -
         total=steps,
         position=BAR_POSITION,
     )
+
+
+PROGRESS_LINES = 10  # where no bar can be drawn: about this many whole lines per run
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# Where the plain progress lines go: stderr by default; the acceptance harness points it past pytest's capture.
+progress_sink: Callable[[str], None] = _stderr_line
+
+
+class PlainProgress:
+    """Whole lines instead of a bar when the bar is off because the output is no terminal (a log
+    file, CI, pytest's capture): at about every tenth of the run and at its end, the run's name,
+    steps done of all, seconds so far, an estimate of the time left, and the last evaluation."""
+
+    def __init__(self, bar: tqdm[int], progress: bool | None, desc: str, start: int, steps: int) -> None:
+        self.on = progress is None and bool(bar.disable)
+        self.desc, self.start, self.steps = desc, start, steps
+        self.every = max(1, (steps - start) // PROGRESS_LINES)
+        self.began = time.perf_counter()
+        self.shown = ""
+
+    def step(self, done: int, shown: Evaluation | None) -> None:
+        if not self.on:
+            return
+        if shown is not None:
+            self.shown = f", {shown.label} {shown.value:.3f}"
+        if (done - self.start) % self.every and done != self.steps:
+            return
+        seconds = time.perf_counter() - self.began
+        left = seconds / max(1, done - self.start) * (self.steps - done)
+        progress_sink(
+            f"{self.desc}: step {done}/{self.steps} ({100 * done // self.steps}%), {seconds:.0f} s, "
+            f"about {left:.0f} s left{self.shown}"
+        )
 
 
 DIVERGENCE_FACTOR = 10.0  # a loss above this many times chance (ln V) is a divergence
@@ -157,6 +196,7 @@ def run_training(
     elapsed = history.train_seconds
     model.train()
     bar = progress_bar(steps, desc, progress, start=start)
+    lines = PlainProgress(bar, progress, desc, start, steps)
     done = start
     try:
         for step in bar:
@@ -169,6 +209,7 @@ def run_training(
             ceiling = divergence_ceiling(classes)
             check_diverged(history.train_loss[-1], step, ceiling)
             done = step + 1  # the step is taken; an interruption from here on comes after it
+            shown = None
             if done in to_eval:
                 history.eval_step.append(done)
                 history.eval_seconds.append(elapsed)
@@ -177,6 +218,7 @@ def run_training(
                 if shown.is_loss:
                     check_diverged(shown.value, step, ceiling, "validation loss")
                 bar.set_postfix({shown.label: f"{shown.value:.3f}"})
+            lines.step(done, shown)
             history.train_seconds = elapsed
             if on_checkpoint is not None and checkpoint_due(done, steps, checkpoint_every):
                 on_checkpoint(
