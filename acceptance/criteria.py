@@ -44,13 +44,15 @@ def known_failure(id: str) -> tuple[str, str]:
     return "", ""
 
 
-def require_models(runs: dict, *kinds: str) -> None:
-    """Leave a criterion about a model kind this run did not train (RNNLAB_MODELS, ``--model``) not
-    attempted, saying which were trained."""
+def require_models(runs: dict, *kinds: str, criterion: str = "") -> None:
+    """Leave ``criterion`` (about a model kind this run did not train: RNNLAB_MODELS, ``--model``) not
+    attempted, saying which were trained; its report row keeps its id, so the reference run's value
+    stands beside it."""
     from acceptance.learner import NOT_ATTEMPTED
 
     missing = [k for k in kinds if k not in runs]
     if missing:
         pytest.skip(
-            f"{NOT_ATTEMPTED} needs {', '.join(missing)}; this run trained only {', '.join(runs)} (RNNLAB_MODELS)"
+            f"{NOT_ATTEMPTED} {criterion + ' ' if criterion else ''}needs {', '.join(missing)}; this run trained "
+            f"only {', '.join(runs)} (RNNLAB_MODELS)"
         )

@@ -135,7 +135,9 @@ def write_report(
     others = other_profiles(profile, out_dir)
     for c in recorder.claims:
         c.others = {name: record["claims"][c.key] for name, record in others.items() if c.key in record["claims"]}
-    criteria = sorted(recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, c.id))
+    criteria = sorted(  # by lab; within a lab, what was measured before what was not attempted
+        recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, not c.attempted, c.id)
+    )
     sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
     # unexpected failures first, then those the profile lists as known (each says why in its row)
     failed = sorted((c for c in criteria if c.attempted and not c.passed), key=lambda c: bool(c.known_failure))

@@ -33,7 +33,7 @@ MIN_TRACKING_R = 0.5
 
 
 def test_equal_compute_budget(lab02, recorder):
-    require_models(lab02["runs"], *MODEL_KINDS)
+    require_models(lab02["runs"], *MODEL_KINDS, criterion="lab02.budget")
     params = {k: r["params"] for k, r in lab02["runs"].items()}
     spread = param_spread(params)
     check(
@@ -50,7 +50,7 @@ def test_equal_compute_budget(lab02, recorder):
 
 def test_best_gated_perplexity(lab02, recorder):
     runs = lab02["runs"]
-    require_models(runs, *GATED)
+    require_models(runs, *GATED, criterion="lab02.best_ppl")
     best = min(GATED, key=lambda k: runs[k]["ppl"])
     check(
         recorder,
@@ -67,7 +67,7 @@ def test_best_gated_perplexity(lab02, recorder):
 @pytest.mark.parametrize("kind", GATED)
 def test_gated_cell_uses_more_of_the_past(lab02, recorder, kind):
     runs, cfg = lab02["runs"], lab02["cfg"]
-    require_models(runs, kind, "rnn")
+    require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_context")
     ours, rnn = runs[kind]["reach"], runs["rnn"]["reach"]
     longest = max(cfg.context_lengths)
     check(
@@ -87,7 +87,7 @@ def test_gated_cell_uses_more_of_the_past(lab02, recorder, kind):
 @pytest.mark.parametrize("kind", GATED)
 def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
     runs = lab02["runs"]
-    require_models(runs, kind, "rnn")
+    require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_grad_flow")
     ours = relative(runs[kind]["grad_trained"], GRAD_DISTANCE)
     rnn = relative(runs["rnn"]["grad_trained"], GRAD_DISTANCE)
     ratio = ours / rnn
@@ -105,7 +105,7 @@ def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
 
 @pytest.mark.parametrize("kind", GATED)
 def test_a_unit_tracks_the_position_in_the_line(lab02, recorder, kind):
-    require_models(lab02["runs"], kind)
+    require_models(lab02["runs"], kind, criterion=f"lab02.{kind}_line_unit")
     g_ = lab02["runs"][kind]["gates"]
     found = g_["found"]
     check(
