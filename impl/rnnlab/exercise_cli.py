@@ -8,7 +8,9 @@ torch, about 2 s on a 2-core CPU); ``rnnlab.cli`` adds the same parsers to its o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -112,15 +114,33 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         str(checkout / "tox.ini"),
     ]
     print(f"training {lab} with {folder / 'rnnlab'} ({args.profile} profile); the report goes to {reports}", flush=True)
-    process = subprocess.Popen(command, cwd=checkout, env=env)
+    process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_hears_ctrl_c if os.name == "posix" else None)
     try:
         code = process.wait()
-    finally:  # Ctrl-C reaches the harness too; wait for it to leave its report as it was
-        if process.poll() is None:
-            process.terminate()
-            process.wait()
+    finally:
+        _stop(process)
     print(f"your report: {reports / 'acceptance.html'} (each criterion beside the recorded reference run's value)")
     return 0 if code == 0 else 1
+
+
+def _hears_ctrl_c() -> None:
+    """In the harness's process before it starts: Ctrl-C (SIGINT) as Python's KeyboardInterrupt, even
+    where this command was started with it ignored (a background job), so that ``_stop`` can use it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the harness as Ctrl-C does, so that it leaves the report as it was and removes its temporary
+    copy: a terminal's Ctrl-C reached it already (give it time), a kill of this command did not (send it)."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _exercise_id(name: str) -> str:
@@ -204,8 +224,11 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
 
 def main(argv: list[str]) -> int:
     """``rnnlab exercise ...`` alone: the same parsers and one-line errors as ``rnnlab.cli.main``."""
+    from rnnlab.cli.signals import Terminated, _stop_handlers  # no torch: these commands start fast
+
     parser = Parser(prog="rnnlab")
     add_exercise_parsers(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    previous = _stop_handlers()  # a kill (SIGTERM, SIGHUP) ends it as Ctrl-C does: `finally` blocks run
     try:
         try:
             args = parser.parse_args(argv)
@@ -213,9 +236,12 @@ def main(argv: list[str]) -> int:
             return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
         code: int = args.func(args)
         return code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("rnnlab: interrupted", file=sys.stderr)
-        return 130
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
     except (RnnlabError, OSError) as exc:  # rnnlab's refusals and the machine's; anything else is a bug
         print(f"rnnlab: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,5 +1,7 @@
 """The learner's command line: `rnnlab exercise init` and `status`, without running specs."""
 
+from pathlib import Path
+
 import pytest
 
 from rnnlab import exercise
@@ -220,3 +222,38 @@ def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, cap
     assert "--model chooses among Lab 02's models; give it with --lab 02" in capsys.readouterr().err
     assert main(["exercise", "accept", str(tmp_path / "mine"), "--lab", "02", "--model", "transformer"]) == 2
     assert "--model transformer: not a model kind; choose one of rnn, lstm, gru" in capsys.readouterr().err
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from Linux's /proc")
+def test_a_stopped_accept_leaves_no_training_behind(tmp_path):
+    """`kill` (SIGTERM) to `rnnlab exercise accept` stops the harness it started, waits for it, and exits
+    143: no training goes on without its command, and the learner's report is left as it was."""
+    import signal
+
+    from spec.helpers import rnnlab_process, wait_until
+
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep={"lab03.dates"})
+    args = ["exercise", "accept", copy, "--lab", "03", "--profile", "smoke"]
+    with rnnlab_process(args, ctrl_c=False) as proc:  # as a background job: Ctrl-C ignored, only kill reaches it
+        wait_until(lambda: bool(_children(proc.pid)), proc)
+        harness = _children(proc.pid)[0]
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+        assert code == 143, f"exit status 128 + SIGTERM, got {code}: {proc.stderr.read().decode()[-400:]}"
+        assert not Path(f"/proc/{harness}").exists(), "the harness it started is stopped and waited for"
+    assert not (copy / "reports" / "acceptance.html").exists(), "an interrupted run writes no report"
