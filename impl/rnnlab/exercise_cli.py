@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.signals import Terminated, _stop_handlers
 from rnnlab.usage import Parser, UsageError
 
 
@@ -117,6 +118,9 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_hears_ctrl_c if os.name == "posix" else None)
     try:
         code = process.wait()
+    except KeyboardInterrupt as exc:  # a kill of this command reached only this command: pass it on now
+        _stop(process, at_once=isinstance(exc, Terminated))
+        raise
     finally:
         _stop(process)
     print(f"your report: {reports / 'acceptance.html'} (each criterion beside the recorded reference run's value)")
@@ -129,12 +133,16 @@ def _hears_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the harness as Ctrl-C does, so that it leaves the report as it was and removes its temporary
-    copy: a terminal's Ctrl-C reached it already (give it time), a kill of this command did not (send it)."""
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)
+def _stop(process: subprocess.Popen[bytes], at_once: bool = False) -> None:
+    """Stop the harness, if it still runs, as Ctrl-C does, so that it leaves the report as it was and
+    removes its temporary copy: a terminal's Ctrl-C reached it already (give it time to stop); a kill of
+    this command did not (``at_once``: send it)."""
+    if process.poll() is not None:
         return
+    if not at_once:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+            return
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=60)
@@ -224,8 +232,6 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
 
 def main(argv: list[str]) -> int:
     """``rnnlab exercise ...`` alone: the same parsers and one-line errors as ``rnnlab.cli.main``."""
-    from rnnlab.cli.signals import Terminated, _stop_handlers  # no torch: these commands start fast
-
     parser = Parser(prog="rnnlab")
     add_exercise_parsers(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     previous = _stop_handlers()  # a kill (SIGTERM, SIGHUP) ends it as Ctrl-C does: `finally` blocks run

@@ -69,7 +69,10 @@ def test_the_learner_commands_start_without_torch():
     import subprocess
     import sys
 
-    probe = "import sys; from rnnlab.launch import main; import rnnlab.exercise_cli; print('torch' in sys.modules)"
+    probe = (  # a command run to its end (here, a refusal), not only imported
+        "import sys; import rnnlab.exercise_cli as c; c.main(['exercise', 'accept', 'nowhere', '--lab', '01']); "
+        "print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", f"importing the learner's commands pulled in torch: {done.stderr[-500:]}"
 

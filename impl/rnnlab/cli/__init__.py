@@ -35,10 +35,10 @@ from rnnlab.cli.flags import (
     _unwrap_defaults,
     field_docs,
 )
-from rnnlab.cli.signals import Terminated, _stop_handlers
 from rnnlab.errors import RnnlabError
 from rnnlab.exercise_cli import add_exercise_parsers
 from rnnlab.files import os_reason
+from rnnlab.signals import Terminated, _stop_handlers
 from rnnlab.usage import Parser as _Parser
 
 
