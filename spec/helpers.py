@@ -104,11 +104,19 @@ KEYBOARD_SIGNALS = (signal.SIGINT, signal.SIGQUIT)
 def _keyboard_signals_as_in_a_terminal() -> None:
     for sig in KEYBOARD_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
+    _hangup_as_in_a_terminal()
 
 
 def _keyboard_signals_as_in_a_background_job() -> None:
     for sig in KEYBOARD_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
+    _hangup_as_in_a_terminal()
+
+
+def _hangup_as_in_a_terminal() -> None:
+    """SIGHUP as a command started in a terminal has it, whatever started the suite: under ``nohup`` the
+    suite's processes inherit it ignored, and a spec that closes the terminal on a run would see nothing."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @contextlib.contextmanager
@@ -146,12 +154,13 @@ def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen, limit: flo
 
 @contextlib.contextmanager
 def keyboard_signals_here() -> Iterator[None]:
-    """For a spec that sends Ctrl-C or Ctrl-\\ to its own process: Python's KeyboardInterrupt
-    handler and SIGQUIT's default for the length of the block (a background job starts with
-    both ignored), then as they were."""
-    previous = {sig: signal.getsignal(sig) for sig in KEYBOARD_SIGNALS}
+    """For a spec that sends Ctrl-C, Ctrl-\\ or a hangup to its own process: Python's KeyboardInterrupt
+    handler and SIGQUIT's and SIGHUP's defaults for the length of the block (a background job starts
+    with the first two ignored, a suite under nohup with the third), then as they were."""
+    previous = {sig: signal.getsignal(sig) for sig in (*KEYBOARD_SIGNALS, signal.SIGHUP)}
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # and the terminal's hangup, even under nohup
     try:
         yield
     finally:
