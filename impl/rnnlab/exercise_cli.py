@@ -118,11 +118,9 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_hears_ctrl_c if os.name == "posix" else None)
     try:
         code = process.wait()
-    except KeyboardInterrupt as exc:  # a kill of this command reached only this command: pass it on now
+    except KeyboardInterrupt as exc:  # Ctrl-C reached the harness too; a kill reached only this command
         _stop(process, at_once=isinstance(exc, Terminated))
         raise
-    finally:
-        _stop(process)
     print(f"your report: {reports / 'acceptance.html'} (each criterion beside the recorded reference run's value)")
     return 0 if code == 0 else 1
 

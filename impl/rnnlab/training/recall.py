@@ -61,26 +61,31 @@ def logits_of(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     return out[0] if isinstance(out, tuple) else out  # CharLM returns (logits, state)
 
 
-@torch.no_grad()
-def answered(model: nn.Module, batch: RecallBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Whether each query was answered right, and how far back its key stood: two 1-D tensors."""
-    was_training = model.training
-    model.eval()
-    device = model_device(model)
-    predicted = logits_of(model, batch.inputs.to(device)).argmax(-1).cpu()
-    model.train(was_training)
-    asked = batch.targets != IGNORE
-    return (predicted[asked] == batch.targets[asked]), batch.distance[asked]
+def answers_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy at the queries only (every other target is IGNORE)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
 
 
 @torch.no_grad()
-def answer_loss(model: nn.Module, batch: RecallBatch) -> float:
-    """Mean cross-entropy of the model's predictions at the queries (the answers only)."""
+def held_out_logits(model: nn.Module, batch: RecallBatch) -> torch.Tensor:
+    """The model's logits for ``batch`` in eval mode (its mode restored after), on the CPU."""
     was_training = model.training
     model.eval()
     logits = logits_of(model, batch.inputs.to(model_device(model))).cpu()
     model.train(was_training)
-    return float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch.targets.reshape(-1), ignore_index=IGNORE))
+    return logits
+
+
+def answered(model: nn.Module, batch: RecallBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Whether each query was answered right, and how far back its key stood: two 1-D tensors."""
+    predicted = held_out_logits(model, batch).argmax(-1)
+    asked = batch.targets != IGNORE
+    return (predicted[asked] == batch.targets[asked]), batch.distance[asked]
+
+
+def answer_loss(model: nn.Module, batch: RecallBatch) -> float:
+    """Mean cross-entropy of the model's predictions at the queries (the answers only)."""
+    return float(answers_loss(held_out_logits(model, batch), batch.targets))
 
 
 def held_out(cfg: RecallTrainConfig, vocab: RecallVocab) -> dict[int, RecallBatch]:
@@ -102,10 +107,7 @@ class RecallTask:
             self.cfg.pairs[step % len(self.cfg.pairs)], self.cfg.batch_size, self.vocab, self.generator
         )
         logits = logits_of(self.model, batch.inputs.to(self.device))
-        targets = batch.targets.to(self.device)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE), (
-            self.vocab.values
-        )
+        return answers_loss(logits, batch.targets.to(self.device)), self.vocab.values
 
     def record(self, step: int, grad_norm: float) -> None:
         pass
