@@ -1,8 +1,10 @@
 """Run a learning-rate grid as the harness trains, and print its record for acceptance/measured/.
 
     python -m acceptance.grid --profile quick --model lab02.rnn --rates 3e-3,6e-3,1e-2 [--steps 800]
+        [--layers 2] [--seeds 0,1,2]
 
-Each rate trains the model on the profile's budget (``--steps`` shortens it) from seed 0, and the
+Each rate trains the model on the profile's budget (``--steps`` shortens it; ``--layers`` stacks a
+Lab 02 model, sized to the same parameter budget) from each seed (0 unless given), and the
 record gives its validation perplexity with the git revision, machine and this command: paste it
 into ``acceptance/measured/learning-rates.json`` (with ``purpose``) to make it the profile's record.
 """
@@ -39,9 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rates", required=True, help="comma-separated learning rates, e.g. 3e-3,6e-3,1e-2")
     parser.add_argument("--steps", type=int, default=None, help="the profile's steps unless given")
+    parser.add_argument("--layers", type=int, default=1, help="a lab02 model's stacked layers (default 1)")
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default 0)")
     args = parser.parse_args(argv)
     profile = profiles.PROFILES[args.profile]
-    lab02 = profile.lab02
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds}: give whole numbers separated by commas, e.g. 0,1,2")
+    if args.layers < 1 or (args.layers != 1 and not args.model.startswith("lab02.")):
+        parser.error(f"--layers {args.layers}: a lab02 model's layers, 1 or more")
+    lab02 = replace(profile.lab02, layers=args.layers)
     lab, _, kind = args.model.partition(".")
     if (
         (lab, kind) != ("bridge", "attention")
@@ -51,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         choices = ", ".join(f"{lab}.{k}" for lab in ("lab02", "recall") for k in MODEL_KINDS)
         parser.error(f"--model {args.model}: choose one of {choices}, bridge.attention, recall.attention")
     if lab == "recall":
+        if seeds != [0]:
+            parser.error("--seeds: a recall grid trains from its profile's seed")
         return _recall_grid(args, profile, argv)
     text = load_tiny_shakespeare()
     vocab = Vocab.from_text(text)
@@ -59,23 +71,33 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device("auto")
     grid = []
     for rate in (float(r) for r in args.rates.split(",")):
-        cfg = replace(lab02.train, lr=rate, steps=args.steps or lab02.train.steps)
-        if kind == "attention":
-            seed_everything(cfg.seed)
-            model = runs.attention_lm(profile.bridge, len(vocab), cfg.seq_len, lab02.dropout).to(device)
-        else:
-            model = runs.fresh_model(lab02, kind, kinds[kind], len(vocab), device)
-        history, _ = train_lm(model, train, val, cfg, desc=f"{args.model} lr {rate:g}")
-        grid.append([rate, round(perplexity(history.val_loss[-1]), 3)])
-    return _print_record(args, argv, args.steps or lab02.train.steps, grid, str(device))
+        ppl = []
+        for seed in seeds:
+            cfg = replace(lab02.train, lr=rate, steps=args.steps or lab02.train.steps, seed=seed)
+            if kind == "attention":
+                seed_everything(cfg.seed)
+                model = runs.attention_lm(profile.bridge, len(vocab), cfg.seq_len, lab02.dropout).to(device)
+            else:
+                model = runs.fresh_model(replace(lab02, train=cfg), kind, kinds[kind], len(vocab), device)
+            history, _ = train_lm(model, train, val, cfg, desc=f"{args.model} lr {rate:g} seed {seed}")
+            ppl.append(round(perplexity(history.val_loss[-1]), 3))
+        grid.append([rate, ppl[0]] if seeds == [0] else [rate, ppl])
+    extra = {} if seeds == [0] else {"seeds": seeds}
+    if args.layers != 1:
+        extra["layers"] = args.layers
+        extra["hidden"] = kinds[kind]
+    return _print_record(args, argv, args.steps or lab02.train.steps, grid, str(device), extra)
 
 
-def _print_record(args: argparse.Namespace, argv: list[str] | None, steps: int, grid: list, device: str) -> int:
+def _print_record(
+    args: argparse.Namespace, argv: list[str] | None, steps: int, grid: list, device: str, extra: dict | None = None
+) -> int:
     """Print the grid's record for acceptance/measured/learning-rates.json, with its provenance."""
     record = {
         "profile": args.profile,
         "model": args.model,
         "steps": steps,
+        **(extra or {}),
         "grid": grid,
         "git": git_revision(ROOT),
         "machine": f"{cpu_name()}, {device}",

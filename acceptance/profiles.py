@@ -53,6 +53,9 @@ class Lab02:
     # first measured at.
     param_budget: int = 220_000
     embedding_dim: int = 64
+    # Stacked recurrent layers (each the same hidden size): 1 is the lab's protocol; the depth study
+    # (`python -m acceptance.grid --layers 2`, issue #25) sizes a deeper model to the same budget.
+    layers: int = 1
     dropout: float = 0.0  # CharLM's, the same for all three models (and the bridge's attention LM)
     # None = torch's init. Measured (800 steps, lr 3e-3): forget bias 1.0 gave LSTM ppl 6.08 vs 5.62 without.
     lstm_forget_bias: float | None = None
@@ -94,17 +97,17 @@ HIDDEN_MULTIPLE = 4  # hidden sizes are multiples of 4: whole SIMD lanes, and th
 
 def hidden_for_budget(cfg: Lab02, kind: str, vocab_size: int) -> int:
     """Lab 02's hidden size for ``kind``: the largest within ``cfg.param_budget`` (``largest_hidden``)."""
-    return largest_hidden(kind, vocab_size, cfg.embedding_dim, cfg.param_budget, cfg.lstm_forget_bias)
+    return largest_hidden(kind, vocab_size, cfg.embedding_dim, cfg.param_budget, cfg.lstm_forget_bias, cfg.layers)
 
 
 def largest_hidden(
-    kind: str, vocab_size: int, embedding_dim: int, budget: int, forget_bias: float | None = None
+    kind: str, vocab_size: int, embedding_dim: int, budget: int, forget_bias: float | None = None, layers: int = 1
 ) -> int:
-    """The largest hidden size, a multiple of HIDDEN_MULTIPLE, whose one-layer CharLM of ``kind``
-    has at most ``budget`` parameters; counted without allocating."""
+    """The largest hidden size, a multiple of HIDDEN_MULTIPLE, whose CharLM of ``kind`` (``layers``
+    layers) has at most ``budget`` parameters; counted without allocating."""
 
     def count(hidden: int) -> int:
-        config = CharLMConfig(vocab_size, kind, hidden, 1, embedding_dim, forget_bias=forget_bias)
+        config = CharLMConfig(vocab_size, kind, hidden, layers, embedding_dim, forget_bias=forget_bias)
         return count_parameters(CharLM, config)
 
     if count(HIDDEN_MULTIPLE) > budget:

@@ -141,7 +141,7 @@ def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch
             vocab_size,
             kind,
             hidden,
-            1,
+            cfg.layers,
             cfg.embedding_dim,
             dropout=cfg.dropout,
             forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None,
