@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,14 +82,35 @@ class Claim:
     others: dict[str, str] = field(default_factory=dict)  # profile -> what that profile's recorded run measured
 
 
+# What a candidate says aloud: the standard answer, sourced, in two or three sentences (issue #25).
+MAX_ANSWER_SENTENCES = 3
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into sentences: a full stop, ! or ? and a space before a capital letter (so "et al. 2014"
+    and "e.g. a" do not end one)."""
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip()) if s]
+
+
 @dataclass
 class TalkingPoint:
-    """An interview question answered in a few sentences that cite this report's numbers."""
+    """An interview question: the answer a candidate would say aloud, then this run's evidence as a list."""
 
     lab: str
     question: str
-    answer: str
+    answer: str  # the standard answer with its source, no more than MAX_ANSWER_SENTENCES sentences
+    measured: list[str]  # this run's evidence, one number or comparison per item
     evidence: str  # where in the report the cited numbers are (a section or criterion anchor)
+
+    def __post_init__(self) -> None:
+        said = sentences(self.answer)
+        if len(said) > MAX_ANSWER_SENTENCES:
+            raise ValueError(
+                f"talking point {self.question!r}: the answer runs to {len(said)} sentences; say it in at most "
+                f"{MAX_ANSWER_SENTENCES} and move this run's numbers to `measured`"
+            )
+        if not self.measured:
+            raise ValueError(f"talking point {self.question!r}: give this run's evidence in `measured`")
 
 
 @dataclass

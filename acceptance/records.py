@@ -5,6 +5,7 @@ command; the profiles hold only what was fixed before measuring, and the report 
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,6 +49,102 @@ def rate_check(profile: str) -> list[GridRecord]:
     """Lab 02's models at several shared rates, the RNN (the baseline) first; empty where not measured."""
     found = [g for g in grids() if g.profile == profile and g.purpose == "rate_check"]
     return sorted(found, key=lambda g: g.model != "lab02.rnn")
+
+
+@dataclass(frozen=True)
+class GatingRun:
+    """One model of the gating study (measured/gating.json): its seed-0 grid, and every seed at the grid's best."""
+
+    profile: str  # whose Lab 02 budget it trained on
+    steps: int
+    layers: int
+    model: str  # "lab02.lstm"
+    grid: Grid  # seed 0's validation perplexity at each rate
+    rate: float  # the best of ``grid``
+    seeds: tuple[int, ...]
+    ppl: tuple[float, ...]  # at ``rate``, one per seed
+    git: str
+    machine: str
+    commands: tuple[str, ...]
+
+
+def gating() -> list[GatingRun]:
+    """Lab 02's models each at its own best rate of one grid, one and two layers, over seeds (issue #25): the
+    seed-0 grid's record and the other seeds' record at its best rate, paired by (layers, model)."""
+    if not (MEASURED / "gating.json").is_file():
+        return []
+    records = _load("gating.json")["records"]
+    out = []
+    for first in (r for r in records if r.get("seeds", [0]) == [0]):
+        layers = first.get("layers", 1)
+        grid = tuple((float(r), float(p)) for r, p in first["grid"])
+        rate = min(grid, key=lambda pair: pair[1])[0]
+        more = next(
+            r
+            for r in records
+            if r["model"] == first["model"] and r.get("layers", 1) == layers and r.get("seeds", [0]) != [0]
+        )
+        (at, ppls), *_ = more["grid"]
+        if float(at) != rate:
+            raise ValueError(f"gating.json: {first['model']} x{layers}'s seeds ran at {at}, its grid's best is {rate}")
+        out.append(
+            GatingRun(
+                first["profile"],
+                first["steps"],
+                layers,
+                first["model"],
+                grid,
+                rate,
+                (0, *more["seeds"]),
+                (dict(grid)[rate], *map(float, ppls)),
+                ", ".join(dict.fromkeys(r["git"] for r in (first, more))),
+                first["machine"],
+                (first["command"], more["command"]),
+            )
+        )
+    return out
+
+
+GATING_COLUMNS = [
+    "layers",
+    "model",
+    "best rate",
+    "perplexity by seed",
+    "mean",
+    "vs RNN (by seed)",
+    "mean / sd",
+    "verdict",
+]
+
+
+def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]:
+    """The gating study as table rows: each gated model's perplexity reduction against the RNN of the same depth,
+    seed by seed, and whether it clears the seeds' noise (spread.clear_of_noise, as every criterion must)."""
+    from acceptance.spread import clear_of_noise
+
+    rnn = {r.layers: r for r in runs if r.model == "lab02.rnn"}
+    rows = []
+    for r in sorted(runs, key=lambda r: (r.layers, r.model != "lab02.rnn")):
+        kind = r.model.split(".")[-1]
+        cells = [
+            r.layers,
+            names[kind],
+            _rate(r.rate),
+            " / ".join(f"{p:.3f}" for p in r.ppl),
+            f"{statistics.fmean(r.ppl):.3f}",
+        ]
+        if r.model == "lab02.rnn":
+            rows.append([*cells, "—", "—", "the baseline"])
+            continue
+        base = rnn[r.layers]
+        gaps = [100 * (b - p) / b for b, p in zip(base.ppl, r.ppl, strict=True)]
+        ratio, ahead = clear_of_noise(gaps)
+        _, behind = clear_of_noise([-g for g in gaps])
+        verdict = (
+            "ahead, clear of noise" if ahead else "behind, clear of noise" if behind else "level: inside the noise"
+        )
+        rows.append([*cells, " / ".join(f"{g:+.1f}%" for g in gaps), ratio, verdict])
+    return rows
 
 
 def known_failures(profile: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from acceptance import records, spread
+from acceptance.measures import NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "RESULTS.md"
@@ -87,6 +88,19 @@ def render() -> str:
             f"- {g.profile}, {g.model} ({g.purpose.replace('_', ' ')}, {g.steps} steps): {pairs}. "
             f"{g.machine}, git {g.git}; `{g.command}`"
         )
+    study = records.gating()
+    if study:
+        out += [
+            "",
+            "## Do gated cells beat the RNN, each at its own best rate? (Lab 02, issue #25)",
+            "",
+            f"A finding: {study[0].profile} budget, {study[0].steps} steps, parameters matched at every depth; "
+            f"each model's rate the best of its seed-0 grid; {study[0].machine}, git {study[0].git}.",
+            "",
+            *_table(records.GATING_COLUMNS, records.gating_rows(study, NAMES)),
+            "",
+            *(f"- `{c}`" for r in study for c in r.commands),
+        ]
     known = json.loads((measured / "known-failures.json").read_text(encoding="utf-8"))
     listed = [(p, k, r) for p, entries in known.items() if p != "about" for k, r in entries.items()]
     if listed:

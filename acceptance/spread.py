@@ -47,16 +47,25 @@ def margin(measured: str, threshold: str) -> float | None:
     return None
 
 
+ROBUST_SDS = 3  # issue #25: a margin counts when its mean over seeds is at least this many standard deviations
+
+
+def clear_of_noise(values: list[float]) -> tuple[str, bool]:
+    """(mean / sd in words, whether ``values`` — a margin at each seed — is positive at every seed with its mean at
+    least ROBUST_SDS standard deviations over the seeds)."""
+    sd = statistics.stdev(values)
+    ratio = "exact (no spread)" if sd == 0 else f"{statistics.fmean(values) / sd:.1f}"
+    return ratio, min(values) > 0 and (sd == 0 or statistics.fmean(values) >= ROBUST_SDS * sd)
+
+
 def margins(record: dict[str, Any]) -> list[list[Any]]:
     """Rows of RESULTS.md's table: criterion, threshold, the value at each seed, mean margin / sd."""
     rows = []
     for cid, c in record["criteria"].items():
         found = [margin(v, c["threshold"]) for v in c["values"]]
         if len(found) >= 2 and all(m is not None for m in found):
-            m = [x for x in found if x is not None]
-            sd = statistics.stdev(m)
-            ratio = "exact (no spread)" if sd == 0 else f"{statistics.fmean(m) / sd:.1f}"
-            verdict = "robust" if min(m) > 0 and (sd == 0 or statistics.fmean(m) >= 3 * sd) else "NOT robust"
+            ratio, clears = clear_of_noise([x for x in found if x is not None])
+            verdict = "robust" if clears else "NOT robust"
         else:
             ratio, verdict = "—", "read by hand"
         rows.append([f"`{cid}`", c["threshold"], *c["values"], ratio, verdict])

@@ -13,9 +13,16 @@ from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
 from acceptance.records import choice, lr_choice
 
 LAB = "bridge"
+QUESTION = "Why did transformers replace RNNs?"  # the recall study adds its numbers to this point
 
 
 def write(recorder: Recorder, result: dict[str, Any]) -> None:
+    run = result["run"]
+    name = ALL_NAMES[ATTENTION]
+    recorder.number(
+        "bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", f"{run['ppl']:.3f}"
+    )
+    recorder.number("bridge.attention.reach", LAB, f"{name} effective context (characters)", f"{run['reach']}")
     _write_section(recorder, result)
     recorder.talking_points.append(_talking_point(result))
     recorder.claims.append(_claim(result))
@@ -228,35 +235,42 @@ def _talking_point(result):
     ahead = run["ppl"] < runs[best]["ppl"]
     further = run["reach"] > runs["rnn"]["reach"]
     on = _where(result)
+    step_time = (
+        f"One training step timed on {on}, T = {short} -> {long_}: the LSTM's grew {growth[TIMED]:.0f}x, attention's "
+        f"{growth[ATTENTION]:.0f}x ({1000 * timing[(TIMED, long_)]:.0f} against "
+        f"{1000 * timing[(ATTENTION, long_)]:.0f} ms at T = {long_})"
+    )
+    if growth[ATTENTION] < growth[TIMED]:
+        step_time += ": the parallel pass wins where the hardware runs the positions at once."
+    else:
+        step_time += (
+            ": on a few cores there is no parallel hardware to fill, so attention's T^2 scores cost more than the "
+            "LSTM's T small steps (RNNLAB_DEVICE=cuda measures the GPU's half)."
+        )
     return TalkingPoint(
         LAB,
-        "Why did transformers replace RNNs?",
-        "Because a self-attention layer has no chain along the sequence. An RNN's step t needs step t-1, so a "
-        "sequence of T characters is T dependent steps forward and T back, however many processors there are; "
-        "a self-attention layer computes every position at once from the layer below, so training fills "
-        "parallel hardware, and any position reads any earlier one in a single step instead of through a chain "
-        "that gradients must cross. Evidence, counted from the models here: one forward pass over "
-        f"T = {short} characters is a chain of {depth[(TIMED, short)]:,} dependent operations in the LSTM and "
-        f"{depth[(ATTENTION, short)]:,} in the attention LM; at T = {long_}, {depth[(TIMED, long_)]:,} against "
-        f"{depth[(ATTENTION, long_)]:,} (criterion bridge.sequential_ops). Timed on {on}, one training step grew "
-        f"{growth[TIMED]:.0f}x for the LSTM and {growth[ATTENTION]:.0f}x for attention over that range ("
-        f"{1000 * timing[(TIMED, long_)]:.0f} against {1000 * timing[(ATTENTION, long_)]:.0f} ms at T = {long_})"
-        + (
-            ": the parallel pass wins where the hardware runs the positions at once. "
-            if growth[ATTENTION] < growth[TIMED]
-            else ": with few cores there is no parallel hardware for attention's positions to fill, so its T^2 "
-            "scores cost more than the LSTM's T small steps; the speed half of the answer is about GPUs "
-            "(RNNLAB_DEVICE=cuda measures it). "
-        )
-        + f"On quality, at Lab 02's budget and parameter count ({run['params']:,}) the attention LM reaches "
-        f"perplexity {run['ppl']:.3f} against the best recurrent model's {runs[best]['ppl']:.3f} "
-        f"({ALL_NAMES[best]}) and stops improving at L = {run['reach']} characters of context against the RNN's "
-        f"{runs['rnn']['reach']}"
-        + (
-            ": ahead on both."
-            if ahead and further
-            else ": at this budget it has not learned to use its window (a finding in the bridge's section; the "
-            "full profile's numbers are in RESULTS.md)."
-        ),
+        QUESTION,
+        "Two reasons, both in Vaswani et al. (2017): a self-attention layer has O(1) sequential operations where a "
+        "recurrent layer has O(n), so training fills parallel hardware, and any position reads any earlier one in "
+        "one step, where an RNN must carry everything in a fixed-size state through a chain gradients must cross. "
+        "That fixed state is why recurrent models fail at associative recall, which attention solves (Arora et al., "
+        "2023, 'Zoology'); the price is O(n^2) work per layer, so at small scale, on few cores, an RNN can still "
+        "match it.",
+        [
+            f"Dependent operations in one forward pass, counted from the models: LSTM {depth[(TIMED, short)]:,} at "
+            f"T = {short} and {depth[(TIMED, long_)]:,} at T = {long_}; the attention LM {depth[(ATTENTION, short)]:,} "
+            f"and {depth[(ATTENTION, long_)]:,} (criterion bridge.sequential_ops).",
+            step_time,
+            f"Quality at Lab 02's budget and parameter count ({run['params']:,}), a finding: perplexity "
+            f"{run['ppl']:.3f} for the attention LM against {runs[best]['ppl']:.3f} for the best recurrent model "
+            f"({ALL_NAMES[best]}); effective context {run['reach']} characters against the RNN's "
+            f"{runs['rnn']['reach']}"
+            + (
+                "."
+                if ahead and further
+                else ": at this budget it has not learned to use its window (the full profile's numbers are in "
+                "RESULTS.md)."
+            ),
+        ],
         "section-bridge",
     )

@@ -15,6 +15,12 @@ LAB = "lab01"
 
 
 def write(recorder: Recorder, run: dict[str, Any]) -> None:
+    h = run["history"]
+    recorder.number("lab01.val_loss", LAB, "Validation loss after training", f"{h.val_loss[-1]:.3f}")
+    recorder.number("lab01.ppl", LAB, "Validation perplexity after training", f"{perplexity(h.val_loss[-1]):.3f}")
+    recorder.number(
+        "lab01.train_loss", LAB, "Training loss, mean of the last block", f"{block_means(h.train_loss)[-1]:.3f}"
+    )
     _write_section(recorder, run)
     _claims_and_talking_points(recorder, run)
 
@@ -135,18 +141,18 @@ def _claims_and_talking_points(recorder, run):
         TalkingPoint(
             LAB,
             "Why do we clip gradients?",
-            f"Backpropagation through time multiplies one Jacobian per step, so a single window can produce a huge "
-            f"gradient that throws the weights far off in one update. Clipping rescales the whole gradient when its "
-            f"global norm exceeds a threshold, keeping its direction. In this run the pre-clip norm exceeded the "
-            f"threshold {cfg.train.clip} on {clipped} of {len(h.grad_norm)} steps (largest {max(h.grad_norm):.2f}, "
-            f"median over the first tenth {sorted(first)[len(first) // 2]:.2f})"
-            + (
-                "; here it was rarely needed — it is insurance against the occasional spike, not a brake on every step"
-                if clipped < 0.05 * len(h.grad_norm)
-                else ""
-            )
-            + f". The training loss, averaged over {BLOCKS} blocks, rose by at most {100 * max(worst, 0):.2f}% from one "
-            "block to the next (criterion lab01.train_blocks).",
+            "Backpropagation through time multiplies one Jacobian per step, so now and then a window yields a "
+            "gradient so large that one update throws the weights far off: the exploding-gradient problem (Pascanu, "
+            "Mikolov and Bengio, 2013). Clipping rescales the whole gradient whenever its global norm exceeds a "
+            "threshold, which keeps its direction and bounds the step, as insurance against the rare spike.",
+            [
+                f"Pre-clip gradient norm above the threshold {cfg.train.clip}: {clipped} of {len(h.grad_norm)} steps "
+                f"(largest {max(h.grad_norm):.2f}; median over the first tenth of training "
+                f"{sorted(first)[len(first) // 2]:.2f})"
+                + ("; rarely needed in this run" if clipped < 0.05 * len(h.grad_norm) else ""),
+                f"Training loss in {BLOCKS} blocks: it rose by at most {100 * max(worst, 0):.2f}% from one block to the "
+                "next (criterion lab01.train_blocks).",
+            ],
             "lab01.train_blocks",
         )
     )
@@ -154,12 +160,16 @@ def _claims_and_talking_points(recorder, run):
         TalkingPoint(
             LAB,
             "Why does temperature control diversity?",
-            "Sampling draws from softmax(logits / T). Dividing by T < 1 stretches the gaps between logits, so the "
-            "likeliest characters take almost all the mass (safe, repetitive text); T > 1 shrinks the gaps towards a "
-            "uniform draw (varied text, more misspellings); T = 0 is the argmax. Measured here, the share of sampled "
-            "words that exist in the training text is "
-            + ", ".join(f"{100 * shares[t]:.1f}% at T={t}" for t in sorted(shares))
-            + " — the samples are in the Lab 01 section.",
+            "Sampling draws from softmax(logits / T): T < 1 stretches the gaps between logits so the likeliest "
+            "characters take almost all the mass (safe, repetitive text), T > 1 shrinks them towards a uniform draw "
+            "(varied text, more misspellings), and T -> 0 is the argmax (Hinton et al. 2015 use the same softmax "
+            "temperature for distillation). It trades fidelity for diversity without retraining.",
+            [
+                "Share of sampled words (runs of letters) that exist in the training text: "
+                + ", ".join(f"{100 * shares[t]:.1f}% at T = {t}" for t in sorted(shares))
+                + ".",
+                "The samples at each temperature are in the Lab 01 section.",
+            ],
             "section-lab01",
         )
     )

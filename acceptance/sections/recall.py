@@ -10,16 +10,24 @@ from acceptance import plots
 from acceptance.measures import ATTENTION
 from acceptance.measures import LM_NAMES as NAMES
 from acceptance.record import Figure, Recorder, Table
+from acceptance.sections.bridge import QUESTION
 
 LAB = "bridge"
 SECTION = "study-recall"
-QUESTION = "Why did transformers replace RNNs?"
 
 
 def write(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, runs = result["cfg"], result["runs"]
     t = cfg.train
     pairs = t.pairs
+    for k, r in runs.items():
+        for n in pairs:
+            recorder.number(
+                f"recall.{k}.pairs{n}",
+                LAB,
+                f"{NAMES[k]} recall of {n} key-value pairs (%)",
+                f"{100 * r['by_pairs'][n]:.1f}",
+            )
     sec = recorder.section(SECTION, "Study — multi-query associative recall: what a fixed-size state cannot hold")
     sec.summary = (
         "Each model reads N key-value pairs, then is asked every key again and must answer its value from the "
@@ -85,13 +93,13 @@ def _extend_talking_point(recorder: Recorder, result: dict[str, Any]) -> None:
     recurrent = {k: r for k, r in runs.items() if k != ATTENTION}
     best = max(recurrent, key=lambda k: recurrent[k]["by_pairs"][most])
     evidence = (
-        f" Long-range recall, measured with parameters matched ({result['budget']:,}): with {most} key-value pairs "
-        f"to hold, the attention LM answers {100 * runs[ATTENTION]['by_pairs'][most]:.1f}% of held-out queries and "
-        f"the best recurrent model ({NAMES[best]}) {100 * recurrent[best]['by_pairs'][most]:.1f}%; with "
-        f"{min(pairs)} pairs, {100 * runs[ATTENTION]['by_pairs'][min(pairs)]:.1f}% against "
+        f"Multi-query associative recall, parameters matched ({result['budget']:,}): with {most} key-value pairs to "
+        f"hold, the attention LM answers {100 * runs[ATTENTION]['by_pairs'][most]:.1f}% of held-out queries and the "
+        f"best recurrent model ({NAMES[best]}) {100 * recurrent[best]['by_pairs'][most]:.1f}%; with {min(pairs)} "
+        f"pairs, {100 * runs[ATTENTION]['by_pairs'][min(pairs)]:.1f}% against "
         f"{100 * max(r['by_pairs'][min(pairs)] for r in recurrent.values()):.1f}% (the recall study)."
     )
     for point in recorder.talking_points:
         if point.lab == LAB and point.question == QUESTION:
-            point.answer += evidence
+            point.measured.insert(1, evidence)
             return

@@ -7,6 +7,7 @@ Each learner copy is its own `rnnlab` package, so the checks that import one run
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,11 +126,13 @@ def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(
         "who": "reference",
         "claims": {},
         "criteria": {"lab01.perplexity": "5.423"},
+        "numbers": {"lab03.bahdanau.seed0.long": "97.4"},
     }
     (measured / "claims-quick.json").write_text(json.dumps(reference))
     monkeypatch.setattr(report, "MEASURED", measured)
     rec = Recorder()
     rec.criterion("lab01.perplexity", "lab01", "perplexity", 5.61, "<= 6", True)
+    rec.number("lab03.bahdanau.seed0.long", "lab03", "Bahdanau exact match on long dates (%)", "91.0")
     meta = {
         **REPORT_META,
         "trained_code": {
@@ -146,6 +149,13 @@ def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(
     assert "the reference run" in html and "git ref123" in html, "the column names the run it comes from"
     assert "5.61" in html and "5.423" in html, "the learner's value and the reference's, side by side"
     assert json.loads(json_path.read_text())["reference"]["criteria"] == {"lab01.perplexity": "5.423"}
+    number_row = re.search(
+        r"<tr><td>lab03</td><td>Bahdanau exact match on long dates[^<]*</td><td>(.*?)</td><td>(.*?)</td>", html
+    )
+    assert number_row and number_row.groups() == ("91.0", "97.4"), (
+        "a number that is not a criterion (a table's accuracy) stands beside the reference run's: "
+        f"{number_row and number_row.groups()}"
+    )
     plain, _ = write_report(rec, REPORT_META, tmp_path / "ref")
     assert "reference" not in json.loads(plain.read_text()), "a reference run shows no reference column"
 

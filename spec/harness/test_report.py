@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from acceptance import plots, report
 from acceptance.record import Claim, Figure, Recorder
 from acceptance.report import write_report
@@ -96,3 +98,25 @@ def test_unwritable_reports_directory_is_a_clear_error(tmp_path):
     with pytest.raises(OSError, match="cannot be created.*RNNLAB_REPORTS"):
         write_report(Recorder(), {"profile": "quick"}, blocker / "sub")
     assert blocker.read_text().startswith("a file"), "nothing may be written over the blocking file"
+
+
+def test_a_talking_point_says_the_answer_first_then_lists_this_runs_evidence(tmp_path):
+    """Read as interview preparation (issue #25): the answer a candidate says aloud comes first, in at most
+    three sentences with its source; this run's numbers follow as a list, each item one piece of evidence."""
+    from acceptance.record import MAX_ANSWER_SENTENCES, TalkingPoint, sentences
+
+    assert len(sentences("Gradients vanish (Bengio et al. 1994). So do e.g. small ones. Yes!")) == 3, (
+        "'et al. 1994' and 'e.g. small' do not end a sentence; '. S' and '. Y' do"
+    )
+    answer = "It is the product of Jacobians (Pascanu et al., 2013). Clipping bounds it."
+    rec = Recorder()
+    rec.talking_points.append(TalkingPoint("lab01", "Why clip?", answer, ["Clipped 3 of 800 steps."], "lab01.ok"))
+    _, html_path = write_report(rec, REPORT_META, tmp_path)
+    html = html_path.read_text()
+    said, listed = html.index("Clipping bounds it."), html.index("<li>Clipped 3 of 800 steps.</li>")
+    assert said < listed, "the answer comes before the run's evidence, which is a list"
+    too_long = " ".join(f"Sentence {i}." for i in range(MAX_ANSWER_SENTENCES + 1))
+    with pytest.raises(ValueError, match="move this run's numbers to `measured`"):
+        TalkingPoint("lab01", "Why?", too_long, ["1."], "lab01.ok")
+    with pytest.raises(ValueError, match="give this run's evidence"):
+        TalkingPoint("lab01", "Why?", answer, [], "lab01.ok")

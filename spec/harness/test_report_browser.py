@@ -76,7 +76,7 @@ def report(tmp_path) -> Path:
     section.figures.append(Figure("A plot", "caption", plots.series({"a": [1.0, 2.0, 1.5]}, "x", "y", "t")))
     section.samples.append(("sample", "<b>not bold</b>"))
     rec.claims.append(Claim("lab01", "a figure", "somebody", "1", "2", "because", key="lab01.figure"))
-    rec.talking_points.append(TalkingPoint("lab01", "Why?", "Because 2.", "lab01.ok"))
+    rec.talking_points.append(TalkingPoint("lab01", "Why?", "Because 2.", ["2 here."], "lab01.ok"))
     meta = REPORT_META
     return write_report(rec, meta, tmp_path / "report")[1]
 

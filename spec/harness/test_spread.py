@@ -35,3 +35,33 @@ def test_a_margin_inside_the_seed_spread_is_not_robust():
 
 def test_two_bounds_on_two_values_are_read_by_hand():
     assert margin("4 pairs: attention 100.0%, best recurrent 32.0%", ">= 95% and <= 50%") is None
+
+
+def test_a_gated_cell_is_ahead_only_when_every_seed_says_so_by_more_than_noise():
+    """The gating study (measured/gating.json) judges each gated model against the RNN of the same depth
+    seed by seed, by the rule every criterion meets: one sign at every seed, mean >= 3 sd."""
+    from acceptance.records import GatingRun, gating_rows
+
+    def run(model, ppl, layers=1):
+        grid = ((1e-2, ppl[0]),)
+        return GatingRun("quick", 1200, layers, model, grid, 1e-2, (0, 1, 2), ppl, "abc", "cpu", ("cmd",))
+
+    names = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+    rows = gating_rows(
+        [
+            run("lab02.rnn", (4.80, 4.85, 4.90)),
+            run("lab02.lstm", (4.70, 4.75, 4.80)),  # about 2% ahead at every seed, nearly no spread
+            run("lab02.gru", (4.60, 4.95, 4.85)),  # ahead at one seed, behind at another
+            run("lab02.rnn", (4.80, 4.80, 4.80), layers=2),
+            run("lab02.lstm", (5.00, 5.05, 5.10), layers=2),
+        ],
+        names,
+    )
+    verdicts = {(r[0], r[1]): r[-1] for r in rows}
+    assert verdicts == {
+        (1, "RNN"): "the baseline",
+        (1, "LSTM"): "ahead, clear of noise",
+        (1, "GRU"): "level: inside the noise",
+        (2, "RNN"): "the baseline",
+        (2, "LSTM"): "behind, clear of noise",
+    }, verdicts
