@@ -236,8 +236,8 @@ def _talking_point(result):
     further = run["reach"] > runs["rnn"]["reach"]
     on = _where(result)
     step_time = (
-        f"One training step timed on {on}, T = {short} -> {long_}: the LSTM's grew {growth[TIMED]:.0f}x, attention's "
-        f"{growth[ATTENTION]:.0f}x ({1000 * timing[(TIMED, long_)]:.0f} against "
+        f"One training step timed on {on}, T = {short} -> {long_}: the LSTM's grew {growth[TIMED]:.1f}x, attention's "
+        f"{growth[ATTENTION]:.1f}x ({1000 * timing[(TIMED, long_)]:.0f} against "
         f"{1000 * timing[(ATTENTION, long_)]:.0f} ms at T = {long_})"
     )
     if growth[ATTENTION] < growth[TIMED]:

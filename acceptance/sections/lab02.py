@@ -573,8 +573,8 @@ def _gates_talking_point(cfg, g_):
             f"Input gate: {open_shut('i')}.",
             f"Output gate: {open_shut('o')}.",
             f"Cell c[{found.unit}], chosen among {units} for its correlation with the characters since the last "
-            f"newline on one half of the text, correlates at r = {found.held_out:.2f} on the other half: a "
-            "line-length counter (criterion lab02.lstm_line_unit).",
+            f"newline on one half of the text, correlates at r = {found.held_out:.2f} on the other half "
+            "(criterion lab02.lstm_line_unit).",
         ],
         "lab02.lstm_line_unit",
     )

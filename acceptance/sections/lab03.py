@@ -324,7 +324,7 @@ def _claims_and_talking_points(recorder, result):
                 f"{acc['none']['long']:.1f}% of long ones.",
                 f"Bahdanau attention, same budget: {acc['bahdanau']['long']:.1f}% of long ones (criterion "
                 "lab03.gap_long).",
-                "The accuracy-against-length figure shows the baseline falling as inputs grow.",
+                "The accuracy-against-length figure shows both models as inputs grow.",
             ],
             "lab03.gap_long",
         )
