@@ -69,37 +69,38 @@ class GatingRun:
 
 
 def gating() -> list[GatingRun]:
-    """Lab 02's models each at its own best rate of one grid, one and two layers, over seeds (issue #25): the
-    seed-0 grid's record and the other seeds' record at its best rate, paired by (layers, model)."""
+    """Lab 02's models each at its own best rate of one grid, one and two layers, over seeds (issue #25): for each
+    (layers, model), its seed-0 grid records (a grid whose best was at its edge was taken one rate further) and
+    the record of the other seeds at the best rate."""
     if not (MEASURED / "gating.json").is_file():
         return []
     records = _load("gating.json")["records"]
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r.get("layers", 1), r["model"]), []).append(r)
     out = []
-    for first in (r for r in records if r.get("seeds", [0]) == [0]):
-        layers = first.get("layers", 1)
-        grid = tuple((float(r), float(p)) for r, p in first["grid"])
+    for (layers, model), found in groups.items():
+        firsts = [r for r in found if r.get("seeds", [0]) == [0]]
+        grid = tuple(sorted((float(r), float(p)) for g in firsts for r, p in g["grid"]))
         rate = min(grid, key=lambda pair: pair[1])[0]
-        more = next(
-            r
-            for r in records
-            if r["model"] == first["model"] and r.get("layers", 1) == layers and r.get("seeds", [0]) != [0]
-        )
-        (at, ppls), *_ = more["grid"]
-        if float(at) != rate:
-            raise ValueError(f"gating.json: {first['model']} x{layers}'s seeds ran at {at}, its grid's best is {rate}")
+        at_best = [r for r in found if r.get("seeds", [0]) != [0] and float(r["grid"][0][0]) == rate]
+        if not at_best:
+            raise ValueError(f"gating.json: {model} x{layers} has no record of its other seeds at its best rate {rate}")
+        more = at_best[0]
+        (_, ppls), *_ = more["grid"]
         out.append(
             GatingRun(
-                first["profile"],
-                first["steps"],
+                firsts[0]["profile"],
+                firsts[0]["steps"],
                 layers,
-                first["model"],
+                model,
                 grid,
                 rate,
                 (0, *more["seeds"]),
                 (dict(grid)[rate], *map(float, ppls)),
-                ", ".join(dict.fromkeys(r["git"] for r in (first, more))),
-                first["machine"],
-                (first["command"], more["command"]),
+                ", ".join(dict.fromkeys(r["git"] for r in found)),
+                firsts[0]["machine"],
+                tuple(r["command"] for r in found),
             )
         )
     return out

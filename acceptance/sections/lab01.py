@@ -149,7 +149,7 @@ def _claims_and_talking_points(recorder, run):
                 f"Pre-clip gradient norm above the threshold {cfg.train.clip}: {clipped} of {len(h.grad_norm)} steps "
                 f"(largest {max(h.grad_norm):.2f}; median over the first tenth of training "
                 f"{sorted(first)[len(first) // 2]:.2f})"
-                + ("; rarely needed in this run" if clipped < 0.05 * len(h.grad_norm) else ""),
+                + ("; rarely needed in this run." if clipped < 0.05 * len(h.grad_norm) else "."),
                 f"Training loss in {BLOCKS} blocks: it rose by at most {100 * max(worst, 0):.2f}% from one block to the "
                 "next (criterion lab01.train_blocks).",
             ],
