@@ -27,6 +27,10 @@ LR_GRID = (3e-3, 6e-3, 1e-2)
 # their queries, the attention LM learnt recall at 3e-4 (100% of 4 pairs by step 1,000) and never at 1e-3 or 3e-3
 # in 3,000-15,000 steps (29-31%, the 1/N of a value picked from the sequence).
 RECALL_LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3)
+# The gating study's grid (issue #25: each of Lab 02's models at its own best rate, acceptance/measured/gating.json):
+# LR_GRID and one rate up, since the gated cells' best shared rate was LR_GRID's top (rate_check); a grid whose
+# best is at its top goes one rate further (x2).
+GATING_LR_GRID = (*LR_GRID, 2e-2)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ def _write_section(recorder, result):
             "How much the ranking depends on the shared learning rate. " + rate_sensitivity(checked, NAMES)
         )
     rnn_ppl = runs["rnn"]["ppl"]
+    study = gating()
     sec.tables.append(
         Table(
             "Perplexity at equal compute",
@@ -154,10 +155,14 @@ def _write_section(recorder, result):
                 "the ranking depends on the shared "
                 "rate (see the note above). None of the three models has converged (validation loss is still "
                 "falling at the last evaluation)."
+                + (
+                    " The next table gives each model its own best rate, at one and two layers, over seeds."
+                    if study
+                    else ""
+                )
             ),
         )
     )
-    study = gating()
     if study:
         sec.tables.append(_gating_table(study))
     histories = {NAMES[k]: asdict(r["history"]) for k, r in runs.items()}
@@ -406,6 +411,19 @@ def _gating_table(study: list[GatingRun]) -> Table:
     )
 
 
+def _gating_words() -> list[str]:
+    """The gating study's verdicts in one line (empty without the record)."""
+    study = gating()
+    if not study:
+        return []
+    rows = [r for r in gating_rows(study, NAMES) if r[1] != NAMES["rnn"]]
+    said = "; ".join(f"{r[1]} at {r[0]} layer{'s' if r[0] > 1 else ''} {r[5]} ({r[-1]})" for r in rows)
+    return [
+        f"Each model at its own best rate, seeds 0-2, reduction against the RNN of the same depth (the gating "
+        f"table, measured outside this run): {said}."
+    ]
+
+
 def _versus(reduction: float) -> str:
     """A perplexity gap (% of the other's) in words; one inside a model's own spread over seeds is no effect."""
     gap = f"{abs(reduction):.1f}% {'below' if reduction > 0 else 'above'}"
@@ -491,6 +509,7 @@ def _claims_and_talking_points(recorder, result):
                     if max(red.values()) < 100 * SEED_NOISE
                     else "."
                 ),
+                *_gating_words(),
                 "A spec checks that f = 1, i = 0 carries c exactly (spec/lab02).",
             ],
             "section-lab02",

@@ -3,8 +3,9 @@ acceptance/measured/ with its provenance, and every learning rate is the one its
 
 import pytest
 
-from acceptance.profiles import HIDDEN_MULTIPLE, LR_GRID, PROFILES, RECALL_LR_GRID, only_models
-from acceptance.records import GridRecord, behind_at, choice, grids, known_failures, lr_choice, rate_check
+from acceptance.profiles import GATING_LR_GRID, HIDDEN_MULTIPLE, LR_GRID, PROFILES, RECALL_LR_GRID, only_models
+from acceptance.records import GridRecord, behind_at, choice, gating, grids, known_failures, lr_choice, rate_check
+from rnnlab.cells import MODEL_KINDS
 from rnnlab.models import CharLM
 
 
@@ -106,3 +107,18 @@ def test_a_run_can_train_only_some_of_lab02s_models():
     assert only_models(PROFILES["quick"], "") == PROFILES["quick"], "unset: every model"
     with pytest.raises(SystemExit, match="transformer is not a model kind; choose from"):
         only_models(PROFILES["quick"], "lstm,transformer")
+
+
+def test_the_gating_study_gives_every_model_its_own_best_rate_at_each_depth():
+    """measured/gating.json (issue #25): every registered kind at one and two layers, each trained at the best
+    rate of the same grid (a best at the grid's top taken one rate further), then every seed at that rate."""
+    runs = gating()
+    assert {(r.layers, r.model) for r in runs} == {(n, f"lab02.{k}") for n in (1, 2) for k in MODEL_KINDS}, runs
+    for r in runs:
+        rates = [rate for rate, _ in r.grid]
+        assert set(GATING_LR_GRID) <= set(rates), f"{r.model} x{r.layers}: the grid must try {GATING_LR_GRID}: {rates}"
+        assert r.rate != max(rates) or len(rates) > len(GATING_LR_GRID), (
+            f"{r.model} x{r.layers}: its best rate {r.rate} is the grid's top; take the grid one rate further"
+        )
+        assert r.seeds == (0, 1, 2) and len(r.ppl) == 3, f"{r.model} x{r.layers}: three seeds at its best rate"
+        assert all(c.startswith("python -m acceptance.grid ") and f"--layers {r.layers}" in c for c in r.commands)
