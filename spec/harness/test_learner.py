@@ -160,6 +160,21 @@ def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(
     assert "reference" not in json.loads(plain.read_text()), "a reference run shows no reference column"
 
 
+def test_the_recorded_reference_run_holds_every_labs_numbers():
+    """The learner's report reads the reference's numbers from the recorded run
+    (acceptance/measured/claims-quick.json, copied from a reference `tox` run's reports/claims-quick.json):
+    it must hold numbers of every lab the quick profile trains, or the learner sees dashes."""
+    from acceptance.report import MEASURED
+
+    recorded = json.loads((MEASURED / "claims-quick.json").read_text())
+    labs = {key.split(".")[0] for key in recorded.get("numbers", {})}
+    missing = {"lab01", "lab02", "lab03", "bridge"} - labs
+    assert not missing, (
+        f"measured/claims-quick.json has no numbers for {sorted(missing)}: copy reports/claims-quick.json from a "
+        "reference `tox` run (git clean, every lab trained) over it"
+    )
+
+
 def test_a_run_that_trains_nothing_never_replaces_a_report(tmp_path):
     """`RNNLAB_IMPL=DIR tox -e acceptance -- -m lab02` (no acceptance test carries the marker) selects nothing: the report already in
     place (a reference run's, an hour of training) stays as it was, and zero criteria is no pass."""
