@@ -66,6 +66,7 @@ class GatingRun:
     git: str
     machine: str
     commands: tuple[str, ...]
+    hidden: int | None = None  # recorded for a stacked model (a one-layer model's is Lab 02's own)
 
 
 def gating() -> list[GatingRun]:
@@ -101,6 +102,7 @@ def gating() -> list[GatingRun]:
                 ", ".join(dict.fromkeys(r["git"] for r in found)),
                 firsts[0]["machine"],
                 tuple(r["command"] for r in found),
+                firsts[0].get("hidden"),
             )
         )
     return out
@@ -130,7 +132,7 @@ def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]
         cells = [
             r.layers,
             names[kind],
-            _rate(r.rate),
+            rate_text(r.rate),
             " / ".join(f"{p:.3f}" for p in r.ppl),
             f"{statistics.fmean(r.ppl):.3f}",
         ]
@@ -161,11 +163,11 @@ def known_failures(profile: str) -> dict[str, str]:
 def lr_choice(lr: float, record: GridRecord | None, model: str) -> str:
     """How a learning rate was chosen, in the report's words; refuses a rate that is not its grid's best."""
     if record is None:
-        return f"{_rate(lr)} for {model} (no grid was run at this budget)"
+        return f"{rate_text(lr)} for {model} (no grid was run at this budget)"
     best = min(record.grid, key=lambda pair: pair[1])[0]
     if lr != best:
         raise ValueError(f"lr {lr} is not the best of its grid by the perplexities recorded, {record.grid}")
-    rates = [_rate(r) for r, _ in record.grid]
+    rates = [rate_text(r) for r, _ in record.grid]
     ppls = " / ".join(f"{p:g}" for _, p in record.grid)
     measure = "held-out answers wrong" if record.model.startswith("recall.") else "validation perplexity"
     return (
@@ -174,7 +176,7 @@ def lr_choice(lr: float, record: GridRecord | None, model: str) -> str:
     )
 
 
-def _rate(r: float) -> str:
+def rate_text(r: float) -> str:
     return f"{r:.0e}".replace("e-0", "e-")
 
 
@@ -185,7 +187,7 @@ def behind_at(records: list[GridRecord], model: str) -> list[tuple[str, float, f
         return []
     at = dict(records[0].grid)
     mine = next((g.grid for g in records if g.model == model), ())
-    return [(_rate(r), p, at[r]) for r, p in mine if r in at and p >= at[r]]
+    return [(rate_text(r), p, at[r]) for r, p in mine if r in at and p >= at[r]]
 
 
 def rate_sensitivity(records: list[GridRecord], names: dict[str, str]) -> str:
@@ -199,7 +201,7 @@ def rate_sensitivity(records: list[GridRecord], names: dict[str, str]) -> str:
         return names[g.model.split(".")[-1]]
 
     listed = "; ".join(
-        f"{name(g)} {' / '.join(f'{p:.3f}' for _, p in g.grid)} at {' / '.join(_rate(r) for r, _ in g.grid)}"
+        f"{name(g)} {' / '.join(f'{p:.3f}' for _, p in g.grid)} at {' / '.join(rate_text(r) for r, _ in g.grid)}"
         for g in records
     )
     flips = " ".join(
@@ -210,7 +212,7 @@ def rate_sensitivity(records: list[GridRecord], names: dict[str, str]) -> str:
     best = {g.model: min(g.grid, key=lambda pair: pair[1]) for g in records}
 
     def who(chosen: list[GridRecord]) -> str:
-        return " and the ".join(f"{name(g)} ({best[g.model][1]:.3f} at {_rate(best[g.model][0])})" for g in chosen)
+        return " and the ".join(f"{name(g)} ({best[g.model][1]:.3f} at {rate_text(best[g.model][0])})" for g in chosen)
 
     ahead = [g for g in others if best[g.model][1] < best[base.model][1]]
     behind = [g for g in others if g not in ahead]

@@ -20,6 +20,7 @@ from acceptance.measures import (
     SNIPPET,
     relative,
 )
+from acceptance.profiles import GATING_LR_GRID
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
 from acceptance.records import (
     GATING_COLUMNS,
@@ -30,6 +31,7 @@ from acceptance.records import (
     lr_choice,
     rate_check,
     rate_sensitivity,
+    rate_text,
 )
 from acceptance.spread import ROBUST_SDS
 from acceptance.timing import IMPLS
@@ -397,14 +399,16 @@ def _gating_table(study: list[GatingRun]) -> Table:
     """Issue #25's protocol search for the seed's "LSTM/GRU beat the RNN at the same compute", measured outside
     the run (acceptance/measured/gating.json): each model at its own best rate, one and two layers, three seeds."""
     first = study[0]
-    rates = ", ".join(f"{r:g}" for r, _ in first.grid)
+    rates = ", ".join(rate_text(r) for r in GATING_LR_GRID)
+    stacked = ", ".join(f"{NAMES[r.model.split('.')[-1]]} {r.hidden}" for r in study if r.layers > 1 and r.hidden)
     return Table(
         "Do gated cells beat the RNN when each gets its own best learning rate? (measured outside this run)",
         GATING_COLUMNS,
         gating_rows(study, NAMES),
         caption=f"A finding, not a criterion. Lab 02's {first.profile} budget ({first.steps} steps, parameters "
-        f"matched; a two-layer model gets the largest hidden size that fits the same count). Each model's rate is "
-        f"the best of {rates} at seed 0 (as Greff et al. 2015 tune each variant); seeds {', '.join(map(str, first.seeds))} "
+        f"matched; a two-layer model gets the largest hidden size that fits the same count: {stacked} units). Each "
+        f"model's rate is the best of {rates} at seed 0, a best at the top taken one rate further (as Greff et al. "
+        f"2015 tune each variant); seeds {', '.join(map(str, first.seeds))} "
         "then train at it. 'vs RNN': the perplexity reduction against the RNN of the same depth and seed; clear of "
         f"noise when it has one sign at every seed and its mean is at least {ROBUST_SDS} standard deviations. "
         f"{first.machine}, git {first.git}; commands in acceptance/measured/gating.json.",
