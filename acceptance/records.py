@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from acceptance.spread import clear_of_noise
+
 MEASURED = Path(__file__).resolve().parent / "measured"
 Grid = tuple[tuple[float, float], ...]  # (rate, validation perplexity) pairs, in order of rate
 
@@ -123,8 +125,6 @@ GATING_COLUMNS = [
 def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]:
     """The gating study as table rows: each gated model's perplexity reduction against the RNN of the same depth,
     seed by seed, and whether it clears the seeds' noise (spread.clear_of_noise, as every criterion must)."""
-    from acceptance.spread import clear_of_noise
-
     rnn = {r.layers: r for r in runs if r.model == "lab02.rnn"}
     rows = []
     for r in sorted(runs, key=lambda r: (r.layers, r.model != "lab02.rnn")):
