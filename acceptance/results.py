@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 from acceptance import records, spread
 from acceptance.measures import NAMES
+from acceptance.spread import margin
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "RESULTS.md"
@@ -88,6 +90,7 @@ def render() -> str:
             f"- {g.profile}, {g.model} ({g.purpose.replace('_', ' ')}, {g.steps} steps): {pairs}. "
             f"{g.machine}, git {g.git}; `{g.command}`"
         )
+    out += _full_against_quick_spread(measured)
     study = records.gating()
     if study:
         out += [
@@ -118,6 +121,54 @@ def render() -> str:
         out += [f"## {t['title']}", "", f"{t['machine']}, git {t['git']} (`{t['command']}`).", ""]
         out += [*_table(t["columns"], t["rows"]), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _full_against_quick_spread(measured: Path) -> list[str]:
+    """Issue #25: a full-profile criterion needs its own seeds only where its one-seed margin (the recorded full
+    run's, claims-full.json) is within the quick profile's spread of the same criterion (seeds-quick.json)."""
+    full_path, quick_path = measured / "claims-full.json", measured / "seeds-quick.json"
+    if not (full_path.is_file() and quick_path.is_file()):
+        return []
+    full = json.loads(full_path.read_text(encoding="utf-8"))
+    quick = json.loads(quick_path.read_text(encoding="utf-8"))["criteria"]
+    seeds_full = measured / "seeds-full.json"
+    over_seeds = json.loads(seeds_full.read_text(encoding="utf-8"))["criteria"] if seeds_full.is_file() else {}
+    rows = []
+    for cid, value in full.get("criteria", {}).items():
+        q = quick.get(cid)
+        found = margin(value, q["threshold"]) if q else None
+        quick_margins = [margin(v, q["threshold"]) for v in q["values"]] if q else []
+        numeric = [m for m in quick_margins if m is not None]
+        sd = statistics.stdev(numeric) if found is not None and len(numeric) >= 2 else None
+        if cid in over_seeds:
+            verdict = "measured over seeds (seeds-full.json)"
+        elif found is None or sd is None:
+            verdict = "read by hand" if q else "no quick counterpart: read by hand"
+        elif sd == 0 or found >= spread.ROBUST_SDS * sd:
+            verdict = "clear of the quick spread"
+        else:
+            verdict = "WITHIN the quick spread: needs its own seeds"
+        ratio = "—" if found is None or not sd else f"{found / sd:.1f}"
+        rows.append(
+            [
+                f"`{cid}`",
+                value,
+                "—" if found is None else f"{found:.3g}",
+                "—" if sd is None else f"{sd:.3g}",
+                ratio,
+                verdict,
+            ]
+        )
+    return [
+        "",
+        f"## The full profile's criteria at one seed, against the quick profile's spread (git {full['git'][:7]})",
+        "",
+        "Margin: the full run's value over its threshold; quick sd: the standard deviation of the same criterion's "
+        f"margin over the quick profile's seeds. A full-profile criterion needs seeds of its own only where its "
+        f"margin is under {spread.ROBUST_SDS} quick standard deviations (issue #25).",
+        "",
+        *_table(["criterion", "full (seed 0)", "margin", "quick sd", "margin / quick sd", "verdict"], rows),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
