@@ -122,10 +122,44 @@ GATING_COLUMNS = [
 ]
 
 
-def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]:
-    """The gating study as table rows: each gated model's perplexity reduction against the RNN of the same depth,
-    seed by seed, and whether it clears the seeds' noise (spread.clear_of_noise, as every criterion must)."""
+@dataclass(frozen=True)
+class GatingVerdict:
+    """A gated model of the gating study against the RNN of the same depth, seed by seed."""
+
+    layers: int
+    kind: str  # "lstm"
+    gaps: tuple[float, ...]  # perplexity reduction against the RNN, % of the RNN's, one per seed
+    ratio: str  # mean / sd, in words (spread.clear_of_noise)
+    verdict: str  # "ahead, clear of noise", "behind, clear of noise" or "level: inside the noise"
+
+    @property
+    def gaps_text(self) -> str:
+        return " / ".join(f"{g:+.1f}%" for g in self.gaps)
+
+
+def gating_verdicts(runs: list[GatingRun]) -> list[GatingVerdict]:
+    """Each gated model's reduction against the RNN of its depth, and whether it clears the seeds' noise
+    (spread.clear_of_noise, as every criterion must), in order of depth."""
     rnn = {r.layers: r for r in runs if r.model == "lab02.rnn"}
+    out = []
+    for r in sorted(runs, key=lambda r: r.layers):
+        if r.model == "lab02.rnn":
+            continue
+        base = rnn[r.layers]
+        gaps = tuple(100 * (b - p) / b for b, p in zip(base.ppl, r.ppl, strict=True))
+        ratio, ahead = clear_of_noise(list(gaps))
+        _, behind = clear_of_noise([-g for g in gaps])
+        verdict = (
+            "ahead, clear of noise" if ahead else "behind, clear of noise" if behind else "level: inside the noise"
+        )
+        out.append(GatingVerdict(r.layers, r.model.split(".")[-1], gaps, ratio, verdict))
+    return out
+
+
+def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]:
+    """The gating study as table rows (GATING_COLUMNS): every model's perplexity by seed at its best rate, and
+    each gated model's verdict against the RNN of the same depth (``gating_verdicts``)."""
+    verdicts = {(v.layers, v.kind): v for v in gating_verdicts(runs)}
     rows = []
     for r in sorted(runs, key=lambda r: (r.layers, r.model != "lab02.rnn")):
         kind = r.model.split(".")[-1]
@@ -136,17 +170,8 @@ def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]
             " / ".join(f"{p:.3f}" for p in r.ppl),
             f"{statistics.fmean(r.ppl):.3f}",
         ]
-        if r.model == "lab02.rnn":
-            rows.append([*cells, "—", "—", "the baseline"])
-            continue
-        base = rnn[r.layers]
-        gaps = [100 * (b - p) / b for b, p in zip(base.ppl, r.ppl, strict=True)]
-        ratio, ahead = clear_of_noise(gaps)
-        _, behind = clear_of_noise([-g for g in gaps])
-        verdict = (
-            "ahead, clear of noise" if ahead else "behind, clear of noise" if behind else "level: inside the noise"
-        )
-        rows.append([*cells, " / ".join(f"{g:+.1f}%" for g in gaps), ratio, verdict])
+        v = verdicts.get((r.layers, kind))
+        rows.append([*cells, "—", "—", "the baseline"] if v is None else [*cells, v.gaps_text, v.ratio, v.verdict])
     return rows
 
 

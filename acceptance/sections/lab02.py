@@ -28,6 +28,7 @@ from acceptance.records import (
     choice,
     gating,
     gating_rows,
+    gating_verdicts,
     lr_choice,
     rate_check,
     rate_sensitivity,
@@ -420,8 +421,10 @@ def _gating_words() -> list[str]:
     study = gating()
     if not study:
         return []
-    rows = [r for r in gating_rows(study, NAMES) if r[1] != NAMES["rnn"]]
-    said = "; ".join(f"{r[1]} at {r[0]} layer{'s' if r[0] > 1 else ''} {r[5]} ({r[-1]})" for r in rows)
+    said = "; ".join(
+        f"{NAMES[v.kind]} at {v.layers} layer{'s' if v.layers > 1 else ''} {v.gaps_text} ({v.verdict})"
+        for v in gating_verdicts(study)
+    )
     return [
         f"Each model at its own best rate, seeds 0-2, reduction against the RNN of the same depth (the gating "
         f"table, measured outside this run): {said}."

@@ -82,12 +82,12 @@ def _write_section(recorder, result):
     rows = []
     for (variant, seed), r in runs.items():
         acc = r["test"]
-        for part, words in (("all", "all"), ("short", "short"), ("long", "long")):
+        for part in ("all", "short", "long"):
             if part in acc:
                 recorder.number(
                     f"lab03.{variant}.seed{seed}.{part}",
                     LAB,
-                    f"{NAMES[variant]} (seed {seed}) exact match on {words} held-out test dates (%)",
+                    f"{NAMES[variant]} (seed {seed}) exact match on {part} held-out test dates (%)",
                     f"{100 * acc[part]:.1f}",
                 )
         if "alignment" in r:
