@@ -1,5 +1,5 @@
-"""The harness's judgement: ``check`` records a criterion in the report and fails its test in
-the same words."""
+"""The harness's judgement: ``check`` records a criterion in the report, as numbers (each a ``Bound``: value,
+bound, direction, unit), and fails its test in the words rendered from them."""
 
 from __future__ import annotations
 
@@ -8,20 +8,19 @@ import os
 import pytest
 
 from acceptance import profiles, records
-from acceptance.record import Recorder
+from acceptance.record import Bound, Recorder
 
 
-def check(
-    recorder: Recorder, id: str, lab: str, description: str, measured, threshold: str, passed: bool, detail: str = ""
-) -> None:
-    """Record a criterion, then fail the test (with the same words) if it did not pass.
+def check(recorder: Recorder, id: str, lab: str, description: str, *bounds: Bound, detail: str = "") -> None:
+    """Record a criterion judged by ``bounds`` (it passes when every one does), then fail the test (with the
+    report's words) if it did not pass.
 
     A criterion listed as a known failure of the profile (acceptance/measured/known-failures.json) is still recorded and still shown
     as FAIL in the report; the test becomes an expected failure (so ``tox`` can stay green
     while the gap is open), and it *fails* the day the criterion passes, so the list is
     kept honest.
     """
-    c = recorder.criterion(id, lab, description, measured, threshold, passed, detail)
+    c = recorder.criterion(id, lab, description, *bounds, detail=detail)
     key, why = known_failure(c.id)
     if why:
         c.known_failure = why

@@ -82,14 +82,20 @@ def relative(profile: list[float], distance: int) -> float:
     return profile[distance] / profile[0]
 
 
+def reduction(baseline: float, ours: float) -> float:
+    """How much lower ``ours`` is than ``baseline`` (a perplexity), in % of the baseline's: the one formula every
+    comparison of Lab 02 uses."""
+    return 100 * (baseline - ours) / baseline
+
+
 def lead(runs: dict[str, Any]) -> dict[str, float]:
-    """Each gated model's perplexity reduction over the RNN (%)."""
-    return {k: 100 * (runs["rnn"]["ppl"] - runs[k]["ppl"]) / runs["rnn"]["ppl"] for k in ("lstm", "gru")}
+    """Each gated model's perplexity reduction over the RNN (%), at equal compute."""
+    return {k: reduction(runs["rnn"]["ppl"], r["ppl"]) for k, r in runs.items() if MODEL_KINDS[k].sigmoid_gates}
 
 
-def param_spread(counts: dict[str, int]) -> float:
-    """How far apart parameter counts are: the largest over the smallest, minus one."""
-    return max(counts.values()) / min(counts.values()) - 1
+def width_lead(result: dict[str, Any]) -> dict[str, float]:
+    """Each gated model's perplexity reduction over the RNN of its own width (%)."""
+    return {k: reduction(rnn["ppl"], result["runs"][k]["ppl"]) for k, rnn in result.get("width", {}).items()}
 
 
 # --- Lab 03 ---------------------------------------------------------------------------------------

@@ -63,9 +63,18 @@ class Lab02:
     dropout: float = 0.0  # CharLM's, the same for all three models (and the bridge's attention LM)
     # None = torch's init. Measured (800 steps, lr 3e-3): forget bias 1.0 gave LSTM ppl 6.08 vs 5.62 without.
     lstm_forget_bias: float | None = None
-    # lr (train.lr): the best of its recorded grid for the vanilla RNN, so the baseline is never the one
-    # left untuned; all three models share it (acceptance/measured/learning-rates.json: the grid, and how
-    # the ranking depends on the shared rate).
+    # Each model kind's own learning rate, the best of its recorded grid at this budget (issue #32: the gating
+    # study's protocol, acceptance/measured/gating.json, one layer), so that no model is compared at a rate
+    # chosen for another; a kind not listed trains at train.lr (the vanilla RNN's best on its grid,
+    # acceptance/measured/learning-rates.json, shared by every model where no kind's own grid was measured).
+    rates: tuple[tuple[str, float], ...] = ()
+    # Issue #32 (the seed's "LSTM/GRU beat the vanilla RNN"): the kinds whose lead over the RNN at equal compute is
+    # a criterion at this budget, where it holds by 3 standard deviations over seeds (gating.json, RESULTS.md);
+    # for the others it is a finding, reported in the same table with its numbers.
+    beats_at_equal_compute: tuple[str, ...] = ()
+    # The tutorials' comparison (issue #32): each gated model also against a vanilla RNN of its own hidden size
+    # (same characters, steps and schedule, at the RNN's rate): equal width, not equal compute.
+    equal_width: bool = True
     # 1200 steps: what the fast path (rnnlab.fast) fits in the wall-clock the plain loop needed for 800
     # (per step, measured when the budget was fixed: RNN 58 ms, LSTM 81 ms, GRU 80 ms with the fast path,
     # 103 / 204 / 158 ms plain; each report's Lab 02 timing table has the times of its own run).
@@ -89,6 +98,10 @@ class Lab02:
     # The kinds this run trains (RNNLAB_MODELS=lstm, `rnnlab exercise accept DIR --lab 02 --model lstm`):
     # () = every registered kind. A criterion about a kind not trained is skipped, saying so.
     models: tuple[str, ...] = ()
+
+    def lr(self, kind: str) -> float:
+        """``kind``'s learning rate: its own (``rates``) where recorded, else the shared ``train.lr``."""
+        return dict(self.rates).get(kind, self.train.lr)
 
     def hidden(self, vocab_size: int) -> tuple[tuple[str, int], ...]:
         """(kind, hidden size) for every kind this run trains, in registration order."""
@@ -246,7 +259,14 @@ FULL_LR = 3e-3
 FULL_ATTENTION_LR = 6e-3
 
 PROFILES = {
-    "quick": Profile("quick", Lab01(), Lab02(), Lab03()),
+    "quick": Profile(
+        "quick",
+        Lab01(),
+        # gating.json, one layer, seed-0 grids over GATING_LR_GRID: RNN 6e-3 (4.796), LSTM 2e-2 (4.729), GRU 1e-2
+        # (4.664); over seeds 0-2 at those rates the GRU is ahead of the RNN by 3.3 sd, the LSTM by 1.9 (a finding).
+        Lab02(rates=(("rnn", 6e-3), ("lstm", 2e-2), ("gru", 1e-2)), beats_at_equal_compute=("gru",)),
+        Lab03(),
+    ),
     # Full, fixed before it was measured. Made to finish within an hour on 2 CPU cores; one training
     # step (B=64, T=100, 2 threads, no dropout, measured): RNN-512 92 ms, RNN-528 93, LSTM-256 113,
     # GRU-300 124, attention 155; dropout adds about a quarter (RNN-528: 2000 steps in 251 s).
@@ -269,6 +289,10 @@ PROFILES = {
             param_budget=355_000,  # RNN 528, LSTM 256, GRU 300 (352,177 / 350,593 / 353,125 parameters)
             train=TrainConfig(steps=2000, batch_size=64, seq_len=100, lr=FULL_LR, clip=1.0, eval_points=10, seed=0),
             dropout=0.1,
+            # every model at FULL_LR, the RNN's best: the LSTM's and GRU's own grids at this budget are not yet
+            # measured (issue #32), which can only handicap them, never the baseline. The recorded full run at
+            # that rate: GRU 3.8% below the RNN, 5 of the quick profile's standard deviations (RESULTS.md).
+            beats_at_equal_compute=("gru",),
             bench_sizes=(128, 256, 512),
             bench_rounds=9,
         ),

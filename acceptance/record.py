@@ -6,7 +6,100 @@ import base64
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Direction = Literal[">=", ">", "<=", "<"]
+DIRECTIONS: tuple[Direction, ...] = (">=", ">", "<=", "<")
+# A value in one of these units is a factor: its margin over a bound is counted in decades (log10), so that
+# 1e5x over a bound of 10x is 4 decades, not 99,990.
+FACTOR = "x"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One number a criterion judges (issue #33): its value against its bound, in one direction and unit.
+
+    The verdict, the margin and the report's words are all computed from these numbers; nothing downstream
+    reads a number back out of a sentence. A bound may itself be measured (the RNN's effective context, the
+    baseline's accuracy): each run, and each seed, records its own.
+    """
+
+    value: float
+    bound: float
+    direction: Direction
+    unit: str = ""  # "%", "points", "x" (a factor), "characters", "nats", ... ("" for a plain number)
+    label: str = ""  # which value this is, where a criterion judges several ("attention", "best recurrent")
+    against: str = ""  # what the bound is where it is itself measured ("the RNN's", "the baseline's")
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"Bound: direction {self.direction!r} is not one of {DIRECTIONS}")
+
+    @property
+    def margin(self) -> float:
+        """How far the value clears its bound, in the value's units (decades for a factor); >= 0 passes a
+        ``>=``/``<=`` bound, > 0 a strict one."""
+        value, bound = float(self.value), float(self.bound)
+        if self.unit == FACTOR and value > 0 and bound > 0:
+            value, bound = math.log10(value), math.log10(bound)
+        return value - bound if self.direction.startswith(">") else bound - value
+
+    @property
+    def passed(self) -> bool:
+        m = self.margin
+        if not math.isfinite(m):
+            return False
+        return m >= 0 if self.direction.endswith("=") else m > 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": finite_or_text(self.value),
+            "bound": finite_or_text(self.bound),
+            "direction": self.direction,
+            "unit": self.unit,
+            "label": self.label,
+            "against": self.against,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Bound:
+        return cls(
+            float(data["value"]),
+            float(data["bound"]),
+            data["direction"],
+            data["unit"],
+            data["label"],
+            data.get("against", ""),
+        )
+
+
+def finite_or_text(x: float) -> float | str:
+    """``x`` for JSON: a float, or its name where JSON has no number for it (nan, inf)."""
+    x = float(x)
+    return x if math.isfinite(x) else str(x)
+
+
+def render_number(x: float, unit: str = "") -> str:
+    """A value as the report prints it, in its unit."""
+    if not math.isfinite(x):
+        return str(x)
+    if unit == "%":
+        return f"{x:.1f}%" if abs(x) >= 10 else f"{x:.2f}%"
+    if unit == "points":
+        return f"{x:+.1f} points"
+    if unit == FACTOR:
+        return f"{x:.3g}x"
+    number = f"{x:,.0f}" if float(x).is_integer() else (f"{x:.4g}" if abs(x) < 1000 else f"{x:,.0f}")
+    return f"{number} {unit}" if unit else number
+
+
+def render_value(b: Bound) -> str:
+    return (f"{b.label} " if b.label else "") + render_number(b.value, b.unit)
+
+
+def render_bound(b: Bound) -> str:
+    against = f" ({b.against})" if b.against else ""
+    return (f"{b.label} " if b.label else "") + f"{b.direction} {render_number(b.bound, b.unit)}{against}"
 
 
 @dataclass
@@ -14,24 +107,34 @@ class Criterion:
     id: str
     lab: str
     description: str
-    measured: Any
-    threshold: str
-    passed: bool
+    bounds: tuple[Bound, ...]  # every number judged; the criterion passes when each passes
     detail: str = ""
     known_failure: str = ""  # why a criterion is expected to fail at this profile's budget (see profiles.py)
     attempted: bool = True  # False: a learner's run whose exercises for this lab are still stubs
 
+    @property
+    def passed(self) -> bool:
+        return self.attempted and bool(self.bounds) and all(b.passed for b in self.bounds)
+
+    @property
+    def measured(self) -> str:
+        """The values, in words (rendered from the numbers)."""
+        return "; ".join(render_value(b) for b in self.bounds) if self.attempted else "not attempted"
+
+    @property
+    def threshold(self) -> str:
+        """The bounds, in words (rendered from the numbers)."""
+        return "; ".join(render_bound(b) for b in self.bounds)
+
     def as_json(self) -> dict[str, Any]:
-        measured = self.measured
-        if isinstance(measured, float) and not math.isfinite(measured):
-            measured = str(measured)
         return {
             "id": self.id,
             "lab": self.lab,
             "description": self.description,
-            "measured": measured,
-            "threshold": self.threshold,
+            "bounds": [b.as_json() for b in self.bounds],
             "passed": bool(self.passed),
+            "measured": self.measured,  # words for a reader; the numbers are in "bounds"
+            "threshold": self.threshold,
             "detail": self.detail,
             "known_failure": self.known_failure,
             "attempted": self.attempted,
@@ -121,7 +224,12 @@ class Number:
     id: str  # "lab02.lstm.ppl"
     lab: str
     label: str  # "LSTM validation perplexity"
-    value: str  # as the report prints it
+    value: float
+    unit: str = ""  # as Bound's
+
+    @property
+    def text(self) -> str:
+        return render_number(self.value, self.unit)
 
 
 class Recorder:
@@ -132,8 +240,8 @@ class Recorder:
         self.talking_points: list[TalkingPoint] = []
         self.numbers: dict[str, Number] = {}
 
-    def number(self, id: str, lab: str, label: str, value: str) -> None:
-        self.numbers[id] = Number(id, lab, label, value)
+    def number(self, id: str, lab: str, label: str, value: float, unit: str = "") -> None:
+        self.numbers[id] = Number(id, lab, label, float(value), unit)
 
     def section(self, lab: str, title: str = "") -> LabSection:
         if lab not in self.sections:
@@ -142,15 +250,15 @@ class Recorder:
             self.sections[lab].title = title
         return self.sections[lab]
 
-    def criterion(
-        self, id: str, lab: str, description: str, measured: Any, threshold: str, passed: bool, detail: str = ""
-    ) -> Criterion:
-        c = Criterion(id, lab, description, measured, threshold, bool(passed), detail)
+    def criterion(self, id: str, lab: str, description: str, *bounds: Bound, detail: str = "") -> Criterion:
+        if not bounds:
+            raise ValueError(f"criterion {id}: give at least one Bound (its value, bound, direction and unit)")
+        c = Criterion(id, lab, description, tuple(bounds), detail)
         self.criteria = [x for x in self.criteria if x.id != id] + [c]
         return c
 
     def not_attempted(self, id: str, lab: str, description: str, why: str) -> Criterion:
         """A criterion a learner's run could not measure: its exercises are still stubs."""
-        c = self.criterion(id, lab, description, "not attempted", "", False, why)
-        c.attempted = False
+        c = Criterion(id, lab, description, (), why, attempted=False)
+        self.criteria = [x for x in self.criteria if x.id != id] + [c]
         return c

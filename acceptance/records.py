@@ -11,7 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from acceptance.spread import clear_of_noise
+from acceptance.measures import reduction
+from acceptance.record import Bound
+from acceptance.spread import by_seed, clear_of_noise
 
 MEASURED = Path(__file__).resolve().parent / "measured"
 Grid = tuple[tuple[float, float], ...]  # (rate, validation perplexity) pairs, in order of rate
@@ -146,7 +148,7 @@ def gating_verdicts(runs: list[GatingRun]) -> list[GatingVerdict]:
         if r.model == "lab02.rnn":
             continue
         base = rnn[r.layers]
-        gaps = tuple(100 * (b - p) / b for b, p in zip(base.ppl, r.ppl, strict=True))
+        gaps = tuple(reduction(b, p) for b, p in zip(base.ppl, r.ppl, strict=True))
         ratio, ahead = clear_of_noise(list(gaps))
         _, behind = clear_of_noise([-g for g in gaps])
         verdict = (
@@ -173,6 +175,24 @@ def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]
         v = verdicts.get((r.layers, kind))
         rows.append([*cells, "—", "—", "the baseline"] if v is None else [*cells, v.gaps_text, v.ratio, v.verdict])
     return rows
+
+
+def over_seeds(profile: str, criterion: str) -> list[list[Bound]]:
+    """``criterion``'s numbers at each seed of ``profile``'s record (measured/seeds-PROFILE.json), one list of
+    Bounds per bound across the seeds; empty where the record does not hold it."""
+    path = MEASURED / f"seeds-{profile}.json"
+    if not path.is_file():
+        return []
+    entries = _load(path.name)["criteria"].get(criterion)
+    return by_seed(entries) if entries else []
+
+
+def spread_text(column: list[Bound]) -> str:
+    """One bound's margin over the seeds in words: mean +- sd in its unit, and the mean in standard deviations."""
+    margins = [b.margin for b in column]
+    mean, sd = statistics.fmean(margins), statistics.stdev(margins)
+    unit = "" if column[0].unit in ("%", "") else f" {column[0].unit}"
+    return f"{mean:+.2f} +- {sd:.2f}{unit} ({'no spread' if sd == 0 else f'{mean / sd:.1f} sd'}, {len(margins)} seeds)"
 
 
 def known_failures(profile: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from acceptance.record import Recorder
+from acceptance.record import Bound, Recorder, finite_or_text, render_number, render_value
 from rnnlab.files import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,8 +37,8 @@ def claims_record(recorder: Recorder, meta: dict[str, Any]) -> dict[str, Any]:
         "who": meta.get("trained_code", {}).get("who", "reference"),
         "claims": {c.key: c.ours for c in recorder.claims},
         # every judged criterion's measured value: a learner's report shows the reference run's beside its own
-        "criteria": {c.id: format_value(c.measured) for c in recorder.criteria if c.attempted},
-        "numbers": {n.id: n.value for n in recorder.numbers.values()},
+        "criteria": {c.id: [b.as_json() for b in c.bounds] for c in recorder.criteria if c.attempted},
+        "numbers": {n.id: {"value": finite_or_text(n.value), "unit": n.unit} for n in recorder.numbers.values()},
     }
 
 
@@ -174,10 +174,15 @@ def write_report(
     learner = meta.get("trained_code", {}).get("who") == "learner"
     reference = reference_run(profile) if learner else None
     if reference is not None:
-        payload["reference"] = {"provenance": provenance(reference), "criteria": reference["criteria"]}
+        payload["reference"] = {
+            "provenance": provenance(reference),
+            "criteria": reference["criteria"],
+            "words": {cid: criterion_words(bounds) for cid, bounds in reference["criteria"].items()},
+        }
     recorded = (reference or {}).get("numbers", {})
     payload["numbers"] = [
-        {**vars(n), "reference": recorded.get(n.id, "")} for n in _ordered(list(recorder.numbers.values()))
+        {**vars(n), "text": n.text, "reference": number_words(recorded.get(n.id))}
+        for n in _ordered(list(recorder.numbers.values()))
     ]
     json_path, html_path = out_dir / f"{name}.json", out_dir / f"{name}.html"
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
@@ -201,6 +206,27 @@ def write_report(
         record = json.dumps(claims_record(recorder, meta), indent=2, default=str)
         atomic_write(out_dir / f"claims-{profile}.json", record.encode("utf-8"))
     return json_path, html_path
+
+
+def criterion_words(bounds: Any) -> str:
+    """A recorded criterion's values in words, rendered from its numbers (a list of Bound records); "—" for a
+    record that holds no numbers (one written before criteria were numbers, issue #33)."""
+    if not isinstance(bounds, list):
+        return "—"
+    try:
+        return "; ".join(render_value(Bound.from_json(b)) for b in bounds)
+    except (KeyError, TypeError, ValueError):
+        return "—"
+
+
+def number_words(entry: Any) -> str:
+    """A recorded number (``{"value", "unit"}``) as the report prints it; "" where the run did not record it."""
+    if not isinstance(entry, dict):
+        return ""
+    try:
+        return render_number(float(entry["value"]), str(entry.get("unit", "")))
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 def _ordered(items: list) -> list:

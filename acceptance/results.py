@@ -16,7 +16,7 @@ from typing import Any
 
 from acceptance import records, spread
 from acceptance.measures import NAMES
-from acceptance.spread import margin
+from acceptance.record import Bound, render_value
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "RESULTS.md"
@@ -70,12 +70,24 @@ def render() -> str:
         if not path.is_file():
             continue
         r = json.loads(path.read_text(encoding="utf-8"))
+        if any(not isinstance(v, list) for v in r["criteria"].values()):
+            out += [
+                f"## Every criterion over seeds ({profile} profile)",
+                "",
+                f"{r['machine']}, git {r['git']}: recorded as words, before criteria were recorded as numbers (issue "
+                "#33); its margins are not read back out of the words. Measure the seeds again (`python -m "
+                "acceptance.spread`).",
+                "",
+            ]
+            continue
         out += [
             f"## Every criterion over seeds ({profile} profile)",
             "",
-            f"{r['machine']}, git {r['git']} (`{r['command']}`). Margin: how far the value clears the threshold, "
-            "in its own units; robust: positive at every seed, and its mean at least 3 standard deviations over "
-            "the seeds (issue #25)." + (f" Measured: {r['scope']}." if r.get("scope") else ""),
+            f"{r['machine']}, git {r['git']} (`{r['command']}`). One row per bound of each criterion, computed from "
+            "the recorded numbers. In brackets, the margin: how far the value clears its bound, in its own units (a "
+            "factor's in decades); robust: it passes at every seed, and its mean margin is at least "
+            f"{spread.ROBUST_SDS} standard deviations over the seeds (issue #25)."
+            + (f" Measured: {r['scope']}." if r.get("scope") else ""),
             "",
             *_table(
                 ["criterion", "threshold", *(f"seed {s}" for s in r["seeds"]), "mean margin / sd", "verdict"],
@@ -125,7 +137,8 @@ def render() -> str:
 
 def _full_against_quick_spread(measured: Path) -> list[str]:
     """Issue #25: a full-profile criterion needs its own seeds only where its one-seed margin (the recorded full
-    run's, claims-full.json) is within the quick profile's spread of the same criterion (seeds-quick.json)."""
+    run's, claims-full.json) is within the quick profile's spread of the same criterion (seeds-quick.json),
+    bound by bound, by arithmetic on the recorded numbers (issue #33)."""
     full_path, quick_path = measured / "claims-full.json", measured / "seeds-quick.json"
     if not (full_path.is_file() and quick_path.is_file()):
         return []
@@ -133,39 +146,48 @@ def _full_against_quick_spread(measured: Path) -> list[str]:
     quick = json.loads(quick_path.read_text(encoding="utf-8"))["criteria"]
     seeds_full = measured / "seeds-full.json"
     over_seeds = json.loads(seeds_full.read_text(encoding="utf-8"))["criteria"] if seeds_full.is_file() else {}
+    heading = f"## The full profile's criteria at one seed, against the quick profile's spread (git {full['git'][:7]})"
+    recorded = full.get("criteria", {})
+    if any(not isinstance(v, list) for v in recorded.values()):
+        return [
+            "",
+            heading,
+            "",
+            "The recorded full run (claims-full.json) holds its criteria as words, from before criteria were recorded "
+            "as numbers (issue #33); its margins cannot be computed. Record a new one with `tox -e full`.",
+        ]
     rows = []
-    for cid, value in full.get("criteria", {}).items():
-        q = quick.get(cid)
-        found = margin(value, q["threshold"]) if q else None
-        quick_margins = [margin(v, q["threshold"]) for v in q["values"]] if q else []
-        numeric = [m for m in quick_margins if m is not None]
-        sd = statistics.stdev(numeric) if found is not None and len(numeric) >= 2 else None
-        if cid in over_seeds:
-            verdict = "measured over seeds (seeds-full.json)"
-        elif found is None or sd is None:
-            verdict = "read by hand" if q else "no quick counterpart: read by hand"
-        elif sd == 0 or found >= spread.ROBUST_SDS * sd:
-            verdict = "clear of the quick spread"
-        else:
-            verdict = "WITHIN the quick spread: needs its own seeds"
-        ratio = "—" if found is None or not sd else f"{found / sd:.1f}"
-        rows.append(
-            [
-                f"`{cid}`",
-                value,
-                "—" if found is None else f"{found:.3g}",
-                "—" if sd is None else f"{sd:.3g}",
-                ratio,
-                verdict,
-            ]
-        )
+    for cid, entries in recorded.items():
+        full_bounds = [Bound.from_json(b) for b in entries]
+        quick_columns = spread.by_seed(quick[cid]) if cid in quick else []
+        for i, b in enumerate(full_bounds):
+            column = quick_columns[i] if i < len(quick_columns) else []
+            sd = statistics.stdev(q.margin for q in column) if len(column) >= 2 else None
+            if cid in over_seeds:
+                verdict = "measured over seeds (seeds-full.json)"
+            elif sd is None:
+                verdict = "no quick counterpart: its own seeds decide"
+            elif (sd == 0 and b.passed) or b.margin >= spread.ROBUST_SDS * sd:
+                verdict = "clear of the quick spread"
+            else:
+                verdict = "WITHIN the quick spread: needs its own seeds"
+            rows.append(
+                [
+                    f"`{cid}`",
+                    render_value(b),
+                    spread.margin_words(b),
+                    "—" if sd is None else f"{sd:.3g}",
+                    "—" if not sd else f"{b.margin / sd:.1f}",
+                    verdict,
+                ]
+            )
     return [
         "",
-        f"## The full profile's criteria at one seed, against the quick profile's spread (git {full['git'][:7]})",
+        heading,
         "",
-        "Margin: the full run's value over its threshold; quick sd: the standard deviation of the same criterion's "
-        f"margin over the quick profile's seeds. A full-profile criterion needs seeds of its own only where its "
-        f"margin is under {spread.ROBUST_SDS} quick standard deviations (issue #25).",
+        "Margin: the full run's value over its bound (a factor's in decades); quick sd: the standard deviation of the "
+        "same bound's margin over the quick profile's seeds. A full-profile criterion needs seeds of its own only "
+        f"where its margin is under {spread.ROBUST_SDS} quick standard deviations (issue #25).",
         "",
         *_table(["criterion", "full (seed 0)", "margin", "quick sd", "margin / quick sd", "verdict"], rows),
     ]

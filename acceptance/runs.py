@@ -95,32 +95,29 @@ def _save_lm(path: Path, model: torch.nn.Module, vocab: Any, optimizer: Any, tra
 
 
 def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device) -> Result:
-    """RNN, LSTM and GRU at equal compute: perplexity, gradient flow, context used, gates; and one
-    training step of each, from scratch against torch's fused kernels."""
+    """RNN, LSTM and GRU at equal compute, each at its own rate: perplexity, gradient flow, context used, gates;
+    each gated model against a vanilla RNN of its own width (issue #32); and one training step of each, from
+    scratch against torch's fused kernels. The runs train side by side on a CPU (acceptance/parallel.py)."""
     cfg = profile.lab02
     vocab = corpus["vocab"]
-    runs = {}
-    for kind, hidden in cfg.hidden(len(vocab)):
-        model = fresh_model(cfg, kind, hidden, len(vocab), device)
-        untrained = copy.deepcopy(model)
-        history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc=f"lab02 {kind}")
-        path = _save_lm(runs_dir / "lab02" / f"{kind}.pt", model, vocab, optimizer, cfg.train, history)
-        runs[kind] = {
-            "hidden": hidden,
-            "params": model.num_parameters(),
-            "history": history,
-            "checkpoint": path,
-            "model": model,
-            "ppl": perplexity(history.val_loss[-1]),
-            "grad_init": grad_profile(untrained, corpus["val_ids"], cfg),
-            "grad_trained": grad_profile(model, corpus["val_ids"], cfg),
-            "context": loss_by_context(
-                model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed
-            ),
-        }
-        runs[kind]["reach"] = effective_context(runs[kind]["context"], CONTEXT_TOLERANCE)
-        if MODEL_KINDS[kind].sigmoid_gates:
-            runs[kind]["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
+    sizes = dict(cfg.hidden(len(vocab)))
+
+    def job(kind: str, hidden: int, name: str, study: bool) -> Callable[[], Result]:
+        def train() -> Result:
+            return train_lab02_model(cfg, kind, hidden, name, corpus, runs_dir, device, study)
+
+        return train
+
+    jobs: dict[Any, Callable[[], Result]] = {kind: job(kind, hidden, kind, True) for kind, hidden in sizes.items()}
+    if cfg.equal_width:  # the tutorials' comparison: an RNN as wide as each gated model
+        for kind, hidden in sizes.items():
+            if MODEL_KINDS[kind].sigmoid_gates:
+                jobs[("width", kind)] = job("rnn", hidden, f"rnn-{hidden}", False)
+    # the longest runs first, so that two workers end together
+    order = sorted(jobs, key=lambda name: isinstance(name, tuple))
+    trained = run_all({name: jobs[name] for name in order}, side_by_side=device.type == "cpu")
+    runs = {kind: trained[kind] for kind in sizes}
+    width = {name[1]: run for name, run in trained.items() if isinstance(name, tuple)}
     kinds = list(runs)
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
@@ -131,7 +128,41 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes for kind in kinds}
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = {key: statistics.median(peak_rss_mib(fn) or 0.0 for _ in range(3)) for key, fn in fns.items()}
-    return {"cfg": cfg, "profile": profile.name, "runs": runs, "bench": bench, "memory": memory}
+    return {"cfg": cfg, "profile": profile.name, "runs": runs, "width": width, "bench": bench, "memory": memory}
+
+
+def train_lab02_model(
+    cfg: Any, kind: str, hidden: int, name: str, corpus: Result, runs_dir: Path, device: torch.device, study: bool
+) -> Result:
+    """One Lab 02 model of ``kind`` and ``hidden`` units trained at its kind's rate; with ``study``, what Lab 02
+    measures of it besides its perplexity (gradient flow before and after, context used, gates)."""
+    vocab = corpus["vocab"]
+    train_cfg = replace(cfg.train, lr=cfg.lr(kind))
+    model = fresh_model(cfg, kind, hidden, len(vocab), device)
+    untrained = copy.deepcopy(model) if study else None
+    history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc=f"lab02 {name}")
+    path = _save_lm(runs_dir / "lab02" / f"{name}.pt", model, vocab, optimizer, train_cfg, history)
+    run: Result = {
+        "kind": kind,
+        "hidden": hidden,
+        "lr": train_cfg.lr,
+        "params": model.num_parameters(),
+        "history": history,
+        "checkpoint": path,
+        "ppl": perplexity(history.val_loss[-1]),
+    }
+    if untrained is None:
+        return run
+    run["model"] = model
+    run["grad_init"] = grad_profile(untrained, corpus["val_ids"], cfg)
+    run["grad_trained"] = grad_profile(model, corpus["val_ids"], cfg)
+    run["context"] = loss_by_context(
+        model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed
+    )
+    run["reach"] = effective_context(run["context"], CONTEXT_TOLERANCE)
+    if MODEL_KINDS[kind].sigmoid_gates:
+        run["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
+    return run
 
 
 def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch.device) -> CharLM:

@@ -1,51 +1,26 @@
-"""Each criterion's value over seeds, and its margin against their spread (issue #25).
+"""Each criterion's value over seeds, and its margin against their spread (issues #25, #33).
 
     RNNLAB_SEED=1 RNNLAB_REPORTS=/tmp/seed1 tox -e acceptance     # and 2, ...; seed 0 is tox's own run
     python -m acceptance.spread reports /tmp/seed1 /tmp/seed2      # prints a record for acceptance/measured/
 
-The record (``acceptance/measured/seeds-PROFILE.json``) keeps every criterion's measured value at
-each seed, as its report gave it; RESULTS.md shows them with the margin over the threshold in
-standard deviations over the seeds (``margins``; a factor such as ">= 10x" in decades). A criterion
-is robust when its worst-seed margin is positive and its mean margin is at least 3 standard
-deviations (issue #25).
+The record (``acceptance/measured/seeds-PROFILE.json``) keeps every criterion's numbers at each seed, as its
+report recorded them: for each ``Bound`` its value, bound, direction and unit (a bound that is itself measured,
+such as the baseline's accuracy, is each seed's own). RESULTS.md shows each bound's margin at every seed and
+judges it by arithmetic on those numbers, never on words: a bound is robust when it passes at every seed and its
+mean margin is at least ROBUST_SDS standard deviations over the seeds (a factor's margin in decades).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import shlex
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.IGNORECASE)
-
-
-def margin(measured: str, threshold: str) -> float | None:
-    """How far ``measured`` clears ``threshold``, in the measured value's units (negative: it
-    does not); None where the two do not read as numbers (a count of decreases, a description)."""
-    two_bounds = len(re.findall(r"[<>]=?", threshold)) > 1  # ">= 95% and <= 50%": a bound on each of two values
-    if ";" in threshold or two_bounds or re.match(r"\s*\d+/\d+", measured):  # compound, or a count: by hand
-        return None
-    bound = NUMBER.findall(threshold)
-    values = [float(x) for x in NUMBER.findall(measured.replace("|r| =", ""))]
-    if not values:
-        return None
-    at_least = ">" in threshold or "beats" in threshold
-    if bound and not threshold.strip().startswith(("all", "3 distinct")):
-        value = values[-1] if "->" in measured else values[0]
-        b = float(bound[-1])
-        if threshold.strip().endswith("x") and value > 0 and b > 0:  # a factor: judged in decades
-            value, b = math.log10(value), math.log10(b)
-        return value - b if at_least else b - value
-    if " vs " in measured and len(values) >= 2:  # "ours vs theirs", judged "> RNN's" or "< RNN's"
-        return values[0] - values[1] if at_least else values[1] - values[0]
-    return None
-
+from acceptance.record import Bound, render_bound, render_number, render_value
 
 ROBUST_SDS = 3  # issue #25: a margin counts when its mean over seeds is at least this many standard deviations
 
@@ -58,17 +33,49 @@ def clear_of_noise(values: list[float]) -> tuple[str, bool]:
     return ratio, min(values) > 0 and (sd == 0 or statistics.fmean(values) >= ROBUST_SDS * sd)
 
 
+def robust(bounds: list[Bound]) -> tuple[str, bool]:
+    """One bound of a criterion at each seed: (mean margin / sd in words, whether it passes at every seed with its
+    mean margin at least ROBUST_SDS standard deviations over the seeds, or with no spread at all)."""
+    margins = [b.margin for b in bounds]
+    sd = statistics.stdev(margins)
+    mean = statistics.fmean(margins)
+    ratio = "exact (no spread)" if sd == 0 else f"{mean / sd:.1f}"
+    return ratio, all(b.passed for b in bounds) and (sd == 0 or mean >= ROBUST_SDS * sd)
+
+
+def margin_words(b: Bound) -> str:
+    return f"{b.margin:+.3g} decades" if b.unit == "x" else render_number(b.margin, "" if b.unit == "%" else b.unit)
+
+
+def by_seed(entries: list[list[dict[str, Any]]]) -> list[list[Bound]]:
+    """A criterion's record (its bounds at each seed) as one list of Bounds per bound, across the seeds."""
+    seeds = [[Bound.from_json(b) for b in bounds] for bounds in entries]
+    if len({len(s) for s in seeds}) != 1:
+        raise ValueError(f"the seeds recorded different numbers of bounds: {[len(s) for s in seeds]}")
+    return [list(column) for column in zip(*seeds, strict=True)]
+
+
 def margins(record: dict[str, Any]) -> list[list[Any]]:
-    """Rows of RESULTS.md's table: criterion, threshold, the value at each seed, mean margin / sd."""
+    """Rows of RESULTS.md's table, one per bound of each criterion: criterion, threshold, the value at each seed
+    (with its margin), mean margin / sd, verdict."""
     rows = []
-    for cid, c in record["criteria"].items():
-        found = [margin(v, c["threshold"]) for v in c["values"]]
-        if len(found) >= 2 and all(m is not None for m in found):
-            ratio, clears = clear_of_noise([x for x in found if x is not None])
-            verdict = "robust" if clears else "NOT robust"
-        else:
-            ratio, verdict = "—", "read by hand"
-        rows.append([f"`{cid}`", c["threshold"], *c["values"], ratio, verdict])
+    for cid, entries in record["criteria"].items():
+        for column in by_seed(entries):
+            first = column[0]
+            same_bound = len({b.bound for b in column}) == 1
+            own = first.against or "each seed's own bound"
+            threshold = render_bound(first) if same_bound else f"{first.direction} {own} (each seed's own)"
+            values = [
+                f"{render_value(b)} ({margin_words(b)})"
+                + ("" if same_bound else f" vs {render_number(b.bound, b.unit)}")
+                for b in column
+            ]
+            if len(column) >= 2:
+                ratio, clears = robust(column)
+                verdict = "robust" if clears else "NOT robust"
+            else:
+                ratio, verdict = "—", "one seed"
+            rows.append([f"`{cid}`", threshold, *values, ratio, verdict])
     return rows
 
 
@@ -79,19 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = [json.loads((Path(r) / "acceptance.json").read_text(encoding="utf-8")) for r in args.reports]
     seeds = [r["meta"]["seed"] for r in runs]
-    criteria: dict[str, Any] = {}
+    criteria: dict[str, list[list[dict[str, Any]]]] = {}
     for run in runs:
         for c in run["criteria"]:
-            entry = criteria.setdefault(c["id"], {"threshold": c["threshold"], "values": []})
-            entry["values"].append(str(c["measured"]))
+            if c.get("attempted", True):
+                criteria.setdefault(c["id"], []).append(c["bounds"])
+    machine = runs[0]["meta"]["machine"]
     record = {
         "profile": runs[0]["meta"]["profile"],
         "seeds": seeds,
         "git": ", ".join(dict.fromkeys(str(r["meta"]["git"])[:7] for r in runs)),
-        "machine": args.machine or runs[0]["meta"]["machine"]["cpu"],
+        "machine": args.machine or f"{machine['cores']}-core {machine['cpu']}, torch {machine['torch']}",
         "command": "RNNLAB_SEED=k tox -e acceptance for each seed k, then python -m acceptance.spread "
         + shlex.join(sys.argv[1:] if argv is None else argv),
-        "criteria": {k: v for k, v in criteria.items() if len(v["values"]) == len(runs)},
+        "criteria": {k: v for k, v in criteria.items() if len(v) == len(runs)},
     }
     print(json.dumps(record, indent=2))
     return 0

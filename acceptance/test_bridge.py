@@ -12,12 +12,11 @@ from __future__ import annotations
 import pytest
 
 from acceptance.criteria import check
-from acceptance.measures import ATTENTION, TIMED, param_spread
+from acceptance.measures import ATTENTION, TIMED
 from acceptance.measures import LM_NAMES as NAMES
+from acceptance.record import FACTOR, Bound
 
 LAB = "bridge"
-# Issue #16: parameters matched to Lab 02's models, as Lab 02 matches its own (issue #3: within 10%).
-MAX_PARAM_SPREAD = 0.10
 # Issue #25, from Vaswani et al. 2017, Table 1 (sequential operations: O(n) recurrent, O(1) self-attention),
 # fixed before the first count: attention's chain is as long at every T; a recurrent model's grows at least
 # half as fast as T (linear growth gives the full ratio; O(log n) or O(1) would give far less).
@@ -28,21 +27,6 @@ MIN_RECURRENT_DEPTH_GROWTH = 0.5
 MIN_ATTENTION_RECALL = 0.95
 # ... while every recurrent model, parameters matched, answers at most this share.
 MAX_RECURRENT_RECALL = 0.50
-
-
-def test_attention_parameters_match_lab02(bridge, recorder):
-    counts = {k: r["params"] for k, r in bridge["lab02"]["runs"].items()} | {ATTENTION: bridge["run"]["params"]}
-    spread = param_spread(counts)
-    check(
-        recorder,
-        "bridge.budget",
-        LAB,
-        "The attention LM trains on Lab 02's characters with its budget, parameter counts matched to its models",
-        f"{100 * spread:.1f}% spread",
-        f"<= {100 * MAX_PARAM_SPREAD:.0f}%",
-        spread <= MAX_PARAM_SPREAD,
-        ", ".join(f"{NAMES[k]} {v:,}" for k, v in counts.items()),
-    )
 
 
 def test_attention_needs_a_constant_number_of_sequential_operations(bridge, recorder):
@@ -58,11 +42,15 @@ def test_attention_needs_a_constant_number_of_sequential_operations(bridge, reco
         f"Sequential operations (the longest chain of dependent operations in a forward pass, counted from the "
         f"models): from T = {short} to T = {long_} every recurrent model's grows at least half as fast as T, "
         "attention's not at all",
-        f"attention {growth[ATTENTION]:.2f}x; slowest recurrent {growth[slowest]:.1f}x ({NAMES[slowest]})",
-        f"attention {MAX_ATTENTION_DEPTH_GROWTH:.0f}x; recurrent >= {MIN_RECURRENT_DEPTH_GROWTH * long_ / short:.0f}x",
-        growth[ATTENTION] <= MAX_ATTENTION_DEPTH_GROWTH
-        and all(g >= MIN_RECURRENT_DEPTH_GROWTH * long_ / short for g in recurrent.values()),
-        "; ".join(f"{NAMES[k]} {depth[(k, short)]:,} -> {depth[(k, long_)]:,}" for k in growth),
+        Bound(growth[ATTENTION], MAX_ATTENTION_DEPTH_GROWTH, "<=", FACTOR, "attention"),
+        Bound(
+            growth[slowest],
+            MIN_RECURRENT_DEPTH_GROWTH * long_ / short,
+            ">=",
+            FACTOR,
+            f"slowest recurrent ({NAMES[slowest]})",
+        ),
+        detail="; ".join(f"{NAMES[k]} {depth[(k, short)]:,} -> {depth[(k, long_)]:,}" for k in growth),
     )
 
 
@@ -80,10 +68,8 @@ def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge, record
         LAB,
         f"On a GPU, from T = {short} to T = {long_}, one attention training step grows by a smaller factor than one "
         "LSTM step (T dependent steps against one parallel pass per layer)",
-        f"{growth[ATTENTION]:.1f}x vs {growth[TIMED]:.1f}x",
-        "attention's < LSTM's",
-        growth[ATTENTION] < growth[TIMED],
-        f"at T = {long_}: LSTM {1000 * timing[(TIMED, long_)]:.0f} ms, attention {1000 * timing[(ATTENTION, long_)]:.0f} ms",
+        Bound(growth[ATTENTION], growth[TIMED], "<", FACTOR, "attention", "the LSTM's"),
+        detail=f"at T = {long_}: LSTM {1000 * timing[(TIMED, long_)]:.0f} ms, attention {1000 * timing[(ATTENTION, long_)]:.0f} ms",
     )
 
 
@@ -109,9 +95,10 @@ def test_attention_recalls_what_a_fixed_size_state_cannot_hold(profile, request,
         "Multi-query associative recall, parameters matched: at some number of key-value pairs the attention LM "
         f"answers at least {100 * MIN_ATTENTION_RECALL:.0f}% of held-out queries and every recurrent model at most "
         f"{100 * MAX_RECURRENT_RECALL:.0f}%",
-        f"{at} pairs: attention {100 * runs[ATTENTION]['by_pairs'][at]:.1f}%, best recurrent {100 * worst[at]:.1f}%",
-        f">= {100 * MIN_ATTENTION_RECALL:.0f}% and <= {100 * MAX_RECURRENT_RECALL:.0f}%",
-        bool(met),
-        "; ".join(f"{NAMES[k]} " + ", ".join(f"{100 * r['by_pairs'][n]:.1f}%" for n in pairs) for k, r in runs.items())
+        Bound(100 * runs[ATTENTION]["by_pairs"][at], 100 * MIN_ATTENTION_RECALL, ">=", "%", f"{at} pairs: attention"),
+        Bound(100 * worst[at], 100 * MAX_RECURRENT_RECALL, "<=", "%", f"{at} pairs: best recurrent"),
+        detail="; ".join(
+            f"{NAMES[k]} " + ", ".join(f"{100 * r['by_pairs'][n]:.1f}%" for n in pairs) for k, r in runs.items()
+        )
         + f" (at {', '.join(map(str, pairs))} pairs)",
     )

@@ -1,11 +1,12 @@
 """Lab 02's requirements — LSTM and GRU from primitives, and why they help.
 
-One test per criterion; ``lab02`` (acceptance/harness.py) trains the RNN, LSTM and GRU once per
-session at equal compute (acceptance/runs.py) and writes the lab's report section
-(acceptance/sections/lab02.py). Whether a gated cell beats the RNN at this budget is a finding
-there, not a criterion (issue #25): at the shared rate its one-seed margin is not clear of the RNN's own spread
-over seeds (measures.RNN_PPL_OVER_SEEDS), and with each model at its own best rate, at one and two layers,
-the LSTM is not ahead by more than noise at either depth (acceptance/measured/gating.json).
+One test per criterion; ``lab02`` (acceptance/harness.py) trains the RNN, LSTM and GRU once per session at equal
+compute, each at its own best rate, and an RNN as wide as each gated model (acceptance/runs.py), and writes the
+lab's report section (acceptance/sections/lab02.py). The seed's test, "LSTM/GRU should beat vanilla RNN on
+perplexity within the same compute budget", is posed twice (issue #32): at equal compute (parameters matched),
+a criterion for the kinds where it holds by 3 standard deviations over seeds at the profile's budget
+(``Lab02.beats_at_equal_compute``: the GRU; the LSTM's is a finding, gating.json), and at equal width (the
+tutorials' comparison, the gated cell holding 3-4x the RNN's weights), a criterion for both.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from __future__ import annotations
 import pytest
 
 from acceptance.criteria import check, require_models
-from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, param_spread, relative
-from rnnlab.cells import MODEL_KINDS
+from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, reduction, relative
+from acceptance.record import FACTOR, Bound
 from rnnlab.gates import SIGMOID_GATES
 
 LAB = "lab02"
 GATED = list(SIGMOID_GATES)  # the gated cells, each judged against the vanilla RNN
-# Issue #3: the same training characters, optimiser and schedule, parameter counts matched within
-# 10% (so FLOPs per character match).
-MAX_PARAM_SPREAD = 0.10
+# The seed ("LSTM/GRU should beat vanilla RNN on perplexity"): the gated model's validation perplexity is below
+# the RNN's, a reduction of more than 0% of the RNN's. The seed's own figure, a 38% reduction at an unstated
+# budget (measures.SEED_CLAIMED_REDUCTION), is quoted beside both comparisons in the claims table, not judged.
+MIN_REDUCTION = 0.0
 # Issue #3: the best of LSTM and GRU reaches validation perplexity <= 5.2 on the quick budget.
 MAX_BEST_PPL = 5.2
 # Issue #3: GRAD_DISTANCE steps back, each gated model's gradient norm (relative to the last step)
@@ -32,19 +34,45 @@ MIN_GRAD_RATIO = 10.0
 MIN_TRACKING_R = 0.5
 
 
-def test_equal_compute_budget(lab02, recorder):
-    require_models(lab02["runs"], *MODEL_KINDS, criterion="lab02.budget")
-    params = {k: r["params"] for k, r in lab02["runs"].items()}
-    spread = param_spread(params)
+@pytest.mark.parametrize("kind", GATED)
+def test_gated_cell_beats_the_rnn_at_equal_compute(lab02, recorder, kind):
+    runs, cfg = lab02["runs"], lab02["cfg"]
+    if kind not in cfg.beats_at_equal_compute:
+        pytest.skip(
+            f"{NAMES[kind]} against the RNN at equal compute is a finding at this budget: not ahead by 3 standard "
+            "deviations over seeds (the report's 'Two comparisons' table, RESULTS.md's gating study)"
+        )
+    require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_beats_rnn")
+    ours, rnn = runs[kind], runs["rnn"]
     check(
         recorder,
-        "lab02.budget",
+        f"lab02.{kind}_beats_rnn",
         LAB,
-        "Same training characters, optimiser and schedule; parameter counts matched",
-        f"{100 * spread:.1f}% spread",
-        f"<= {100 * MAX_PARAM_SPREAD:.0f}%",
-        spread <= MAX_PARAM_SPREAD,
-        ", ".join(f"{NAMES[k]} {v:,}" for k, v in params.items()),
+        f"At equal compute (parameters matched, each at its own best rate), {NAMES[kind]}'s validation perplexity "
+        "is lower than the vanilla RNN's: the reduction, in % of the RNN's",
+        Bound(reduction(rnn["ppl"], ours["ppl"]), MIN_REDUCTION, ">", "%", "reduction"),
+        detail=f"{NAMES[kind]} {ours['ppl']:.3f} (H = {ours['hidden']}, {ours['params']:,} parameters, lr "
+        f"{ours['lr']:g}); RNN {rnn['ppl']:.3f} (H = {rnn['hidden']}, {rnn['params']:,}, lr {rnn['lr']:g})",
+    )
+
+
+@pytest.mark.parametrize("kind", GATED)
+def test_gated_cell_beats_the_rnn_of_its_width(lab02, recorder, kind):
+    runs, width = lab02["runs"], lab02["width"]
+    require_models(runs, kind, criterion=f"lab02.{kind}_beats_rnn_width")
+    if kind not in width:
+        pytest.skip("this profile trains no RNN of each gated model's width (Lab02.equal_width)")
+    ours, rnn = runs[kind], width[kind]
+    check(
+        recorder,
+        f"lab02.{kind}_beats_rnn_width",
+        LAB,
+        f"At equal width (the tutorials' comparison, not equal compute: {ours['params']:,} parameters against "
+        f"{rnn['params']:,}), {NAMES[kind]}'s validation perplexity is lower than a vanilla RNN's of its hidden size "
+        f"(H = {ours['hidden']}): the reduction, in % of the RNN's",
+        Bound(reduction(rnn["ppl"], ours["ppl"]), MIN_REDUCTION, ">", "%", "reduction"),
+        detail=f"{NAMES[kind]} {ours['ppl']:.3f} (lr {ours['lr']:g}); RNN of H = {rnn['hidden']} {rnn['ppl']:.3f} "
+        f"(lr {rnn['lr']:g}); the same characters, steps and schedule",
     )
 
 
@@ -57,10 +85,7 @@ def test_best_gated_perplexity(lab02, recorder):
         "lab02.best_ppl",
         LAB,
         "Best of LSTM and GRU validation perplexity",
-        round(runs[best]["ppl"], 3),
-        f"<= {MAX_BEST_PPL}",
-        runs[best]["ppl"] <= MAX_BEST_PPL,
-        f"best: {NAMES[best]}",
+        Bound(runs[best]["ppl"], MAX_BEST_PPL, "<=", "", NAMES[best]),
     )
 
 
@@ -76,10 +101,8 @@ def test_gated_cell_uses_more_of_the_past(lab02, recorder, kind):
         LAB,
         f"{NAMES[kind]} uses more of the past than the vanilla RNN: its effective context (the shortest L within "
         f"{100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}) is longer",
-        f"{ours} vs {rnn} characters",
-        "> RNN's",
-        ours > rnn,
-        f"loss at L = {rnn}: {NAMES[kind]} {runs[kind]['context'][rnn]:.3f}, RNN {runs['rnn']['context'][rnn]:.3f}; "
+        Bound(ours, rnn, ">", "characters", against="the RNN's"),
+        detail=f"loss at L = {rnn}: {NAMES[kind]} {runs[kind]['context'][rnn]:.3f}, RNN {runs['rnn']['context'][rnn]:.3f}; "
         f"at L = {longest}: {runs[kind]['context'][longest]:.3f} vs {runs['rnn']['context'][longest]:.3f}",
     )
 
@@ -96,10 +119,8 @@ def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
         f"lab02.{kind}_grad_flow",
         LAB,
         f"After training, {NAMES[kind]}'s relative gradient norm {GRAD_DISTANCE} steps back over the RNN's",
-        f"{ratio:.3g}x",
-        f">= {MIN_GRAD_RATIO:.0f}x",
-        ratio >= MIN_GRAD_RATIO,
-        f"{NAMES[kind]} {ours:.3g}, RNN {rnn:.3g} (||dL_T/dh_(T-{GRAD_DISTANCE})|| / ||dL_T/dh_T||)",
+        Bound(ratio, MIN_GRAD_RATIO, ">=", FACTOR),
+        detail=f"{NAMES[kind]} {ours:.3g}, RNN {rnn:.3g} (||dL_T/dh_(T-{GRAD_DISTANCE})|| / ||dL_T/dh_T||)",
     )
 
 
@@ -114,8 +135,6 @@ def test_a_unit_tracks_the_position_in_the_line(lab02, recorder, kind):
         LAB,
         f"A unit of the trained {NAMES[kind]} tracks the position in the line: its state's correlation with the "
         "characters since the last newline, on held-out text (the unit chosen on other text)",
-        f"|r| = {abs(found.held_out):.2f}",
-        f">= {MIN_TRACKING_R}",
-        abs(found.held_out) >= MIN_TRACKING_R,
-        f"{g_['state']}[{found.unit}] of {g_['units']}; r = {found.chosen_on:.2f} where it was chosen",
+        Bound(abs(found.held_out), MIN_TRACKING_R, ">=", "", "|r|"),
+        detail=f"{g_['state']}[{found.unit}] of {g_['units']}; r = {found.chosen_on:.2f} where it was chosen",
     )

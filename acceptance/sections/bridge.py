@@ -19,10 +19,8 @@ QUESTION = "Why did transformers replace RNNs?"  # the recall study adds its num
 def write(recorder: Recorder, result: dict[str, Any]) -> None:
     run = result["run"]
     name = ALL_NAMES[ATTENTION]
-    recorder.number(
-        "bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", f"{run['ppl']:.3f}"
-    )
-    recorder.number("bridge.attention.reach", LAB, f"{name} effective context (characters)", f"{run['reach']}")
+    recorder.number("bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", run["ppl"])
+    recorder.number("bridge.attention.reach", LAB, f"{name} effective context", run["reach"], "characters")
     _write_section(recorder, result)
     recorder.talking_points.append(_talking_point(result))
     recorder.claims.append(_claim(result))

@@ -16,10 +16,10 @@ LAB = "lab01"
 
 def write(recorder: Recorder, run: dict[str, Any]) -> None:
     h = run["history"]
-    recorder.number("lab01.val_loss", LAB, "Validation loss after training", f"{h.val_loss[-1]:.3f}")
-    recorder.number("lab01.ppl", LAB, "Validation perplexity after training", f"{perplexity(h.val_loss[-1]):.3f}")
+    recorder.number("lab01.val_loss", LAB, "Validation loss after training", h.val_loss[-1], "nats")
+    recorder.number("lab01.ppl", LAB, "Validation perplexity after training", perplexity(h.val_loss[-1]))
     recorder.number(
-        "lab01.train_loss", LAB, "Training loss, mean of the last block", f"{block_means(h.train_loss)[-1]:.3f}"
+        "lab01.train_loss", LAB, "Training loss, mean of the last block", block_means(h.train_loss)[-1], "nats"
     )
     _write_section(recorder, run)
     _claims_and_talking_points(recorder, run)

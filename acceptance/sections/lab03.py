@@ -87,15 +87,17 @@ def _write_section(recorder, result):
                 recorder.number(
                     f"lab03.{variant}.seed{seed}.{part}",
                     LAB,
-                    f"{NAMES[variant]} (seed {seed}) exact match on {part} held-out test dates (%)",
-                    f"{100 * acc[part]:.1f}",
+                    f"{NAMES[variant]} (seed {seed}) exact match on {part} held-out test dates",
+                    100 * acc[part],
+                    "%",
                 )
         if "alignment" in r:
             recorder.number(
                 f"lab03.{variant}.seed{seed}.alignment",
                 LAB,
-                f"{NAMES[variant]} (seed {seed}) attention alignment on long inputs (%)",
-                f"{100 * r['alignment']:.1f}",
+                f"{NAMES[variant]} (seed {seed}) attention alignment on long inputs",
+                100 * r["alignment"],
+                "%",
             )
         rows.append(
             [

@@ -25,8 +25,9 @@ def write(recorder: Recorder, result: dict[str, Any]) -> None:
             recorder.number(
                 f"recall.{k}.pairs{n}",
                 LAB,
-                f"{NAMES[k]} recall of {n} key-value pairs (%)",
-                f"{100 * r['by_pairs'][n]:.1f}",
+                f"{NAMES[k]} recall of {n} key-value pairs",
+                100 * r["by_pairs"][n],
+                "%",
             )
     sec = recorder.section(SECTION, "Study — multi-query associative recall: what a fixed-size state cannot hold")
     sec.summary = (

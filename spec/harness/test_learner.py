@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.record import Recorder
+from acceptance.record import Bound, Recorder
 from acceptance.report import write_report
 from rnnlab import exercise
 from rnnlab.fast.dispatch import KERNEL_MODULES
@@ -86,7 +86,7 @@ def test_exercise_stubs_are_found_until_replaced(tmp_path):
 
 def test_a_criterion_not_attempted_is_neither_passed_nor_failed(tmp_path):
     rec = Recorder()
-    rec.criterion("lab01.perplexity", "lab01", "perplexity", 5.4, "<= 6", True)
+    rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.4, 6.0, "<="))
     rec.not_attempted("lab03.gap", "lab03", "attention beats the baseline", "not attempted: needs Lab 03.2 attention")
     meta = {
         **REPORT_META,
@@ -125,14 +125,14 @@ def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(
         "wall_seconds": 600,
         "who": "reference",
         "claims": {},
-        "criteria": {"lab01.perplexity": "5.423"},
-        "numbers": {"lab03.bahdanau.seed0.long": "97.4"},
+        "criteria": {"lab01.perplexity": [Bound(5.423, 6.0, "<=").as_json()]},
+        "numbers": {"lab03.bahdanau.seed0.long": {"value": 97.4, "unit": "%"}},
     }
     (measured / "claims-quick.json").write_text(json.dumps(reference))
     monkeypatch.setattr(report, "MEASURED", measured)
     rec = Recorder()
-    rec.criterion("lab01.perplexity", "lab01", "perplexity", 5.61, "<= 6", True)
-    rec.number("lab03.bahdanau.seed0.long", "lab03", "Bahdanau exact match on long dates (%)", "91.0")
+    rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.0, "<="))
+    rec.number("lab03.bahdanau.seed0.long", "lab03", "Bahdanau exact match on long dates", 91.0, "%")
     meta = {
         **REPORT_META,
         "trained_code": {
@@ -148,11 +148,11 @@ def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(
     html = html_path.read_text()
     assert "the reference run" in html and "git ref123" in html, "the column names the run it comes from"
     assert "5.61" in html and "5.423" in html, "the learner's value and the reference's, side by side"
-    assert json.loads(json_path.read_text())["reference"]["criteria"] == {"lab01.perplexity": "5.423"}
+    assert json.loads(json_path.read_text())["reference"]["words"] == {"lab01.perplexity": "5.423"}
     number_row = re.search(
         r"<tr><td>lab03</td><td>Bahdanau exact match on long dates[^<]*</td><td>(.*?)</td><td>(.*?)</td>", html
     )
-    assert number_row and number_row.groups() == ("91.0", "97.4"), (
+    assert number_row and number_row.groups() == ("91.0%", "97.4%"), (
         "a number that is not a criterion (a table's accuracy) stands beside the reference run's: "
         f"{number_row and number_row.groups()}"
     )

@@ -73,7 +73,11 @@ def test_a_registered_kind_trains_and_appears_in_lab02s_comparison_and_report(mg
     recorder = Recorder()
     sections.lab02.write(recorder, result)
     tables = {t.title: t for t in recorder.section("lab02").tables}
-    assert any(row[0] == "MGU" for row in tables["Perplexity at equal compute"].rows), "it is in the comparison"
+    assert any(row[0] == "MGU" for row in tables["Perplexity"].rows), "it is in the perplexity table"
+    compared = next(t for title, t in tables.items() if title.endswith("Two comparisons"))
+    assert {row[0] for row in compared.rows if row[1].startswith("MGU")} == {"equal compute", "equal width"}, (
+        "a gated kind is compared with the RNN both ways: at equal compute and against an RNN of its width"
+    )
     timing = next(t for title, t in tables.items() if title.startswith("From scratch vs torch's fused kernels"))
     mine = [row for row in timing.rows if row[0] == "MGU"]
     assert mine and mine[0][4] == "—", "it is timed, without a fused baseline it does not have"

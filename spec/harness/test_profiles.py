@@ -4,7 +4,17 @@ acceptance/measured/ with its provenance, and every learning rate is the one its
 import pytest
 
 from acceptance.profiles import GATING_LR_GRID, HIDDEN_MULTIPLE, LR_GRID, PROFILES, RECALL_LR_GRID, only_models
-from acceptance.records import GridRecord, behind_at, choice, gating, grids, known_failures, lr_choice, rate_check
+from acceptance.records import (
+    GridRecord,
+    behind_at,
+    choice,
+    gating,
+    gating_verdicts,
+    grids,
+    known_failures,
+    lr_choice,
+    rate_check,
+)
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.models import CharLM
 
@@ -90,6 +100,23 @@ def test_lab02s_hidden_sizes_fill_one_parameter_budget(name):
 
 
 @pytest.mark.parametrize("name", ["quick", "full"])
+def test_the_bridges_attention_lm_matches_lab02s_parameter_counts(name):
+    """Issue #16: the attention LM is sized to Lab 02's models, as Lab 02 matches its own (within 10%). The count
+    depends on the profile alone, so it is a spec, not a criterion of the trained run (issue #33)."""
+    from acceptance.runs import attention_lm
+
+    profile = PROFILES[name]
+    counts = {
+        kind: CharLM(65, kind, hidden, 1, profile.lab02.embedding_dim).num_parameters()
+        for kind, hidden in profile.lab02.hidden(65)
+    }
+    counts["attention"] = attention_lm(profile.bridge, 65, profile.lab02.train.seq_len).num_parameters()
+    assert max(counts.values()) <= 1.1 * min(counts.values()), (
+        f"{name}: the attention LM's parameters are not within 10% of Lab 02's models: {counts}; resize Bridge.d_model"
+    )
+
+
+@pytest.mark.parametrize("name", ["quick", "full"])
 def test_no_profile_a_user_runs_has_known_failures(name):
     """Every row of the report is a criterion that passes or a finding (issue #25): none is
     expected to fail."""
@@ -122,3 +149,25 @@ def test_the_gating_study_gives_every_model_its_own_best_rate_at_each_depth():
         )
         assert r.seeds == (0, 1, 2) and len(r.ppl) == 3, f"{r.model} x{r.layers}: three seeds at its best rate"
         assert all(c.startswith("python -m acceptance.grid ") and f"--layers {r.layers}" in c for c in r.commands)
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_each_lab02_model_trains_at_the_best_rate_of_its_own_grid(name):
+    """Issue #32: where a profile gives Lab 02's models their own rates, each is the best of that kind's grid in the
+    gating study at this budget (one layer), and the kinds whose lead at equal compute is a criterion are those the
+    study found ahead by 3 standard deviations over seeds."""
+    lab02 = PROFILES[name].lab02
+    if not lab02.rates:
+        return
+    study = {r.model: r for r in gating() if r.layers == 1 and r.profile == name}
+    assert set(dict(lab02.rates)) == set(MODEL_KINDS), f"{name}: give every registered kind its rate: {lab02.rates}"
+    for kind, lr in lab02.rates:
+        record = study.get(f"lab02.{kind}")
+        assert record is not None, f"{name}: no gating record chose lab02.{kind}'s rate {lr}"
+        assert lr == record.rate, f"{name}: lab02.{kind} trains at {lr}, but its grid's best is {record.rate}"
+    verdicts = {v.kind: v.verdict for v in gating_verdicts(gating()) if v.layers == 1}
+    for kind in lab02.beats_at_equal_compute:
+        assert verdicts.get(kind) == "ahead, clear of noise", (
+            f"{name}: lab02.{kind}_beats_rnn is a criterion, but the gating study finds it {verdicts.get(kind)!r}; "
+            "make it a finding (Lab02.beats_at_equal_compute)"
+        )

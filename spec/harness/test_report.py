@@ -6,15 +6,17 @@ import re
 import pytest
 
 from acceptance import plots, report
-from acceptance.record import Claim, Figure, Recorder
+from acceptance.record import Bound, Claim, Figure, Recorder
 from acceptance.report import write_report
 from spec.helpers import REPORT_META
 
 
 def make_recorder():
     rec = Recorder()
-    rec.criterion("lab01.ok", "lab01", "a criterion that passed", 1.5, "<= 2", True)
-    failed = rec.criterion("lab01.bad", "lab01", "a criterion that failed", 9.0, "<= 2", False, "why it failed")
+    rec.criterion("lab01.ok", "lab01", "a criterion that passed", Bound(1.5, 2.0, "<="))
+    failed = rec.criterion(
+        "lab01.bad", "lab01", "a criterion that failed", Bound(9.0, 2.0, "<="), detail="why it failed"
+    )
     failed.known_failure = "measured reasons"
     section = rec.section("lab01", "Lab 01 — test")
     section.figures.append(Figure("A plot", "caption", plots.series({"a": [1.0, 2.0]}, "x", "y", "t")))
@@ -44,7 +46,7 @@ def test_failures_are_unmissable_and_the_page_is_self_contained(tmp_path):
 
 def test_an_unexpected_failure_is_red_and_named_apart_from_the_known_ones(tmp_path):
     rec = make_recorder()
-    rec.criterion("lab02.new", "lab02", "a criterion that failed unexpectedly", 3.0, "<= 2", False)
+    rec.criterion("lab02.new", "lab02", "a criterion that failed unexpectedly", Bound(3.0, 2.0, "<="))
     _, html_path = write_report(rec, REPORT_META, tmp_path)
     html = html_path.read_text()
     banner = html[html.index('<div class="verdict') :]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from acceptance import plots
-from acceptance.record import Claim, Figure, Recorder, TalkingPoint
+from acceptance.record import Bound, Claim, Figure, Recorder, TalkingPoint
 from acceptance.report import write_report
 from spec.helpers import REPORT_META
 
@@ -70,8 +70,8 @@ def report(tmp_path) -> Path:
         assert path.is_file(), f"RNNLAB_REPORT_HTML={given}: no report there; run `tox -e acceptance` first"
         return path
     rec = Recorder()
-    rec.criterion("lab01.ok", "lab01", "a criterion that passed", 1.5, "<= 2", True)
-    rec.criterion("lab01.bad", "lab01", "a criterion that failed", 9.0, "<= 2", False, "why it failed")
+    rec.criterion("lab01.ok", "lab01", "a criterion that passed", Bound(1.5, 2.0, "<="))
+    rec.criterion("lab01.bad", "lab01", "a criterion that failed", Bound(9.0, 2.0, "<="), detail="why it failed")
     section = rec.section("lab01", "Lab 01 — browser check")
     section.figures.append(Figure("A plot", "caption", plots.series({"a": [1.0, 2.0, 1.5]}, "x", "y", "t")))
     section.samples.append(("sample", "<b>not bold</b>"))

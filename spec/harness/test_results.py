@@ -15,15 +15,28 @@ def test_results_md_is_what_the_records_say():
 
 def test_a_full_profile_criterion_within_the_quick_spread_is_told_to_get_its_own_seeds(tmp_path):
     """Issue #25: the full profile's criteria run once; one whose margin is under 3 of the quick profile's
-    standard deviations (of the same criterion's margin) must be measured over seeds of its own."""
-    (tmp_path / "claims-full.json").write_text(
-        json.dumps({"git": "abc1234", "criteria": {"lab01.perplexity": "5.0", "lab02.best_ppl": "5.1"}})
-    )
+    standard deviations (of the same criterion's margin) must be measured over seeds of its own. Computed from
+    the recorded numbers (issue #33)."""
+    from acceptance.record import Bound
+
+    def bounds(value, bound):
+        return [Bound(value, bound, "<=").as_json()]
+
+    full = {"lab01.perplexity": bounds(5.0, 6.5), "lab02.best_ppl": bounds(5.1, 5.2)}
+    (tmp_path / "claims-full.json").write_text(json.dumps({"git": "abc1234", "criteria": full}))
     quick = {
-        "lab01.perplexity": {"threshold": "<= 6.5", "values": ["5.4", "5.5", "5.6"]},  # margin sd 0.1; full 1.5
-        "lab02.best_ppl": {"threshold": "<= 5.2", "values": ["4.7", "4.9", "5.1"]},  # margin sd 0.2; full 0.1
+        "lab01.perplexity": [bounds(v, 6.5) for v in (5.4, 5.5, 5.6)],  # margin sd 0.1; full 1.5
+        "lab02.best_ppl": [bounds(v, 5.2) for v in (4.7, 4.9, 5.1)],  # margin sd 0.2; full 0.1
     }
     (tmp_path / "seeds-quick.json").write_text(json.dumps({"criteria": quick}))
     table = "\n".join(results._full_against_quick_spread(tmp_path))
-    assert "| `lab01.perplexity` | 5.0 | 1.5 | 0.1 | 15.0 | clear of the quick spread |" in table, table
+    assert "| `lab01.perplexity` | 5 | 1.5 | 0.1 | 15.0 | clear of the quick spread |" in table, table
     assert "| `lab02.best_ppl` | 5.1 | 0.1 | 0.2 | 0.5 | WITHIN the quick spread: needs its own seeds |" in table, table
+
+
+def test_a_full_run_recorded_in_words_is_not_parsed(tmp_path):
+    """A record from before criteria were numbers is named as such, never read back out of its words."""
+    (tmp_path / "claims-full.json").write_text(json.dumps({"git": "abc1234", "criteria": {"lab01.perplexity": "5.0"}}))
+    (tmp_path / "seeds-quick.json").write_text(json.dumps({"criteria": {}}))
+    table = "\n".join(results._full_against_quick_spread(tmp_path))
+    assert "as words" in table and "tox -e full" in table, table

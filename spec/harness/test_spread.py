@@ -1,40 +1,62 @@
 """A criterion's margin over its threshold, read from the report's words, and judged over seeds
 (acceptance/spread.py, issue #25)."""
 
-from acceptance.spread import margin, margins
+from acceptance.record import FACTOR, Bound
+from acceptance.spread import margins
 
 
-def test_a_margin_is_how_far_the_value_clears_its_threshold():
-    assert margin("5.423", "<= 6.5") == 6.5 - 5.423
-    assert abs(margin("97.2%", ">= 80%") - 17.2) < 1e-9
-    assert abs(margin("+86.1 points", ">= +15 points") - 71.1) < 1e-9
-    assert abs(margin("9.3% -> 82.4%", "rises, and >= 70%") - 12.4) < 1e-9, "a before -> after value is judged after"
-    assert margin("64 vs 16 characters", "> RNN's") == 48
-    assert abs(margin("1.8e+05x", ">= 10x") - 4.255) < 1e-3, "a factor clears its threshold by decades"
-    assert abs(margin("94.0% (Bahdanau 100.0%)", "beats the baseline (13.9%)") - 80.1) < 1e-9
-    assert margin("9/9 decreases", ">= 10 evaluations, every one lower than the last") is None, (
-        "a count is read by hand"
-    )
-    assert margin("attention 1.00x; slowest 29.1x", "attention 1x; recurrent >= 16x") is None, "so is a compound"
+def test_a_margin_is_how_far_the_value_clears_its_bound():
+    assert Bound(5.423, 6.5, "<=").margin == 6.5 - 5.423
+    assert abs(Bound(97.2, 80.0, ">=", "%").margin - 17.2) < 1e-9
+    assert Bound(64, 16, ">", "characters").margin == 48, "a bound that is itself measured (the RNN's context)"
+    assert abs(Bound(1.8e5, 10.0, ">=", FACTOR).margin - 4.255) < 1e-3, "a factor clears its bound by decades"
+    assert Bound(4.0, 5.0, "<").passed and not Bound(5.0, 5.0, "<").passed, "a strict bound is not met by equality"
+    assert Bound(5.0, 5.0, "<=").passed and not Bound(float("nan"), 5.0, "<=").passed, "nan never passes"
+
+
+def _seeds(*values, bound=6.5, direction="<=", unit=""):
+    return [
+        [Bound(v, b, direction, unit).as_json()]
+        for v, b in zip(values, bound if isinstance(bound, tuple) else (bound,) * len(values), strict=True)
+    ]
 
 
 def test_a_margin_inside_the_seed_spread_is_not_robust():
     record = {
         "criteria": {
-            "a.wide": {"threshold": "<= 6.5", "values": ["5.0", "5.1", "4.9"]},
-            "a.noise": {"threshold": ">= 95%", "values": ["95.2%", "94.1%", "96.0%"]},
-            "a.words": {
-                "threshold": "3 distinct non-empty samples",
-                "values": ["3 distinct", "3 distinct", "3 distinct"],
-            },
+            "a.wide": _seeds(5.0, 5.1, 4.9),
+            "a.noise": _seeds(95.2, 94.1, 96.0, bound=95.0, direction=">=", unit="%"),
+            "a.exact": _seeds(3, 3, 3, bound=3, direction=">=", unit="distinct samples"),
         }
     }
     rows = {row[0]: row[-1] for row in margins(record)}
-    assert rows == {"`a.wide`": "robust", "`a.noise`": "NOT robust", "`a.words`": "read by hand"}
+    assert rows == {"`a.wide`": "robust", "`a.noise`": "NOT robust", "`a.exact`": "robust"}, rows
 
 
-def test_two_bounds_on_two_values_are_read_by_hand():
-    assert margin("4 pairs: attention 100.0%, best recurrent 32.0%", ">= 95% and <= 50%") is None
+def test_each_seed_is_judged_against_its_own_measured_bound():
+    """Issue #33: lab03.luong's bound is each seed's own baseline; judging seeds 1 and 2 against seed 0's
+    baseline (as the words once did) called a criterion robust that is not."""
+    own = {"criteria": {"lab03.luong": _seeds(60.0, 62.0, 61.0, bound=(14.0, 58.0, 59.0), direction=">", unit="%")}}
+    (row,) = margins(own)
+    assert row[-1] == "NOT robust", row
+    assert "each seed's own" in row[1] and "vs 58.0%" in row[3], row
+
+
+def test_two_bounds_are_two_rows_each_judged():
+    record = {
+        "criteria": {
+            "bridge.recall": [
+                [
+                    Bound(v, 95.0, ">=", "%", "attention").as_json(),
+                    Bound(r, 50.0, "<=", "%", "best recurrent").as_json(),
+                ]
+                for v, r in ((100.0, 30.0), (99.0, 31.0), (100.0, 32.0))
+            ]
+        }
+    }
+    rows = margins(record)
+    assert [r[-1] for r in rows] == ["robust", "robust"], rows
+    assert rows[0][1] == "attention >= 95.0%" and rows[1][1] == "best recurrent <= 50.0%", rows
 
 
 def test_a_gated_cell_is_ahead_only_when_every_seed_says_so_by_more_than_noise():
