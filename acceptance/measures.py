@@ -67,10 +67,6 @@ def known_word_share(text: str, vocabulary: set[str]) -> float:
 
 # The seed write-up's claim, quoted beside what we measure (its budget is not stated).
 SEED_CLAIMED_REDUCTION = 38.0  # % perplexity reduction of the LSTM over the vanilla RNN
-# The vanilla RNN's validation perplexity over seeds 0-2 in the quick profile at lr 1e-2 (measured for issue
-# #25): one model's own spread, against which a one-seed gap between models is read.
-RNN_PPL_OVER_SEEDS = (4.800, 4.887)
-SEED_NOISE = (RNN_PPL_OVER_SEEDS[1] - RNN_PPL_OVER_SEEDS[0]) / RNN_PPL_OVER_SEEDS[0]  # 1.8%
 # Effective context: the shortest L whose loss is within this share of the loss at the longest L.
 CONTEXT_TOLERANCE = 0.01
 GRAD_DISTANCE = 50  # steps back at which gradient flow through time is compared

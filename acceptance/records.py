@@ -177,6 +177,14 @@ def gating_rows(runs: list[GatingRun], names: dict[str, str]) -> list[list[Any]]
     return rows
 
 
+def rnn_spread(profile: str, rate: float) -> float | None:
+    """How far the one-layer vanilla RNN's validation perplexity moves over seeds at ``rate`` on ``profile``'s Lab 02
+    budget (the gating study's record), in % of the lowest: one model's own noise, against which a one-seed gap
+    between models is read; None where not measured."""
+    found = [r for r in gating() if (r.profile, r.layers, r.model, r.rate) == (profile, 1, "lab02.rnn", rate)]
+    return 100 * (max(found[0].ppl) - min(found[0].ppl)) / min(found[0].ppl) if found else None
+
+
 def over_seeds(profile: str, criterion: str) -> list[list[Bound]]:
     """``criterion``'s numbers at each seed of ``profile``'s record (measured/seeds-PROFILE.json), one list of
     Bounds per bound across the seeds; empty where the record does not hold it."""

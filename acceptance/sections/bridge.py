@@ -49,7 +49,7 @@ def _write_section(recorder, result):
             else ""
         )
         + ". Parameters are matched to Lab 02's models "
-        "(criterion bridge.budget). Unlike them it carries no state: it sees at most its window. "
+        "(spec/harness/test_profiles.py keeps it within 10%). Unlike them it carries no state: it sees at most its window. "
         "Its validation loss is read in sliding windows half a window apart, so each scored character (after "
         f"the first window) sees at least {run['window'] // 2} characters before it; the recurrent models "
         "carry their state through the whole validation text."

@@ -15,8 +15,8 @@ from acceptance.measures import (
     GRAD_DISTANCE,
     NAMES,
     SEED_CLAIMED_REDUCTION,
-    SEED_NOISE,
     SNIPPET,
+    reduction,
     relative,
     width_lead,
 )
@@ -35,6 +35,7 @@ from acceptance.records import (
     rate_check,
     rate_sensitivity,
     rate_text,
+    rnn_spread,
     spread_text,
 )
 from acceptance.spread import ROBUST_SDS
@@ -526,17 +527,19 @@ def _gating_words() -> list[str]:
     ]
 
 
-def _versus(reduction: float) -> str:
-    """A perplexity gap (% of the other's) in words; one inside a model's own spread over seeds is no effect."""
+def _versus(reduction: float, noise: float | None) -> str:
+    """A perplexity gap (% of the other's) in words; one inside the RNN's own spread over seeds (``noise``, %) is no
+    effect."""
     gap = f"{abs(reduction):.1f}% {'below' if reduction > 0 else 'above'}"
-    if abs(reduction) < 100 * SEED_NOISE:
-        return f"level with ({gap}: inside the {100 * SEED_NOISE:.1f}% the RNN alone moves over seeds)"
+    if noise is not None and abs(reduction) < noise:
+        return f"level with ({gap}: inside the {noise:.1f}% the RNN alone moves over seeds)"
     return gap
 
 
 def _claims_and_talking_points(recorder, result):
     cfg, runs, bench = result["cfg"], result["runs"], result["bench"]
     red, wide = lead_at_equal_compute(runs), width_lead(result)
+    noise = rnn_spread(result["profile"], runs["rnn"]["lr"])
     t = cfg.train
     at_width = "; equal width: " + ", ".join(f"{NAMES[k]} {v:.1f}%" for k, v in wide.items()) if wide else ""
     recorder.claims.append(
@@ -609,12 +612,12 @@ def _claims_and_talking_points(recorder, result):
                 f"Relative gradient {d} steps back after training: the LSTM's is {rel['lstm'] / rel['rnn']:.3g}x the "
                 f"RNN's ({relative(runs['lstm']['grad_trained'], min(100, cfg.grad_distance)):.2g} of its last "
                 f"step's at {min(100, cfg.grad_distance)} back).",
-                f"Validation perplexity at this budget (same characters, parameters matched): LSTM {_versus(red['lstm'])} "
-                f"the RNN's, GRU {_versus(red['gru'])} it"
+                f"Validation perplexity at this budget (same characters, parameters matched): LSTM {_versus(red['lstm'], noise)} "
+                f"the RNN's, GRU {_versus(red['gru'], noise)} it"
                 + (
                     f": reaching further back does not show in perplexity after {t.steps} steps on "
                     f"{t.seq_len}-character windows."
-                    if max(red.values()) < 100 * SEED_NOISE
+                    if noise is not None and max(red.values()) < noise
                     else "."
                 ),
                 *_gating_words(),
@@ -652,7 +655,7 @@ def _claims_and_talking_points(recorder, result):
     step_ms = {k: 1000 * bench[(k, h, "fast")] for k in ("lstm", "gru")}
     e = cfg.embedding_dim
     per_unit = {k: gates * (e + runs[k]["hidden"] + 2) for k, gates in (("lstm", 4), ("gru", 3))}
-    gap = 100 * (runs["lstm"]["ppl"] - runs["gru"]["ppl"]) / runs["lstm"]["ppl"]
+    gap = reduction(runs["lstm"]["ppl"], runs["gru"]["ppl"])
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -664,7 +667,7 @@ def _claims_and_talking_points(recorder, result):
             "et al. 2018) or when it is the tuned default.",
             [
                 f"Validation perplexity, same characters and parameters: GRU {runs['gru']['ppl']:.3f}, LSTM "
-                f"{runs['lstm']['ppl']:.3f} (the GRU {_versus(gap)} the LSTM).",
+                f"{runs['lstm']['ppl']:.3f} (the GRU {_versus(gap, noise)} the LSTM).",
                 f"Cost per hidden unit: GRU 3 (E + H + 2) = {per_unit['gru']:,} parameters, LSTM 4 (E + H + 2) = "
                 f"{per_unit['lstm']:,}, so the GRU gets H = {runs['gru']['hidden']} to the LSTM's "
                 f"{runs['lstm']['hidden']}.",

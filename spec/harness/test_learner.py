@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,79 @@ def test_a_run_that_trains_nothing_never_replaces_a_report(tmp_path):
     assert done.returncode == 5, f"a run that selects nothing exits 5 (pytest's 'no tests'): {done.stdout[-1500:]}"
     assert (reports / "acceptance.html").read_text() == "the earlier report", "an empty run replaced the report"
     assert "no report written" in done.stdout, done.stdout[-1500:]
+
+
+def _learner_meta():
+    return {
+        **REPORT_META,
+        "trained_code": {
+            "who": "learner",
+            "directory": "/me",
+            "stubbed": [],
+            "done": 12,
+            "exercises": 12,
+            "recurrence": {},
+        },
+    }
+
+
+def _reference(machine, torch_build="2.13.0", git="ref123"):
+    return {
+        "profile": "quick",
+        "started": "2026-11-30T12:00:00+00:00",
+        "git": git,
+        "machine": machine,
+        "device": "cpu",
+        "torch": torch_build,
+        "wall_seconds": 600,
+        "who": "reference",
+        "claims": {},
+        "criteria": {"lab01.perplexity": [Bound(5.423, 6.5, "<=").as_json()]},
+        "numbers": {},
+    }
+
+
+def test_a_reference_recorded_on_another_cpu_is_named_and_claims_no_equality(tmp_path, monkeypatch):
+    """Issue #33: float kernels differ between CPUs, so the recorded reference's numbers are not what the same code
+    gives here; the report says where it ran, how large such differences were measured, and claims nothing equal."""
+    from acceptance import report
+
+    measured, checkout = tmp_path / "measured", tmp_path / "checkout"
+    measured.mkdir()
+    checkout.mkdir()
+    (measured / "claims-quick.json").write_text(json.dumps(_reference("2-core AMD EPYC")))
+    monkeypatch.setattr(report, "MEASURED", measured)
+    monkeypatch.setattr(report, "CHECKOUT_REPORTS", checkout)
+    rec = Recorder()
+    rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.5, "<="))
+    json_path, html_path = write_report(rec, _learner_meta(), tmp_path / "reports")
+    html = " ".join(unescape(html_path.read_text()).split())
+    assert "another machine or torch build" in html and report.CROSS_CPU in html, "say the reference ran elsewhere"
+    assert "by construction" not in html and "the cause is in your code" not in html, "claim no equality not computed"
+    assert json.loads(json_path.read_text())["reference"]["same_machine"] is False
+
+
+def test_a_reference_run_made_on_this_machine_is_preferred_and_named(tmp_path, monkeypatch):
+    """Issue #33: where the checkout's own latest reference run (reports/claims-PROFILE.json, from `tox`) was made on
+    this machine and torch build, the learner's report stands beside it, and says so."""
+    from acceptance import report
+
+    measured, checkout = tmp_path / "measured", tmp_path / "checkout"
+    measured.mkdir()
+    checkout.mkdir()
+    (measured / "claims-quick.json").write_text(json.dumps(_reference("2-core AMD EPYC")))
+    (checkout / "claims-quick.json").write_text(json.dumps(_reference("2-core cpu", git="here456")))
+    monkeypatch.setattr(report, "MEASURED", measured)
+    monkeypatch.setattr(report, "CHECKOUT_REPORTS", checkout)
+    rec = Recorder()
+    rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.5, "<="))
+    json_path, html_path = write_report(rec, _learner_meta(), tmp_path / "reports")
+    html = " ".join(unescape(html_path.read_text()).split())
+    assert "this checkout's latest run" in html and "git here456" in html, "the run made here is the one compared"
+    assert "ran on this machine and torch build" in html, html[html.index("Beside every criterion") :][:400]
+    assert json.loads(json_path.read_text())["reference"]["same_machine"] is True
+    (checkout / "claims-quick.json").write_text(json.dumps(_reference("2-core cpu", torch_build="2.14.1+cu130")))
+    json_path, _ = write_report(rec, _learner_meta(), tmp_path / "reports")
+    assert json.loads(json_path.read_text())["reference"]["source"] == "the recorded run", (
+        "a checkout run on another torch build is no better than the recorded one"
+    )
