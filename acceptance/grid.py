@@ -1,10 +1,11 @@
 """Run a learning-rate grid as the harness trains, and print its record for acceptance/measured/.
 
     python -m acceptance.grid --profile quick --model lab02.rnn --rates 3e-3,6e-3,1e-2 [--steps 800]
-        [--layers 2] [--seeds 0,1,2]
+        [--layers 2] [--seeds 0,1,2] [--budget 880000]
 
 Each rate trains the model on the profile's budget (``--steps`` shortens it; ``--layers`` stacks a
-Lab 02 model, sized to the same parameter budget) from each seed (0 unless given), and the
+Lab 02 model, sized to the same parameter budget; ``--budget`` sizes it to another parameter count, as the
+study of where the LSTM's lead appears does) from each seed (0 unless given), and the
 record gives its validation perplexity with the git revision, machine and this command: paste it
 into ``acceptance/measured/learning-rates.json`` (with ``purpose``) to make it the profile's record.
 """
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="the profile's steps unless given")
     parser.add_argument("--layers", type=int, default=1, help="a lab02 model's stacked layers (default 1)")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default 0)")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="a lab02 model's parameter budget (the profile's unless given)"
+    )
     args = parser.parse_args(argv)
     profile = profiles.PROFILES[args.profile]
     try:
@@ -51,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seeds {args.seeds}: give whole numbers separated by commas, e.g. 0,1,2")
     if args.layers < 1 or (args.layers != 1 and not args.model.startswith("lab02.")):
         parser.error(f"--layers {args.layers}: a lab02 model's layers, 1 or more")
-    lab02 = replace(profile.lab02, layers=args.layers)
+    if args.budget is not None and (args.budget < 1 or not args.model.startswith("lab02.")):
+        parser.error(f"--budget {args.budget}: a lab02 model's parameter count, a positive whole number")
+    lab02 = replace(profile.lab02, layers=args.layers, param_budget=args.budget or profile.lab02.param_budget)
     lab, _, kind = args.model.partition(".")
     if (
         (lab, kind) != ("bridge", "attention")
@@ -83,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             ppl.append(round(perplexity(history.val_loss[-1]), 3))
         grid.append([rate, ppl[0]] if seeds == [0] else [rate, ppl])
     extra = {} if seeds == [0] else {"seeds": seeds}
-    if args.layers != 1:
+    if args.layers != 1 or args.budget:
         extra["layers"] = args.layers
         extra["hidden"] = kinds[kind]
+    if args.budget:
+        extra["budget"] = args.budget
     return _print_record(args, argv, args.steps or lab02.train.steps, grid, str(device), extra)
 
 

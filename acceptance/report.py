@@ -16,7 +16,17 @@ from acceptance.record import Bound, Recorder, finite_or_text, render_number, re
 from rnnlab.files import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LAB_ORDER = ["lab01", "lab02", "lab03", "bridge", "study-copying", "study-window", "study-recall", "exercises"]
+LAB_ORDER = [
+    "lab01",
+    "lab02",
+    "lab03",
+    "bridge",
+    "study-copying",
+    "study-window",
+    "study-sizes",
+    "study-recall",
+    "exercises",
+]
 # The profiles whose claims stand side by side in every report: each run writes its own record
 # (REPORTS/claims-PROFILE.json); the other's comes from its latest run in the same folder, else from
 # the record of one reference run kept in acceptance/measured/.

@@ -5,7 +5,7 @@ They judge nothing: what they measure is reported as findings, with their number
 
 from __future__ import annotations
 
-from acceptance.studies import copying, window
+from acceptance.studies import copying, sizes, window
 
 
 def test_in_context_copying(profile, corpus, lab02, bridge, recorder):
@@ -14,6 +14,11 @@ def test_in_context_copying(profile, corpus, lab02, bridge, recorder):
 
 def test_a_longer_training_window(profile, corpus, lab02, recorder, device):
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
+
+
+def test_where_the_lstms_lead_appears(recorder):
+    """Lab 02's models at matched parameters at several sizes: rendered from measured/sizes.json (no training)."""
+    sizes.write(recorder)
 
 
 def test_multi_query_associative_recall(recall):

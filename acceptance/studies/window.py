@@ -28,8 +28,9 @@ def measure(study: Any, lab02: dict[str, Any], corpus: dict[str, Any], device: t
     out: dict[str, Any] = {"cfg": cfg, "train": train_cfg, "runs": {}, "lab02": lab02["runs"]}
     for kind, hidden in cfg.hidden(len(corpus["vocab"])):
         model = fresh_model(cfg, kind, hidden, len(corpus["vocab"]), device)
+        own = replace(train_cfg, lr=cfg.lr(kind))  # each at its own rate, as in Lab 02
         history, _ = train_lm(
-            model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc=f"study {kind}, window {study.long_window}"
+            model, corpus["train_ids"], corpus["val_ids"], own, desc=f"study {kind}, window {study.long_window}"
         )
         context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=t.seed)
         out["runs"][kind] = {
