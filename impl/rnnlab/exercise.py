@@ -472,6 +472,19 @@ def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str]
     return found
 
 
+# The one command that installs what a learner's spec runs need, from a checkout: the package with its test tools,
+# and torch at the pin of constraints.txt (a plain `pip install -e .` may pull another torch build, and no pytest).
+INSTALL = "pip install -c constraints.txt -e '.[test]'"
+TEST_TOOLS = ("pytest", "hypothesis")  # what the specs import besides rnnlab and torch
+
+
+def missing_test_tools() -> list[str]:
+    """The test tools this Python cannot import (``TEST_TOOLS``)."""
+    import importlib.util
+
+    return [name for name in TEST_TOOLS if importlib.util.find_spec(name) is None]
+
+
 TIME_LIMIT = 300.0  # seconds a status run's specs may take; all twelve exercises take about 10-60 s on 2 cores
 
 
@@ -488,6 +501,12 @@ def run_specs(
     variables to the spec run (e.g. a Hypothesis profile). A run that cannot import the copy
     (a syntax error), or that outlasts ``timeout`` seconds (a loop that never ends), is an
     ``ExerciseError`` saying so."""
+    missing = missing_test_tools()
+    if missing:
+        raise ExerciseError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}: "
+            f"run `{INSTALL}` in the checkout (the test tools, with the pinned torch)"
+        )
     spec_dir = Path(spec_dir).resolve()
     if not (spec_dir / "conftest.py").is_file():
         raise FileNotFoundError(f"{spec_dir} is not rnnlab's spec folder; pass --specs PATH/TO/spec")

@@ -51,7 +51,7 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     done = sum(r["state"] == "done" for r in rows)
     print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
     print(exercise.next_step(rows, args.dir, specs, checked_all=only is None))
-    return 0
+    return 1 if any(r["state"] == "in progress" for r in rows) else 0  # a checked exercise fails: not a success
 
 
 LABS = ("lab01", "lab02", "lab03", "bridge")  # --lab NN -> acceptance/test_NAME.py

@@ -260,3 +260,30 @@ def test_a_stopped_accept_leaves_no_training_behind(tmp_path):
         assert code == 143, f"exit status 128 + SIGTERM, got {code}: {proc.stderr.read().decode()[-400:]}"
         assert not Path(f"/proc/{harness}").exists(), "the harness it started is stopped and waited for"
     assert not (copy / "reports" / "acceptance.html").exists(), "an interrupted run writes no report"
+
+
+@needs_checkout
+def test_status_exits_non_zero_when_a_checked_exercise_fails(tmp_path, capsys):
+    """Issue #34: a script or CI step that runs `status` must see a failing exercise in its exit status."""
+    from rnnlab.exercise_cli import main
+
+    _written_copy(tmp_path, "return 0.0")  # clipping that returns a number but clips nothing
+    code = main(["exercise", "status", str(tmp_path), "01.4"])
+    out = capsys.readouterr().out
+    assert "specs pass" in out, out
+    assert code == 1, f"a failing exercise must exit 1, not {code}"
+
+
+def test_status_names_missing_test_tools_and_the_command_that_installs_them(tmp_path, monkeypatch):
+    """Issue #34: without pytest (a plain `pip install -e .`), status says in one line what is missing and how to
+    install it, before running anything."""
+    import importlib.util
+
+    from rnnlab import exercise
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pytest" else real(name, *a))
+    with pytest.raises(exercise.ExerciseError) as caught:
+        exercise.run_specs(tmp_path, Path(__file__).resolve().parents[1])
+    message = str(caught.value)
+    assert "pytest" in message and exercise.INSTALL in message and "\n" not in message, message
