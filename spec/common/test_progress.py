@@ -44,3 +44,27 @@ def test_a_bar_or_silence_when_asked_writes_no_lines(monkeypatch):
     train(progress=False)
     train(progress=True)  # tqdm draws its bar (on pytest's captured stderr)
     assert lines == [], "progress=False is silence, and a drawn bar needs no lines beside it"
+
+
+def test_a_line_shows_an_evaluation_only_where_one_was_measured_and_says_when(monkeypatch):
+    """Issue #34: a line that repeated the last validation number read as a new measurement; each evaluation is
+    shown once, on the first line after it, with the step it was measured at."""
+    lines: list[str] = []
+    monkeypatch.setattr(loop, "progress_sink", lines.append)
+    vocab = RecallVocab(keys=4, values=4)
+    torch.manual_seed(0)
+    cfg = RecallTrainConfig(steps=20, batch_size=4, pairs=(2,), eval_points=2, eval_sequences=4)  # at 10 and 20
+    train_recall(CharLM(vocab.size, "gru", 8, 1, 4), cfg, vocab, progress=None, desc="lab02 gru")
+    shown = [line for line in lines if "acc " in line]
+    assert len(shown) == 2, f"two evaluations, each shown once: {lines}"
+    assert all(re.search(r"acc [\d.]+ at step (10|20)$", line) for line in shown), shown
+
+
+def test_the_time_left_counts_training_steps_and_evaluations_apart():
+    """Issue #34: the estimate swung (246 -> 134 -> 233 s) because a costly evaluation landed inside the per-step
+    rate; the time left is the steps left at the training rate plus the evaluations left at theirs."""
+    left = loop.time_left(
+        train_seconds=10.0, steps_done=100, steps_left=100, eval_seconds=6.0, evals_done=2, evals_left=1
+    )
+    assert left == 10.0 + 3.0, left
+    assert loop.time_left(0.0, 0, 50, 0.0, 0, 3) == 0.0, "nothing measured yet: no guess"

@@ -70,31 +70,59 @@ def _stderr_line(line: str) -> None:
 progress_sink: Callable[[str], None] = _stderr_line
 
 
+def time_left(
+    train_seconds: float, steps_done: int, steps_left: int, eval_seconds: float, evals_done: int, evals_left: int
+) -> float:
+    """Seconds a run has left: its steps left at its training rate so far, plus its evaluations left at theirs
+    (counted apart, so that a costly evaluation does not swing the rate of every step); 0 before anything ran."""
+    if steps_done <= 0:
+        return 0.0
+    per_eval = eval_seconds / evals_done if evals_done else 0.0
+    return train_seconds / steps_done * steps_left + per_eval * evals_left
+
+
 class PlainProgress:
     """Whole lines instead of a bar when the bar is off because the output is no terminal (a log
     file, CI, pytest's capture): at about every tenth of the run and at its end, the run's name,
-    steps done of all, seconds so far, an estimate of the time left, and the last evaluation."""
+    steps done of all, seconds so far, an estimate of the time left (``time_left``), and an evaluation
+    measured since the last line, with the step it was measured at (none repeated)."""
 
-    def __init__(self, bar: tqdm[int], progress: bool | None, desc: str, start: int, steps: int) -> None:
+    def __init__(
+        self, bar: tqdm[int], progress: bool | None, desc: str, start: int, steps: int, evals: set[int] | None = None
+    ) -> None:
         self.on = progress is None and bool(bar.disable)
         self.desc, self.start, self.steps = desc, start, steps
         self.every = max(1, (steps - start) // PROGRESS_LINES)
         self.began = time.perf_counter()
-        self.shown = ""
+        self.evals = evals or set()
+        self.train_seconds = self.eval_seconds = 0.0
+        self.evals_done = 0
+        self.pending = ""
 
-    def step(self, done: int, shown: Evaluation | None) -> None:
-        if not self.on:
-            return
+    def step(self, done: int, shown: Evaluation | None, train_seconds: float = 0.0, eval_seconds: float = 0.0) -> None:
+        """After step ``done``: ``shown`` is the evaluation made at it, if any; ``train_seconds`` and
+        ``eval_seconds`` the time that step's training and evaluation took."""
+        self.train_seconds += train_seconds
+        self.eval_seconds += eval_seconds
         if shown is not None:
-            self.shown = f", {shown.label} {shown.value:.3f}"
-        if (done - self.start) % self.every and done != self.steps:
+            self.evals_done += 1
+            self.pending = f", {shown.label} {shown.value:.3f} at step {done}"
+        if not self.on or ((done - self.start) % self.every and done != self.steps):
             return
         seconds = time.perf_counter() - self.began
-        left = seconds / max(1, done - self.start) * (self.steps - done)
+        left = time_left(
+            self.train_seconds,
+            done - self.start,
+            self.steps - done,
+            self.eval_seconds,
+            self.evals_done,
+            sum(1 for s in self.evals if s > done),
+        )
         progress_sink(
             f"{self.desc}: step {done}/{self.steps} ({100 * done // self.steps}%), {seconds:.0f} s, "
-            f"about {left:.0f} s left{self.shown}"
+            f"about {left:.0f} s left{self.pending}"
         )
+        self.pending = ""
 
 
 DIVERGENCE_FACTOR = 10.0  # a loss above this many times chance (ln V) is a divergence
@@ -196,20 +224,22 @@ def run_training(
     elapsed = history.train_seconds
     model.train()
     bar = progress_bar(steps, desc, progress, start=start)
-    lines = PlainProgress(bar, progress, desc, start, steps)
+    lines = PlainProgress(bar, progress, desc, start, steps, to_eval)
     done = start
     try:
         for step in bar:
             started = time.perf_counter()
             loss, classes = task.loss(step)
             norm = optimise(model, optimizer, loss, clip)
-            elapsed += time.perf_counter() - started
+            step_seconds = time.perf_counter() - started
+            elapsed += step_seconds
             history.train_loss.append(loss.item())
             task.record(step, norm)
             ceiling = divergence_ceiling(classes)
             check_diverged(history.train_loss[-1], step, ceiling)
             done = step + 1  # the step is taken; an interruption from here on comes after it
             shown = None
+            eval_began = time.perf_counter()
             if done in to_eval:
                 history.eval_step.append(done)
                 history.eval_seconds.append(elapsed)
@@ -218,7 +248,7 @@ def run_training(
                 if shown.is_loss:
                     check_diverged(shown.value, step, ceiling, "validation loss")
                 bar.set_postfix({shown.label: f"{shown.value:.3f}"})
-            lines.step(done, shown)
+            lines.step(done, shown, step_seconds, time.perf_counter() - eval_began if shown is not None else 0.0)
             history.train_seconds = elapsed
             if on_checkpoint is not None and checkpoint_due(done, steps, checkpoint_every):
                 on_checkpoint(
