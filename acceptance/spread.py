@@ -44,7 +44,12 @@ def robust(bounds: list[Bound]) -> tuple[str, bool]:
 
 
 def margin_words(b: Bound) -> str:
-    return f"{b.margin:+.3g} decades" if b.unit == "x" else render_number(b.margin, "" if b.unit == "%" else b.unit)
+    """A bound's margin in words: a percentage's in points, a factor's in decades, anything else in its unit."""
+    if b.unit == "x":
+        return f"{b.margin:+.3g} decades"
+    if b.unit in ("%", "points"):
+        return f"{b.margin:+.1f} points"
+    return f"{b.margin:+.4g}" + (f" {b.unit}" if b.unit else "")
 
 
 def by_seed(entries: list[list[dict[str, Any]]]) -> list[list[Bound]]:
