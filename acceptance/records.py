@@ -73,13 +73,14 @@ class GatingRun:
     hidden: int | None = None  # recorded for a stacked model (a one-layer model's is Lab 02's own)
 
 
-def gating() -> list[GatingRun]:
-    """Lab 02's models each at its own best rate of one grid, one and two layers, over seeds (issue #25): for each
-    (layers, model), its seed-0 grid records (a grid whose best was at its edge was taken one rate further) and
-    the record of the other seeds at the best rate."""
+def gating(profile: str = "quick") -> list[GatingRun]:
+    """Lab 02's models each at its own best rate of one grid, over seeds, on ``profile``'s budget (issue #25: one and
+    two layers on the quick budget; issue #32: one layer on the full): for each (layers, model), its seed-0 grid
+    records (a grid whose best was at its edge was taken one rate further) and the record of the other seeds at the
+    best rate."""
     if not (MEASURED / "gating.json").is_file():
         return []
-    records = _load("gating.json")["records"]
+    records = [r for r in _load("gating.json")["records"] if r["profile"] == profile]
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r in records:
         groups.setdefault((r.get("layers", 1), r["model"]), []).append(r)
@@ -181,7 +182,7 @@ def rnn_spread(profile: str, rate: float) -> float | None:
     """How far the one-layer vanilla RNN's validation perplexity moves over seeds at ``rate`` on ``profile``'s Lab 02
     budget (the gating study's record), in % of the lowest: one model's own noise, against which a one-seed gap
     between models is read; None where not measured."""
-    found = [r for r in gating() if (r.profile, r.layers, r.model, r.rate) == (profile, 1, "lab02.rnn", rate)]
+    found = [r for r in gating(profile) if (r.layers, r.model, r.rate) == (1, "lab02.rnn", rate)]
     return 100 * (max(found[0].ppl) - min(found[0].ppl)) / min(found[0].ppl) if found else None
 
 

@@ -103,14 +103,17 @@ def render() -> str:
             f"{g.machine}, git {g.git}; `{g.command}`"
         )
     out += _full_against_quick_spread(measured)
-    study = records.gating()
-    if study:
+    for profile in ("quick", "full"):
+        study = records.gating(profile)
+        if not study:
+            continue
         out += [
             "",
-            "## Do gated cells beat the RNN, each at its own best rate? (Lab 02, issue #25)",
+            f"## Do gated cells beat the RNN, each at its own best rate? (Lab 02, {profile} budget; issues #25, #32)",
             "",
-            f"A finding: {study[0].profile} budget, {study[0].steps} steps, parameters matched at every depth; "
-            f"each model's rate the best of its seed-0 grid; {study[0].machine}, git {study[0].git}.",
+            f"{study[0].profile} budget, {study[0].steps} steps, parameters matched at every depth; each model's rate "
+            f"the best of its seed-0 grid; {study[0].machine}, git {study[0].git}. Where a gated model is ahead clear "
+            "of noise, its lead is a criterion of that profile (`Lab02.beats_at_equal_compute`); elsewhere a finding.",
             "",
             *_table(records.GATING_COLUMNS, records.gating_rows(study, NAMES)),
             "",

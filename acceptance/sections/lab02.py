@@ -124,7 +124,7 @@ def _write_section(recorder, result):
         sec.notes.append(
             "How much the ranking depends on the shared learning rate. " + rate_sensitivity(checked, NAMES)
         )
-    study = gating()
+    study = gating(result["profile"])
     sec.tables.append(
         Table(
             "Perplexity",
@@ -430,7 +430,7 @@ def _comparisons_table(result: dict[str, Any]) -> Table:
     (parameters matched) and at equal width (the tutorials'), with each comparison's spread over seeds."""
     cfg, runs, profile = result["cfg"], result["runs"], result["profile"]
     lead, wide = lead_at_equal_compute(runs), width_lead(result)
-    gated = {v.kind: v for v in gating_verdicts(gating()) if v.layers == 1} if profile == "quick" else {}
+    gated = {v.kind: v for v in gating_verdicts(gating(profile)) if v.layers == 1}
 
     def described(r: dict[str, Any]) -> str:
         return f"H = {r['hidden']}, {r['params']:,}, {rate_text(r['lr'])}"
@@ -512,9 +512,9 @@ def _gating_table(study: list[GatingRun]) -> Table:
     )
 
 
-def _gating_words() -> list[str]:
-    """The gating study's verdicts in one line (empty without the record)."""
-    study = gating()
+def _gating_words(profile: str) -> list[str]:
+    """The gating study's verdicts on ``profile``'s budget in one line (empty without the record)."""
+    study = gating(profile)
     if not study:
         return []
     said = "; ".join(
@@ -620,7 +620,7 @@ def _claims_and_talking_points(recorder, result):
                     if noise is not None and max(red.values()) < noise
                     else "."
                 ),
-                *_gating_words(),
+                *_gating_words(result["profile"]),
                 "A spec checks that f = 1, i = 0 carries c exactly (spec/lab02).",
             ],
             "section-lab02",
@@ -702,7 +702,7 @@ def _gates_pay_off(result: dict[str, Any], red: dict[str, float], wide: dict[str
             )
             + "."
         )
-    evidence += _gating_words()
+    evidence += _gating_words(result["profile"])
     d = GRAD_DISTANCE
     rel = {k: relative(r["grad_trained"], d) for k, r in runs.items()}
     evidence.append(

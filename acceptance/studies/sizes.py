@@ -65,8 +65,8 @@ def load() -> list[SizeRun]:
                 )
             )  # fmt: skip
     lab02 = PROFILES["quick"].lab02
-    for g in gating():
-        if g.layers == 1 and g.profile == "quick":
+    for g in gating("quick"):
+        if g.layers == 1:
             kind = g.model.split(".")[-1]
             hidden = dict(lab02.hidden(65))[kind]
             commands = "; ".join(g.commands)

@@ -139,7 +139,7 @@ def test_a_run_can_train_only_some_of_lab02s_models():
 def test_the_gating_study_gives_every_model_its_own_best_rate_at_each_depth():
     """measured/gating.json (issue #25): every registered kind at one and two layers, each trained at the best
     rate of the same grid (a best at the grid's top taken one rate further), then every seed at that rate."""
-    runs = gating()
+    runs = gating("quick")
     assert {(r.layers, r.model) for r in runs} == {(n, f"lab02.{k}") for n in (1, 2) for k in MODEL_KINDS}, runs
     for r in runs:
         rates = [rate for rate, _ in r.grid]
@@ -159,13 +159,13 @@ def test_each_lab02_model_trains_at_the_best_rate_of_its_own_grid(name):
     lab02 = PROFILES[name].lab02
     if not lab02.rates:
         return
-    study = {r.model: r for r in gating() if r.layers == 1 and r.profile == name}
+    study = {r.model: r for r in gating(name) if r.layers == 1}
     assert set(dict(lab02.rates)) == set(MODEL_KINDS), f"{name}: give every registered kind its rate: {lab02.rates}"
     for kind, lr in lab02.rates:
         record = study.get(f"lab02.{kind}")
         assert record is not None, f"{name}: no gating record chose lab02.{kind}'s rate {lr}"
         assert lr == record.rate, f"{name}: lab02.{kind} trains at {lr}, but its grid's best is {record.rate}"
-    verdicts = {v.kind: v.verdict for v in gating_verdicts(gating()) if v.layers == 1}
+    verdicts = {v.kind: v.verdict for v in gating_verdicts(gating(name)) if v.layers == 1}
     for kind in lab02.beats_at_equal_compute:
         assert verdicts.get(kind) == "ahead, clear of noise", (
             f"{name}: lab02.{kind}_beats_rnn is a criterion, but the gating study finds it {verdicts.get(kind)!r}; "

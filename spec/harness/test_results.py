@@ -31,7 +31,9 @@ def test_a_full_profile_criterion_within_the_quick_spread_is_told_to_get_its_own
     (tmp_path / "seeds-quick.json").write_text(json.dumps({"criteria": quick}))
     table = "\n".join(results._full_against_quick_spread(tmp_path))
     assert "| `lab01.perplexity` | 5 | +1.5 | 0.1 | 15.0 | clear of the quick spread |" in table, table
-    assert "| `lab02.best_ppl` | 5.1 | +0.1 | 0.2 | 0.5 | WITHIN the quick spread: needs its own seeds |" in table, table
+    assert "| `lab02.best_ppl` | 5.1 | +0.1 | 0.2 | 0.5 | WITHIN the quick spread: needs its own seeds |" in table, (
+        table
+    )
 
 
 def test_a_full_run_recorded_in_words_is_not_parsed(tmp_path):
