@@ -86,3 +86,43 @@ def test_gradcheck_through_time():
     x = torch.randn(2, 5, 2, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x, h0: unroll(cell, x, h0)[0], (x, h0))
+
+
+# The regime training reaches (issue #34): trained gates sit saturated and states near +-1 for long spans. Small
+# random pre-activations never go there, so a clamp of h or a shortcut for saturated gates passes the specs above.
+REGIME = (
+    " Trained GRUs hold states near +-1 and gates saturated for hundreds of steps; a clamp of h or a shortcut for "
+    "saturated gates changes what trains."
+)
+
+
+def test_saturated_gates_and_extreme_states_follow_the_equations():
+    torch.manual_seed(4)
+    cell = GRUCell(3, 8).double()
+    with torch.no_grad():  # pre-activations of tens, as after training
+        for p in cell.parameters():
+            p.mul_(25.0)
+    x = 4 * torch.randn(5, 3, dtype=torch.double)
+    h = torch.tanh(10 * torch.randn(5, 8, dtype=torch.double))  # mostly within 1e-4 of +-1
+    h_new, _ = cell(x, h)
+    w_ih, b_ih = cell.ih.weight.detach().numpy(), cell.ih.bias.detach().numpy()
+    w_hh, b_hh = cell.hh.weight.detach().numpy(), cell.hh.bias.detach().numpy()
+    x_r, x_z, x_n = np.split(x.numpy() @ w_ih.T + b_ih, 3, axis=1)
+    h_r, h_z, h_n = np.split(h.numpy() @ w_hh.T + b_hh, 3, axis=1)
+    r, z = np_sigmoid(x_r + h_r), np_sigmoid(x_z + h_z)
+    expected = (1 - z) * np.tanh(x_n + r * h_n) + z * h.numpy()
+    assert_matches(h_new, expected, what="GRU h_t with saturated gates and |h_{t-1}| near 1", rule=RULE + REGIME)
+
+
+def test_a_saturated_update_gate_carries_the_state_over_a_long_sequence():
+    """z = 1: h_t = h_{t-1} exactly, at every step of 500, whatever the input: the GRU's path that does not vanish."""
+    cell = GRUCell(2, 3).double()
+    with torch.no_grad():
+        bias = torch.zeros(9, dtype=torch.double)
+        bias[3:6] = 1e3  # update gate z = 1
+        cell.ih.bias.copy_(bias)
+    h0 = torch.tensor([[0.9999, -0.9999, 0.5]], dtype=torch.double)
+    h = h0
+    for _ in range(500):
+        h, _ = cell(torch.randn(1, 2, dtype=torch.double), h)
+    assert_matches(h, h0, what="h after 500 steps with z = 1", rule=RULE + REGIME)
