@@ -80,3 +80,28 @@ def test_a_partial_copy_trains_with_the_reference_where_it_is_still_a_stub(tmp_p
                 f"{rid}: the reference's body, in {rel}"
             )
     assert (done / exercise.RECORD).is_file(), "the record of where the copy came from goes with it"
+
+
+def test_a_spec_of_no_exercise_waits_on_the_stubs_of_a_fresh_copy(tmp_path):
+    """Issue #34: against a fresh copy, a CLI spec failed with a bare `assert 2 == 0` that named no exercise; it is
+    reported as waiting on the stubs, as `status` reports a waiting exercise."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[2]
+    exercise.init(tmp_path / "mine")
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "spec/common/test_cli_help.py::test_the_cli_builds_the_same_configs_as_the_library",
+            f"--impl={tmp_path / 'mine'}", "-q", "-p", "no:cacheprovider", "-rs",
+        ],
+        cwd=checkout, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RNNLAB_RESULTS_JSON": str(results)},
+    )  # fmt: skip
+    (outcome,) = json.loads(results.read_text()).values()
+    assert outcome["outcome"] == "skipped", f"{outcome}\n{done.stdout[-800:]}"
+    assert "waiting on Lab 01.1" in done.stdout and "still stubs" in done.stdout, done.stdout[-800:]
