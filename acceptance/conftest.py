@@ -8,6 +8,8 @@ import path in the first hook, before anything imports rnnlab, and only then is 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from acceptance import learner  # imports no rnnlab
@@ -15,7 +17,19 @@ from acceptance import learner  # imports no rnnlab
 
 def pytest_configure(config: pytest.Config) -> None:
     # RNNLAB_IMPL=DIR: from here on, `import rnnlab` is the learner's copy, each stub left filled in from the reference
-    learner.activate(complete=True)
+    try:
+        learner.activate(complete=True)
+    except pytest.UsageError:
+        raise
+    except Exception as exc:  # a folder holding some other `rnnlab`, a copy that cannot be imported
+        raise pytest.UsageError(
+            f"RNNLAB_IMPL={os.environ.get('RNNLAB_IMPL')!r}: its rnnlab cannot be trained as a learner's copy "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); give a folder made by "
+            "`rnnlab exercise init`, or unset RNNLAB_IMPL"
+        ) from None
+    from acceptance import environment
+
+    environment.check()  # every RNNLAB_* setting, one line each, before anything imports the harness or trains
     from acceptance import harness
 
     config.pluginmanager.register(harness, "rnnlab-acceptance-harness")
