@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -31,6 +32,38 @@ LEARNER = learner.current()  # the learner's copy under test, or None: the refer
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("RNNLAB_REPORTS", ROOT / "reports"))
 RECORDER = Recorder()
+
+
+def _lock_reports(folder: Path) -> Any:
+    """Hold ``folder``'s lock for the whole session (#35): two runs writing one reports folder at once each printed
+    a report line, and the folder kept the last writer's lab only. The second is refused, saying which holds it."""
+    import fcntl
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "a+")  # noqa: SIM115  (held open until the session ends)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"RNNLAB_REPORTS={str(folder)!r}: cannot write there ({exc.strerror}); give a writable folder"
+        ) from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another run"
+        handle.close()
+        raise pytest.UsageError(
+            f"{folder} is being written by another acceptance run ({holder}); wait for it to end, or set "
+            "RNNLAB_REPORTS to another folder"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+REPORTS_LOCK = _lock_reports(REPORTS) if os.name == "posix" else None
 # RNNLAB_DEVICE=auto|cpu|cuda|mps: where the labs train (auto: CUDA, then MPS, then CPU); the
 # from-scratch vs fused timing table always runs on the CPU, which is what it is about.
 DEVICE = resolve_device(os.environ.get("RNNLAB_DEVICE", "auto"))

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
@@ -23,6 +24,12 @@ from rnnlab.usage import Parser, UsageError
 def cmd_exercise_init(args: argparse.Namespace) -> int:
     from rnnlab import exercise
 
+    where = Path(args.dir).expanduser().resolve()
+    if (where / "impl" / "rnnlab").is_dir() and (where / "spec" / "conftest.py").is_file():
+        raise UsageError(
+            f"{args.dir} is an rnnlab checkout: a copy there would shadow impl/rnnlab for the specs and the harness; "
+            "give a folder of your own, e.g. `rnnlab exercise init ~/my-rnnlab`"
+        )
     target = exercise.init(args.dir)
     print(f"wrote {target}: {len(exercise.EXERCISES)} exercises stubbed, in this order:")
     for e in exercise.EXERCISES:
@@ -30,7 +37,9 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
     first = exercise.EXERCISES[0]
     print(f"progress:  rnnlab exercise status {args.dir}   (one exercise: ... status {args.dir} {first.id})")
     print(f"its specs: pytest spec --impl {args.dir} -m {first.marker}   (from the checkout)")
-    print(f"your code trained, one lab:  rnnlab exercise accept {args.dir} --lab 01   (report: {args.dir}/reports/)")
+    print(
+        f"your code trained, one lab:  rnnlab exercise accept {args.dir} --lab 01   (report: {args.dir}/reports/lab01/)"
+    )
     return 0
 
 
@@ -82,7 +91,16 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     tests = checkout / "acceptance" / f"test_{lab}.py"
     if not tests.is_file():
         raise UsageError(f"{checkout} has no acceptance harness ({tests} is missing); use a clone of rnnlab")
-    reports = Path(args.reports).expanduser().resolve() if args.reports else folder / "reports"
+    # each lab's report in a folder of its own, so that accepting one lab never replaces another's (#35)
+    reports = Path(args.reports).expanduser().resolve() if args.reports else folder / "reports" / lab
+    reference = (checkout / "reports").resolve()
+    if reports == reference or reference in reports.parents:
+        raise UsageError(
+            f"--reports {args.reports}: that is the checkout's own reports folder, the reference's report; give "
+            f"a folder of yours (the default is {folder / 'reports' / lab})"
+        )
+    if reports.exists() and not reports.is_dir():
+        raise UsageError(f"--reports {args.reports}: a file is in the way; give a folder")
     again = f"rnnlab exercise accept {folder} --lab {lab.removeprefix('lab')} --profile {args.profile}"
     env = {
         **os.environ,
@@ -115,13 +133,18 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         str(checkout / "tox.ini"),
     ]
     print(f"training {lab} with {folder / 'rnnlab'} ({args.profile} profile); the report goes to {reports}", flush=True)
+    started = time.time()
     process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_hears_ctrl_c if os.name == "posix" else None)
     try:
         code = process.wait()
     except KeyboardInterrupt as exc:  # Ctrl-C reached the harness too; a kill reached only this command
         _stop(process, at_once=isinstance(exc, Terminated))
         raise
-    print(f"your report: {reports / 'acceptance.html'} (each criterion beside the recorded reference run's value)")
+    html = reports / "acceptance.html"
+    if not (html.is_file() and html.stat().st_mtime >= started):  # a report of an earlier run is not this run's
+        print(f"no report written: this run ended (exit status {code}) before writing {html}; see the lines above")
+        return 1
+    print(f"your report: {html} (each criterion beside a reference run's value)")
     return 0 if code == 0 else 1
 
 
@@ -202,7 +225,7 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     ex_status.set_defaults(func=cmd_exercise_status)
     ex_accept = ex_sub.add_parser(
         "accept",
-        help="train one lab with DIR's code and write DIR/reports/acceptance.html, the reference run's values beside",
+        help="train one lab with DIR's code and write DIR/reports/LAB/acceptance.html, a reference run's values beside",
     )
     ex_accept.add_argument("dir")
     ex_accept.add_argument(

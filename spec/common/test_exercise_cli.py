@@ -201,7 +201,7 @@ def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
     code = main(["exercise", "accept", str(copy), "--lab", "01", "--profile", "smoke"])
     out = capsys.readouterr().out
     assert code in (0, 1), out  # the smoke budget may fail criteria; the run itself must work
-    html = (copy / "reports" / "acceptance.html").read_text()
+    html = (copy / "reports" / "lab01" / "acceptance.html").read_text()
     assert "Trained code: your copy" in html and str(copy) in html, (
         "the report is the learner's, in the learner's folder"
     )
@@ -210,7 +210,7 @@ def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
     )
     assert "lab01.perplexity" in html and "not attempted" not in html, "one exercise of the lab written: it trains"
     assert exercise.stubbed(copy) == stubs, "the learner's copy is not touched"
-    assert f"your report: {copy / 'reports' / 'acceptance.html'}" in out
+    assert f"your report: {copy / 'reports' / 'lab01' / 'acceptance.html'}" in out
 
 
 def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, capsys):
@@ -259,7 +259,7 @@ def test_a_stopped_accept_leaves_no_training_behind(tmp_path):
         code = proc.wait(timeout=120)
         assert code == 143, f"exit status 128 + SIGTERM, got {code}: {proc.stderr.read().decode()[-400:]}"
         assert not Path(f"/proc/{harness}").exists(), "the harness it started is stopped and waited for"
-    assert not (copy / "reports" / "acceptance.html").exists(), "an interrupted run writes no report"
+    assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "an interrupted run writes no report"
 
 
 @needs_checkout
@@ -287,3 +287,35 @@ def test_status_names_missing_test_tools_and_the_command_that_installs_them(tmp_
         exercise.run_specs(tmp_path, Path(__file__).resolve().parents[1])
     message = str(caught.value)
     assert "pytest" in message and exercise.INSTALL in message and "\n" not in message, message
+
+
+@needs_checkout
+def test_accept_never_writes_into_the_checkouts_reports_and_init_never_into_a_checkout(tmp_path, capsys):
+    """Issue #35: `--reports <checkout>/reports` replaced the reference's report, and `exercise init .` in the
+    checkout wrote stubs that shadow impl/rnnlab; both are refused before anything is written or trained."""
+    from rnnlab.exercise_cli import main
+
+    checkout = Path(__file__).resolve().parents[2]
+    exercise.init(tmp_path / "mine")
+    for into in (checkout / "reports", checkout / "reports" / "runs"):
+        assert main(["exercise", "accept", str(tmp_path / "mine"), "--lab", "01", "--reports", str(into)]) == 2
+        err = capsys.readouterr().err
+        assert "the checkout's own reports folder" in err and err.count("\n") == 1, err
+    assert main(["exercise", "init", str(checkout)]) == 2
+    assert "is an rnnlab checkout" in capsys.readouterr().err
+    assert not (checkout / "rnnlab").exists(), "nothing written into the checkout"
+
+
+@needs_checkout
+def test_accept_says_no_report_was_written_when_the_harness_ends_without_one(tmp_path, capsys):
+    """Issue #35: a learner module that calls os._exit(0) ended the harness with exit 0 and no report, and accept
+    printed `your report: PATH` for a file that did not exist."""
+    from rnnlab.exercise_cli import main
+
+    copy = tmp_path / "mine"
+    exercise.init(copy)
+    cells = copy / "rnnlab" / "cells.py"
+    cells.write_text("import os\nos._exit(0)\n" + cells.read_text())
+    assert main(["exercise", "accept", str(copy), "--lab", "01", "--profile", "smoke"]) == 1
+    out = capsys.readouterr().out
+    assert "no report written" in out and "your report:" not in out, out

@@ -37,3 +37,29 @@ def test_a_bad_setting_is_one_line_naming_the_variable(name, value):
     errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and f"{name}={value!r}" in errors[0], out[-600:]
     assert "INTERNALERROR" not in out and "Traceback" not in out, out[-600:]
+
+
+def test_two_runs_never_write_one_reports_folder_at_once(tmp_path):
+    """Issue #35: two runs on one reports folder both printed their report line and the folder kept the last
+    writer's lab; while one holds the folder, a second is refused in one line naming the folder."""
+    import fcntl
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    with open(reports / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 12345\n")
+        held.flush()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "acceptance", "--collect-only", "-q", "-p", "no:cacheprovider"],
+            cwd=CHECKOUT,
+            env={**env, "RNNLAB_REPORTS": str(reports)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    out = done.stdout + done.stderr
+    assert done.returncode == 4, out[-600:]
+    errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "being written by another acceptance run (pid 12345)" in errors[0], out[-600:]
