@@ -26,7 +26,8 @@ def _whole(name: str, least: int) -> None:
 
 
 def check() -> None:
-    """Refuse a bad RNNLAB_PROFILE, RNNLAB_SEED, RNNLAB_MODELS, RNNLAB_DEVICE, RNNLAB_THREADS or RNNLAB_WORKERS."""
+    """Refuse a bad RNNLAB_PROFILE, RNNLAB_SEED, RNNLAB_MODELS, RNNLAB_DEVICE, RNNLAB_THREADS or RNNLAB_WORKERS, and a
+    record under acceptance/measured/ that cannot be read."""
     from acceptance import profiles
     from rnnlab.device import resolve_device
     from rnnlab.errors import RnnlabError
@@ -37,6 +38,13 @@ def check() -> None:
         profiles.current()  # RNNLAB_PROFILE, RNNLAB_SEED, RNNLAB_MODELS
     except SystemExit as exc:
         raise pytest.UsageError(str(exc)) from None
+    from acceptance import records
+
+    for path in sorted(records.MEASURED.glob("*.json")):  # a damaged record fails here, not after the training
+        try:
+            records.read_json(path)
+        except records.RecordError as exc:
+            raise pytest.UsageError(str(exc)) from None
     device = os.environ.get("RNNLAB_DEVICE", "auto")
     try:
         resolve_device(device)

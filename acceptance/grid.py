@@ -53,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds {args.seeds}: give whole numbers separated by commas, e.g. 0,1,2")
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        parser.error(f"--seeds {args.seeds}: give each seed once, as whole numbers of at least 0")
+    try:
+        rates = [float(r) for r in args.rates.split(",")]
+    except ValueError:
+        rates = []
+    if not rates or not all(0 < r < float("inf") for r in rates):
+        parser.error(f"--rates {args.rates!r}: give positive learning rates separated by commas, e.g. 3e-3,6e-3,1e-2")
+    if args.steps is not None and args.steps < 1:
+        parser.error(f"--steps {args.steps}: give a positive number of steps (or leave it out for the profile's)")
     if args.layers < 1 or (args.layers != 1 and not args.model.startswith("lab02.")):
         parser.error(f"--layers {args.layers}: a lab02 model's layers, 1 or more")
     if args.budget is not None and (args.budget < 1 or not args.model.startswith("lab02.")):
@@ -76,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     train, val = (vocab.encode(part) for part in split_text(text))
     device = resolve_device("auto")
     grid = []
-    for rate in (float(r) for r in args.rates.split(",")):
+    for rate in rates:
         ppl = []
         for seed in seeds:
             cfg = replace(lab02.train, lr=rate, steps=args.steps or lab02.train.steps, seed=seed)
@@ -124,7 +134,7 @@ def _recall_grid(args: argparse.Namespace, profile: profiles.Profile, argv: list
     vocab = RecallVocab(keys=cfg.keys, values=cfg.keys)
     budget = runs.recall_model(cfg, vocab, runs.ATTENTION, None).num_parameters()
     grid = []
-    for rate in (float(r) for r in args.rates.split(",")):
+    for rate in (float(r) for r in args.rates.split(",")):  # checked in main
         seed_everything(cfg.train.seed)
         model = runs.recall_model(cfg, vocab, kind, budget)
         tcfg = replace(cfg.train, lr=rate, steps=args.steps or cfg.train.steps)

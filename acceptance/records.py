@@ -31,10 +31,31 @@ class GridRecord:
     command: str
 
 
+class RecordError(ValueError):
+    """A record under acceptance/measured/ (or a report folder) that cannot be read; the message names the file."""
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON record as a dict, or one ``RecordError`` naming the file and what is wrong with it (#35): a truncated
+    record once let a lab train to the end and then failed every test with a JSONDecodeError naming no file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"{path} is missing; restore it (`git checkout -- {path.name}` in its folder)") from None
+    except IsADirectoryError:
+        raise RecordError(f"{path} is a folder; give the record's file") from None
+    except UnicodeDecodeError:
+        raise RecordError(f"{path} is not UTF-8 text; restore it from git") from None
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); restore it from git") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path} holds a {type(data).__name__}, not a record (a JSON object); restore it from git")
+    return data
+
+
 @cache
 def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((MEASURED / name).read_text(encoding="utf-8"))
-    return data
+    return read_json(MEASURED / name)
 
 
 def grids() -> list[GridRecord]:

@@ -8,7 +8,6 @@ per-commit number the project has measured outside a report, with where it came 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -36,7 +35,7 @@ def _seconds(record: dict[str, Any]) -> str:
 
 def render() -> str:
     measured = records.MEASURED
-    runs = json.loads((measured / "runs.json").read_text(encoding="utf-8"))
+    runs = records.read_json(measured / "runs.json")
     out = [
         "# Results",
         "",
@@ -58,7 +57,7 @@ def render() -> str:
         path = measured / f"claims-{profile}.json"
         if not path.is_file():
             continue
-        c = json.loads(path.read_text(encoding="utf-8"))
+        c = records.read_json(path)
         out += [
             f"### {profile} profile: {c['machine']}, {c['device']}, git {c['git']}, {c['wall_seconds']:,.0f} s",
             "",
@@ -69,7 +68,7 @@ def render() -> str:
         path = measured / f"seeds-{profile}.json"
         if not path.is_file():
             continue
-        r = json.loads(path.read_text(encoding="utf-8"))
+        r = records.read_json(path)
         if any(not isinstance(v, list) for v in r["criteria"].values()):
             out += [
                 f"## Every criterion over seeds ({profile} profile)",
@@ -119,13 +118,13 @@ def render() -> str:
             "",
             *(f"- `{c}`" for r in study for c in r.commands),
         ]
-    known = json.loads((measured / "known-failures.json").read_text(encoding="utf-8"))
+    known = records.read_json(measured / "known-failures.json")
     listed = [(p, k, r) for p, entries in known.items() if p != "about" for k, r in entries.items()]
     if listed:
         out += ["", "## Criteria known to fail at a budget", ""]
         out += [f"- {p}, `{k}`: {r['why']} {r['measured']} ({r['machine']}; git {r['git']})" for p, k, r in listed]
     out += ["", "## Findings: the seed's claims about attention, measured (not judged)", ""]
-    findings = json.loads((measured / "findings.json").read_text(encoding="utf-8"))
+    findings = records.read_json(measured / "findings.json")
     for profile, entries in findings.items():
         if profile == "about":
             continue
@@ -145,10 +144,10 @@ def _full_against_quick_spread(measured: Path) -> list[str]:
     full_path, quick_path = measured / "claims-full.json", measured / "seeds-quick.json"
     if not (full_path.is_file() and quick_path.is_file()):
         return []
-    full = json.loads(full_path.read_text(encoding="utf-8"))
-    quick = json.loads(quick_path.read_text(encoding="utf-8"))["criteria"]
+    full = records.read_json(full_path)
+    quick = records.read_json(quick_path)["criteria"]
     seeds_full = measured / "seeds-full.json"
-    over_seeds = json.loads(seeds_full.read_text(encoding="utf-8"))["criteria"] if seeds_full.is_file() else {}
+    over_seeds = records.read_json(seeds_full)["criteria"] if seeds_full.is_file() else {}
     heading = f"## The full profile's criteria at one seed, against the quick profile's spread (git {full['git'][:7]})"
     recorded = full.get("criteria", {})
     if any(not isinstance(v, list) for v in recorded.values()):
@@ -200,7 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m acceptance.results", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if RESULTS.md differs from the records")
     args = parser.parse_args(argv)
-    text = render()
+    try:
+        text = render()
+    except (records.RecordError, KeyError, TypeError, ValueError) as exc:
+        what = exc if isinstance(exc, records.RecordError) else f"a record under acceptance/measured/ lacks {exc}"
+        print(f"python -m acceptance.results: {what}", file=sys.stderr)
+        return 2
     if args.check:
         current = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
         if current != text:

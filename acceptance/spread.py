@@ -89,8 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("reports", nargs="+", help="report folders, one per seed, seed 0's first")
     parser.add_argument("--machine", default="", help="where they ran (for the record)")
     args = parser.parse_args(argv)
-    runs = [json.loads((Path(r) / "acceptance.json").read_text(encoding="utf-8")) for r in args.reports]
-    seeds = [r["meta"]["seed"] for r in runs]
+    from acceptance.records import RecordError, read_json
+
+    try:
+        runs = [read_json(Path(r) / "acceptance.json") for r in args.reports]
+        seeds = [r["meta"]["seed"] for r in runs]
+        for r in runs:
+            for c in r["criteria"]:
+                if c.get("attempted", True):
+                    by_seed([c["bounds"]])  # numbers, as the report writes them
+    except RecordError as exc:
+        parser.error(f"{exc}: give report folders written by the acceptance harness, one per seed")
+    except (KeyError, TypeError, ValueError) as exc:
+        parser.error(f"a report lacks {exc} or holds it in another form: give reports written by this harness")
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"the reports are of seeds {seeds}: give each seed once (RNNLAB_SEED=k for each)")
     criteria: dict[str, list[list[dict[str, Any]]]] = {}
     for run in runs:
         for c in run["criteria"]:
