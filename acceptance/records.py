@@ -214,7 +214,7 @@ def over_seeds(profile: str, criterion: str) -> list[list[Bound]]:
     if not path.is_file():
         return []
     entries = _load(path.name)["criteria"].get(criterion)
-    return by_seed(entries) if entries else []
+    return by_seed(entries) if isinstance(entries, list) and entries else []  # none, or a record from before #33
 
 
 def spread_text(column: list[Bound]) -> str:
