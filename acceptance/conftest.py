@@ -9,13 +9,24 @@ import path in the first hook, before anything imports rnnlab, and only then is 
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
 from acceptance import learner  # imports no rnnlab
 
 
+def _stop_as_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM, SIGHUP and SIGQUIT stop the session as Ctrl-C does, from before the learner's temporary copy is made:
+    # every child is stopped and the copy removed (#35: a signal to the group left $TMPDIR/rnnlab-completed-*).
+    # Set here, without rnnlab (not imported before RNNLAB_IMPL takes effect); a signal started ignored stays so.
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, _stop_as_ctrl_c)
     # RNNLAB_IMPL=DIR: from here on, `import rnnlab` is the learner's copy, each stub left filled in from the reference
     try:
         learner.activate(complete=True)

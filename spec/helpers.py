@@ -125,7 +125,8 @@ def rnnlab_process(args: list, ctrl_c: bool = True, **popen: object) -> Iterator
     Ctrl-\\ delivered as in a terminal (``ctrl_c=False``: ignored, as in a background job,
     whatever the suite was started from); killed and waited for however the spec ends
     (timeout, failure, success), so that no run outlives the spec that started it."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
+    extra = popen.pop("env", {})  # variables to add (TMPDIR, ...)
+    env = {**os.environ, **extra, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}  # type: ignore[dict-item]
     proc = subprocess.Popen(
         [sys.executable, "-m", "rnnlab", *map(str, args)],
         env=env,

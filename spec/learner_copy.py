@@ -19,6 +19,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,14 +81,38 @@ def _completed(path: Path) -> tuple[list[str], Path | None]:
     when this process exits: (the exercises filled in, the folder), or ([], None) if nothing was
     left to fill. Run by the reference rnnlab in a child process: this one must import only the
     copy's."""
-    folder = Path(tempfile.mkdtemp(prefix="rnnlab-completed-"))
-    owner = os.getpid()
-    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
     code = "import json, sys; from rnnlab.exercise import complete; print(json.dumps(complete(*sys.argv[1:])))"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REFERENCE), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(path), str(folder)], env=env, capture_output=True, text=True, check=False
-    )
+    # A stop signal (Ctrl-C, SIGTERM, ...) waits until the folder's removal is registered and the child is known:
+    # one arriving while Popen started the child left it running, and it wrote the folder again after its removal
+    # (#35). The child starts with the signals as they were.
+    posix = hasattr(signal, "pthread_sigmask")  # not on Windows, which has none of these signals to wait for
+    stopping = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)}
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, stopping) if posix else set()
+    child: subprocess.Popen[str] | None = None
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="rnnlab-completed-"))
+        owner = os.getpid()
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, str(path), str(folder)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=(lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held)) if posix else None,
+        )
+        if posix:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal that waited is raised here, the child known
+        out, err = child.communicate()
+    finally:  # stopped: the child is killed and waited for, so nothing writes into the folder after its removal
+        if posix:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if child is not None:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    done = subprocess.CompletedProcess(child.args, child.returncode, out, err)
     if done.returncode:
         raise pytest.UsageError(f"{path}: could not fill its stubs in from the reference:\n{done.stderr.strip()}")
     filled = json.loads(done.stdout)

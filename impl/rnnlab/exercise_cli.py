@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
@@ -134,8 +135,19 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     ]
     print(f"training {lab} with {folder / 'rnnlab'} ({args.profile} profile); the report goes to {reports}", flush=True)
     started = time.time()
-    process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_hears_ctrl_c if os.name == "posix" else None)
+    posix = os.name == "posix"
+    # a stop signal waits while the harness is started, so that it always finds the harness known and stops it:
+    # one arriving inside Popen left the harness running without its command (#35)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING) if posix else set()
     try:
+        process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_harness_signals(held) if posix else None)
+    except BaseException:
+        if posix:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:
+        if posix:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         code = process.wait()
     except KeyboardInterrupt as exc:  # Ctrl-C reached the harness too; a kill reached only this command
         _stop(process, at_once=isinstance(exc, Terminated))
@@ -148,10 +160,28 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     return 0 if code == 0 else 1
 
 
-def _hears_ctrl_c() -> None:
-    """In the harness's process before it starts: Ctrl-C (SIGINT) as Python's KeyboardInterrupt, even
-    where this command was started with it ignored (a background job), so that ``_stop`` can use it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+STOPPING = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n)}
+
+
+def _harness_signals(held: set[int | signal.Signals]) -> Callable[[], None]:
+    """What the harness's process does before it starts (POSIX): the signal mask this command had; Ctrl-C (SIGINT)
+    as Python's KeyboardInterrupt, even where this command was started with it ignored (a background job), so that
+    ``_stop`` can use it; and on Linux SIGTERM when this command dies without stopping it (``kill -9``, #35), so that
+    no training goes on without its command and the harness still removes its temporary copy."""
+    parent = os.getpid()
+
+    def before_start() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the command died before the death signal was set
+                os._exit(143)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    return before_start
 
 
 def _stop(process: subprocess.Popen[bytes], at_once: bool = False) -> None:

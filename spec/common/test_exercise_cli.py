@@ -319,3 +319,37 @@ def test_accept_says_no_report_was_written_when_the_harness_ends_without_one(tmp
     assert main(["exercise", "accept", str(copy), "--lab", "01", "--profile", "smoke"]) == 1
     out = capsys.readouterr().out
     assert "no report written" in out and "your report:" not in out, out
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from Linux's /proc")
+def test_a_killed_accept_takes_its_harness_and_temporary_copy_with_it(tmp_path):
+    """Issue #35: `kill -9` of accept left its harness training (parent 1) for minutes, and it rewrote the report;
+    the harness now ends with its command, and removes its temporary completed copy."""
+    import os
+    import signal
+    import time
+
+    from spec.helpers import rnnlab_process, wait_until
+
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep={"lab03.dates"})
+    private = tmp_path / "tmp"
+    private.mkdir()
+    args = ["exercise", "accept", copy, "--lab", "03", "--profile", "smoke"]
+    with rnnlab_process(args, ctrl_c=False, env={"TMPDIR": str(private)}) as proc:
+        wait_until(lambda: bool(list(private.glob("rnnlab-completed-*"))), proc, limit=120)
+        harness = _children(proc.pid)[0]
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 90
+        while Path(f"/proc/{harness}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = Path(f"/proc/{harness}").exists()
+        if alive:
+            os.kill(harness, signal.SIGKILL)
+        assert not alive, "the harness outlived the accept that started it"
+        said = (proc.stdout.read() + proc.stderr.read()).decode()[-1500:]
+    left = list(private.glob("rnnlab-completed-*"))
+    assert not left, f"the temporary completed copy is removed (the harness said: {said})"
+    assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "a stopped run writes no report"
