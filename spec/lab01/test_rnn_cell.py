@@ -69,3 +69,51 @@ def test_wrong_input_width_is_a_clear_error():
         cell(torch.randn(2, 5))
     with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
         RNNCell(3, 0)
+
+
+def test_backpropagation_through_time_reaches_every_step_in_the_training_dtype():
+    """How training calls the cell (issue #35): float32, one input projection for the whole sequence whose slices
+    are each step's x_proj, and the loss backpropagated through every step to the first state. A cell that detaches
+    h_{t-1}, casts the state to float64 or adds into x_proj in place passes the one-step specs above and then fails
+    (or learns nothing through time) in training; here it fails with the gradient that differs."""
+    torch.manual_seed(5)
+    ours, ref = RNNCell(4, 6), torch.nn.RNNCell(4, 6)  # float32, as training; torch's cell as the parity reference
+    copy_to_torch_cell(ours, ref)
+    x = torch.randn(3, 7, 4)
+    h0_ours = torch.randn(3, 6, requires_grad=True)
+    h0_ref = h0_ours.detach().clone().requires_grad_(True)
+    x_proj = ours.ih(x)  # (B, T, H): one projection for every step, as rnnlab.recurrent.unroll does
+    h, h_ref = h0_ours, h0_ref
+    try:
+        for t in range(x.shape[1]):
+            h, _ = ours.step(x_proj[:, t], h)
+            h_ref = ref(x[:, t], h_ref)
+    except RuntimeError as exc:
+        raise AssertionError(
+            f"7 steps of your cell in float32 failed: {str(exc).splitlines()[0]} (a cast such as h.double() makes "
+            "the next step's matrix product mix float64 and float32: keep the dtype of x_proj and h)"
+        ) from None
+    assert h.dtype == torch.float32, f"the cell must keep the training dtype (float32), got {h.dtype}: {RULE}"
+    try:
+        h.square().sum().backward()
+    except RuntimeError as exc:
+        raise AssertionError(
+            f"backpropagation through 7 steps of your cell failed: {str(exc).splitlines()[0]} (an in-place change "
+            "to x_proj or h, such as x_proj.add_(...), destroys a value backward needs; write x_proj + ... instead)"
+        ) from None
+    h_ref.square().sum().backward()
+    rule = "dL/dh_(t-1) = W_hh^T (dL/dh_t * (1 - h_t^2)) at every step: the state must not be detached inside the cell."
+    assert h0_ours.grad is not None and h0_ours.grad.abs().sum() > 0, (
+        "no gradient reached the first state through 7 steps: the cell cuts the graph (h.detach()?). " + rule
+    )
+    assert_matches(
+        h0_ours.grad.double(), h0_ref.grad.double(), what="dL/dh_0 through 7 steps", rule=rule, atol=1e-5, rtol=1e-4
+    )
+    assert_matches(
+        ours.hh.weight.grad.double(),
+        ref.weight_hh.grad.double(),
+        what="dL/dW_hh through 7 steps",
+        rule=rule,
+        atol=1e-5,
+        rtol=1e-4,
+    )
