@@ -93,6 +93,15 @@ def render_number(x: float, unit: str = "") -> str:
     return f"{number} {unit}" if unit else number
 
 
+def margin_words(b: Bound) -> str:
+    """A bound's margin in words: a percentage's in points, a factor's in decades, anything else in its unit."""
+    if b.unit == FACTOR:
+        return f"{b.margin:+.3g} decades"
+    if b.unit in ("%", "points"):
+        return f"{b.margin:+.1f} points"
+    return f"{b.margin:+.4g}" + (f" {b.unit}" if b.unit else "")
+
+
 def render_value(b: Bound) -> str:
     return (f"{b.label} " if b.label else "") + render_number(b.value, b.unit)
 
@@ -126,6 +135,11 @@ class Criterion:
         """The bounds, in words (rendered from the numbers)."""
         return "; ".join(render_bound(b) for b in self.bounds)
 
+    @property
+    def margin(self) -> str:
+        """How far each value clears its bound, in words (negative: by how much it misses)."""
+        return "; ".join(margin_words(b) for b in self.bounds)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -135,6 +149,7 @@ class Criterion:
             "passed": bool(self.passed),
             "measured": self.measured,  # words for a reader; the numbers are in "bounds"
             "threshold": self.threshold,
+            "margin": self.margin,
             "detail": self.detail,
             "known_failure": self.known_failure,
             "attempted": self.attempted,

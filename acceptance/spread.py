@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from acceptance.record import Bound, render_bound, render_number, render_value
+from acceptance.record import Bound, margin_words, render_bound, render_number, render_value
 
 ROBUST_SDS = 3  # issue #25: a margin counts when its mean over seeds is at least this many standard deviations
 
@@ -41,15 +41,6 @@ def robust(bounds: list[Bound]) -> tuple[str, bool]:
     mean = statistics.fmean(margins)
     ratio = "exact (no spread)" if sd == 0 else f"{mean / sd:.1f}"
     return ratio, all(b.passed for b in bounds) and (sd == 0 or mean >= ROBUST_SDS * sd)
-
-
-def margin_words(b: Bound) -> str:
-    """A bound's margin in words: a percentage's in points, a factor's in decades, anything else in its unit."""
-    if b.unit == "x":
-        return f"{b.margin:+.3g} decades"
-    if b.unit in ("%", "points"):
-        return f"{b.margin:+.1f} points"
-    return f"{b.margin:+.4g}" + (f" {b.unit}" if b.unit else "")
 
 
 def by_seed(entries: list[list[dict[str, Any]]]) -> list[list[Bound]]:
