@@ -117,35 +117,14 @@ def test_a_learners_report_shows_the_reference_runs_value_beside_each_criterion(
 
     measured = tmp_path / "measured"
     measured.mkdir()
-    reference = {
-        "profile": "quick",
-        "started": "2026-11-30T12:00:00+00:00",
-        "git": "ref123",
-        "machine": "2-core CPU",
-        "device": "cpu",
-        "wall_seconds": 600,
-        "who": "reference",
-        "claims": {},
-        "criteria": {"lab01.perplexity": [Bound(5.423, 6.0, "<=").as_json()]},
-        "numbers": {"lab03.bahdanau.seed0.long": {"value": 97.4, "unit": "%"}},
-    }
+    reference = {**_reference("2-core CPU"), "numbers": {"lab03.bahdanau.seed0.long": {"value": 97.4, "unit": "%"}}}
+    monkeypatch.setattr(report, "CHECKOUT_REPORTS", tmp_path / "no-checkout-run")
     (measured / "claims-quick.json").write_text(json.dumps(reference))
     monkeypatch.setattr(report, "MEASURED", measured)
     rec = Recorder()
     rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.0, "<="))
     rec.number("lab03.bahdanau.seed0.long", "lab03", "Bahdanau exact match on long dates", 91.0, "%")
-    meta = {
-        **REPORT_META,
-        "trained_code": {
-            "who": "learner",
-            "directory": "/me",
-            "stubbed": [],
-            "done": 12,
-            "exercises": 12,
-            "recurrence": {},
-        },
-    }
-    json_path, html_path = write_report(rec, meta, tmp_path / "reports")
+    json_path, html_path = write_report(rec, _learner_meta(), tmp_path / "reports")
     html = html_path.read_text()
     assert "the reference run" in html and "git ref123" in html, "the column names the run it comes from"
     assert "5.61" in html and "5.423" in html, "the learner's value and the reference's, side by side"
