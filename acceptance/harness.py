@@ -243,7 +243,12 @@ def trained_code() -> dict[str, object]:
         },
         "done": len(BY_ID) - len(LEARNER.stubbed),
         "exercises": len(BY_ID),
-        "recurrence": LEARNER.recurrence,
+        # how each cell the learner wrote trains (a cell still a stub is the reference's: nothing of theirs to say)
+        "recurrence": {
+            cell: how
+            for cell, how in LEARNER.recurrence.items()
+            if cell in MODEL_KINDS and MODEL_KINDS[cell].exercise not in LEARNER.stubbed
+        },
     }
 
 

@@ -112,6 +112,10 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     }
     env.pop("RNNLAB_REPORT_HTML", None)
     env.pop("RNNLAB_MODELS", None)
+    if args.as_written:
+        env["RNNLAB_AS_WRITTEN"] = "1"
+        again += " --as-written"
+        env["RNNLAB_COMMAND"] = again
     if args.model is not None:
         from rnnlab.cells import MODEL_KINDS
 
@@ -277,6 +281,11 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     ex_accept.add_argument("--reports", default=None, help="where the report goes (default: DIR/reports)")
     ex_accept.add_argument(
         "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"
+    )
+    ex_accept.add_argument(
+        "--as-written",
+        action="store_true",
+        help="train your cells and loop as written, never the reference's fast kernel in their place (slower)",
     )
     ex_accept.set_defaults(func=cmd_exercise_accept)
 

@@ -79,6 +79,32 @@ def test_the_reference_kernel_runs_only_a_cell_it_was_checked_against(solved_cop
     assert _verify(stubbed)["lstm"] == "plain loop: the cell (or the loop) is still a stub"
 
 
+def test_a_cell_that_differs_only_where_training_goes_trains_as_written(tmp_path):
+    """Issue #34: an LSTM that clamps its cell state to +-3 (TensorFlow's cell_clip) agreed with the kernel on small
+    random values, so the kernel trained in its place; the check now also runs where training goes (saturated gates,
+    states ~100), finds the clamp, and the learner's cell trains as written."""
+    clamped = tmp_path / "clamped"
+    exercise.init(clamped, keep=set(exercise.BY_ID))
+    cells = clamped / "rnnlab" / "cells.py"
+    text = cells.read_text()
+    line = "c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)"
+    assert line in text
+    cells.write_text(text.replace(line, f"c_new = ({line.split(' = ', 1)[1]}).clamp(-3, 3)"))
+    verdicts = _verify(clamped)
+    assert (
+        verdicts["lstm"].startswith("plain loop: your cell and loop differ")
+        and "where training goes" in verdicts["lstm"]
+    ), verdicts
+    assert verdicts["gru"].startswith("fast path"), verdicts
+
+
+def test_the_learners_code_trains_as_written_when_asked(solved_copy, monkeypatch):
+    """`RNNLAB_AS_WRITTEN=1` (`rnnlab exercise accept --as-written`): no kernel stands in for any cell."""
+    monkeypatch.setenv("RNNLAB_AS_WRITTEN", "1")
+    verdicts = _verify(solved_copy)
+    assert all(v.startswith("plain loop: your cell and loop as written") for v in verdicts.values()), verdicts
+
+
 def test_exercise_stubs_are_found_until_replaced(tmp_path):
     copy = tmp_path / "copy"
     exercise.init(copy, keep={"lab01.rnn_cell"})
