@@ -112,7 +112,7 @@ def render() -> str:
             "",
             f"{study[0].profile} budget, {study[0].steps} steps, parameters matched at every depth; each model's rate "
             f"the best of its seed-0 grid; {study[0].machine}, git {study[0].git}. Where a gated model is ahead clear "
-            "of noise, its lead is a criterion of that profile (`Lab02.beats_at_equal_compute`); elsewhere a finding.",
+            "of noise, its lead is a criterion of that profile; elsewhere a finding (`Lab02.findings`).",
             "",
             *_table(records.GATING_COLUMNS, records.gating_rows(study, NAMES)),
             "",

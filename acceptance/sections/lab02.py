@@ -446,7 +446,7 @@ def _comparisons_table(result: dict[str, Any]) -> Table:
             spread = f"{statistics.fmean(v.gaps):+.2f} +- {statistics.stdev(v.gaps):.2f} ({v.ratio} sd, gating study)"
         else:
             spread = "—"
-        verdict = f"criterion {cid}" if kind in cfg.beats_at_equal_compute else "a finding at this budget"
+        verdict = "a finding at this budget" if cid in cfg.findings else f"criterion {cid}"
         rnn = runs["rnn"]
         rows.append(
             [
@@ -639,14 +639,21 @@ def _claims_and_talking_points(recorder, result):
             "to reach further, since their gradients survive longer.",
             [
                 f"Effective context (loss within {100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}): RNN "
-                f"{reach['rnn']}, LSTM {reach['lstm']}, GRU {reach['gru']} characters (criteria lab02.*_context).",
+                f"{reach['rnn']}, LSTM {reach['lstm']}, GRU {reach['gru']} characters ("
+                + "; ".join(
+                    f"{NAMES[k]}: {'a finding at this budget' if f'lab02.{k}_context' in cfg.findings else 'criterion'} "
+                    f"lab02.{k}_context"
+                    for k in runs
+                    if MODEL_KINDS[k].sigmoid_gates
+                )
+                + ").",
                 f"Loss at L = {reach['rnn']}: RNN {ctx['rnn'][reach['rnn']]:.3f}, LSTM {ctx['lstm'][reach['rnn']]:.3f}, "
                 f"GRU {ctx['gru'][reach['rnn']]:.3f} nats; at L = {longest}: {ctx['rnn'][longest]:.3f}, "
                 f"{ctx['lstm'][longest]:.3f}, {ctx['gru'][longest]:.3f}.",
                 f"Every model trained on {window}-character windows (truncated BPTT): what it uses beyond {window} "
                 "characters it learned only through the state it carries forward.",
             ],
-            "lab02.lstm_context",
+            "section-lab02",
         )
     )
     if "gates" in runs["lstm"]:
