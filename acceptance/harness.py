@@ -79,6 +79,7 @@ def _lab(item: pytest.Item) -> str:
 
 STUDIES = Path(__file__).resolve().parent / "studies"
 REPORT = {"name": "acceptance"}  # "studies" when the session runs only the opt-in studies
+WANTS = {"attention": False}  # what the collected tests need beyond their own lab's fixture
 
 
 def pytest_collection_modifyitems(items):
@@ -87,6 +88,8 @@ def pytest_collection_modifyitems(items):
     if items and all(STUDIES in Path(str(item.fspath)).parents for item in items):
         REPORT["name"] = "studies"
     items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
+    # the bridge's attention LM trains beside Lab 02's models where this session runs the bridge
+    WANTS["attention"] = any("bridge" in getattr(item, "fixturenames", ()) for item in items)
     for item in items:
         item.add_marker(pytest.mark.acceptance)
 
@@ -156,7 +159,8 @@ def lab01(profile, corpus, runs_dir, recorder, device):
 def lab02(profile, corpus, runs_dir, recorder, device):
     """Lab 02's trained models and measurements (Lab 02's tests and the bridge's)."""
     learner.require("lab02")
-    result = runs.lab02(profile, corpus, runs_dir, device)
+    attention = WANTS["attention"] and set(dict(profile.lab02.hidden(len(corpus["vocab"])))) == set(MODEL_KINDS)
+    result = runs.lab02(profile, corpus, runs_dir, device, attention=attention)
     sections.lab02.write(recorder, result)
     return result
 

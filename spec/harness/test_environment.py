@@ -22,12 +22,26 @@ CHECKOUT = Path(__file__).resolve().parents[2]
         ("RNNLAB_MODELS", "transformer"),
     ],
 )
-def test_a_bad_setting_is_one_line_naming_the_variable(name, value):
+def test_a_bad_setting_is_one_line_naming_the_variable(name, value, monkeypatch):
+    from acceptance import environment
+
+    for key in [k for k in os.environ if k.startswith("RNNLAB_") and k != "RNNLAB_TINY_SHAKESPEARE"]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(pytest.UsageError) as refused:
+        environment.check()
+    message = str(refused.value)
+    assert f"{name}={value!r}" in message and "\n" not in message, message
+
+
+def test_the_harness_stops_at_a_bad_setting_with_one_error_line():
+    """End to end: `RNNLAB_SEED=-1 pytest acceptance` printed the message and then five of pytest's own internal
+    errors (620 lines); now one ERROR line and exit 4, before anything trains."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_")}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "acceptance", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=CHECKOUT,
-        env={**env, name: value},
+        env={**env, "RNNLAB_SEED": "-1"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -35,7 +49,7 @@ def test_a_bad_setting_is_one_line_naming_the_variable(name, value):
     out = done.stdout + done.stderr
     assert done.returncode == 4, f"a usage error (exit 4), got {done.returncode}: {out[-600:]}"
     errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1 and f"{name}={value!r}" in errors[0], out[-600:]
+    assert len(errors) == 1 and "RNNLAB_SEED='-1'" in errors[0], out[-600:]
     assert "INTERNALERROR" not in out and "Traceback" not in out, out[-600:]
 
 

@@ -194,3 +194,23 @@ def test_every_criterion_a_profile_judges_clears_its_seeds_by_3_standard_deviati
                 f"{name}: {cid} ({column[0].label or 'its value'}) is judged, but over seeds its margin is "
                 f"{ratio} standard deviations: make it a finding of the profile, or pose it where it holds"
             )
+
+
+def test_the_size_study_holds_every_kind_at_every_budget_it_measured():
+    """measured/sizes.json (issue #32): every registered kind at each parameter budget measured, its hidden size the
+    largest within that budget, each record with the command that reruns it."""
+    from acceptance.profiles import largest_hidden
+    from acceptance.records import MEASURED, read_json
+
+    path = MEASURED / "sizes.json"
+    if not path.is_file():
+        return
+    records = read_json(path)["records"]
+    budgets = {r["budget"] for r in records}
+    assert {(r["budget"], r["model"]) for r in records} == {(b, f"lab02.{k}") for b in budgets for k in MODEL_KINDS}
+    lab02 = PROFILES["quick"].lab02
+    for r in records:
+        kind = r["model"].split(".")[-1]
+        assert r["hidden"] == largest_hidden(kind, 65, lab02.embedding_dim, r["budget"]), r
+        assert r["steps"] == lab02.train.steps, f"every size trains Lab 02's steps: {r}"
+        assert r["command"].startswith("python -m acceptance.grid ") and f"--budget {r['budget']}" in r["command"], r
