@@ -61,7 +61,10 @@ def reference_run(profile: str, machine: str = "", torch_build: str = "") -> dic
     latest reference run (reports/claims-PROFILE.json, written by `tox`) where it was made on this ``machine`` with
     this ``torch_build``, else the recorded one (acceptance/measured/claims-PROFILE.json). Its ``source`` says
     which."""
-    for source, folder in (("this checkout's latest run", CHECKOUT_REPORTS), ("the recorded run", MEASURED)):
+    for source, folder in (
+        ("this checkout's latest reference run", CHECKOUT_REPORTS),
+        ("the recorded reference run", MEASURED),
+    ):
         try:
             record: dict[str, Any] = json.loads((folder / f"claims-{profile}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):

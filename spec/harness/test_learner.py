@@ -265,11 +265,13 @@ def test_a_reference_run_made_on_this_machine_is_preferred_and_named(tmp_path, m
     rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.5, "<="))
     json_path, html_path = write_report(rec, _learner_meta(), tmp_path / "reports")
     html = " ".join(unescape(html_path.read_text()).split())
-    assert "this checkout's latest run" in html and "git here456" in html, "the run made here is the one compared"
+    assert "this checkout's latest reference run" in html and "git here456" in html, (
+        "the run made here is the one compared"
+    )
     assert "ran on this machine and torch build" in html, html[html.index("Beside every criterion") :][:400]
     assert json.loads(json_path.read_text())["reference"]["same_machine"] is True
     (checkout / "claims-quick.json").write_text(json.dumps(_reference("2-core cpu", torch_build="2.14.1+cu130")))
     json_path, _ = write_report(rec, _learner_meta(), tmp_path / "reports")
-    assert json.loads(json_path.read_text())["reference"]["source"] == "the recorded run", (
+    assert json.loads(json_path.read_text())["reference"]["source"] == "the recorded reference run", (
         "a checkout run on another torch build is no better than the recorded one"
     )
