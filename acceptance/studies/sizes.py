@@ -54,16 +54,19 @@ def load() -> list[SizeRun]:
     import json
 
     found: list[SizeRun] = []
+    grouped: dict[tuple[int, str], list[dict]] = {}  # a grid taken one rate past its edge is a second record
     if RECORD.is_file():
         for r in json.loads(RECORD.read_text(encoding="utf-8"))["records"]:
-            kind = r["model"].split(".")[-1]
-            grid = tuple(sorted((float(rate), float(ppl)) for rate, ppl in r["grid"]))
-            found.append(
-                SizeRun(
-                    r["budget"], kind, r["hidden"], _params(kind, r["hidden"]), grid, r["steps"], r["machine"],
-                    r["git"], r["command"],
-                )
-            )  # fmt: skip
+            grouped.setdefault((r["budget"], r["model"]), []).append(r)
+    for (budget, model), rs in grouped.items():
+        kind = model.split(".")[-1]
+        grid = tuple(sorted((float(rate), float(ppl)) for r in rs for rate, ppl in r["grid"]))
+        git = ", ".join(dict.fromkeys(r["git"] for r in rs))
+        commands = "; ".join(r["command"] for r in rs)
+        found.append(
+            SizeRun(budget, kind, rs[0]["hidden"], _params(kind, rs[0]["hidden"]), grid, rs[0]["steps"],
+                    rs[0]["machine"], git, commands)
+        )  # fmt: skip
     lab02 = PROFILES["quick"].lab02
     for g in gating("quick"):
         if g.layers == 1:

@@ -152,7 +152,14 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     try:
         if posix:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        code = process.wait()
+        code = process.wait(timeout=args.time_limit)
+    except subprocess.TimeoutExpired:  # a learner's function that never returns: stopped, as Ctrl-C would (#35)
+        _stop(process, at_once=True)
+        print(
+            f"stopped after {args.time_limit:g} s (--time-limit): a function of yours may never return (a loop whose "
+            f"condition never changes?); no report written. Find it with `rnnlab exercise status {folder}`"
+        )
+        return 124
     except KeyboardInterrupt as exc:  # Ctrl-C reached the harness too; a kill reached only this command
         _stop(process, at_once=isinstance(exc, Terminated))
         raise
@@ -218,6 +225,11 @@ def _exercise_id(name: str) -> str:
     raise UsageError(f"unknown exercise {name!r}; name one by number or id: {known}")
 
 
+# seconds an accept may run before it is stopped: one lab takes up to about 4 minutes on 2 cores in the quick
+# profile, and the full profile's longest about 15; a learner's function that never returns stops here
+ACCEPT_TIME_LIMIT = 3600.0
+
+
 def _time_limit() -> float:
     from rnnlab.exercise import TIME_LIMIT
 
@@ -281,6 +293,13 @@ def add_exercise_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     ex_accept.add_argument("--reports", default=None, help="where the report goes (default: DIR/reports)")
     ex_accept.add_argument(
         "--specs", default=None, help="the spec folder of an rnnlab checkout (default: the one `init` recorded)"
+    )
+    ex_accept.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=ACCEPT_TIME_LIMIT,
+        metavar="SECONDS",
+        help="stop the run after this long (a function of yours that never returns) (default: %(default)s)",
     )
     ex_accept.add_argument(
         "--as-written",

@@ -353,3 +353,22 @@ def test_a_killed_accept_takes_its_harness_and_temporary_copy_with_it(tmp_path):
     left = list(private.glob("rnnlab-completed-*"))
     assert not left, f"the temporary completed copy is removed (the harness said: {said})"
     assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "a stopped run writes no report"
+
+
+@needs_checkout
+def test_accept_stops_a_learner_function_that_never_returns(tmp_path, capsys):
+    """Issue #35: a learner cell with `while True: pass` left accept printing its training line forever; it stops at
+    --time-limit, with the harness stopped and no report."""
+    from rnnlab.exercise_cli import main
+
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep={"lab01.rnn_cell"})
+    cells = copy / "rnnlab" / "cells.py"
+    text = cells.read_text()
+    line = "h_new = torch.tanh(x_proj + self.hh(h))  # (B, H)"
+    assert line in text
+    cells.write_text(text.replace(line, "while True:\n            pass"))
+    code = main(["exercise", "accept", str(copy), "--lab", "01", "--profile", "smoke", "--time-limit", "5"])
+    out = capsys.readouterr().out
+    assert code == 124 and "stopped after 5 s (--time-limit)" in out, out
+    assert not (copy / "reports" / "lab01" / "acceptance.html").exists()
