@@ -305,6 +305,14 @@ def pytest_sessionfinish(session, exitstatus):
         session.config.get_terminal_writer().line(f"rnnlab: could not write the report: {exc}", red=True)
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         return
+    except KeyboardInterrupt:  # Ctrl-C (or a stop signal) while the report was written: one line, not a traceback
+        session.config.get_terminal_writer().line(
+            f"\nno report written whole: interrupted while writing {REPORTS}; each of its files is either the "
+            "old one or the new one, never half of either",
+            yellow=True,
+        )
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        return
     attempted = [c for c in RECORDER.criteria if c.attempted]
     passed = sum(c.passed for c in attempted)
     skipped = len(RECORDER.criteria) - len(attempted)
