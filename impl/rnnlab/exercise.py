@@ -450,6 +450,24 @@ def complete(impl_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) 
     return [e.id for e in EXERCISES if e.id in filled]
 
 
+def read_record(impl_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The copy's ``RECORD`` (what ``init`` wrote beside it), or one ``ExerciseError`` naming the file and the fix
+    when it is damaged (#35: a truncated or wrongly typed record was a traceback from status and accept)."""
+    path = Path(impl_dir) / RECORD
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k, ""), (str, type(None))) for k in ("specs", "made_from")
+    ):
+        raise ExerciseError(
+            f"{path} is damaged (not the record `rnnlab exercise init` writes); pass --specs PATH/TO/spec, or delete "
+            "it and pass --specs each time"
+        )
+    return data
+
+
 def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str] | None = None) -> Path:
     """The spec folder to run against the copy at ``impl_dir``: ``given``, or the one ``init``
     recorded (the checkout it was made from), so that ``status`` works from any directory."""
@@ -461,7 +479,7 @@ def spec_dir_for(impl_dir: str | os.PathLike[str], given: str | os.PathLike[str]
             raise FileNotFoundError(
                 f"{impl_dir} does not say where rnnlab's specs are ({RECORD} is missing); pass --specs PATH/TO/spec"
             )
-        recorded = json.loads(record.read_text(encoding="utf-8")).get("specs")
+        recorded = read_record(impl_dir).get("specs")
         if recorded is None:
             raise FileNotFoundError(
                 f"{impl_dir} was made from an installed rnnlab without specs; pass --specs PATH/TO/spec"

@@ -372,3 +372,19 @@ def test_accept_stops_a_learner_function_that_never_returns(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 124 and "stopped after 5 s (--time-limit)" in out, out
     assert not (copy / "reports" / "lab01" / "acceptance.html").exists()
+
+
+@pytest.mark.parametrize("damage", ['{"specs": ', '["a list"]', '{"specs": 7}', "\xff\xfe"])
+def test_a_damaged_record_beside_the_copy_is_one_line(tmp_path, capsys, damage):
+    """Issue #35: a truncated or wrongly typed .rnnlab-exercise.json was a traceback from status and accept."""
+    from rnnlab.exercise_cli import main
+
+    exercise.init(tmp_path / "mine")
+    (tmp_path / "mine" / exercise.RECORD).write_bytes(damage.encode("latin-1"))
+    for command in (
+        ["exercise", "status", str(tmp_path / "mine")],
+        ["exercise", "accept", str(tmp_path / "mine"), "--lab", "01"],
+    ):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert ".rnnlab-exercise.json is damaged" in err and err.count("\n") == 1 and "Traceback" not in err, err
