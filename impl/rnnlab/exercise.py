@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.files import os_reason
+from rnnlab.files import atomic_write, os_reason
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_START = re.compile(r"^(?P<indent>[ \t]*)# region exercise (?P<id>[\w.]+)\s*$")
@@ -283,7 +283,20 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m rnnlab.exercise README.md``: rebuild the README's generated tables in place."""
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0] if args else "README.md")
-    path.write_text(render_readme(path.read_text(encoding="utf-8")), encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:  # missing, a folder, unreadable, not UTF-8 (#35)
+        why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc)).lower()
+        print(f"python -m rnnlab.exercise: cannot read {path}: {why}; give the README to rebuild", file=sys.stderr)
+        return 2
+    if not GENERATED.search(text):
+        print(f"python -m rnnlab.exercise: {path} has no generated tables (<!-- generated: ... -->); nothing rebuilt")
+        return 1
+    rebuilt = render_readme(text)
+    if rebuilt == text:
+        print(f"the generated tables in {path} are up to date")
+        return 0
+    atomic_write(path, rebuilt.encode("utf-8"))
     print(f"rebuilt the generated tables in {path}")
     return 0
 

@@ -388,3 +388,20 @@ def test_a_damaged_record_beside_the_copy_is_one_line(tmp_path, capsys, damage):
         assert main(command) == 2
         err = capsys.readouterr().err
         assert ".rnnlab-exercise.json is damaged" in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_the_readme_rebuilder_answers_bad_files_in_one_line(tmp_path, capsys):
+    """Issue #35: `python -m rnnlab.exercise` on a missing file, a folder or bad UTF-8 was a traceback, and on a file
+    without generated tables it said "rebuilt"."""
+    (tmp_path / "bad.md").write_bytes(b"\xff\xfe")
+    (tmp_path / "plain.md").write_text("no tables here\n")
+    for target, code, said in [
+        (tmp_path / "missing.md", 2, "cannot read"),
+        (tmp_path, 2, "cannot read"),
+        (tmp_path / "bad.md", 2, "not UTF-8 text"),
+        (tmp_path / "plain.md", 1, "has no generated tables"),
+    ]:
+        assert exercise.main([str(target)]) == code
+        out, err = capsys.readouterr()
+        assert said in out + err and "Traceback" not in out + err, (target, out, err)
+    assert (tmp_path / "plain.md").read_text() == "no tables here\n", "a file without tables is left as it was"
