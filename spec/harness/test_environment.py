@@ -77,3 +77,37 @@ def test_two_runs_never_write_one_reports_folder_at_once(tmp_path):
     assert done.returncode == 4, out[-600:]
     errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and "being written by another acceptance run (pid 12345)" in errors[0], out[-600:]
+
+
+@pytest.mark.parametrize(
+    "breakage, said",
+    [
+        ("def broken(:\n", "SyntaxError"),
+        ("import not_a_module_anywhere\n", "ModuleNotFoundError"),
+        ("import sys\nsys.exit(0)\n", "SystemExit"),
+    ],
+)
+def test_a_learner_module_that_cannot_be_imported_is_one_line_naming_the_learners_file(tmp_path, breakage, said):
+    """Issue #35: a module-level SyntaxError, ImportError or sys.exit in the learner's cells.py was an INTERNALERROR
+    pointing at a temporary copy ($TMPDIR/rnnlab-completed-*), not at the learner's file."""
+    from rnnlab import exercise
+
+    exercise.init(tmp_path / "mine", keep={"lab01.rnn_cell"})
+    cells = tmp_path / "mine" / "rnnlab" / "cells.py"
+    text = cells.read_text()
+    head = "from __future__ import annotations\n"
+    cells.write_text(text.replace(head, head + breakage, 1))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "acceptance", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=CHECKOUT,
+        env={**env, "RNNLAB_IMPL": str(tmp_path / "mine"), "RNNLAB_REPORTS": str(tmp_path / "reports")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = done.stdout + done.stderr
+    errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
+    assert done.returncode == 4 and len(errors) == 1, out[-800:]
+    assert said in errors[0] and "rnnlab-completed-" not in errors[0], errors[0]
+    assert "INTERNALERROR" not in out, out[-800:]
