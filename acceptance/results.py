@@ -118,6 +118,23 @@ def render() -> str:
             "",
             *(f"- `{c}`" for r in study for c in r.commands),
         ]
+    from acceptance.studies import sizes
+
+    size_runs = sizes.load()
+    if any(r.budget != size_runs[0].budget for r in size_runs):
+        out += [
+            "",
+            "## Where does the LSTM's lead appear? Lab 02's models at matched parameters by size (issue #32)",
+            "",
+            f"A finding: each kind at each budget at the best rate of its grid, seed 0, Lab 02's quick protocol "
+            f"({size_runs[0].steps} steps); Lab 02's own budget is the gating study's. "
+            + "; ".join(sorted({f"{r.machine}, git {r.git}" for r in size_runs}))
+            + ".",
+            "",
+            *_table(sizes.COLUMNS, sizes.table_rows(size_runs)),
+            "",
+            *(f"- `{c}`" for c in sorted({c for r in size_runs for c in r.command.split("; ")})),
+        ]
     known = records.read_json(measured / "known-failures.json")
     listed = [(p, k, r) for p, entries in known.items() if p != "about" for k, r in entries.items()]
     if listed:

@@ -16,7 +16,7 @@ from acceptance import plots
 from acceptance.measures import NAMES, reduction
 from acceptance.profiles import PROFILES
 from acceptance.record import Figure, Recorder, Table
-from acceptance.records import MEASURED, gating, rate_text
+from acceptance.records import MEASURED, gating, rate_text, rnn_spread
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.checks import count_parameters
 from rnnlab.models.charlm import CharLM, CharLMConfig
@@ -47,6 +47,14 @@ class SizeRun:
 def _params(kind: str, hidden: int) -> int:
     lab02 = PROFILES["quick"].lab02
     return count_parameters(CharLM, CharLMConfig(65, kind, hidden, 1, lab02.embedding_dim))
+
+
+def _noise_text() -> str:
+    """The RNN's own spread over seeds at Lab 02's budget (the gating study), against which one seed's gap is read."""
+    noise = rnn_spread("quick", PROFILES["quick"].lab02.lr("rnn"))
+    return (
+        "" if noise is None else f"; at Lab 02's budget the RNN alone moves {noise:.1f}% over the gating study's seeds"
+    )
 
 
 def load() -> list[SizeRun]:
@@ -81,6 +89,37 @@ def load() -> list[SizeRun]:
     return sorted(found, key=lambda r: (r.budget, list(MODEL_KINDS).index(r.kind)))
 
 
+COLUMNS = ["budget", "model", "hidden", "parameters", "grid (rate: perplexity)", "best rate", "perplexity", "vs RNN"]
+
+
+def table_rows(runs: list[SizeRun]) -> list[list[object]]:
+    """The study's table (COLUMNS): each kind at each budget where every kind was measured, at its best rate, and its
+    reduction against the RNN of the same budget."""
+    by = {(r.budget, r.kind): r for r in runs}
+    rows: list[list[object]] = []
+    for b in sorted({r.budget for r in runs}):
+        if not all((b, k) in by for k in MODEL_KINDS):
+            continue
+        rnn = by[(b, "rnn")]
+        for kind in MODEL_KINDS:
+            r = by[(b, kind)]
+            rate, ppl = r.best
+            edge = " (edge of its grid)" if len(r.grid) > 1 and rate in (r.grid[0][0], r.grid[-1][0]) else ""
+            rows.append(
+                [
+                    f"{b:,}",
+                    NAMES[kind],
+                    r.hidden,
+                    r.params,
+                    " / ".join(f"{rate_text(x)}: {p:.3f}" for x, p in r.grid),
+                    rate_text(rate) + edge,
+                    f"{ppl:.3f}",
+                    "—" if kind == "rnn" else f"{reduction(rnn.best[1], ppl):+.1f}%",
+                ]
+            )
+    return rows
+
+
 def write(recorder: Recorder) -> None:
     runs = load()
     sec = recorder.section(SECTION, "Study — where does the LSTM's lead appear? Matched parameters at several sizes")
@@ -99,34 +138,15 @@ def write(recorder: Recorder) -> None:
         "criterion: measured once, outside this run (acceptance/measured/sizes.json; Lab 02's own budget is the "
         "gating study's one-layer grids, gating.json)."
     )
-    rows = []
-    for b in complete:
-        rnn = by[(b, "rnn")]
-        for kind in MODEL_KINDS:
-            r = by[(b, kind)]
-            rate, ppl = r.best
-            edge = " (edge of its grid)" if len(r.grid) > 1 and rate in (r.grid[0][0], r.grid[-1][0]) else ""
-            rows.append(
-                [
-                    f"{b:,}",
-                    NAMES[kind],
-                    r.hidden,
-                    r.params,
-                    " / ".join(f"{rate_text(x)}: {p:.3f}" for x, p in r.grid),
-                    rate_text(rate) + edge,
-                    ppl,
-                    "—" if kind == "rnn" else f"{reduction(rnn.best[1], ppl):+.1f}%",
-                ]
-            )
+    rows = table_rows(runs)
     sec.tables.append(
         Table(
             "Validation perplexity at matched parameters, by size",
-            ["budget", "model", "hidden", "parameters", "grid (rate: perplexity)", "best rate", "perplexity", "vs RNN"],
+            COLUMNS,
             rows,
             caption="'vs RNN': the perplexity reduction against the RNN of the same budget, each at its best rate, in "
-            "% of the RNN's (one seed; at Lab 02's budget the gating study's three seeds put the RNN's own spread at "
-            "about 0.5%). A best rate at the edge of its grid may not be the model's best. "
-            + "; ".join(sorted({f"{r.machine}, git {r.git}" for r in runs})),
+            f"% of the RNN's (one seed{_noise_text()}). A best rate at the edge of its grid may not be the model's "
+            "best. " + "; ".join(sorted({f"{r.machine}, git {r.git}" for r in runs})),
         )
     )
     if complete:
