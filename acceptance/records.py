@@ -252,7 +252,9 @@ def lr_choice(lr: float, record: GridRecord | None, model: str) -> str:
 
 
 def rate_text(r: float) -> str:
-    return f"{r:.0e}".replace("e-0", "e-")
+    """A learning rate as the tables write it: 6e-3, 1.5e-3."""
+    text = f"{r:.0e}" if float(f"{r:.0e}") == r else f"{r:.1e}"
+    return text.replace("e-0", "e-")
 
 
 def behind_at(records: list[GridRecord], model: str) -> list[tuple[str, float, float]]:
