@@ -229,9 +229,9 @@ def _reference(machine, torch_build="2.13.0", git="ref123"):
     }
 
 
-def test_a_reference_recorded_on_another_cpu_is_named_and_claims_no_equality(tmp_path, monkeypatch):
-    """Issue #33: float kernels differ between CPUs, so the recorded reference's numbers are not what the same code
-    gives here; the report says where it ran, how large such differences were measured, and claims nothing equal."""
+def _reference_folders(tmp_path, monkeypatch):
+    """The recorded reference run (made on a 2-core AMD EPYC) and an empty checkout reports folder, in place of the
+    real ones; returns both folders."""
     from acceptance import report
 
     measured, checkout = tmp_path / "measured", tmp_path / "checkout"
@@ -240,6 +240,15 @@ def test_a_reference_recorded_on_another_cpu_is_named_and_claims_no_equality(tmp
     (measured / "claims-quick.json").write_text(json.dumps(_reference("2-core AMD EPYC")))
     monkeypatch.setattr(report, "MEASURED", measured)
     monkeypatch.setattr(report, "CHECKOUT_REPORTS", checkout)
+    return measured, checkout
+
+
+def test_a_reference_recorded_on_another_cpu_is_named_and_claims_no_equality(tmp_path, monkeypatch):
+    """Issue #33: float kernels differ between CPUs, so the recorded reference's numbers are not what the same code
+    gives here; the report says where it ran, how large such differences were measured, and claims nothing equal."""
+    from acceptance import report
+
+    measured, checkout = _reference_folders(tmp_path, monkeypatch)
     rec = Recorder()
     rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.5, "<="))
     json_path, html_path = write_report(rec, _learner_meta(), tmp_path / "reports")
@@ -252,15 +261,9 @@ def test_a_reference_recorded_on_another_cpu_is_named_and_claims_no_equality(tmp
 def test_a_reference_run_made_on_this_machine_is_preferred_and_named(tmp_path, monkeypatch):
     """Issue #33: where the checkout's own latest reference run (reports/claims-PROFILE.json, from `tox`) was made on
     this machine and torch build, the learner's report stands beside it, and says so."""
-    from acceptance import report
 
-    measured, checkout = tmp_path / "measured", tmp_path / "checkout"
-    measured.mkdir()
-    checkout.mkdir()
-    (measured / "claims-quick.json").write_text(json.dumps(_reference("2-core AMD EPYC")))
+    measured, checkout = _reference_folders(tmp_path, monkeypatch)
     (checkout / "claims-quick.json").write_text(json.dumps(_reference("2-core cpu", git="here456")))
-    monkeypatch.setattr(report, "MEASURED", measured)
-    monkeypatch.setattr(report, "CHECKOUT_REPORTS", checkout)
     rec = Recorder()
     rec.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.61, 6.5, "<="))
     json_path, html_path = write_report(rec, _learner_meta(), tmp_path / "reports")
