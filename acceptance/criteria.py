@@ -4,6 +4,7 @@ bound, direction, unit), and fails its test in the words rendered from them."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def known_failure(id: str) -> tuple[str, str]:
     return "", ""
 
 
-def require_models(runs: dict, *kinds: str, criterion: str = "") -> None:
+def require_models(runs: dict[str, Any], *kinds: str, criterion: str = "") -> None:
     """Leave ``criterion`` (about a model kind this run did not train: RNNLAB_MODELS, ``--model``) not
     attempted, saying which were trained; its report row keeps its id, so the reference run's value
     stands beside it."""

@@ -18,14 +18,18 @@ import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from acceptance import profiles, runs
+from acceptance.measures import ATTENTION
 from acceptance.report import cpu_name, git_revision
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
 from rnnlab.data.recall import RecallVocab
 from rnnlab.device import resolve_device
 from rnnlab.metrics import perplexity
+from rnnlab.models import CharLM
+from rnnlab.models.attention_lm import AttentionLM
 from rnnlab.training import seed_everything, train_lm
 from rnnlab.training.recall import train_recall
 
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     kinds = dict(lab02.hidden(len(vocab)))
     train, val = (vocab.encode(part) for part in split_text(text))
     device = resolve_device("auto")
-    grid = []
+    grid: list[list[Any]] = []
+    model: CharLM | AttentionLM
     for rate in rates:
         ppl = []
         for seed in seeds:
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             history, _ = train_lm(model, train, val, cfg, desc=f"{args.model} lr {rate:g} seed {seed}")
             ppl.append(round(perplexity(history.val_loss[-1]), 3))
         grid.append([rate, ppl[0]] if seeds == [0] else [rate, ppl])
-    extra = {} if seeds == [0] else {"seeds": seeds}
+    extra: dict[str, Any] = {} if seeds == [0] else {"seeds": seeds}
     if args.layers != 1 or args.budget:
         extra["layers"] = args.layers
         extra["hidden"] = kinds[kind]
@@ -108,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_record(
-    args: argparse.Namespace, argv: list[str] | None, steps: int, grid: list, device: str, extra: dict | None = None
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    steps: int,
+    grid: list[list[Any]],
+    device: str,
+    extra: dict[str, Any] | None = None,
 ) -> int:
     """Print the grid's record for acceptance/measured/learning-rates.json, with its provenance."""
     record = {
@@ -132,7 +142,7 @@ def _recall_grid(args: argparse.Namespace, profile: profiles.Profile, argv: list
     cfg = profile.studies.recall
     kind = args.model.partition(".")[2]
     vocab = RecallVocab(keys=cfg.keys, values=cfg.keys)
-    budget = runs.recall_model(cfg, vocab, runs.ATTENTION, None).num_parameters()
+    budget = runs.recall_model(cfg, vocab, ATTENTION, None).num_parameters()
     grid = []
     for rate in (float(r) for r in args.rates.split(",")):  # checked in main
         seed_everything(cfg.train.seed)

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from acceptance import learner, profiles, runs, sections
 from acceptance.criteria import require_models
 from acceptance.record import Recorder
 from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report
+from acceptance.runs import Result
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.device import resolve_device
 from rnnlab.training import loop
@@ -67,7 +68,8 @@ REPORTS_LOCK = _lock_reports(REPORTS) if os.name == "posix" else None
 # RNNLAB_DEVICE=auto|cpu|cuda|mps: where the labs train (auto: CUDA, then MPS, then CPU); the
 # from-scratch vs fused timing table always runs on the CPU, which is what it is about.
 DEVICE = resolve_device(os.environ.get("RNNLAB_DEVICE", "auto"))
-_STARTED = {"wall": time.perf_counter(), "at": dt.datetime.now(dt.timezone.utc)}
+_STARTED_WALL = time.perf_counter()
+_STARTED_AT = dt.datetime.now(dt.timezone.utc)
 
 
 LAB_SECONDS: dict[str, float] = {}  # wall seconds of each lab's tests (setup, call, teardown)
@@ -82,7 +84,7 @@ REPORT = {"name": "acceptance"}  # "studies" when the session runs only the opt-
 WANTS = {"attention": False}  # what the collected tests need beyond their own lab's fixture
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Labs run in the report's order (the bridge after Lab 02, whose trained models it reuses), so
     each lab's time includes the training it starts and no other lab's."""
     if items and all(STUDIES in Path(str(item.fspath)).parents for item in items):
@@ -95,7 +97,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
     started = time.perf_counter()
     try:
         return (yield)
@@ -126,7 +128,7 @@ def runs_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus():
+def corpus() -> Result:
     """Tiny Shakespeare, split 90/10, with its vocabulary."""
     from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
 
@@ -148,7 +150,9 @@ def corpus():
 
 
 @pytest.fixture(scope="session")
-def lab01(profile, corpus, runs_dir, recorder, device):
+def lab01(
+    profile: profiles.Profile, corpus: Result, runs_dir: Path, recorder: Recorder, device: torch.device
+) -> Result:
     learner.require("lab01")
     result = runs.lab01(profile, corpus, runs_dir, device)
     sections.lab01.write(recorder, result)
@@ -156,7 +160,9 @@ def lab01(profile, corpus, runs_dir, recorder, device):
 
 
 @pytest.fixture(scope="session")
-def lab02(profile, corpus, runs_dir, recorder, device):
+def lab02(
+    profile: profiles.Profile, corpus: Result, runs_dir: Path, recorder: Recorder, device: torch.device
+) -> Result:
     """Lab 02's trained models and measurements (Lab 02's tests and the bridge's)."""
     learner.require("lab02")
     attention = WANTS["attention"] and set(dict(profile.lab02.hidden(len(corpus["vocab"])))) == set(MODEL_KINDS)
@@ -166,7 +172,7 @@ def lab02(profile, corpus, runs_dir, recorder, device):
 
 
 @pytest.fixture(scope="session")
-def lab03(profile, runs_dir, recorder, device):
+def lab03(profile: profiles.Profile, runs_dir: Path, recorder: Recorder, device: torch.device) -> Result:
     learner.require("lab03")
     result = runs.lab03(profile, runs_dir, device)
     sections.lab03.write(recorder, result)
@@ -174,7 +180,9 @@ def lab03(profile, runs_dir, recorder, device):
 
 
 @pytest.fixture(scope="session")
-def bridge(profile, corpus, lab02, recorder, device):
+def bridge(
+    profile: profiles.Profile, corpus: Result, lab02: Result, recorder: Recorder, device: torch.device
+) -> Result:
     learner.require("bridge")
     require_models(lab02["runs"], *MODEL_KINDS)  # compared with every Lab 02 model
     result = runs.bridge(profile, corpus, lab02, device)
@@ -183,7 +191,7 @@ def bridge(profile, corpus, lab02, recorder, device):
 
 
 @pytest.fixture(scope="session")
-def recall(profile, recorder, device):
+def recall(profile: profiles.Profile, recorder: Recorder, device: torch.device) -> Result:
     """Multi-query associative recall, every model parameters matched (the bridge's criterion in the
     full profile, and the studies tier's section)."""
     learner.require("bridge")
@@ -192,7 +200,7 @@ def recall(profile, recorder, device):
     return result
 
 
-def pytest_sessionstart(session):
+def pytest_sessionstart(session: pytest.Session) -> None:
     loop.progress_sink = _past_capture(session.config)
     if LEARNER is not None:
         learner.verify_kernels()
@@ -214,14 +222,17 @@ def _past_capture(config: pytest.Config) -> Callable[[str], None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A lab test skipped because its exercises are stubs: a "not attempted" row in the report."""
     report = yield
     if report.skipped and call.excinfo is not None and report.when in ("setup", "call"):
         reason = str(call.excinfo.value)
         if reason.startswith(learner.NOT_ATTEMPTED):
             lab = Path(str(item.fspath)).stem.removeprefix("test_")
-            doc = (item.function.__doc__ or "").strip().splitlines()
+            function = getattr(item, "function", None)
+            doc = ((function.__doc__ if function else None) or "").strip().splitlines()
             name = item.name.removeprefix("test_").replace("_", " ")
             case = item.name.removeprefix("test_").replace("[", ".").rstrip("]")
             named = re.match(rf"{re.escape(learner.NOT_ATTEMPTED)} ({lab}\.\w+) ", reason)  # the criterion's own id
@@ -274,7 +285,7 @@ def add_learner_progress(recorder: Recorder, impl_dir: str) -> None:
     )
 
 
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     trained = RECORDER.criteria or RECORDER.sections  # a lab, a study or a criterion ran
     if not trained or exitstatus == pytest.ExitCode.INTERRUPTED:
         why = "it was interrupted" if trained else "it selected or trained nothing"
@@ -287,8 +298,8 @@ def pytest_sessionfinish(session, exitstatus):
     prof = os.environ.get("RNNLAB_PROFILE", "quick")
     meta = {
         "profile": prof,
-        "started": _STARTED["at"].isoformat(timespec="seconds"),
-        "wall_seconds": round(time.perf_counter() - _STARTED["wall"], 1),
+        "started": _STARTED_AT.isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - _STARTED_WALL, 1),
         "lab_seconds": {lab: round(sec, 1) for lab, sec in LAB_SECONDS.items()},
         "machine": {**machine_info(), "device": str(DEVICE)},
         "git": git_revision(ROOT),

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=110)
@@ -29,7 +31,7 @@ def moving_average(values: Sequence[float], window: int) -> list[float]:
     return out
 
 
-def loss_curves(runs: dict[str, dict], title: str = "Loss", smooth: int = 25) -> bytes:
+def loss_curves(runs: dict[str, dict[str, Any]], title: str = "Loss", smooth: int = 25) -> bytes:
     """Train loss (smoothed, thin) and validation loss (markers) against step, per run.
 
     ``runs[name]`` holds ``train_loss`` (per step), ``eval_step`` and ``val_loss``.
@@ -55,7 +57,7 @@ def loss_curves(runs: dict[str, dict], title: str = "Loss", smooth: int = 25) ->
     return _png(fig)
 
 
-def val_loss_vs_time(runs: dict[str, dict], title: str = "Validation loss against wall-clock") -> bytes:
+def val_loss_vs_time(runs: dict[str, dict[str, Any]], title: str = "Validation loss against wall-clock") -> bytes:
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, h in runs.items():
         ax.plot(h["eval_seconds"], h["val_loss"], "o-", ms=4, label=name)
@@ -67,7 +69,7 @@ def val_loss_vs_time(runs: dict[str, dict], title: str = "Validation loss agains
     return _png(fig)
 
 
-def grad_through_time(profiles: dict[str, tuple[Sequence[float], Sequence[float]]]) -> bytes:
+def grad_through_time(profiles: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> bytes:
     """``profiles[model] = (at init, trained)``, each indexed by distance back; log scale,
     one colour per model, dashed at initialisation, solid after training."""
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -142,7 +144,7 @@ def series(
     return _png(fig)
 
 
-def attention_heatmap(weights, source: str, output: str, title: str = "Attention") -> bytes:
+def attention_heatmap(weights: Any, source: str, output: str, title: str = "Attention") -> bytes:
     """Attention weights (T_out, S): output characters down the side, input characters along the bottom."""
     rows, cols = len(output), len(source)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.11 * cols + 1.5), max(3.5, 0.55 * rows + 1.5)))
@@ -175,7 +177,7 @@ def accuracy_by_length(
 
 
 def learning_curves(
-    runs: dict[str, dict],
+    runs: dict[str, dict[str, Any]],
     x_key: str,
     xlabel: str,
     buckets: Sequence[str] = ("short", "long"),
@@ -215,7 +217,7 @@ def gate_saturation(points: dict[str, tuple[Sequence[float], Sequence[float]]]) 
     return _png(fig)
 
 
-def unit_over_text(values: dict[str, Sequence[float]], text: str, title: str) -> bytes:
+def unit_over_text(values: Mapping[str, Sequence[float]], text: str, title: str) -> bytes:
     """Named series against the characters of ``text`` (one x position per character), with a
     dashed line at every newline."""
     fig, ax = plt.subplots(figsize=(9, 3))

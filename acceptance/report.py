@@ -7,13 +7,20 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import torch
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from acceptance.record import Bound, Recorder, finite_or_text, render_number, render_value
 from rnnlab.files import atomic_write
+
+
+class _InLab(Protocol):
+    lab: str
+
+
+T = TypeVar("T", bound=_InLab)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LAB_ORDER = [
@@ -267,7 +274,7 @@ def number_words(entry: Any) -> str:
         return ""
 
 
-def _ordered(items: list) -> list:
+def _ordered(items: list[T]) -> list[T]:
     return sorted(items, key=lambda x: LAB_ORDER.index(x.lab) if x.lab in LAB_ORDER else 9)
 
 

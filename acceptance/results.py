@@ -15,7 +15,7 @@ from typing import Any
 
 from acceptance import records, spread
 from acceptance.measures import NAMES
-from acceptance.record import Bound, render_value
+from acceptance.record import Bound, margin_words, render_value
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "RESULTS.md"
@@ -194,7 +194,7 @@ def _full_against_quick_spread(measured: Path) -> list[str]:
                 [
                     f"`{cid}`",
                     render_value(b),
-                    spread.margin_words(b),
+                    margin_words(b),
                     "—" if sd is None else f"{sd:.3g}",
                     "—" if not sd else f"{b.margin / sd:.1f}",
                     verdict,

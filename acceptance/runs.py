@@ -23,7 +23,7 @@ from acceptance.profiles import Profile, largest_hidden
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.checkpoint import save
-from rnnlab.data.dates import INPUT_ALPHABET, bucket, make_examples, split_dates
+from rnnlab.data.dates import INPUT_ALPHABET, Example, bucket, make_examples, split_dates
 from rnnlab.data.recall import RecallVocab
 from rnnlab.device import model_device, rng_state
 from rnnlab.fast import set_fast
@@ -78,7 +78,7 @@ def lab01(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     }
 
 
-def _save_lm(path: Path, model: torch.nn.Module, vocab: Any, optimizer: Any, train: Any, history: Any) -> Path:
+def _save_lm(path: Path, model: CharLM, vocab: Any, optimizer: Any, train: Any, history: Any) -> Path:
     """A trained LM's checkpoint in ``reports/runs/``, for use (it records no data to resume from)."""
     return save(
         path,
@@ -190,7 +190,7 @@ def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch
     ).to(device)
 
 
-def grad_profile(model: torch.nn.Module, val_ids: torch.Tensor, cfg: Any, seed: int = 0) -> list[float]:
+def grad_profile(model: CharLM, val_ids: torch.Tensor, cfg: Any, seed: int = 0) -> list[float]:
     """Mean ||dL_T/dh_t|| by distance back, over ``grad_batches`` batches of validation windows."""
     g = torch.Generator().manual_seed(seed)
     T = cfg.grad_distance + 1
@@ -200,7 +200,8 @@ def grad_profile(model: torch.nn.Module, val_ids: torch.Tensor, cfg: Any, seed: 
         idx = torch.stack([val_ids[s : s + T] for s in starts.tolist()])
         target = val_ids[starts + T]
         total += grad_norms_through_time(model, idx, target).double().cpu()
-    return (total / cfg.grad_batches).tolist()
+    mean: list[float] = (total / cfg.grad_batches).tolist()
+    return mean
 
 
 def gate_study(model: CharLM, kind: str, text: str, vocab: Any) -> Result:
@@ -238,7 +239,7 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
     long_test = [e for e in test if bucket(e.source) == "long"]
     first = cfg.seeds[0]
 
-    def job(variant: str, seed: int, name: str, **schedule: float) -> Callable[[], Result]:
+    def job(variant: str, seed: int, name: str, **schedule: Any) -> Callable[[], Result]:
         def train() -> Result:
             tcfg = replace(cfg.train, seed=seed, **schedule)
             run, snapshots = train_variant(
@@ -280,7 +281,14 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
 
 
 def train_variant(
-    cfg: Any, variant: str, tcfg: Any, train: list, val: list, test: list, path: Path, device: torch.device
+    cfg: Any,
+    variant: str,
+    tcfg: Any,
+    train: list[Example],
+    val: list[Example],
+    test: list[Example],
+    path: Path,
+    device: torch.device,
 ) -> tuple[Result, list[Result]]:
     """Train one seq2seq model of the protocol, save it to ``path``, score it on ``test``."""
     seed_everything(tcfg.seed)
@@ -326,7 +334,9 @@ def train_variant(
     return run, snapshots
 
 
-def continue_baseline(model: Seq2Seq, train: list, val: list, cfg: Any, snapshot: Result, extra_steps: int) -> Any:
+def continue_baseline(
+    model: Seq2Seq, train: list[Example], val: list[Example], cfg: Any, snapshot: Result, extra_steps: int
+) -> Any:
     """Train a copy of the finished baseline ``extra_steps`` more (teacher forcing held at its
     final ratio, the same constant learning rate), evaluating every 100 steps: where does the
     fixed-context model catch up, if it does? Not part of the equal-budget comparison."""
@@ -339,7 +349,7 @@ def continue_baseline(model: Seq2Seq, train: list, val: list, cfg: Any, snapshot
 
 
 @torch.no_grad()
-def alignment_score(model: Seq2Seq, examples: list, batch_size: int = 256) -> float:
+def alignment_score(model: Seq2Seq, examples: list[Example], batch_size: int = 256) -> float:
     """Share of the output's year/month/day characters whose attention argmax lies in that field's span."""
     hits = total = 0
     model.eval()
@@ -347,6 +357,7 @@ def alignment_score(model: Seq2Seq, examples: list, batch_size: int = 256) -> fl
         chunk = [examples[i] for i in batch]
         src, lengths = model.encode_sources([e.source for e in chunk])
         _, attention = model.decode(src.to(model_device(model)), lengths)
+        assert attention is not None, "an attention model's decoder returns its weights"
         focus = attention.argmax(-1)  # (B, T_out)
         for b, e in enumerate(chunk):
             for field, positions in FIELD_POSITIONS.items():
@@ -357,7 +368,7 @@ def alignment_score(model: Seq2Seq, examples: list, batch_size: int = 256) -> fl
     return hits / total
 
 
-def accuracy_curve(examples: list, predictions: list[str], width: int = 20) -> tuple[list[float], list[float]]:
+def accuracy_curve(examples: list[Example], predictions: list[str], width: int = 20) -> tuple[list[float], list[float]]:
     bins: dict[int, list[bool]] = {}
     for e, p in zip(examples, predictions, strict=True):
         bins.setdefault(len(e.source) // width, []).append(p == e.target)
@@ -457,7 +468,7 @@ def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch
     hidden = dict(lab02_cfg.hidden(vocab_size))[TIMED]
     longest = max(cfg.timing_lengths)
     torch.manual_seed(0)
-    models = {
+    models: dict[str, CharLM | AttentionLM] = {
         TIMED: set_fast(CharLM(vocab_size, TIMED, hidden, 1, lab02_cfg.embedding_dim)).to(device),
         ATTENTION: attention_lm(cfg, vocab_size, longest).to(device),
     }
@@ -504,7 +515,7 @@ def recall(profile: Profile, device: torch.device) -> Result:
     return {"cfg": cfg, "runs": trained, "budget": budget, "vocab": vocab}
 
 
-def recall_model(cfg: Any, vocab: RecallVocab, kind: str, budget: int | None) -> torch.nn.Module:
+def recall_model(cfg: Any, vocab: RecallVocab, kind: str, budget: int | None) -> AttentionLM | CharLM:
     """The attention LM at ``cfg``'s sizes, or a one-layer CharLM of ``kind`` with the largest hidden
     size (a multiple of HIDDEN_MULTIPLE) whose parameters fit ``budget``."""
     window = 4 * max(cfg.train.pairs)

@@ -9,12 +9,20 @@ CPU's step times, are findings there (issue #25), not criteria.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from acceptance.criteria import check
 from acceptance.measures import ATTENTION, TIMED
 from acceptance.measures import LM_NAMES as NAMES
 from acceptance.record import FACTOR, Bound
+
+if TYPE_CHECKING:
+    from acceptance.profiles import Profile
+    from acceptance.record import Recorder
+    from acceptance.runs import Result
+
 
 LAB = "bridge"
 # Issue #25, from Vaswani et al. 2017, Table 1 (sequential operations: O(n) recurrent, O(1) self-attention),
@@ -29,12 +37,12 @@ MIN_ATTENTION_RECALL = 0.95
 MAX_RECURRENT_RECALL = 0.50
 
 
-def test_attention_needs_a_constant_number_of_sequential_operations(bridge, recorder):
+def test_attention_needs_a_constant_number_of_sequential_operations(bridge: Result, recorder: Recorder) -> None:
     cfg, depth = bridge["cfg"], bridge["depth"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = {kind: depth[(kind, long_)] / depth[(kind, short)] for kind in {k for k, _ in depth}}
     recurrent = {k: g for k, g in growth.items() if k != ATTENTION}
-    slowest = min(recurrent, key=recurrent.get)
+    slowest = min(recurrent, key=lambda k: recurrent[k])
     check(
         recorder,
         "bridge.sequential_ops",
@@ -54,7 +62,7 @@ def test_attention_needs_a_constant_number_of_sequential_operations(bridge, reco
     )
 
 
-def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge, recorder):
+def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge: Result, recorder: Recorder) -> None:
     if bridge["device"] == "cpu":
         pytest.skip(
             "a criterion on a GPU only: a CPU has no parallel hardware for attention's positions to fill "
@@ -73,7 +81,9 @@ def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge, record
     )
 
 
-def test_attention_recalls_what_a_fixed_size_state_cannot_hold(profile, request, recorder):
+def test_attention_recalls_what_a_fixed_size_state_cannot_hold(
+    profile: Profile, request: pytest.FixtureRequest, recorder: Recorder
+) -> None:
     if not profile.bridge.recall:
         pytest.skip(
             f"recall is judged in the full profile (RNNLAB_PROFILE=full tox -e full), and measured in `tox -e studies`; "

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from acceptance.criteria import check
 from acceptance.measures import BLOCKS, block_means
 from acceptance.record import Bound
 from rnnlab.metrics import perplexity
+
+if TYPE_CHECKING:
+    from acceptance.record import Recorder
+    from acceptance.runs import Result
+
 
 LAB = "lab01"
 # Issue #2 (the seed's "loss decreases monotonically"): the training loss averaged over BLOCKS
@@ -27,7 +33,7 @@ MIN_WORD_SHARE = 0.70
 MIN_EVALUATIONS = 10  # issue #2: validation loss measured at >= 10 evenly spaced points
 
 
-def test_validation_loss_decreases_monotonically(lab01, recorder):
+def test_validation_loss_decreases_monotonically(lab01: Result, recorder: Recorder) -> None:
     h = lab01["history"]
     changes = [b - a for a, b in pairwise(h.val_loss)]
     rises = [(s, d) for s, d in zip(h.eval_step[1:], changes, strict=True) if d >= 0]
@@ -44,7 +50,7 @@ def test_validation_loss_decreases_monotonically(lab01, recorder):
     )
 
 
-def test_training_loss_never_rises_between_blocks(lab01, recorder):
+def test_training_loss_never_rises_between_blocks(lab01: Result, recorder: Recorder) -> None:
     means = block_means(lab01["history"].train_loss)
     changes = [(b - a) / a for a, b in pairwise(means)]
     rises = [f"block {i + 2}: {100 * c:+.2f}%" for i, c in enumerate(changes) if c > 0]
@@ -59,7 +65,7 @@ def test_training_loss_never_rises_between_blocks(lab01, recorder):
     )
 
 
-def test_validation_perplexity(lab01, recorder):
+def test_validation_perplexity(lab01: Result, recorder: Recorder) -> None:
     ppl = perplexity(lab01["history"].val_loss[-1])
     check(
         recorder,
@@ -71,7 +77,7 @@ def test_validation_perplexity(lab01, recorder):
     )
 
 
-def test_samples_at_three_temperatures(lab01, recorder):
+def test_samples_at_three_temperatures(lab01: Result, recorder: Recorder) -> None:
     samples = lab01["samples"]
     temperatures = lab01["cfg"].temperatures
     distinct = len({text for text in samples.values() if text})
@@ -86,7 +92,7 @@ def test_samples_at_three_temperatures(lab01, recorder):
     )
 
 
-def test_samples_become_english_like(lab01, recorder):
+def test_samples_become_english_like(lab01: Result, recorder: Recorder) -> None:
     before, after = lab01["untrained_share"], lab01["trained_share"]
     check(
         recorder,

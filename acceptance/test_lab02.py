@@ -11,12 +11,20 @@ tutorials' comparison, the gated cell holding 3-4x the RNN's weights), a criteri
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from acceptance.criteria import check, require_models
 from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, reduction, relative
 from acceptance.record import FACTOR, Bound
 from rnnlab.gates import SIGMOID_GATES
+
+if TYPE_CHECKING:
+    from acceptance.profiles import Lab02
+    from acceptance.record import Recorder
+    from acceptance.runs import Result
+
 
 LAB = "lab02"
 GATED = list(SIGMOID_GATES)  # the gated cells, each judged against the vanilla RNN
@@ -34,14 +42,14 @@ MIN_GRAD_RATIO = 10.0
 MIN_TRACKING_R = 0.5
 
 
-def skip_if_a_finding(cfg, criterion: str, why: str) -> None:
+def skip_if_a_finding(cfg: Lab02, criterion: str, why: str) -> None:
     """Leave ``criterion`` unjudged where the profile reports it as a finding (``Lab02.findings``), saying why."""
     if criterion in cfg.findings:
         pytest.skip(why)
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_beats_the_rnn_at_equal_compute(lab02, recorder, kind):
+def test_gated_cell_beats_the_rnn_at_equal_compute(lab02: Result, recorder: Recorder, kind: str) -> None:
     runs, cfg = lab02["runs"], lab02["cfg"]
     skip_if_a_finding(
         cfg,
@@ -64,7 +72,7 @@ def test_gated_cell_beats_the_rnn_at_equal_compute(lab02, recorder, kind):
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_beats_the_rnn_of_its_width(lab02, recorder, kind):
+def test_gated_cell_beats_the_rnn_of_its_width(lab02: Result, recorder: Recorder, kind: str) -> None:
     runs, width = lab02["runs"], lab02["width"]
     require_models(runs, kind, criterion=f"lab02.{kind}_beats_rnn_width")
     if kind not in width:
@@ -83,7 +91,7 @@ def test_gated_cell_beats_the_rnn_of_its_width(lab02, recorder, kind):
     )
 
 
-def test_best_gated_perplexity(lab02, recorder):
+def test_best_gated_perplexity(lab02: Result, recorder: Recorder) -> None:
     runs = lab02["runs"]
     require_models(runs, *GATED, criterion="lab02.best_ppl")
     best = min(GATED, key=lambda k: runs[k]["ppl"])
@@ -97,7 +105,7 @@ def test_best_gated_perplexity(lab02, recorder):
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_uses_more_of_the_past(lab02, recorder, kind):
+def test_gated_cell_uses_more_of_the_past(lab02: Result, recorder: Recorder, kind: str) -> None:
     runs, cfg = lab02["runs"], lab02["cfg"]
     skip_if_a_finding(
         cfg,
@@ -121,7 +129,7 @@ def test_gated_cell_uses_more_of_the_past(lab02, recorder, kind):
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
+def test_gradients_survive_longer_in_gated_cells(lab02: Result, recorder: Recorder, kind: str) -> None:
     runs = lab02["runs"]
     require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_grad_flow")
     ours = relative(runs[kind]["grad_trained"], GRAD_DISTANCE)
@@ -138,7 +146,7 @@ def test_gradients_survive_longer_in_gated_cells(lab02, recorder, kind):
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_a_unit_tracks_the_position_in_the_line(lab02, recorder, kind):
+def test_a_unit_tracks_the_position_in_the_line(lab02: Result, recorder: Recorder, kind: str) -> None:
     require_models(lab02["runs"], kind, criterion=f"lab02.{kind}_line_unit")
     g_ = lab02["runs"][kind]["gates"]
     found = g_["found"]

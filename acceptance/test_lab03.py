@@ -9,12 +9,19 @@ one-seed difference, 0.485 against 0.495 points, was inside the noise), not a cr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from acceptance.criteria import check
 from acceptance.measures import SEQ2SEQ_NAMES as NAMES
 from acceptance.measures import gaps
 from acceptance.record import Bound
+
+if TYPE_CHECKING:
+    from acceptance.record import Recorder
+    from acceptance.runs import Result
+
 
 LAB = "lab03"
 # The seed: attention beats the baseline by >= 15 points on long inputs (issue #4: at the same budget).
@@ -29,7 +36,7 @@ MIN_SHORT = 95.0
 MIN_ALIGNMENT = 80.0
 
 
-def test_attention_beats_the_baseline_on_long_inputs(lab03, recorder):
+def test_attention_beats_the_baseline_on_long_inputs(lab03: Result, recorder: Recorder) -> None:
     g = gaps(lab03)
     worst = min(g)
     check(
@@ -42,7 +49,7 @@ def test_attention_beats_the_baseline_on_long_inputs(lab03, recorder):
     )
 
 
-def test_bahdanau_long_accuracy(lab03, recorder):
+def test_bahdanau_long_accuracy(lab03: Result, recorder: Recorder) -> None:
     first = lab03["cfg"].seeds[0]
     acc = 100 * lab03["runs"][("bahdanau", first)]["test"]["long"]
     check(
@@ -54,7 +61,7 @@ def test_bahdanau_long_accuracy(lab03, recorder):
     )
 
 
-def test_bahdanau_short_accuracy(lab03, recorder):
+def test_bahdanau_short_accuracy(lab03: Result, recorder: Recorder) -> None:
     first = lab03["cfg"].seeds[0]
     acc = 100 * lab03["runs"][("bahdanau", first)]["test"]["short"]
     check(
@@ -66,7 +73,7 @@ def test_bahdanau_short_accuracy(lab03, recorder):
     )
 
 
-def test_attention_aligns_with_the_fields(lab03, recorder):
+def test_attention_aligns_with_the_fields(lab03: Result, recorder: Recorder) -> None:
     first = lab03["cfg"].seeds[0]
     score = 100 * lab03["runs"][("bahdanau", first)]["alignment"]
     check(
@@ -79,7 +86,7 @@ def test_attention_aligns_with_the_fields(lab03, recorder):
     )
 
 
-def test_luong_against_bahdanau(lab03, recorder):
+def test_luong_against_bahdanau(lab03: Result, recorder: Recorder) -> None:
     first = lab03["cfg"].seeds[0]
     runs = lab03["runs"]
     luong, bahdanau = (100 * runs[(v, first)]["test"]["long"] for v in ("luong", "bahdanau"))
@@ -94,7 +101,7 @@ def test_luong_against_bahdanau(lab03, recorder):
     )
 
 
-def test_luong_dot_against_the_baseline(lab03, recorder):
+def test_luong_dot_against_the_baseline(lab03: Result, recorder: Recorder) -> None:
     first = lab03["cfg"].seeds[0]
     runs = lab03["runs"]
     if ("luong_dot", first) not in runs:

@@ -10,14 +10,19 @@ import ctypes
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.fast import release_workspace
+from rnnlab.models import CharLM
+from rnnlab.models.attention_lm import AttentionLM
 from rnnlab.recurrent import Recurrent
+
+K = TypeVar("K")  # how a timed function is named
 
 IMPLS = ("fast", "plain", "fused")  # rnnlab.fast, the readable loop over rnnlab.cells, torch's kernels
 
@@ -58,7 +63,7 @@ def training_step(
     return step
 
 
-def lm_step(model: torch.nn.Module, batch: int, steps: int, seed: int = 0) -> Callable[[], None]:
+def lm_step(model: CharLM | AttentionLM, batch: int, steps: int, seed: int = 0) -> Callable[[], None]:
     """A closure running one training step of a language model (forward, cross-entropy,
     backward, Adam) on ``batch`` x ``steps`` random character ids, on the model's device
     (synchronised, so a GPU step is timed to its end)."""
@@ -111,12 +116,12 @@ def matmul_floor(
     return products
 
 
-def interleaved_medians(fns: dict[str, Callable[[], None]], rounds: int = 5, warmup: int = 1) -> dict[str, float]:
+def interleaved_medians(fns: Mapping[K, Callable[[], None]], rounds: int = 5, warmup: int = 1) -> dict[K, float]:
     """Median seconds per call of each function, run round-robin so drift hits all alike."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times: dict[K, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             started = time.perf_counter()

@@ -93,7 +93,12 @@ def _completed(path: Path) -> tuple[list[str], Path | None]:
     try:
         folder = Path(tempfile.mkdtemp(prefix="rnnlab-completed-"))
         owner = os.getpid()
-        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+
+        def remove_in_owner() -> None:  # not in a forked child, whose copy of this handler runs at its exit
+            if os.getpid() == owner:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        atexit.register(remove_in_owner)
         child = subprocess.Popen(
             [sys.executable, "-c", code, str(path), str(folder)],
             env=env,

@@ -9,6 +9,8 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,17 +21,17 @@ ARGS = {"one": ["02.1"], "all": []}
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory):
+def solved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("status") / "solved"
     exercise.init(dest, keep=set(exercise.BY_ID))
     return dest
 
 
 @pytest.mark.parametrize("which", list(GOALS))
-def test_status_speed_goal(benchmark, solved, which):
+def test_status_speed_goal(benchmark: Any, solved: Path, which: str) -> None:
     times = []
 
-    def run():
+    def run() -> None:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "rnnlab", "exercise", "status", str(solved), *ARGS[which]],

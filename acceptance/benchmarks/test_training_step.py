@@ -15,6 +15,7 @@ these BLAS kernels, and a failure message says how much of the goal's budget it 
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -25,13 +26,13 @@ from rnnlab.cells import CELLS
 SIZES = [128, 256, 512]
 GOALS = {"rnn": 1.0, "lstm": 1.0, "gru": 0.8}  # fast-path step time / fused step time, at most
 OUT = Path(os.environ.get("RNNLAB_REPORTS", Path(__file__).resolve().parents[2] / "reports")) / "bench"
-_RATIOS: dict[str, dict] = {}
+_RATIOS: dict[str, dict[str, Any]] = {}
 
 
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("hidden", SIZES)
 @pytest.mark.parametrize("kind", list(CELLS))
-def test_training_step(benchmark, kind, hidden, impl):
+def test_training_step(benchmark: Any, kind: str, hidden: int, impl: str) -> None:
     benchmark.group = f"{kind} H={hidden} B=64 T=100"
     step = training_step(kind, impl, hidden)
     benchmark.extra_info["peak_rss_mib"] = peak_rss_mib(step)
@@ -40,7 +41,7 @@ def test_training_step(benchmark, kind, hidden, impl):
 
 @pytest.mark.parametrize("hidden", SIZES)
 @pytest.mark.parametrize("kind", list(CELLS))
-def test_fast_path_speed_goal(kind, hidden):
+def test_fast_path_speed_goal(kind: str, hidden: int) -> None:
     fns = {impl: training_step(kind, impl, hidden) for impl in ("fast", "fused")}
     medians = interleaved_medians({**fns, "floor": matmul_floor(kind, hidden)}, rounds=9, warmup=2)
     fast, fused, floor = medians["fast"], medians["fused"], medians["floor"]
@@ -78,7 +79,7 @@ def test_fast_path_speed_goal(kind, hidden):
 MIN_SAMPLING_CHARS_PER_S = 5000
 
 
-def test_sampling_speed(benchmark):
+def test_sampling_speed(benchmark: Any) -> None:
     """Generating 10,000 characters from a character LM the size of Lab 01's (H=256), state
     carried from step to step: at least 5,000 characters per second."""
     from rnnlab.data import Vocab

@@ -9,8 +9,10 @@ from typing import Any
 from acceptance import plots
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, TIMED
 from acceptance.measures import LM_NAMES as ALL_NAMES
-from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.profiles import Bridge
+from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from acceptance.records import choice, lr_choice
+from rnnlab.training import TrainConfig
 
 LAB = "bridge"
 QUESTION = "Why did transformers replace RNNs?"  # the recall study adds its numbers to this point
@@ -26,13 +28,13 @@ def write(recorder: Recorder, result: dict[str, Any]) -> None:
     recorder.claims.append(_claim(result))
 
 
-def _lr_words(cfg, t, profile):
+def _lr_words(cfg: Bridge, t: TrainConfig, profile: str) -> str:
     if cfg.lr is None:
         return "Lab 02's rate"
     return lr_choice(t.lr, choice(profile, "bridge.attention"), "this model")
 
 
-def _write_section(recorder, result):
+def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, t, run, lab02, timing = result["cfg"], result["train"], result["run"], result["lab02"], result["timing"]
     runs = lab02["runs"]
     sec = recorder.section(LAB, "Bridge — from recurrence to attention")
@@ -157,7 +159,7 @@ def _write_section(recorder, result):
     )
 
 
-def _findings(sec, result):
+def _findings(sec: LabSection, result: dict[str, Any]) -> None:
     """What the seed claims about attention against recurrence, measured here and reported as findings:
     at this budget and on this hardware they are not requirements (issue #25)."""
     cfg, run, runs, growth = result["cfg"], result["run"], result["lab02"]["runs"], result["growth"]
@@ -198,11 +200,11 @@ def _findings(sec, result):
     )
 
 
-def _where(result):
+def _where(result: dict[str, Any]) -> str:
     return "this machine's CPU" if result["device"] == "cpu" else f"the GPU ({result['device']})"
 
 
-def _claim(result):
+def _claim(result: dict[str, Any]) -> Claim:
     cfg = result["cfg"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = result["growth"]
@@ -219,7 +221,7 @@ def _claim(result):
     )
 
 
-def _talking_point(result):
+def _talking_point(result: dict[str, Any]) -> TalkingPoint:
     run, runs, timing, cfg, depth = (
         result["run"],
         result["lab02"]["runs"],

@@ -25,7 +25,7 @@ def write(recorder: Recorder, run: dict[str, Any]) -> None:
     _claims_and_talking_points(recorder, run)
 
 
-def _write_section(recorder, run):
+def _write_section(recorder: Recorder, run: dict[str, Any]) -> None:
     cfg, h = run["cfg"], run["history"]
     sec = recorder.section(LAB, "Lab 01 — vanilla RNN character language model")
     sec.summary = (
@@ -102,7 +102,7 @@ def _write_section(recorder, run):
     sec.samples.append(("temperature 0.8, untrained model (same seed)", run["untrained_sample"][:400]))
 
 
-def _claims_and_talking_points(recorder, run):
+def _claims_and_talking_points(recorder: Recorder, run: dict[str, Any]) -> None:
     cfg, h = run["cfg"], run["history"]
     ppl = perplexity(h.val_loss[-1])
     shares = run["shares"]

@@ -21,8 +21,8 @@ from acceptance.measures import (
     width_lead,
 )
 from acceptance.measures import lead as lead_at_equal_compute
-from acceptance.profiles import GATING_LR_GRID
-from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.profiles import GATING_LR_GRID, Lab02
+from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from acceptance.records import (
     GATING_COLUMNS,
     GatingRun,
@@ -95,7 +95,7 @@ def _write_partial(recorder: Recorder, result: dict[str, Any]) -> None:
     )
 
 
-def _write_section(recorder, result):
+def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, runs = result["cfg"], result["runs"]
     t = cfg.train
     tokens = t.steps * t.batch_size * t.seq_len
@@ -287,21 +287,21 @@ def _write_section(recorder, result):
     )
 
 
-def _ms(bench, key):
+def _ms(bench: dict[Any, float], key: tuple[str, int, str]) -> float | str:
     """Milliseconds of a timed step, or a dash for one not timed (a kind without a fused baseline)."""
     return round(1000 * bench[key], 1) if key in bench else "—"
 
 
-def _over_fused(bench, kind, h, what):
+def _over_fused(bench: dict[Any, float], kind: str, h: int, what: str) -> float | str:
     fused = bench.get((kind, h, "fused"))
     return round(bench[(kind, h, what)] / fused, 2) if fused else "—"
 
 
-def _mostly(share, threshold=0.5):
+def _mostly(share: list[float], threshold: float = 0.5) -> int:
     return sum(1 for v in share if v > threshold)
 
 
-def _gate_figures(sec, cfg, runs):
+def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, dict[str, Any]]) -> None:
     gated = {k: r["gates"] for k, r in runs.items() if "gates" in r}
     sec.figures.append(
         Figure(
@@ -384,7 +384,7 @@ def _gate_figures(sec, cfg, runs):
     )
 
 
-def _standardised(values, sign=1.0):
+def _standardised(values: list[float], sign: float = 1.0) -> list[float]:
     mean, sd = statistics.fmean(values), statistics.pstdev(values) or 1.0
     return [sign * (v - mean) / sd for v in values]
 
@@ -536,7 +536,7 @@ def _versus(reduction: float, noise: float | None) -> str:
     return gap
 
 
-def _claims_and_talking_points(recorder, result):
+def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, runs, bench = result["cfg"], result["runs"], result["bench"]
     red, wide = lead_at_equal_compute(runs), width_lead(result)
     noise = rnn_spread(result["profile"], runs["rnn"]["lr"])
@@ -731,10 +731,10 @@ def _gates_pay_off(result: dict[str, Any], red: dict[str, float], wide: dict[str
     )
 
 
-def _gates_talking_point(cfg, g_):
+def _gates_talking_point(cfg: Lab02, g_: dict[str, Any]) -> TalkingPoint:
     sat, units, found = g_["saturation"], g_["units"], g_["found"]
 
-    def open_shut(gate):
+    def open_shut(gate: str) -> str:
         left, right = sat[gate]
         return f"{_mostly(right)} of {units} units open (> {HIGH}) and {_mostly(left)} shut (< {LOW}) more than half the time"
 

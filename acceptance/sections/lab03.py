@@ -24,7 +24,7 @@ from acceptance.measures import (
 from acceptance.measures import (
     SEQ2SEQ_NAMES as NAMES,
 )
-from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from rnnlab.data.dates import LONG_MIN, SHORT_MAX
 from rnnlab.device import model_device
 
@@ -36,7 +36,7 @@ def write(recorder: Recorder, result: dict[str, Any]) -> None:
     _claims_and_talking_points(recorder, result)
 
 
-def catch_up_sentence(runs, first, budget):
+def catch_up_sentence(runs: dict[tuple[str, int], Any], first: int, budget: int) -> str:
     att, history, found = catch_up(runs, first)
     last = history.eval_step[-1]
     parts = [f"Bahdanau ends the {budget}-step budget at {att:.1f}% on long validation inputs."]
@@ -60,7 +60,7 @@ def catch_up_sentence(runs, first, budget):
     return " ".join(parts)
 
 
-def _write_section(recorder, result):
+def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, runs, first = result["cfg"], result["runs"], result["cfg"].seeds[0]
     t = cfg.train
     sec = recorder.section(LAB, "Lab 03 — seq2seq date normalisation, with and without attention")
@@ -176,7 +176,7 @@ def _write_section(recorder, result):
     )
 
 
-def _exposure_section(sec, result):
+def _exposure_section(sec: LabSection, result: dict[str, Any]) -> None:
     t = result["cfg"].train
     runs = exposure_runs(result)
     steps = runs[SCHEDULED]["history"].eval_step
@@ -250,7 +250,7 @@ def _exposure_section(sec, result):
     )
 
 
-def _teacher_forcing_point(result):
+def _teacher_forcing_point(result: dict[str, Any]) -> TalkingPoint:
     t = result["cfg"].train
     runs = exposure_runs(result)
     steps = runs[SCHEDULED]["history"].eval_step
@@ -259,7 +259,7 @@ def _teacher_forcing_point(result):
     curve = {name: [100 * a["all"] for a in r["history"].val_accuracy] for name, r in runs.items()}
     halfway = len(steps) // 2 - 1
 
-    def at_half(name):
+    def at_half(name: str) -> str:
         return f"{curve[name][halfway]:.1f}%"
 
     measured = [
@@ -291,7 +291,7 @@ def _teacher_forcing_point(result):
     )
 
 
-def _claims_and_talking_points(recorder, result):
+def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, runs, first = result["cfg"], result["runs"], result["cfg"].seeds[0]
     acc = {v: {k: 100 * x for k, x in runs[(v, first)]["test"].items()} for v in cfg.variants}
     g = gaps(result)

@@ -43,7 +43,7 @@ def nats(gain: float) -> str:
     return f"{round(gain, 4) + 0.0:+.4f}"
 
 
-def copies_best(gains, far):
+def copies_best(gains: dict[str, dict[int, tuple[float, float]]], far: int) -> bool:
     """Whether the attention LM's gain at distance ``far`` exceeds every recurrent model's by more
     than twice the larger of their standard errors (less could be chance)."""
     mine, mine_se = gains[ATTENTION][far]

@@ -11,6 +11,7 @@ are ``acceptance/measured/sizes.json``); Lab 02's own budget is the gating study
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from acceptance import plots
 from acceptance.measures import NAMES, reduction
@@ -62,7 +63,7 @@ def load() -> list[SizeRun]:
     import json
 
     found: list[SizeRun] = []
-    grouped: dict[tuple[int, str], list[dict]] = {}  # a grid taken one rate past its edge is a second record
+    grouped: dict[tuple[int, str], list[dict[str, Any]]] = {}  # a grid taken one rate past its edge is a second record
     if RECORD.is_file():
         for r in json.loads(RECORD.read_text(encoding="utf-8"))["records"]:
             grouped.setdefault((r["budget"], r["model"]), []).append(r)

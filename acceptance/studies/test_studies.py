@@ -5,21 +5,34 @@ They judge nothing: what they measure is reported as findings, with their number
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from acceptance.studies import copying, sizes, window
 
+if TYPE_CHECKING:
+    import torch
 
-def test_in_context_copying(profile, corpus, lab02, bridge, recorder):
+    from acceptance.profiles import Profile
+    from acceptance.record import Recorder
+    from acceptance.runs import Result
+
+
+def test_in_context_copying(
+    profile: Profile, corpus: Result, lab02: Result, bridge: Result, recorder: Recorder
+) -> None:
     copying.write(recorder, copying.measure(profile.studies, lab02, bridge, corpus["val_ids"]))
 
 
-def test_a_longer_training_window(profile, corpus, lab02, recorder, device):
+def test_a_longer_training_window(
+    profile: Profile, corpus: Result, lab02: Result, recorder: Recorder, device: torch.device
+) -> None:
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
 
 
-def test_where_the_lstms_lead_appears(recorder):
+def test_where_the_lstms_lead_appears(recorder: Recorder) -> None:
     """Lab 02's models at matched parameters at several sizes: rendered from measured/sizes.json (no training)."""
     sizes.write(recorder)
 
 
-def test_multi_query_associative_recall(recall):
+def test_multi_query_associative_recall(recall: Result) -> None:
     """The recall section (the bridge's criterion bridge.recall judges it in the full profile)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import Tensor, nn
 
@@ -17,6 +17,8 @@ from rnnlab.padding import lengths_to_mask
 # copy (``rnnlab exercise init``) leaves them out: there, a cell gets the reference's kernel only
 # once ``rnnlab.fast.adopt`` has checked it equal to the learner's own cell and loop; until then,
 # and otherwise, it runs the plain loop.
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
 KERNEL_MODULES = {name: kind.kernel for name, kind in MODEL_KINDS.items() if kind.kernel}
 
 # cell type -> its Function. Exact types: a subclass may change the equations, so it runs the plain loop.
@@ -66,7 +68,7 @@ def has_fast_path(cell: nn.Module) -> bool:
     return function_for(type(cell)) is not None
 
 
-def set_fast(model: nn.Module, enabled: bool = True) -> nn.Module:
+def set_fast(model: ModuleT, enabled: bool = True) -> ModuleT:
     """Turn the fast path on (or off) in every ``Recurrent`` stack inside ``model``; returns
     ``model``. A speed switch only: the weights and the function computed stay the same."""
     from rnnlab.recurrent import Recurrent  # here, not at the top: Recurrent runs its layers through this module
