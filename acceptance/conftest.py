@@ -46,8 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # RNNLAB_IMPL=DIR: from here on, `import rnnlab` is the learner's copy, each stub left filled in from the reference
     try:
         copy = learner.activate(complete=True)
-    except pytest.UsageError:
-        raise
+    except learner.UnderTestError as exc:
+        raise pytest.UsageError(str(exc)) from None
     except (Exception, SystemExit) as exc:  # a folder holding some other `rnnlab`, a copy that cannot be imported
         raise pytest.UsageError(_cannot_train(exc, None)) from None
     try:  # both import the rnnlab under test: a learner's modules are first imported here

@@ -2,7 +2,7 @@
 
 With ``RNNLAB_IMPL`` naming a copy made by ``rnnlab exercise init DIR``, the harness trains the
 labs with *that* copy's ``rnnlab`` (the learner's cells, loop, clipping, attention, ...); which
-``rnnlab`` is under test is decided by ``spec/learner_copy.py``, shared with the specs.
+``rnnlab`` is under test is decided by ``rnnlab_under_test`` (impl/), shared with the specs.
 
 - Each exercise still a stub is filled in from the reference, in a temporary completed copy
   (``activate(complete=True)``): a lab trains as soon as one exercise it calls is the learner's,
@@ -19,9 +19,18 @@ from __future__ import annotations
 
 import pytest
 
-from spec.learner_copy import activate, current, verify_kernels
+from rnnlab_under_test import UnderTestError, activate, current, verify_kernels
 
-__all__ = ["LAB_NEEDS", "NOT_ATTEMPTED", "activate", "current", "from_reference", "require", "verify_kernels"]
+__all__ = [
+    "LAB_NEEDS",
+    "NOT_ATTEMPTED",
+    "UnderTestError",
+    "activate",
+    "current",
+    "from_reference",
+    "require",
+    "verify_kernels",
+]
 NOT_ATTEMPTED = "not attempted:"  # how a skipped lab test's reason starts (the harness turns it into report rows)
 
 # The exercises each lab's training and measurements call (a stub among them: the lab is not attempted).

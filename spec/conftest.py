@@ -63,12 +63,15 @@ def pytest_configure(config):
             )
         if "rnnlab" in sys.modules:
             raise pytest.UsageError("rnnlab was imported before --impl took effect")
-        from spec import learner_copy  # imports no rnnlab
+        import rnnlab_under_test  # imports no rnnlab
 
-        learner_copy.activate(path)
+        try:
+            rnnlab_under_test.activate(path)
+        except rnnlab_under_test.UnderTestError as exc:
+            raise pytest.UsageError(str(exc)) from None
         # the copy has no fast kernels; the reference's run a cell only where this run finds them
         # equal to the learner's cell and loop (else the learner's code runs as written)
-        learner_copy.verify_kernels()
+        rnnlab_under_test.verify_kernels()
     from rnnlab.exercise import marker_lines  # after --impl: the copy's own list
 
     for line in marker_lines():  # each exercise's and topic's marker, described from the one list
@@ -77,10 +80,10 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     import rnnlab
-    from spec import learner_copy
+    import rnnlab_under_test
 
     header = f"rnnlab under test: {Path(rnnlab.__file__).parent}"
-    copy = learner_copy.current()
+    copy = rnnlab_under_test.current()
     if copy is not None:
         header += "".join(f"\n  {cell}: {how}" for cell, how in copy.recurrence.items())
     return header
@@ -113,9 +116,9 @@ def _waiting(item, report) -> None:
     end, the harness) that fails is reported as waiting on those stubs, as `rnnlab exercise status` reports an
     exercise whose prerequisites are stubs, instead of as a failure that names no exercise. Once every exercise is
     written it runs, and fails, as it does against the reference."""
-    from spec import learner_copy
+    import rnnlab_under_test
 
-    copy = learner_copy.current()
+    copy = rnnlab_under_test.current()
     if copy is None or not copy.stubbed:
         return
     from rnnlab.exercise import BY_ID, EXERCISES

@@ -29,9 +29,9 @@ pytestmark = pytest.mark.skipif(
 
 VERIFY = """
 import json
-from spec import learner_copy
-learner_copy.activate()
-print(json.dumps(learner_copy.verify_kernels()))
+import rnnlab_under_test
+rnnlab_under_test.activate()
+print(json.dumps(rnnlab_under_test.verify_kernels()))
 """
 
 

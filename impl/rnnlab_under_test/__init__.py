@@ -3,8 +3,9 @@
 ``pytest spec --impl DIR`` (or ``RNNLAB_IMPL=DIR``) runs the specs, and ``RNNLAB_IMPL=DIR tox -e
 acceptance`` trains the labs, with the copy's ``rnnlab``: ``activate`` puts ``DIR`` first on
 ``sys.path``, as pytest's own ``pythonpath`` setting does, from the first hook that runs (before
-anything imports ``rnnlab``). The specs and the harness share this module; it imports no ``rnnlab``
-at module level.
+anything imports ``rnnlab``). The specs and the harness share this module, a package of its own beside
+``rnnlab`` (neither imports the other's tree); it imports no ``rnnlab`` at module level, and no pytest:
+its errors are ``UnderTestError``, which each caller turns into its own usage error.
 
 The copy carries no fast kernels (they spell out every cell's equations). For each built-in cell,
 ``rnnlab.fast.adopt`` checks the reference kernel, in the run, against the learner's own cell and
@@ -26,7 +27,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+
+class UnderTestError(Exception):
+    """A learner's copy that cannot be put under test: the message names the folder and the fix."""
 
 
 @dataclass
@@ -56,12 +59,12 @@ def activate(path: Path | None = None, complete: bool = False) -> Learner | None
     if path is None:
         return None
     if not (path / "rnnlab" / "__init__.py").is_file():
-        raise pytest.UsageError(f"{path}: no rnnlab package there; create one with `rnnlab exercise init {path}`")
+        raise UnderTestError(f"{path}: no rnnlab package there; create one with `rnnlab exercise init {path}`")
     filled, trained = _completed(path) if complete else ([], None)
     where = trained or path
     loaded = sys.modules.get("rnnlab")
     if loaded is not None and Path(loaded.__file__ or "").parent != where / "rnnlab":
-        raise pytest.UsageError(
+        raise UnderTestError(
             "rnnlab was imported before RNNLAB_IMPL took effect; the harness would train the wrong code"
         )
     if str(where) not in sys.path:
@@ -73,7 +76,7 @@ def activate(path: Path | None = None, complete: bool = False) -> Learner | None
     return learner
 
 
-REFERENCE = Path(__file__).resolve().parent.parent / "impl"  # the checkout's own rnnlab
+REFERENCE = Path(__file__).resolve().parent.parent  # where the reference rnnlab lies, beside this package
 
 
 def _completed(path: Path) -> tuple[list[str], Path | None]:
@@ -119,7 +122,7 @@ def _completed(path: Path) -> tuple[list[str], Path | None]:
             child.wait()
     done = subprocess.CompletedProcess(child.args, child.returncode, out, err)
     if done.returncode:
-        raise pytest.UsageError(f"{path}: could not fill its stubs in from the reference:\n{done.stderr.strip()}")
+        raise UnderTestError(f"{path}: could not fill its stubs in from the reference:\n{done.stderr.strip()}")
     filled = json.loads(done.stdout)
     if not filled:
         shutil.rmtree(folder, ignore_errors=True)
