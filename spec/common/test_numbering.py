@@ -1,6 +1,6 @@
 """One numbering everywhere: every place that shows an exercise's number and title (pytest's
 markers, the README's tables, the spec files, the stubs, `status`, the report) is built from
-the one list in rnnlab/exercise.py, or is checked against it here."""
+the one list in rnnlab/exercise/catalogue.py, or is checked against it here."""
 
 import ast
 import re
@@ -21,7 +21,7 @@ def _docstring(path: Path) -> str:
 def test_the_readme_tables_are_generated_from_the_exercise_list():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert exercise.render_readme(readme) == readme, (
-        "the README's exercise tables differ from rnnlab/exercise.py; rebuild them with "
+        "the README's exercise tables differ from rnnlab/exercise/catalogue.py; rebuild them with "
         "`python -m rnnlab.exercise README.md` (never edit them by hand)"
     )
     for lab in ("lab01", "lab02", "lab03"):
@@ -33,7 +33,7 @@ def test_every_lab_number_in_the_readme_and_tox_ini_is_an_exercise_s():
     known = {e.number for e in exercise.EXERCISES}
     for name in ("README.md", "tox.ini"):
         stray = set(NUMBER.findall((ROOT / name).read_text(encoding="utf-8"))) - known
-        assert not stray, f"{name} numbers {sorted(stray)}, which no exercise in rnnlab/exercise.py has"
+        assert not stray, f"{name} numbers {sorted(stray)}, which no exercise in rnnlab/exercise/catalogue.py has"
 
 
 @pytest.mark.parametrize("e", exercise.EXERCISES, ids=lambda e: e.id)
@@ -63,4 +63,4 @@ def test_every_spec_marker_is_registered_from_the_list(pytestconfig):
     for path in (ROOT / "spec").rglob("test_*.py"):
         used |= set(re.findall(r"pytest\.mark\.(lab0\d_\w+)", path.read_text(encoding="utf-8")))
     listed = {e.marker for e in exercise.EXERCISES} | {t.marker for t in exercise.TOPICS}
-    assert used <= listed, f"spec files use markers {sorted(used - listed)} that rnnlab/exercise.py does not list"
+    assert used <= listed, f"spec files use markers {sorted(used - listed)} that rnnlab/exercise/catalogue.py does not list"

@@ -12,8 +12,8 @@ REGIONS = [(e, rel, start) for e in exercise.EXERCISES for rel, start, _ in exer
 
 def _function(rel, start):
     source = (exercise.PACKAGE_DIR / rel).read_text(encoding="utf-8")
-    name = exercise._enclosing(source.splitlines(), start)
-    return name, exercise._summaries(source), ast.parse(source)
+    name = exercise.enclosing(source, start)
+    return name, exercise.summaries(source), ast.parse(source)
 
 
 @pytest.mark.parametrize("e, rel, start", REGIONS, ids=lambda v: getattr(v, "id", str(v)))
