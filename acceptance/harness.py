@@ -9,9 +9,12 @@ reference, or a learner's copy): this module imports rnnlab.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import json
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -204,6 +207,37 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     loop.progress_sink = _past_capture(session.config)
     if LEARNER is not None:
         learner.verify_kernels()
+        # each training process, side by side too, appends the checks of its kernels on its own batches here
+        handle, path = tempfile.mkstemp(prefix="rnnlab-kernels-", suffix=".jsonl")
+        os.close(handle)
+        atexit.register(lambda: Path(path).unlink(missing_ok=True))
+        os.environ[KERNEL_LOG] = path
+
+
+KERNEL_LOG = "RNNLAB_KERNEL_LOG"  # rnnlab.fast.adopt.LOG_VARIABLE (read here without importing the learner's rnnlab)
+
+
+def kernel_checks(recurrence: dict[str, str]) -> dict[str, str]:
+    """How each cell trained, after the run: where a reference kernel stood in for the learner's cell, what the checks
+    on the run's own batches found (every training process logged them to ``KERNEL_LOG``)."""
+    path = os.environ.get(KERNEL_LOG)
+    entries = []
+    if path and Path(path).is_file():
+        entries = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = dict(recurrence)
+    for cell, how in recurrence.items():
+        mine = [e for e in entries if e.get("cell") == cell]
+        mismatch = next((e["mismatch"] for e in mine if "mismatch" in e), None)
+        if mismatch is not None:
+            out[cell] = mismatch
+        elif mine and how.startswith("fast path"):
+            largest = max(float(e["difference"]) for e in mine)
+            out[cell] = (
+                how.removesuffix("; and checked again on the run's own batches")
+                + f"; and on {len(mine)} of this run's own batches (its first, and at every evaluation; float32): "
+                f"largest relative difference {largest:.1e}"
+            )
+    return out
 
 
 def _past_capture(config: pytest.Config) -> Callable[[str], None]:
@@ -261,7 +295,7 @@ def trained_code() -> dict[str, object]:
         # how each cell the learner wrote trains (a cell still a stub is the reference's: nothing of theirs to say)
         "recurrence": {
             cell: how
-            for cell, how in LEARNER.recurrence.items()
+            for cell, how in kernel_checks(LEARNER.recurrence).items()
             if cell in MODEL_KINDS and MODEL_KINDS[cell].exercise not in LEARNER.stubbed
         },
     }

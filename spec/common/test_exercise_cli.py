@@ -209,6 +209,9 @@ def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
         "the report names the parts of the lab that were the reference's"
     )
     assert "lab01.perplexity" in html and "not attempted" not in html, "one exercise of the lab written: it trains"
+    assert "of this run&#39;s own batches" in html or "of this run's own batches" in html, (
+        "the report says the kernel that stood in for the learner's cell was checked on the run's own batches (#34)"
+    )
     assert exercise.stubbed(copy) == stubs, "the learner's copy is not touched"
     assert f"your report: {copy / 'reports' / 'lab01' / 'acceptance.html'}" in out
 

@@ -98,6 +98,69 @@ def test_a_cell_that_differs_only_where_training_goes_trains_as_written(tmp_path
     assert verdicts["gru"].startswith("fast path"), verdicts
 
 
+TRAIN = """
+import json, sys
+import torch
+import rnnlab_under_test
+rnnlab_under_test.activate()
+from rnnlab.fast import adopt, set_fast
+from rnnlab.models import CharLM
+from rnnlab.training import TrainConfig, seed_everything, train_lm
+torch.set_num_threads(1)
+ids = torch.randint(0, 12, (3000,), generator=torch.Generator().manual_seed(0))
+seed_everything(0)
+model = set_fast(CharLM(12, "lstm", 8, 1, 6))
+cfg = TrainConfig(steps=8, batch_size=16, seq_len=10, lr=1e-2, eval_points=2, eval_rows=4, seed=0)
+history, _ = train_lm(model, ids[:2400], ids[2400:], cfg, progress=False)
+print(json.dumps({"train": history.train_loss, "val": history.val_loss, "lstm": adopt.decisions()["lstm"]}))
+"""
+
+
+def _train(copy: Path, **env: str) -> dict[str, object]:
+    """A few steps of a small LSTM language model trained with the copy at ``copy`` (batches of 16 rows)."""
+    done = subprocess.run(
+        [sys.executable, "-c", TRAIN],
+        env={**os.environ, "RNNLAB_IMPL": str(copy), "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "said": done.stderr}
+
+
+def test_a_cell_that_differs_only_on_the_runs_own_states_trains_as_written(tmp_path):
+    """Issue #34: the kernel stands in for a learner's cell only where it was checked equal to it. An LSTM that
+    differs from the reference only on batches of more than 8 rows passes both checks made when the kernel is adopted
+    (3 rows); checked again on the run's own batches (16 rows), it is found, the run starts again as written, and
+    its losses are those of a run that never used the kernel (RNNLAB_AS_WRITTEN=1), to the last bit."""
+    odd = tmp_path / "odd"
+    exercise.init(odd, keep=set(exercise.BY_ID))
+    cells = odd / "rnnlab" / "cells.py"
+    text = cells.read_text()
+    line = "c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)"
+    indent = next(row[: len(row) - len(row.lstrip())] for row in text.splitlines() if row.strip() == line)
+    cells.write_text(text.replace(line, f"{line}\n{indent}if c_new.shape[0] > 8:\n{indent}    c_new = c_new * 0.999"))
+    assert _verify(odd)["lstm"].startswith("fast path"), "the checks made when the kernel is adopted pass it"
+    trained = _train(odd)
+    assert str(trained["lstm"]).startswith("plain loop: your cell and loop differ from the reference kernel on this"), (
+        trained["lstm"]
+    )
+    assert "training again from step 0" in str(trained["said"]), trained["said"]
+    as_written = _train(odd, RNNLAB_AS_WRITTEN="1")
+    assert (trained["train"], trained["val"]) == (as_written["train"], as_written["val"]), (
+        "the run that found the difference must be the learner's code as written, from its first step"
+    )
+
+
+def test_a_cell_equal_on_the_runs_own_states_keeps_the_kernel(solved_copy):
+    """The reference's own answers agree with the kernel on the run's batches too: the kernel trains them (fast)."""
+    trained = _train(solved_copy)
+    assert str(trained["lstm"]).startswith("fast path: the reference kernel"), trained["lstm"]
+    assert "training again" not in str(trained["said"]), trained["said"]
+
+
 def test_the_learners_code_trains_as_written_when_asked(solved_copy, monkeypatch):
     """`RNNLAB_AS_WRITTEN=1` (`rnnlab exercise accept --as-written`): no kernel stands in for any cell."""
     monkeypatch.setenv("RNNLAB_AS_WRITTEN", "1")

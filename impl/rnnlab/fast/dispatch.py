@@ -23,6 +23,9 @@ KERNEL_MODULES = {name: kind.kernel for name, kind in MODEL_KINDS.items() if kin
 
 # cell type -> its Function. Exact types: a subclass may change the equations, so it runs the plain loop.
 _FUNCTIONS: dict[type[nn.Module], type[Any]] = {}
+# The cell types of a learner's copy that run the reference's kernel (``rnnlab.fast.adopt``): each call is checked
+# against the learner's own cell and loop where training goes (``adopt.agrees_here``).
+ADOPTED: set[type[nn.Module]] = set()
 
 
 def register(cell_type: type[nn.Module], function: type[Any]) -> None:
@@ -104,10 +107,23 @@ def fast_unroll(
     if T == 0:
         raise ConfigError("fast_unroll: the sequence is empty (time dimension 0)")
     function = function_for(type(cell))
+    if function is not None and type(cell) in ADOPTED:  # a learner's cell run by the reference's kernel
+        from rnnlab.fast.adopt import agrees_here
+
+        if not agrees_here(cell, x, state, lengths, function):  # differs on this call's own states: as written
+            function = None
     if function is None:  # a cell without a hand-written BPTT: the plain loop computes the same function
         from rnnlab.recurrent import unroll
 
         return unroll(cell, x, state, None if lengths is None else lengths_to_mask(lengths, T, x.device))
+    return kernel_unroll(cell, x, state, lengths, function)
+
+
+def kernel_unroll(
+    cell: _Cell[Any], x: Tensor, state: CellState | None, lengths: Tensor | None, function: type[Any]
+) -> tuple[Tensor, CellState]:
+    """``fast_unroll`` through ``function`` (a hand-written Function for ``cell``'s type)."""
+    B, T, _ = x.shape
     if state is None:
         state = cell.init_state(B, x)
     weights = (cell.ih.weight, cell.ih.bias, cell.hh.weight, cell.hh.bias)

@@ -25,6 +25,17 @@ from rnnlab.errors import DivergedError
 from rnnlab.training.clipping import clip_grad_norm
 
 
+def check_kernels() -> None:
+    """In a learner's copy whose cells the reference's kernels run (``rnnlab.fast.adopt``), check each one's next
+    call against the learner's own cell and loop: at every evaluation, the states this run visits."""
+    from rnnlab.fast import dispatch
+
+    if dispatch.ADOPTED:
+        from rnnlab.fast.adopt import check_next
+
+        check_next()
+
+
 def optimise(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip: float) -> float:
     """Backpropagate ``loss``, clip the global gradient norm to ``clip``, step; return the pre-clip norm."""
     optimizer.zero_grad(set_to_none=True)
@@ -243,7 +254,9 @@ def run_training(
             if done in to_eval:
                 history.eval_step.append(done)
                 history.eval_seconds.append(elapsed)
+                check_kernels()  # the model as trained so far, on validation data
                 shown = task.evaluate()
+                check_kernels()  # and the next training batch
                 model.train()
                 if shown.is_loss:
                     check_diverged(shown.value, step, ceiling, "validation loss")

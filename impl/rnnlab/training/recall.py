@@ -16,6 +16,8 @@ from rnnlab.checks import require_positive_ints
 from rnnlab.data.recall import IGNORE, RecallBatch, RecallVocab, recall_batch
 from rnnlab.device import model_device
 from rnnlab.errors import ConfigError
+from rnnlab.fast.adopt import as_written_on_mismatch
+from rnnlab.training import loop
 from rnnlab.training.loop import Evaluation, run_training
 
 
@@ -130,19 +132,23 @@ def train_recall(
         raise ConfigError(
             f"RecallTrainConfig: {max(cfg.pairs)} pairs need as many keys; the vocabulary has {vocab.keys}"
         )
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    task = RecallTask(model, cfg, vocab)
-    run_training(
-        model,
-        optimizer,
-        task,
-        steps=cfg.steps,
-        start=0,
-        clip=cfg.clip,
-        eval_points=cfg.eval_points,
-        progress=progress,
-        desc=desc,
-        checkpoint_every=0,
-        on_checkpoint=None,
-    )
-    return task.history
+
+    def attempt() -> RecallHistory:
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        task = RecallTask(model, cfg, vocab)
+        run_training(
+            model,
+            optimizer,
+            task,
+            steps=cfg.steps,
+            start=0,
+            clip=cfg.clip,
+            eval_points=cfg.eval_points,
+            progress=progress,
+            desc=desc,
+            checkpoint_every=0,
+            on_checkpoint=None,
+        )
+        return task.history
+
+    return as_written_on_mismatch(model, attempt, lambda line: loop.progress_sink(f"{desc}: {line}"))
