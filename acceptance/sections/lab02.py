@@ -93,6 +93,9 @@ def _write_partial(recorder: Recorder, result: dict[str, Any]) -> None:
             plots.loss_curves(histories, title=f"Lab 02: {names}"),
         )
     )
+    # the talking points that need no model this run did not train, with this run's own numbers (issue #34)
+    if "gates" in runs.get("lstm", {}):
+        recorder.talking_points.append(_gates_talking_point(cfg, runs["lstm"]["gates"]))
 
 
 def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:

@@ -63,4 +63,6 @@ def test_every_spec_marker_is_registered_from_the_list(pytestconfig):
     for path in (ROOT / "spec").rglob("test_*.py"):
         used |= set(re.findall(r"pytest\.mark\.(lab0\d_\w+)", path.read_text(encoding="utf-8")))
     listed = {e.marker for e in exercise.EXERCISES} | {t.marker for t in exercise.TOPICS}
-    assert used <= listed, f"spec files use markers {sorted(used - listed)} that rnnlab/exercise/catalogue.py does not list"
+    assert used <= listed, (
+        f"spec files use markers {sorted(used - listed)} that rnnlab/exercise/catalogue.py does not list"
+    )

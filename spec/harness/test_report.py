@@ -122,3 +122,26 @@ def test_a_talking_point_says_the_answer_first_then_lists_this_runs_evidence(tmp
         TalkingPoint("lab01", "Why?", too_long, ["1."], "lab01.ok")
     with pytest.raises(ValueError, match="give this run's evidence"):
         TalkingPoint("lab01", "Why?", answer, [], "lab01.ok")
+
+
+def test_a_run_of_the_lstm_alone_keeps_its_own_talking_point():
+    """Issue #34: a learner's Lab 02 run of one model (`rnnlab exercise accept DIR --lab 02 --model lstm`) had no
+    talking point at all; the one about its own gates needs no other model, and comes with this run's numbers."""
+    from types import SimpleNamespace
+
+    from acceptance import sections
+    from acceptance.profiles import PROFILES
+    from rnnlab.training.lm import History
+
+    history = History(train_loss=[2.0, 1.9], val_loss=[1.8], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
+    gates = {
+        "saturation": {g: ([0.9, 0.1, 0.6], [0.05, 0.8, 0.2]) for g in ("f", "i", "o")},
+        "units": 3,
+        "found": SimpleNamespace(unit=1, held_out=0.73),
+    }
+    run = {"kind": "lstm", "hidden": 3, "params": 100, "history": history, "ppl": 6.05, "gates": gates}
+    rec = Recorder()
+    sections.lab02.write(rec, {"cfg": PROFILES["quick"].lab02, "runs": {"lstm": run}})
+    (point,) = rec.talking_points
+    assert point.question == "Walk through the LSTM gates", point.question
+    assert any("r = 0.73" in item for item in point.measured), point.measured
