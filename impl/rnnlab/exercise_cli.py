@@ -8,14 +8,17 @@ torch, about 2 s on a 2-core CPU); ``rnnlab.cli`` adds the same parsers to its o
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from rnnlab.errors import RnnlabError
 from rnnlab.signals import Terminated, _stop_handlers
@@ -136,6 +139,10 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         "no:cacheprovider",
         "-c",
         str(checkout / "tox.ini"),
+        # what the learner's code prints reaches this command (which bounds it, ``_Relay``), not pytest's capture:
+        # a cell printing 1 MB per call filled 11 GB of capture files and 22 GB of memory (#35)
+        "--capture=no",
+        *(["--color=yes"] if sys.stdout.isatty() else []),
     ]
     print(f"training {lab} with {folder / 'rnnlab'} ({args.profile} profile); the report goes to {reports}", flush=True)
     started = time.time()
@@ -144,15 +151,26 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     # one arriving inside Popen left the harness running without its command (#35)
     held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING) if posix else set()
     try:
-        process = subprocess.Popen(command, cwd=checkout, env=env, preexec_fn=_harness_signals(held) if posix else None)
+        process = subprocess.Popen(
+            command,
+            cwd=checkout,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_harness_signals(held) if posix else None,
+        )
     except BaseException:
         if posix:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
         raise
+    assert process.stdout is not None
+    relay = _Relay(process.stdout)
+    relay.start()
     try:
         if posix:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
         code = process.wait(timeout=args.time_limit)
+        relay.finish()
     except subprocess.TimeoutExpired:  # a learner's function that never returns: stopped, as Ctrl-C would (#35)
         _stop(process, at_once=True)
         print(
@@ -169,6 +187,53 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         return 1
     print(f"your report: {html} (each criterion beside a reference run's value)")
     return 0 if code == 0 else 1
+
+
+class _Relay(threading.Thread):
+    """The harness's output, passed on to this command's as it comes, up to ``HEAD`` bytes; past that only the last
+    ``TAIL`` bytes are kept, and shown when the run ends with how much was left out: whatever the learner's code
+    prints, this command holds at most ``TAIL`` bytes of it and writes nothing to disk (#35)."""
+
+    HEAD, TAIL = 1 << 20, 64 << 10
+
+    def __init__(self, source: IO[bytes]) -> None:
+        super().__init__(daemon=True, name="rnnlab accept output")
+        self.source = source
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.shown = self.left_out = 0
+        self.tail = bytearray()
+
+    def _write(self, data: bytes) -> None:
+        sys.stdout.write(self.decoder.decode(data))
+        sys.stdout.flush()
+
+    def run(self) -> None:
+        fd = self.source.fileno()
+        while chunk := os.read(fd, 1 << 16):
+            if self.shown < self.HEAD:
+                part = chunk[: self.HEAD - self.shown]
+                self._write(part)
+                self.shown += len(part)
+                chunk = chunk[len(part) :]
+                if self.shown >= self.HEAD:
+                    self._write(
+                        f"\n[more than {self.HEAD >> 20} MB of output: the rest is cut; its end follows]\n".encode()
+                    )
+            if chunk:
+                self.tail += chunk
+                if len(self.tail) > self.TAIL:
+                    self.left_out += len(self.tail) - self.TAIL
+                    del self.tail[: len(self.tail) - self.TAIL]
+
+    def finish(self) -> None:
+        """After the harness ends: wait for the rest of its output, then show the kept end."""
+        self.join(timeout=30)
+        if self.left_out:
+            self._write(f"\n[{self.left_out:,} bytes of output left out (your code printed them?)]\n".encode())
+        if self.tail:
+            self._write(bytes(self.tail))
+        sys.stdout.write(self.decoder.decode(b"", final=True))
+        sys.stdout.flush()
 
 
 STOPPING = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n)}
