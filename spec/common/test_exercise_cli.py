@@ -383,6 +383,55 @@ def test_a_killed_accept_takes_its_harness_and_temporary_copy_with_it(tmp_path):
     assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "a stopped run writes no report"
 
 
+def _group(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from Linux's /proc")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGQUIT"])
+def test_a_stop_signal_to_accepts_group_leaves_no_process_and_no_temporary_copy(tmp_path, name):
+    """Issue #35: SIGTERM, SIGHUP or SIGQUIT to the process group (`timeout 60 rnnlab exercise accept ...`, a
+    terminal closed, Ctrl-\\ in a terminal) left $TMPDIR/rnnlab-completed-*. Every process of the group ends and
+    the copy is removed. (A background job starts with SIGQUIT ignored, as with Ctrl-C: there it is sent as from a
+    terminal.)"""
+    import os
+    import signal
+    import time
+
+    from spec.helpers import rnnlab_process, wait_until
+
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep={"lab03.dates"})
+    private = tmp_path / "tmp"
+    private.mkdir()
+    args = ["exercise", "accept", copy, "--lab", "03", "--profile", "smoke"]
+    terminal = name == "SIGQUIT"
+    with rnnlab_process(args, ctrl_c=terminal, env={"TMPDIR": str(private)}, start_new_session=True) as proc:
+        wait_until(lambda: bool(list(private.glob("rnnlab-completed-*"))), proc, limit=120)
+        os.killpg(proc.pid, getattr(signal, name))
+        proc.wait(timeout=90)
+        deadline = time.monotonic() + 60
+        while _group(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left_running = _group(proc.pid)
+        for pid in left_running:
+            os.kill(pid, signal.SIGKILL)
+        said = (proc.stdout.read() + proc.stderr.read()).decode()[-1500:]
+    assert not left_running, f"processes of accept's group outlived {name}: {left_running} ({said})"
+    assert not list(private.glob("rnnlab-*")), f"the temporary completed copy is removed (it said: {said})"
+    assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "a stopped run writes no report"
+
+
 @needs_checkout
 def test_accept_stops_a_learner_function_that_never_returns(tmp_path, capsys):
     """Issue #35: a learner cell with `while True: pass` left accept printing its training line forever; it stops at
