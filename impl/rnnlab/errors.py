@@ -19,3 +19,7 @@ class ConfigError(RnnlabError, ValueError):
 
 class DivergedError(RnnlabError, FloatingPointError):
     """Training produced a loss that is not finite; the message says where the last good state is."""
+
+
+class ModelOverflowError(RnnlabError, FloatingPointError):
+    """A model whose weights are finite computes infinities or NaN (values too large for its dtype)."""

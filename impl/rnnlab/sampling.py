@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from rnnlab.data.text import Vocab
 from rnnlab.device import model_device
-from rnnlab.errors import ConfigError
+from rnnlab.errors import ConfigError, ModelOverflowError
 
 
 def check_temperature(temperature: float) -> float:
@@ -98,6 +98,11 @@ def _draw(
             last = logits[:, -1]
             step = _stepper(model)
         for _ in range(length):
+            if not bool(torch.isfinite(last).all()):  # finite weights whose products overflow float32
+                raise ModelOverflowError(
+                    "the model's logits are not finite (its weights are, but what they compute overflows); it cannot "
+                    "generate anything. Use a checkpoint of a run that did not diverge."
+                )
             with torch.no_grad():
                 next_id = int(sample_from_logits(last.cpu(), temperature, generator))
                 last, state = step(next_id, state)

@@ -685,6 +685,28 @@ def test_eval_and_sample_refuse_weights_that_are_not_finite(tmp_path, corpus, ca
         assert out_text == "", f"{argv[0]} must print nothing on weights it cannot use: {out_text!r}"
 
 
+def test_eval_and_sample_on_finite_weights_that_overflow_are_one_line(tmp_path, corpus, capsys):
+    """Issue #35: finite weights whose products overflow float32 (a head of 3e38 on saturated units) made eval and sample say
+    "unexpected ... This is a bug in rnnlab"; they now say what is wrong and what to use instead."""
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    import rnnlab
+
+    model = rnnlab.load(ckpt)
+    with torch.no_grad():  # every unit saturated at h = 1, and a head that multiplies by 3e38: finite, but H x 3e38
+        for name, p in model.named_parameters():
+            if name.endswith("ih.bias"):
+                p.fill_(1e30)
+        model.head.weight.fill_(3e38)
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters()), "the weights themselves stay finite"
+    save(ckpt, model, model.vocab)
+    code, out_text, err = run(["eval", ckpt, "--corpus", corpus], capsys)
+    assert_refused(code, err, f"{re.escape(str(ckpt))}: its weights are finite, but what they compute overflows")
+    assert out_text == "", out_text
+    code, _, err = run(["sample", ckpt, "--length", "20"], capsys)
+    assert_refused(code, err, "the model's logits are not finite .* it cannot generate anything")
+
+
 def test_eval_on_a_short_corpus_names_what_to_do(tmp_path, corpus, capsys):
     ckpt = tmp_path / "lm.pt"
     assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
@@ -705,6 +727,29 @@ def test_a_sample_into_a_closed_pipe_ends_quietly(tmp_path, corpus, capsys):
         err = proc.stderr.read().decode()
         proc.wait(timeout=60)
     assert proc.returncode == 0 and err == "", f"expected a quiet end, got exit {proc.returncode}: {err!r}"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full (a device that is always full)")
+def test_sample_to_a_full_disk_or_a_closed_stdout_is_one_line_naming_it(tmp_path, corpus, capsys):
+    """Issue #35: `sample > /dev/full` said "cannot use: no space left..." without saying what it could not use, and
+    `sample >&-` (stdout closed) was "unexpected AttributeError ... a bug in rnnlab"."""
+    ckpt = tmp_path / "lm.pt"
+    assert run(["train", "charlm", "--corpus", corpus, *TINY, "--steps", "2", "--out", ckpt], capsys)[0] == 0
+    with open("/dev/full", "w") as full:
+        with rnnlab_process(["sample", ckpt, "--length", "100000", "--prime", "T"], stdout=full) as proc:
+            err = proc.stderr.read().decode()
+            proc.wait(timeout=60)
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert "cannot use standard output: no space left on device" in err, err
+    done = subprocess.run(  # `rnnlab sample ... >&-`
+        [sys.executable, "-m", "rnnlab", "sample", str(ckpt), "--length", "10"],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 2 and "standard output is closed" in done.stderr, done.stderr
 
 
 def test_a_run_that_stops_early_leaves_no_folder_it_created(tmp_path, corpus, capsys):

@@ -482,3 +482,19 @@ def test_the_readme_rebuilder_answers_bad_files_in_one_line(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert said in out + err and "Traceback" not in out + err, (target, out, err)
     assert (tmp_path / "plain.md").read_text() == "no tables here\n", "a file without tables is left as it was"
+
+
+def test_suggested_commands_quote_a_path_with_spaces(tmp_path, capsys):
+    """Issue #35: the commands the learner's tools suggest are pasted into a shell; a folder with a space split."""
+    import shlex
+
+    from rnnlab.exercise_cli import main
+
+    folder = tmp_path / "my rnnlab"
+    assert main(["exercise", "init", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"rnnlab exercise status {shlex.quote(str(folder))}" in out, out
+    rows = exercise.status(folder, Path(__file__).resolve().parents[1], only=["lab01.rnn_cell"])
+    assert shlex.quote(str(folder)) in exercise.next_step(rows, folder), exercise.next_step(rows, folder)
+    stub = exercise.stub_line(exercise.EXERCISES[0], "    ", copy=str(folder))
+    assert shlex.quote(str(folder)) in stub, stub

@@ -40,6 +40,7 @@ from rnnlab.exercise_cli import add_exercise_parsers
 from rnnlab.files import os_reason
 from rnnlab.signals import Terminated, _stop_handlers
 from rnnlab.usage import Parser as _Parser
+from rnnlab.usage import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:  # --help, or argparse giving up without calling error()
             return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
         args.typed = _unwrap_defaults(args)
+        if sys.stdout is None and args.func in (cmd_sample, cmd_eval, cmd_translate):  # `>&-`: nowhere to print
+            raise UsageError(
+                f"standard output is closed, and `rnnlab {args.command}` prints its answer there; give it somewhere "
+                "to go (e.g. > out.txt)"
+            )
         return args.func(args)
     except KeyboardInterrupt as exc:
         what = getattr(exc, "rnnlab_message", "interrupted")

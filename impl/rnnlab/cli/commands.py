@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from dataclasses import asdict
@@ -26,6 +27,7 @@ from rnnlab.cli.resume import (
 )
 from rnnlab.data.text import CorpusError, Vocab, load_tiny_shakespeare, read_text, sha256_of, split_text
 from rnnlab.device import resolve_device
+from rnnlab.errors import ModelOverflowError
 from rnnlab.fast import set_fast
 from rnnlab.metrics import evaluate_lm, perplexity
 from rnnlab.models import CharLM
@@ -172,6 +174,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # the reader stopped (`| head`): a normal end for a stream
         # Python would report the pipe again when it flushes stdout on exit: point it at nothing
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # a full disk, a quota: name where the sample was going
+        if exc.filename is None:
+            exc.filename = "standard output"
+        with contextlib.suppress(OSError):  # what is still buffered would fail again at exit: drop it
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise
     except KeyboardInterrupt as exc:
         with contextlib.suppress(BrokenPipeError):
             sys.stdout.write("\n")
@@ -201,5 +209,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"({', '.join(map(repr, missing[:10]))}); evaluate on text in the model's vocabulary."
         )
     loss = evaluate_lm(model, vocab.encode(val_text), rows=rows)
+    if not math.isfinite(loss):
+        raise ModelOverflowError(
+            f"{args.checkpoint}: its weights are finite, but what they compute overflows (validation loss {loss}); "
+            "it cannot be evaluated. Use a checkpoint of a run that did not diverge."
+        )
     print(json.dumps({"val_loss": round(loss, 6), "perplexity": round(perplexity(loss), 6)}, allow_nan=False))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,7 @@ def run_specs(
         if markers:
             cmd += ["-m", " or ".join(markers)]
         run_env = {**os.environ, **(env or {}), "RNNLAB_RESULTS_JSON": str(results)}
-        by_hand = f"pytest {' '.join(paths or ['spec'])} --impl {impl_dir} -x"
+        by_hand = f"pytest {' '.join(paths or ['spec'])} --impl {shlex.quote(str(impl_dir))} -x"
         try:
             done = subprocess.run(
                 cmd, cwd=spec_dir.parent, env=run_env, capture_output=True, text=True, timeout=timeout
