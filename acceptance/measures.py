@@ -26,7 +26,10 @@ class _Labels(dict[str, str]):
 
 NAMES = _Labels()  # "rnn" -> "RNN", ...
 ATTENTION = "attention"  # the bridge's causal self-attention LM, beside Lab 02's recurrent models
-TIMED = "lstm"  # the recurrent model the bridge times against the sequence length
+# Read from the registry: the baseline every gated kind is compared with (the kind without gates), and the
+# recurrent model the bridge times against the sequence length (the one timed against torch's nn.LSTM).
+BASELINE = next(k for k, m in MODEL_KINDS.items() if not m.sigmoid_gates)
+TIMED = next(k for k, m in MODEL_KINDS.items() if m.fused == "LSTM")
 LM_NAMES = _Labels({ATTENTION: "Attention"})  # the bridge's models: Lab 02's and the attention LM
 SEQ2SEQ_NAMES = {
     "none": "baseline (no attention)",
@@ -86,7 +89,7 @@ def reduction(baseline: float, ours: float) -> float:
 
 def lead(runs: dict[str, Any]) -> dict[str, float]:
     """Each gated model's perplexity reduction over the RNN (%), at equal compute."""
-    return {k: reduction(runs["rnn"]["ppl"], r["ppl"]) for k, r in runs.items() if MODEL_KINDS[k].sigmoid_gates}
+    return {k: reduction(runs[BASELINE]["ppl"], r["ppl"]) for k, r in runs.items() if MODEL_KINDS[k].sigmoid_gates}
 
 
 def width_lead(result: dict[str, Any]) -> dict[str, float]:

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from acceptance import plots
-from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, TIMED
+from acceptance.measures import ATTENTION, BASELINE, CONTEXT_TOLERANCE, TIMED
 from acceptance.measures import LM_NAMES as ALL_NAMES
 from acceptance.profiles import Bridge
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
@@ -168,14 +168,14 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
     rows = [
         [
             "Is the attention LM's perplexity below the recurrent models' at the same budget?",
-            f"{run['ppl']:.3f} against the RNN's {runs['rnn']['ppl']:.3f} (best: {ALL_NAMES[best]} "
+            f"{run['ppl']:.3f} against the RNN's {runs[BASELINE]['ppl']:.3f} (best: {ALL_NAMES[best]} "
             f"{runs[best]['ppl']:.3f})",
             "the seed expects attention to win on quality; a small transformer needs more data and steps than "
             f"{result['train'].steps} at this width (the full profile's gap is recorded in RESULTS.md)",
         ],
         [
             "Does it use more of the past than the RNN (effective context)?",
-            f"{run['reach']} against the RNN's {runs['rnn']['reach']} characters (window {run['window']})",
+            f"{run['reach']} against the RNN's {runs[BASELINE]['reach']} characters (window {run['window']})",
             "any position can read any earlier one in its window, but at this budget it has not learned to",
         ],
         [
@@ -233,7 +233,7 @@ def _talking_point(result: dict[str, Any]) -> TalkingPoint:
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = result["growth"]
     ahead = run["ppl"] < runs[best]["ppl"]
-    further = run["reach"] > runs["rnn"]["reach"]
+    further = run["reach"] > runs[BASELINE]["reach"]
     on = _where(result)
     step_time = (
         f"One training step timed on {on}, T = {short} -> {long_}: the LSTM's grew {growth[TIMED]:.1f}x, attention's "
@@ -264,7 +264,7 @@ def _talking_point(result: dict[str, Any]) -> TalkingPoint:
             f"Quality at Lab 02's budget and parameter count ({run['params']:,}), a finding: perplexity "
             f"{run['ppl']:.3f} for the attention LM against {runs[best]['ppl']:.3f} for the best recurrent model "
             f"({ALL_NAMES[best]}); effective context {run['reach']} characters against the RNN's "
-            f"{runs['rnn']['reach']}"
+            f"{runs[BASELINE]['reach']}"
             + (
                 "."
                 if ahead and further

@@ -11,6 +11,7 @@ import torch
 
 from acceptance import plots
 from acceptance.measures import (
+    BASELINE,
     CONTEXT_TOLERANCE,
     GRAD_DISTANCE,
     NAMES,
@@ -407,7 +408,7 @@ def _rates_text(result: dict[str, Any]) -> str:
     return (
         f" Each model trains at its own learning rate, the best of its recorded grid at this budget ({listed}; the "
         "gating study below, acceptance/measured/gating.json), so no model is compared at a rate chosen for another; "
-        f"an RNN as wide as a gated model trains at the RNN's ({rate_text(cfg.lr('rnn'))})."
+        f"an RNN as wide as a gated model trains at the RNN's ({rate_text(cfg.lr(BASELINE))})."
     )
 
 
@@ -450,7 +451,7 @@ def _comparisons_table(result: dict[str, Any]) -> Table:
         else:
             spread = "—"
         verdict = "a finding at this budget" if cid in cfg.findings else f"criterion {cid}"
-        rnn = runs["rnn"]
+        rnn = runs[BASELINE]
         rows.append(
             [
                 "equal compute",
@@ -542,7 +543,7 @@ def _versus(reduction: float, noise: float | None) -> str:
 def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> None:
     cfg, runs, bench = result["cfg"], result["runs"], result["bench"]
     red, wide = lead_at_equal_compute(runs), width_lead(result)
-    noise = rnn_spread(result["profile"], runs["rnn"]["lr"])
+    noise = rnn_spread(result["profile"], runs[BASELINE]["lr"])
     t = cfg.train
     at_width = "; equal width: " + ", ".join(f"{NAMES[k]} {v:.1f}%" for k, v in wide.items()) if wide else ""
     recorder.claims.append(
@@ -596,9 +597,9 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "above 1 it explodes (Bengio, Simard and Frasconi, 1994; Pascanu et al., 2013). So a vanilla RNN learns "
             "mostly from the last few dozen steps, whatever its state could in principle carry.",
             [
-                f"Relative gradient norm {d} steps back, ||dL_T/dh_(T-{d})|| / ||dL_T/dh_T||, after training: RNN "
-                f"{rel['rnn']:.2g}, LSTM {rel['lstm']:.2g}, GRU {rel['gru']:.2g} (criteria lab02.*_grad_flow).",
-                f"At initialisation: RNN {rel_init['rnn']:.2g}, LSTM {rel_init['lstm']:.2g}, GRU {rel_init['gru']:.2g}.",
+                f"Relative gradient norm {d} steps back, ||dL_T/dh_(T-{d})|| / ||dL_T/dh_T||, after training: "
+                f"{_each(rel, '.2g')} (criteria lab02.*_grad_flow).",
+                f"At initialisation: {_each(rel_init, '.2g')}.",
             ],
             "lab02.lstm_grad_flow",
         )
@@ -612,7 +613,7 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "unchanged (Hochreiter and Schmidhuber's constant error carousel, 1997; the forget gate is Gers et al., "
             "2000). The network learns when to keep and when to reset instead of fighting a product of Jacobians.",
             [
-                f"Relative gradient {d} steps back after training: the LSTM's is {rel['lstm'] / rel['rnn']:.3g}x the "
+                f"Relative gradient {d} steps back after training: the LSTM's is {rel['lstm'] / rel[BASELINE]:.3g}x the "
                 f"RNN's ({relative(runs['lstm']['grad_trained'], min(100, cfg.grad_distance)):.2g} of its last "
                 f"step's at {min(100, cfg.grad_distance)} back).",
                 f"Validation perplexity at this budget (same characters, parameters matched): LSTM {_versus(red['lstm'], noise)} "
@@ -641,8 +642,8 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "language models: about 200 tokens used, word order only within the last 50). Gated models are expected "
             "to reach further, since their gradients survive longer.",
             [
-                f"Effective context (loss within {100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}): RNN "
-                f"{reach['rnn']}, LSTM {reach['lstm']}, GRU {reach['gru']} characters ("
+                f"Effective context (loss within {100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}): "
+                f"{_each(reach)} characters ("
                 + "; ".join(
                     f"{NAMES[k]}: {'a finding at this budget' if f'lab02.{k}_context' in cfg.findings else 'criterion'} "
                     f"lab02.{k}_context"
@@ -650,9 +651,8 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
                     if MODEL_KINDS[k].sigmoid_gates
                 )
                 + ").",
-                f"Loss at L = {reach['rnn']}: RNN {ctx['rnn'][reach['rnn']]:.3f}, LSTM {ctx['lstm'][reach['rnn']]:.3f}, "
-                f"GRU {ctx['gru'][reach['rnn']]:.3f} nats; at L = {longest}: {ctx['rnn'][longest]:.3f}, "
-                f"{ctx['lstm'][longest]:.3f}, {ctx['gru'][longest]:.3f}.",
+                f"Loss at L = {reach[BASELINE]}: {_each({k: c[reach[BASELINE]] for k, c in ctx.items()}, '.3f')} nats; "
+                f"at L = {longest}: {_each({k: c[longest] for k, c in ctx.items()}, '.3f')}.",
                 f"Every model trained on {window}-character windows (truncated BPTT): what it uses beyond {window} "
                 "characters it learned only through the state it carries forward.",
             ],
@@ -732,6 +732,11 @@ def _gates_pay_off(result: dict[str, Any], red: dict[str, float], wide: dict[str
         evidence,
         "section-lab02",
     )
+
+
+def _each(values: dict[str, Any], spec: str = "") -> str:
+    """ "RNN 0.12, LSTM 0.34, GRU 0.56": each model kind's value, named from the registry, in registration order."""
+    return ", ".join(f"{NAMES[k]} {format(values[k], spec)}" for k in MODEL_KINDS if k in values)
 
 
 def _gates_talking_point(cfg: Lab02, g_: dict[str, Any]) -> TalkingPoint:

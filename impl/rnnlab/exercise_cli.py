@@ -11,7 +11,6 @@ import argparse
 import codecs
 import contextlib
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from typing import IO
 
 from rnnlab.errors import RnnlabError
 from rnnlab.signals import Terminated, _stop_handlers
-from rnnlab.usage import Parser, UsageError
+from rnnlab.usage import Parser, UsageError, quote_path
 
 
 def cmd_exercise_init(args: argparse.Namespace) -> int:
@@ -40,7 +39,7 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
     for e in exercise.EXERCISES:
         print(f"  {e.number:<9} {e.title:<50} {exercise.where(e)}")
     first = exercise.EXERCISES[0]
-    q = shlex.quote(args.dir)
+    q = quote_path(args.dir)
     print(f"progress:  rnnlab exercise status {q}   (one exercise: ... status {q} {first.id})")
     print(f"its specs: pytest spec --impl {q} -m {first.marker}   (from the checkout)")
     print(f"your code trained, one lab:  rnnlab exercise accept {q} --lab 01   (report: {args.dir}/reports/lab01/)")
@@ -53,9 +52,7 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not (folder / "rnnlab" / "__init__.py").is_file():
         what = "does not exist" if not folder.exists() else "holds no rnnlab package"
-        raise UsageError(
-            f"{folder} {what}; create a learner copy with `rnnlab exercise init {shlex.quote(str(folder))}`"
-        )
+        raise UsageError(f"{folder} {what}; create a learner copy with `rnnlab exercise init {quote_path(folder)}`")
     only = [_exercise_id(name) for name in args.exercises] or None
     try:
         specs = exercise.spec_dir_for(args.dir, args.specs)
@@ -86,9 +83,7 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
     folder = Path(args.dir).expanduser().resolve()
     if not (folder / "rnnlab" / "__init__.py").is_file():
         what = "does not exist" if not folder.exists() else "holds no rnnlab package"
-        raise UsageError(
-            f"{args.dir} {what}; create a learner copy with `rnnlab exercise init {shlex.quote(args.dir)}`"
-        )
+        raise UsageError(f"{args.dir} {what}; create a learner copy with `rnnlab exercise init {quote_path(args.dir)}`")
     from rnnlab import exercise
 
     try:
@@ -109,9 +104,7 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         )
     if reports.exists() and not reports.is_dir():
         raise UsageError(f"--reports {args.reports}: a file is in the way; give a folder")
-    again = (
-        f"rnnlab exercise accept {shlex.quote(str(folder))} --lab {lab.removeprefix('lab')} --profile {args.profile}"
-    )
+    again = f"rnnlab exercise accept {quote_path(folder)} --lab {lab.removeprefix('lab')} --profile {args.profile}"
     env = {
         **os.environ,
         "RNNLAB_IMPL": str(folder),
@@ -181,7 +174,7 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         _stop(process, at_once=True)
         print(
             f"stopped after {args.time_limit:g} s (--time-limit): a function of yours may never return (a loop whose "
-            f"condition never changes?); no report written. Find it with `rnnlab exercise status {shlex.quote(str(folder))}`"
+            f"condition never changes?); no report written. Find it with `rnnlab exercise status {quote_path(folder)}`"
         )
         return 124
     except KeyboardInterrupt as exc:  # Ctrl-C reached the harness too; a kill reached only this command

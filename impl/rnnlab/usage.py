@@ -38,3 +38,15 @@ class Parser(argparse.ArgumentParser):
                 if isinstance(sub, Parser):
                     return sub._chosen(parsed)
         return self
+
+
+def quote_path(path: object) -> str:
+    """``path`` as a shell reads it back in a suggested command: quoted where it must be (a space, a quote), its
+    leading ``~/`` left bare so that the shell still expands it."""
+    import shlex
+
+    text = str(path)
+    if text == "~" or text.startswith("~/"):
+        rest = text[2:]
+        return "~/" + shlex.quote(rest) if rest else text
+    return shlex.quote(text)

@@ -498,3 +498,8 @@ def test_suggested_commands_quote_a_path_with_spaces(tmp_path, capsys):
     assert shlex.quote(str(folder)) in exercise.next_step(rows, folder), exercise.next_step(rows, folder)
     stub = exercise.stub_line(exercise.EXERCISES[0], "    ", copy=str(folder))
     assert shlex.quote(str(folder)) in stub, stub
+    from rnnlab.usage import quote_path
+
+    assert quote_path("~/my rnnlab") == "~/'my rnnlab'" and quote_path("~/mine") == "~/mine", (
+        "a leading ~/ stays bare, so that the shell still expands it"
+    )

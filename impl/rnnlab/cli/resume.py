@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ from rnnlab.errors import DivergedError
 from rnnlab.files import FileGuardError, os_reason, signals_deferred, writer_lock
 from rnnlab.models import CharLM
 from rnnlab.models.seq2seq import Seq2Seq
-from rnnlab.usage import UsageError
+from rnnlab.usage import UsageError, quote_path
 
 
 def _corpus_flag(args: argparse.Namespace) -> str:
-    return f" --corpus {shlex.quote(str(args.corpus))}" if getattr(args, "corpus", None) else ""
+    return f" --corpus {quote_path(args.corpus)}" if getattr(args, "corpus", None) else ""
 
 
 class _Checkpointer:
@@ -64,7 +63,7 @@ class _Checkpointer:
         raise FileGuardError(
             f"{taken} changed on disk during the run (another program wrote it); it was left as it is. "
             f"This run's checkpoint (step {self.last_step:,}) was written to {self.path} instead; "
-            f"continue with `{self.resume_cmd} --resume {shlex.quote(str(self.path))}`"
+            f"continue with `{self.resume_cmd} --resume {quote_path(self.path)}`"
         )
 
     def _write(self, snapshot: dict[str, Any]) -> None:
@@ -86,7 +85,7 @@ class _Checkpointer:
             return "no checkpoint of this run was written (pass --checkpoint-every N to keep one)"
         return (
             f"the last checkpoint is {self.path} (step {self.last_step:,}); continue with "
-            f"`{self.resume_cmd} --resume {shlex.quote(str(self.path))}`"
+            f"`{self.resume_cmd} --resume {quote_path(self.path)}`"
         )
 
     def diverged(self, exc: FloatingPointError) -> DivergedError:
@@ -179,7 +178,7 @@ def _claim_output(args: argparse.Namespace) -> Path:
         if not args.overwrite:
             raise UsageError(
                 f"--out {out} holds the checkpoint of another run ({held['kind']}, step "
-                f"{held.get('step', 0):,}); pass --overwrite to replace it, or --resume {shlex.quote(str(out))} "
+                f"{held.get('step', 0):,}); pass --overwrite to replace it, or --resume {quote_path(out)} "
                 "to continue it"
             )
     return out

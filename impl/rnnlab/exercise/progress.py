@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 from pathlib import Path
 from typing import Any
 
 from rnnlab.exercise.catalogue import BY_ID
 from rnnlab.exercise.source import where
+from rnnlab.usage import quote_path
 
 
 def next_step(
@@ -28,16 +28,18 @@ def next_step(
             spec = spec_dir.parent / e.spec if spec_dir is not None else e.spec
             return (
                 f"next: {e.number} — {e.title}: {verb} {where(e)}, then run "
-                f"`rnnlab exercise status {shlex.quote(str(impl_dir))} {e.id}` (or `pytest {shlex.quote(str(spec))} --impl "
-                f"{shlex.quote(str(impl_dir))}`)"
+                f"`rnnlab exercise status {quote_path(impl_dir)} {e.id}` (or `pytest {quote_path(spec)} --impl "
+                f"{quote_path(impl_dir)}`)"
             )
     if any(r["state"] == "waiting" for r in rows):
         return "next: finish the exercises the waiting ones need (shown beside them)"
     if not checked_all:
         names = ", ".join(r["number"] for r in rows)
         verb = "passes its" if len(rows) == 1 else "pass their"
-        return f"next: {names} {verb} specs; see the others with `rnnlab exercise status {shlex.quote(str(impl_dir))}`"
-    return f"next: every exercise passes its specs; train your code: RNNLAB_IMPL={shlex.quote(str(impl_dir))} tox -e acceptance"
+        return f"next: {names} {verb} specs; see the others with `rnnlab exercise status {quote_path(impl_dir)}`"
+    return (
+        f"next: every exercise passes its specs; train your code: RNNLAB_IMPL={quote_path(impl_dir)} tox -e acceptance"
+    )
 
 
 def format_status(rows: list[dict[str, Any]], width: int | None = None, full: bool = False) -> str:

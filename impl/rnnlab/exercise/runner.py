@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from typing import Any
 
 from rnnlab.exercise.catalogue import BY_ID, EXERCISES, ExerciseError
 from rnnlab.exercise.source import stubbed
+from rnnlab.usage import quote_path
 
 # and torch at the pin of constraints.txt (a plain `pip install -e .` may pull another torch build, and no pytest).
 INSTALL = "pip install -c constraints.txt -e '.[test]'"
@@ -71,7 +71,7 @@ def run_specs(
         if markers:
             cmd += ["-m", " or ".join(markers)]
         run_env = {**os.environ, **(env or {}), "RNNLAB_RESULTS_JSON": str(results)}
-        by_hand = f"pytest {' '.join(paths or ['spec'])} --impl {shlex.quote(str(impl_dir))} -x"
+        by_hand = f"pytest {' '.join(paths or ['spec'])} --impl {quote_path(impl_dir)} -x"
         try:
             done = subprocess.run(
                 cmd, cwd=spec_dir.parent, env=run_env, capture_output=True, text=True, timeout=timeout

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 import os
 import re
-import shlex
 from pathlib import Path
 
 from rnnlab.exercise.catalogue import EXERCISES, Exercise
+from rnnlab.usage import quote_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the rnnlab package these regions are read from
 REGION_START = re.compile(r"^(?P<indent>[ \t]*)# region exercise (?P<id>[\w.]+)\s*$")
@@ -57,7 +57,7 @@ def stub_line(exercise: Exercise, indent: str, function: str = "", copy: str = "
     where_ = f" ({function})" if function else ""
     message = (
         f"not yet implemented: {exercise.number} — {exercise.title}{where_}: {rule or exercise.task}. "
-        f"Inputs, outputs and shapes: the docstring above. Check: rnnlab exercise status {shlex.quote(copy)} {exercise.id}"
+        f"Inputs, outputs and shapes: the docstring above. Check: rnnlab exercise status {quote_path(copy)} {exercise.id}"
     )
     return f"{indent}raise NotImplementedError({message!r})  # stub: {exercise.id}"
 
