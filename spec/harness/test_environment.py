@@ -111,3 +111,56 @@ def test_a_learner_module_that_cannot_be_imported_is_one_line_naming_the_learner
     assert done.returncode == 4 and len(errors) == 1, out[-800:]
     assert said in errors[0] and "rnnlab-completed-" not in errors[0], errors[0]
     assert "INTERNALERROR" not in out, out[-800:]
+
+
+INTERRUPTED_WHILE_WRITING = """
+import sys
+from acceptance import harness
+from acceptance.record import Bound
+
+harness.RECORDER.criterion("lab01.perplexity", "lab01", "perplexity", Bound(5.4, 6.0, "<="))
+
+
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt  # Ctrl-C after the last test, while the report is written
+
+
+class Writer:
+    def line(self, text, **markup):
+        print("LINE", text.strip())
+
+
+class Config:
+    def get_terminal_writer(self):
+        return Writer()
+
+
+class Session:
+    config = Config()
+    exitstatus = 0
+
+
+harness.write_report = interrupted
+session = Session()
+harness.pytest_sessionfinish(session, 0)
+print("EXIT", int(session.exitstatus))
+"""
+
+
+def test_ctrl_c_while_the_report_is_written_is_one_line(tmp_path):
+    """Issue #35: Ctrl-C between the last test and the report line was an 88-line KeyboardInterrupt traceback; it is
+    one line saying that no report was written whole, and the session ends as interrupted."""
+    env = {**os.environ, "RNNLAB_REPORTS": str(tmp_path), "PYTHONPATH": os.pathsep.join([str(CHECKOUT), *sys.path])}
+    env.pop("RNNLAB_IMPL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_WRITING],
+        env=env,
+        cwd=CHECKOUT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("LINE")]
+    assert len(lines) == 1 and "no report written whole: interrupted while writing" in lines[0], done.stdout
+    assert done.stdout.strip().endswith(f"EXIT {int(pytest.ExitCode.INTERRUPTED)}"), done.stdout
