@@ -207,20 +207,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     loop.progress_sink = _past_capture(session.config)
     if LEARNER is not None:
         learner.verify_kernels()
-        # each training process, side by side too, appends the checks of its kernels on its own batches here
-        handle, path = tempfile.mkstemp(prefix="rnnlab-kernels-", suffix=".jsonl")
-        os.close(handle)
-        atexit.register(lambda: Path(path).unlink(missing_ok=True))
-        os.environ[KERNEL_LOG] = path
+        from rnnlab.fast import adopt  # the learner's copy's
 
-
-KERNEL_LOG = "RNNLAB_KERNEL_LOG"  # rnnlab.fast.adopt.LOG_VARIABLE (read here without importing the learner's rnnlab)
+        variable = getattr(adopt, "LOG_VARIABLE", None)  # a copy made before the checks on a run's batches: none
+        if variable is not None:
+            # each training process, side by side too, appends the checks of its kernels on its own batches here
+            handle, path = tempfile.mkstemp(prefix="rnnlab-kernels-", suffix=".jsonl")
+            os.close(handle)
+            atexit.register(lambda: Path(path).unlink(missing_ok=True))
+            os.environ[variable] = path
 
 
 def kernel_checks(recurrence: dict[str, str]) -> dict[str, str]:
     """How each cell trained, after the run: where a reference kernel stood in for the learner's cell, what the checks
-    on the run's own batches found (every training process logged them to ``KERNEL_LOG``)."""
-    path = os.environ.get(KERNEL_LOG)
+    on the run's own batches found (every training process logged them to ``adopt.LOG_VARIABLE``'s file)."""
+    from rnnlab.fast import adopt
+
+    variable, checked_again = getattr(adopt, "LOG_VARIABLE", None), getattr(adopt, "CHECKED_AGAIN", None)
+    if variable is None or checked_again is None:
+        return recurrence
+    path = os.environ.get(variable)
     entries = []
     if path and Path(path).is_file():
         entries = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -230,10 +236,13 @@ def kernel_checks(recurrence: dict[str, str]) -> dict[str, str]:
         mismatch = next((e["mismatch"] for e in mine if "mismatch" in e), None)
         if mismatch is not None:
             out[cell] = mismatch
-        elif mine and how.startswith("fast path"):
+        elif how.startswith("fast path") and how.endswith(checked_again):
+            if not mine:
+                out[cell] = how.removesuffix(checked_again) + "; this run trained nothing with it"
+                continue
             largest = max(float(e["difference"]) for e in mine)
             out[cell] = (
-                how.removesuffix("; and checked again on the run's own batches")
+                how.removesuffix(checked_again)
                 + f"; and on {len(mine)} of this run's own batches (its first, and at every evaluation; float32): "
                 f"largest relative difference {largest:.1e}"
             )
