@@ -5,7 +5,8 @@ compute, each at its own best rate, and an RNN as wide as each gated model (acce
 lab's report section (acceptance/sections/lab02.py). The seed's test, "LSTM/GRU should beat vanilla RNN on
 perplexity within the same compute budget", is posed twice (issue #32): at equal compute (parameters matched),
 a criterion for the kinds where it holds by 3 standard deviations over seeds at the profile's budget
-(the GRU; the LSTM's is a finding, ``Lab02.findings``, gating.json), and at equal width (the
+(the GRU in both profiles, the LSTM in the full one; elsewhere a finding, ``Lab02.findings``, gating.json), and at
+equal width (the
 tutorials' comparison, the gated cell holding 3-4x the RNN's weights), a criterion for both.
 """
 
