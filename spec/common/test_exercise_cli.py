@@ -1,5 +1,6 @@
 """The learner's command line: `rnnlab exercise init` and `status`, without running specs."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -240,17 +241,22 @@ def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, cap
     assert "--model transformer: not a model kind; choose one of rnn, lstm, gru" in capsys.readouterr().err
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux's /proc)."""
+def _processes(chosen: Callable[[list[str]], bool]) -> list[int]:
+    """The processes whose /proc/PID/stat fields (after the name: state, parent, group, ...) are ``chosen``."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # it ended while we looked
-        if int(fields[1]) == pid:
+        if chosen(fields):
             found.append(int(stat.parent.name))
     return found
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    return _processes(lambda fields: int(fields[1]) == pid)
 
 
 @pytest.mark.reliability
@@ -369,16 +375,8 @@ def test_a_killed_accept_takes_its_harness_and_temporary_copy_with_it(tmp_path):
 
 
 def _group(pgid: int) -> list[int]:
-    """The processes of process group ``pgid`` (Linux's /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+    """The live processes of process group ``pgid`` (Linux's /proc)."""
+    return _processes(lambda fields: int(fields[2]) == pgid and fields[0] != "Z")
 
 
 @pytest.mark.reliability

@@ -15,11 +15,9 @@ from torch.nn import functional as F
 from rnnlab.checks import require_positive_ints
 from rnnlab.device import model_device
 from rnnlab.errors import ConfigError
-from rnnlab.fast.adopt import as_written_on_mismatch
 from rnnlab.metrics import evaluate_lm
 from rnnlab.recurrent import State, detach_state, move_state
-from rnnlab.training import loop
-from rnnlab.training.loop import Evaluation, restore, run_training
+from rnnlab.training.loop import Evaluation, train_task
 from rnnlab.training.tbptt import StreamBatcher
 
 
@@ -114,28 +112,24 @@ def train_lm(
             "Use more text."
         )
 
-    def attempt() -> tuple[History, torch.optim.Optimizer]:
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        history, start = restore(optimizer, History, resume)
+    def make_task(optimizer: torch.optim.Optimizer, history: History) -> LMTask:
         task = LMTask(model, optimizer, batcher, val_ids, cfg, history)
         if resume is not None:
             task.state = move_state(resume["loop"]["carry"], device)
-        run_training(
-            model,
-            optimizer,
-            task,
-            steps=cfg.steps,
-            start=start,
-            clip=cfg.clip,
-            eval_points=cfg.eval_points,
-            progress=progress,
-            desc=desc,
-            checkpoint_every=checkpoint_every,
-            on_checkpoint=on_checkpoint,
-        )
-        return history, optimizer
+        return task
 
-    return as_written_on_mismatch(model, attempt, lambda line: loop.progress_sink(f"{desc}: {line}"))
+    history, optimizer = train_task(
+        model,
+        cfg,
+        History,
+        resume,
+        make_task,
+        progress=progress,
+        desc=desc,
+        checkpoint_every=checkpoint_every,
+        on_checkpoint=on_checkpoint,
+    )
+    return history, optimizer
 
 
 class LMTask:

@@ -208,21 +208,30 @@ def restore(optimizer: torch.optim.Optimizer, history_cls: type, resume: dict[st
     return history_cls(**resume["history"]), int(resume["step"])
 
 
+class Schedule(Protocol):
+    """What the loop reads of a task's training config: how many steps, the clipping norm, how many evaluations."""
+
+    @property
+    def steps(self) -> int: ...
+    @property
+    def clip(self) -> float: ...
+    @property
+    def eval_points(self) -> int: ...
+
+
 def run_training(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     task: Task,
+    schedule: Schedule,
     *,
-    steps: int,
-    start: int,
-    clip: float,
-    eval_points: int,
-    progress: bool | None,
-    desc: str,
-    checkpoint_every: int,
-    on_checkpoint: Callable[[dict[str, Any]], None] | None,
+    start: int = 0,
+    progress: bool | None = None,
+    desc: str = "train",
+    checkpoint_every: int = 0,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Train from step ``start`` to ``steps`` (see the module's docstring).
+    """Train from step ``start`` to ``schedule.steps`` (see the module's docstring).
 
     Only the step itself is timed (``history.train_seconds``, and ``eval_seconds`` at each
     evaluation): evaluation and checkpoint writes are not training time. A loss past
@@ -231,7 +240,8 @@ def run_training(
     passed on, marked with the number of steps done (``interrupted_at``).
     """
     history = task.history
-    to_eval = set(evenly_spaced(steps, eval_points))
+    steps, clip = schedule.steps, schedule.clip
+    to_eval = set(evenly_spaced(steps, schedule.eval_points))
     elapsed = history.train_seconds
     model.train()
     bar = progress_bar(steps, desc, progress, start=start)
@@ -275,3 +285,39 @@ def run_training(
     except KeyboardInterrupt as exc:
         interrupted_at(exc, done)
         raise
+
+
+def train_task(
+    model: torch.nn.Module,
+    cfg: Any,
+    history_cls: type,
+    resume: dict[str, Any] | None,
+    make_task: Callable[[torch.optim.Optimizer, Any], Task],
+    *,
+    progress: bool | None,
+    desc: str,
+    checkpoint_every: int,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None,
+) -> tuple[Any, torch.optim.Optimizer]:
+    """Adam at ``cfg.lr`` on ``model``, its history (``history_cls``, or ``resume``'s), the task ``make_task`` builds
+    from them, trained by ``run_training``: (history, optimiser). In a learner's copy, a run that finds a reference
+    kernel differing from the learner's cell starts again as written (``rnnlab.fast.adopt.as_written_on_mismatch``)."""
+    from rnnlab.fast.adopt import as_written_on_mismatch
+
+    def attempt() -> tuple[Any, torch.optim.Optimizer]:
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        history, start = restore(optimizer, history_cls, resume)
+        run_training(
+            model,
+            optimizer,
+            make_task(optimizer, history),
+            cfg,
+            start=start,
+            progress=progress,
+            desc=desc,
+            checkpoint_every=checkpoint_every,
+            on_checkpoint=on_checkpoint,
+        )
+        return history, optimizer
+
+    return as_written_on_mismatch(model, attempt, lambda line: progress_sink(f"{desc}: {line}"))

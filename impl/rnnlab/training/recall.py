@@ -136,19 +136,7 @@ def train_recall(
     def attempt() -> RecallHistory:
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         task = RecallTask(model, cfg, vocab)
-        run_training(
-            model,
-            optimizer,
-            task,
-            steps=cfg.steps,
-            start=0,
-            clip=cfg.clip,
-            eval_points=cfg.eval_points,
-            progress=progress,
-            desc=desc,
-            checkpoint_every=0,
-            on_checkpoint=None,
-        )
+        run_training(model, optimizer, task, cfg, progress=progress, desc=desc)
         return task.history
 
     return as_written_on_mismatch(model, attempt, lambda line: loop.progress_sink(f"{desc}: {line}"))

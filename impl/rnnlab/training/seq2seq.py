@@ -13,11 +13,9 @@ from rnnlab.checks import require_positive_ints
 from rnnlab.data.dates import Example, bucket
 from rnnlab.device import model_device, python_random_state
 from rnnlab.errors import ConfigError
-from rnnlab.fast.adopt import as_written_on_mismatch
 from rnnlab.models.seq2seq import Seq2Seq
 from rnnlab.padding import by_length
-from rnnlab.training import loop
-from rnnlab.training.loop import Evaluation, restore, run_training
+from rnnlab.training.loop import Evaluation, train_task
 
 
 @dataclass
@@ -153,26 +151,21 @@ def train_seq2seq(
     ``rnnlab.training.lm.train_lm``; here ``loop`` holds the batch order left in this pass
     over the data and the states of the two generators (batch order, scheduled sampling)."""
 
-    def attempt() -> tuple[Seq2SeqHistory, torch.optim.Optimizer]:
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        history, start = restore(optimizer, Seq2SeqHistory, resume)
-        task = Seq2SeqTask(model, train, val, cfg, history, loop=resume["loop"] if resume is not None else None)
-        run_training(
-            model,
-            optimizer,
-            task,
-            steps=cfg.steps,
-            start=start,
-            clip=cfg.clip,
-            eval_points=cfg.eval_points,
-            progress=progress,
-            desc=desc,
-            checkpoint_every=checkpoint_every,
-            on_checkpoint=on_checkpoint,
-        )
-        return history, optimizer
+    def make_task(optimizer: torch.optim.Optimizer, history: Seq2SeqHistory) -> Seq2SeqTask:
+        return Seq2SeqTask(model, train, val, cfg, history, loop=resume["loop"] if resume is not None else None)
 
-    return as_written_on_mismatch(model, attempt, lambda line: loop.progress_sink(f"{desc}: {line}"))
+    history, optimizer = train_task(
+        model,
+        cfg,
+        Seq2SeqHistory,
+        resume,
+        make_task,
+        progress=progress,
+        desc=desc,
+        checkpoint_every=checkpoint_every,
+        on_checkpoint=on_checkpoint,
+    )
+    return history, optimizer
 
 
 class Seq2SeqTask:
