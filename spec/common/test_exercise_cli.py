@@ -125,9 +125,9 @@ def test_status_stops_a_learner_function_that_never_returns(tmp_path, capsys):
     from rnnlab.exercise_cli import main
 
     _written_copy(tmp_path, "while True:\n    pass")
-    assert main(["exercise", "status", str(tmp_path), "01.4", "--time-limit", "8"]) == 2
+    assert main(["exercise", "status", str(tmp_path), "01.4", "--time-limit", "4"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "did not finish within 8 s" in err and "loop" in err, err
+    assert err.count("\n") == 1 and "did not finish within 4 s" in err and "loop" in err, err
     assert "Traceback" not in err
 
 
