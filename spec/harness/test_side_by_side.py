@@ -1,4 +1,4 @@
-"""tox's check runs the spec tier beside the curriculum (spec/side_by_side.py): each command's output
+"""tox runs the spec tier beside the curriculum, and `tox -e spec` its two halves side by side (spec/side_by_side.py): each command's output
 whole, never interleaved, and a failure in either fails the run."""
 
 import sys
@@ -17,3 +17,14 @@ def test_each_command_is_reported_whole_and_a_failure_fails_the_run(capfd):
 
 def test_no_command_is_a_usage_error(capsys):
     assert main([]) == 2
+
+
+def test_a_half_that_selects_nothing_is_no_failure(capfd):
+    """`tox -e spec -- -m lab01_rnn_cell` runs the spec tier's two halves; one of them may select no spec (pytest's
+    exit 5). That counts only when every command selected nothing."""
+    py = sys.executable
+    ran, empty = f'{py} -c "pass"', f'{py} -c "import sys; sys.exit(5)"'
+    assert main([empty, ran]) == 0, "one half selected specs, and they passed"
+    assert main([empty, empty]) == 5, "no spec selected anywhere: pytest's own answer"
+    assert main([empty, f'{py} -c "import sys; sys.exit(1)"']) == 1, "a failure still fails the run"
+    capfd.readouterr()
