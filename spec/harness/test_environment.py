@@ -37,38 +37,17 @@ def test_a_bad_setting_is_one_line_naming_the_variable(name, value, monkeypatch)
 def test_the_harness_stops_at_a_bad_setting_with_one_error_line():
     """End to end: `RNNLAB_SEED=-1 pytest acceptance` printed the message and then five of pytest's own internal
     errors (620 lines); now one ERROR line and exit 4, before anything trains."""
+    _refused_in_one_error_line({"RNNLAB_SEED": "-1"}, "RNNLAB_SEED='-1'")
+
+
+def _refused_in_one_error_line(settings: dict[str, str], named: str) -> None:
+    """`pytest acceptance` with only ``settings`` among the RNNLAB_* variables stops before anything trains: a usage
+    error (exit 4), one ERROR line holding ``named``, no INTERNALERROR and no traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_")}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "acceptance", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=CHECKOUT,
-        env={**env, "RNNLAB_SEED": "-1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    out = done.stdout + done.stderr
-    assert done.returncode == 4, f"a usage error (exit 4), got {done.returncode}: {out[-600:]}"
-    errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1 and "RNNLAB_SEED='-1'" in errors[0], out[-600:]
-    assert "INTERNALERROR" not in out and "Traceback" not in out, out[-600:]
-
-
-@pytest.mark.parametrize("case", ["another rnnlab", "reports is a file"])
-def test_a_learner_folder_or_reports_folder_it_cannot_use_is_one_line(tmp_path, case):
-    """Issue #35: an RNNLAB_IMPL folder holding some other `rnnlab` was an INTERNALERROR traceback at harness import,
-    and a reports folder that is a file was found only after training. Both are one ERROR line, before training."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_")}
-    if case == "another rnnlab":
-        (tmp_path / "rnnlab").mkdir()
-        (tmp_path / "rnnlab" / "__init__.py").write_text("NAME = 'not the rnnlab of this project'\n")
-        env["RNNLAB_IMPL"], variable = str(tmp_path), "RNNLAB_IMPL"
-    else:
-        (tmp_path / "reports").write_text("a file, not a folder\n")
-        env["RNNLAB_REPORTS"], variable = str(tmp_path / "reports"), "RNNLAB_REPORTS"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "acceptance", "--collect-only", "-q", "-p", "no:cacheprovider"],
-        cwd=CHECKOUT,
-        env=env,
+        env={**env, **settings},
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,8 +55,21 @@ def test_a_learner_folder_or_reports_folder_it_cannot_use_is_one_line(tmp_path, 
     out = done.stdout + done.stderr
     assert done.returncode == 4, f"a usage error (exit 4), got {done.returncode}: {out[-800:]}"
     errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1 and variable in errors[0], out[-800:]
+    assert len(errors) == 1 and named in errors[0], out[-800:]
     assert "INTERNALERROR" not in out and "Traceback" not in out, out[-800:]
+
+
+@pytest.mark.parametrize("case", ["another rnnlab", "reports is a file"])
+def test_a_learner_folder_or_reports_folder_it_cannot_use_is_one_line(tmp_path, case):
+    """Issue #35: an RNNLAB_IMPL folder holding some other `rnnlab` was an INTERNALERROR traceback at harness import,
+    and a reports folder that is a file was found only after training. Both are one ERROR line, before training."""
+    if case == "another rnnlab":
+        (tmp_path / "rnnlab").mkdir()
+        (tmp_path / "rnnlab" / "__init__.py").write_text("NAME = 'not the rnnlab of this project'\n")
+        _refused_in_one_error_line({"RNNLAB_IMPL": str(tmp_path)}, "RNNLAB_IMPL")
+    else:
+        (tmp_path / "reports").write_text("a file, not a folder\n")
+        _refused_in_one_error_line({"RNNLAB_REPORTS": str(tmp_path / "reports")}, "RNNLAB_REPORTS")
 
 
 def test_two_runs_never_write_one_reports_folder_at_once(tmp_path):
