@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing import connection, get_context
 from typing import Any, TypeVar
 
@@ -39,15 +39,34 @@ def workers() -> int:
     return max(1, min(wanted, os.cpu_count() or 1))
 
 
-def run_all(jobs: dict[Any, Callable[[], T]], side_by_side: bool = True) -> dict[Any, T]:
+Followers = Mapping[Any, Callable[[Any], dict[Any, Callable[[], Any]]]]
+
+
+def run_all(
+    jobs: dict[Any, Callable[[], T]], side_by_side: bool = True, after: Followers | None = None
+) -> dict[Any, T]:
     """Run each job (a function of no arguments returning a picklable result) and return their
-    results by name, in the order given. A job that raises stops the rest: its traceback is raised
-    here as a ``RuntimeError``. ``side_by_side=False`` (a GPU run: CUDA does not survive a fork)
-    runs them one after another here."""
-    if not side_by_side or workers() == 1 or len(jobs) == 1:
-        return {name: job() for name, job in jobs.items()}
+    results by name: the jobs in the order given, then their follow-ups. ``after[name]``, given job
+    ``name``'s result as soon as it is in, returns more jobs (a follow-up: Lab 03's baseline trained
+    on past its budget), queued behind those not yet started, so a worker that frees early takes them.
+    A job that raises stops the rest: its traceback is raised here as a ``RuntimeError``.
+    ``side_by_side=False`` (a GPU run: CUDA does not survive a fork) runs them one after another here."""
+    after = after or {}
+    unknown = [name for name in after if name not in jobs]
+    if unknown:
+        raise ValueError(f"follow-ups of jobs not asked for: {', '.join(map(repr, unknown))}")
+    if not side_by_side or workers() == 1 or (len(jobs) == 1 and not after):
+        done: dict[Any, Any] = {}
+        queue = list(jobs.items())
+        while queue:
+            name, job = queue.pop(0)
+            done[name] = job()
+            if name in after:
+                queue.extend(after[name](done[name]).items())
+        return done
     ctx = get_context("fork")
     pending = list(jobs.items())
+    order = list(jobs)
     running: dict[Any, tuple[Any, Any, int]] = {}  # name -> (process, reader, progress-bar slot)
     results: dict[Any, T] = {}
     try:
@@ -75,13 +94,17 @@ def run_all(jobs: dict[Any, Callable[[], T]], side_by_side: bool = True) -> dict
                 if not ok:
                     raise RuntimeError(f"the training run {name!r} failed:\n{payload}")
                 results[name] = payload
+                if name in after:
+                    followers = after[name](payload)
+                    pending.extend(followers.items())
+                    order.extend(followers)
     finally:
         for process, reader, _ in running.values():
             if process.is_alive():
                 process.kill()
             process.join()
             reader.close()
-    return {name: results[name] for name in jobs}
+    return {name: results[name] for name in order}
 
 
 def _child(job: Callable[[], Any], writer: Any, slot: int) -> None:

@@ -145,3 +145,25 @@ def test_a_run_of_the_lstm_alone_keeps_its_own_talking_point():
     (point,) = rec.talking_points
     assert point.question == "Walk through the LSTM gates", point.question
     assert any("r = 0.73" in item for item in point.measured), point.measured
+
+
+def test_the_quick_profiles_single_bahdanau_run_still_answers_what_teacher_forcing_is():
+    """The runs that differ only in teacher forcing (always on, never) are the full profile's; the quick profile's
+    report still answers the question with its own run's exposure bias, and says where the comparison is."""
+    from acceptance import sections
+    from acceptance.profiles import PROFILES
+    from rnnlab.training.seq2seq import Seq2SeqHistory
+
+    cfg = PROFILES["quick"].lab03
+    assert not cfg.always_forced and not cfg.never_forced, "this spec is about a profile with the lab's run alone"
+    exposure = {"forced": {"all": 0.98}, "free": {"all": 0.95}}
+    history = Seq2SeqHistory(
+        eval_step=[300, 600], val_accuracy=[{"all": 0.5}, {"all": 0.9}], val_exposure=[exposure, exposure]
+    )
+    run = {"history": history, "test": {"all": 0.97}}
+    point = sections.lab03._teacher_forcing_point({"cfg": cfg, "runs": {("bahdanau", cfg.seeds[0]): run}})
+    assert point.question == "What is teacher forcing, and what does scheduled sampling fix?"
+    assert any("exposure bias" in item and "3.00 points" in item and "97.0%" in item for item in point.measured), (
+        point.measured
+    )
+    assert any("tox -e full" in item for item in point.measured), "it names where the comparison runs"
