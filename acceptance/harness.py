@@ -168,7 +168,11 @@ def lab02(
 ) -> Result:
     """Lab 02's trained models and measurements (Lab 02's tests and the bridge's)."""
     learner.require("lab02")
-    attention = WANTS["attention"] and set(dict(profile.lab02.hidden(len(corpus["vocab"])))) == set(MODEL_KINDS)
+    attention = (
+        WANTS["attention"]
+        and profile.bridge.train_lm
+        and set(dict(profile.lab02.hidden(len(corpus["vocab"])))) == set(MODEL_KINDS)
+    )
     result = runs.lab02(profile, corpus, runs_dir, device, attention=attention)
     sections.lab02.write(recorder, result)
     return result

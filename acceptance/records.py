@@ -58,6 +58,12 @@ def _load(name: str) -> dict[str, Any]:
     return read_json(MEASURED / name)
 
 
+def recorded_finding(profile: str, key: str) -> tuple[str, str] | None:
+    """A finding of findings.json: what was measured, and where (machine and commit); None if there is none."""
+    r = _load("findings.json").get(profile, {}).get(key)
+    return None if r is None else (r["measured"], f"{r['machine']}; git {r['git']}")
+
+
 def grids() -> list[GridRecord]:
     return [
         GridRecord(**{**g, "grid": tuple((float(r), float(p)) for r, p in g["grid"])})

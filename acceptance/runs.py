@@ -441,7 +441,7 @@ def bridge(profile: Profile, corpus: Result, lab02_result: Result, device: torch
     for it and the LSTM."""
     cfg, lab02_cfg = profile.bridge, profile.lab02
     train_cfg = bridge_train_config(profile)
-    run = lab02_result.get("attention") or train_attention_lm(profile, corpus, device)
+    run = lab02_result.get("attention") or (train_attention_lm(profile, corpus, device) if cfg.train_lm else None)
     timing = time_against_length(cfg, lab02_cfg, len(corpus["vocab"]), device)
     depth = sequential_depths(cfg, lab02_cfg, len(corpus["vocab"]))
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
@@ -451,7 +451,8 @@ def bridge(profile: Profile, corpus: Result, lab02_result: Result, device: torch
         "depth": depth,
         "cfg": cfg,
         "train": train_cfg,
-        "run": run,
+        "run": run,  # None where the profile does not train the attention LM
+        "window": lab02_cfg.train.seq_len,
         "lab02": lab02_result,
         "timing": timing,
         "device": str(device),

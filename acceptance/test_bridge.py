@@ -1,10 +1,10 @@
 """The bridge's requirements — from recurrence to attention, at Lab 02's budget.
 
-One test per criterion; ``bridge`` (acceptance/harness.py) trains the attention LM once per
-session on Lab 02's characters and budget, counts sequential operations and times one step against
-the sequence length (acceptance/runs.py), and writes the bridge's report section
-(acceptance/sections/bridge.py). Its perplexity and context against the recurrent models, and the
-CPU's step times, are findings there (issue #25), not criteria.
+One test per criterion; ``bridge`` (acceptance/harness.py) counts sequential operations and times one
+step against the sequence length (acceptance/runs.py), trains the attention LM on Lab 02's characters
+and budget where the profile says so (``Bridge.train_lm``: the full profile's), and writes the bridge's
+report section (acceptance/sections/bridge.py). Its perplexity and context against the recurrent
+models, and the CPU's step times, are findings there (issue #25), not criteria.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from acceptance.measures import ATTENTION, BASELINE, CONTEXT_TOLERANCE, TIMED
 from acceptance.measures import LM_NAMES as ALL_NAMES
 from acceptance.profiles import Bridge
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
-from acceptance.records import choice, lr_choice
+from acceptance.records import choice, lr_choice, recorded_finding
 from rnnlab.training import TrainConfig
 
 LAB = "bridge"
@@ -21,8 +21,9 @@ QUESTION = "Why did transformers replace RNNs?"  # the recall study adds its num
 def write(recorder: Recorder, result: dict[str, Any]) -> None:
     run = result["run"]
     name = ALL_NAMES[ATTENTION]
-    recorder.number("bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", run["ppl"])
-    recorder.number("bridge.attention.reach", LAB, f"{name} effective context", run["reach"], "characters")
+    if run is not None:  # trained in this profile
+        recorder.number("bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", run["ppl"])
+        recorder.number("bridge.attention.reach", LAB, f"{name} effective context", run["reach"], "characters")
     _write_section(recorder, result)
     recorder.talking_points.append(_talking_point(result))
     recorder.claims.append(_claim(result))
@@ -35,15 +36,16 @@ def _lr_words(cfg: Bridge, t: TrainConfig, profile: str) -> str:
 
 
 def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
-    cfg, t, run, lab02, timing = result["cfg"], result["train"], result["run"], result["lab02"], result["timing"]
-    runs = lab02["runs"]
+    cfg, t, run = result["cfg"], result["train"], result["run"]
     sec = recorder.section(LAB, "Bridge — from recurrence to attention")
+    window = result["window"]
     sec.summary = (
         f"A causal self-attention language model (a small GPT: {cfg.num_layers} pre-norm blocks of masked "
         f"scaled dot-product attention with {cfg.num_heads} heads and a GELU MLP, d_model {cfg.d_model}, learned "
-        f"positions over a {run['window']}-character window), written from tensor ops in "
-        "rnnlab/models/attention_lm.py and specced like the cells (spec/lab02/test_attention_lm.py), trained on "
-        f"Lab 02's characters with Lab 02's budget: {t.steps} steps of {t.batch_size} x {t.seq_len}, Adam, cosine "
+        f"positions over a {window}-character window), written from tensor ops in "
+        "rnnlab/models/attention_lm.py and specced like the cells (spec/lab02/test_attention_lm.py), "
+        + ("trained on " if run is not None else f"{NOT_TRAINED} Its protocol there: ")
+        + f"Lab 02's characters with Lab 02's budget: {t.steps} steps of {t.batch_size} x {t.seq_len}, Adam, cosine "
         f"schedule from lr {t.lr} ({_lr_words(cfg, t, result['profile'])}), clipping at {t.clip}, seed {t.seed}"
         + (
             f", dropout {result['dropout']} (GPT-2's places: embeddings and residual branches)"
@@ -53,9 +55,24 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         + ". Parameters are matched to Lab 02's models "
         "(spec/harness/test_profiles.py keeps it within 10%). Unlike them it carries no state: it sees at most its window. "
         "Its validation loss is read in sliding windows half a window apart, so each scored character (after "
-        f"the first window) sees at least {run['window'] // 2} characters before it; the recurrent models "
+        f"the first window) sees at least {window // 2} characters before it; the recurrent models "
         "carry their state through the whole validation text."
     )
+    if run is not None:
+        _trained_tables(sec, result)
+    _timing(sec, result)
+
+
+# What a profile that does not train the attention LM says of it
+NOT_TRAINED = (
+    "not trained in this profile: it was the longest of Lab 02's runs, and `tox` would pass its 12 minutes on 2 "
+    "cores. The full profile trains it (RNNLAB_PROFILE=full tox -e full); its perplexity and context at this "
+    "budget are the findings recorded below, with the machine and commit that measured them."
+)
+
+
+def _trained_tables(sec: LabSection, result: dict[str, Any]) -> None:
+    run, runs = result["run"], result["lab02"]["runs"]
     rows = [[ALL_NAMES[k], r["params"], r["history"].train_seconds, r["ppl"], r["reach"]] for k, r in runs.items()] + [
         [ALL_NAMES[ATTENTION], run["params"], run["history"].train_seconds, run["ppl"], run["reach"]]
     ]
@@ -85,12 +102,16 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         Figure(
             "How much of the past each model uses, attention included",
             "Lab 02's context curves with the attention LM added: the loss at the same validation targets given "
-            f"only the last L characters. Beyond its {run['window']}-character window the attention LM reads the "
+            f"only the last L characters. Beyond its {result['window']}-character window the attention LM reads the "
             "last window of them, so its curve is flat there by construction; the recurrent models could in "
             "principle carry more through their state.",
             plots.context_curves(curves, marks),
         )
     )
+
+
+def _timing(sec: LabSection, result: dict[str, Any]) -> None:
+    cfg, timing = result["cfg"], result["timing"]
     lengths = cfg.timing_lengths
     sec.figures.append(
         Figure(
@@ -165,17 +186,25 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
     cfg, run, runs, growth = result["cfg"], result["run"], result["lab02"]["runs"], result["growth"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     best = min(runs, key=lambda k: runs[k]["ppl"])
+    quality, reach = (
+        _recorded(result)
+        if run is None
+        else (
+            f"{run['ppl']:.3f} against the RNN's {runs[BASELINE]['ppl']:.3f} (best: {ALL_NAMES[best]} "
+            f"{runs[best]['ppl']:.3f})",
+            f"{run['reach']} against the RNN's {runs[BASELINE]['reach']} characters (window {result['window']})",
+        )
+    )
     rows = [
         [
             "Is the attention LM's perplexity below the recurrent models' at the same budget?",
-            f"{run['ppl']:.3f} against the RNN's {runs[BASELINE]['ppl']:.3f} (best: {ALL_NAMES[best]} "
-            f"{runs[best]['ppl']:.3f})",
+            quality,
             "the seed expects attention to win on quality; a small transformer needs more data and steps than "
             f"{result['train'].steps} at this width (the full profile's gap is recorded in RESULTS.md)",
         ],
         [
             "Does it use more of the past than the RNN (effective context)?",
-            f"{run['reach']} against the RNN's {runs[BASELINE]['reach']} characters (window {run['window']})",
+            reach,
             "any position can read any earlier one in its window, but at this budget it has not learned to",
         ],
         [
@@ -190,7 +219,11 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
     sec.tables.append(
         Table(
             "Findings: measured, not judged",
-            ["question", "measured in this run", "why it is a finding"],
+            [
+                "question",
+                "measured in this run" if run is not None else "measured (recorded: see each row)",
+                "why it is a finding",
+            ],
             rows,
             caption="Issue #25: the seed's 'parallelism and long-range dependencies' is judged where it is testable "
             "(the sequential-operations criterion; step-time growth on a GPU; long-range recall, bridge.recall, in "
@@ -198,6 +231,22 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
             "with its numbers.",
         )
     )
+
+
+def _recorded(result: dict[str, Any]) -> tuple[str, str]:
+    """The attention LM's perplexity and context findings recorded at this profile's budget (findings.json), for a
+    profile that does not train it, each with the machine and commit that measured it."""
+
+    def one(key: str) -> str:
+        found = recorded_finding(result["profile"], key)
+        if found is None:
+            return f"not trained in this profile and not recorded at its budget ({FULL_COMMAND})"
+        return f"recorded, not this run: {found[0]} ({found[1]})"
+
+    return one("bridge.attention_perplexity"), one("bridge.attention_context")
+
+
+FULL_COMMAND = "RNNLAB_PROFILE=full tox -e full trains it"
 
 
 def _where(result: dict[str, Any]) -> str:
@@ -222,18 +271,9 @@ def _claim(result: dict[str, Any]) -> Claim:
 
 
 def _talking_point(result: dict[str, Any]) -> TalkingPoint:
-    run, runs, timing, cfg, depth = (
-        result["run"],
-        result["lab02"]["runs"],
-        result["timing"],
-        result["cfg"],
-        result["depth"],
-    )
-    best = min(runs, key=lambda k: runs[k]["ppl"])
+    run, timing, cfg, depth = result["run"], result["timing"], result["cfg"], result["depth"]
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = result["growth"]
-    ahead = run["ppl"] < runs[best]["ppl"]
-    further = run["reach"] > runs[BASELINE]["reach"]
     on = _where(result)
     step_time = (
         f"One training step timed on {on}, T = {short} -> {long_}: the LSTM's grew {growth[TIMED]:.1f}x, attention's "
@@ -261,16 +301,39 @@ def _talking_point(result: dict[str, Any]) -> TalkingPoint:
             f"T = {short} and {depth[(TIMED, long_)]:,} at T = {long_}; the attention LM {depth[(ATTENTION, short)]:,} "
             f"and {depth[(ATTENTION, long_)]:,} (criterion bridge.sequential_ops).",
             step_time,
-            f"Quality at Lab 02's budget and parameter count ({run['params']:,}), a finding: perplexity "
-            f"{run['ppl']:.3f} for the attention LM against {runs[best]['ppl']:.3f} for the best recurrent model "
-            f"({ALL_NAMES[best]}); effective context {run['reach']} characters against the RNN's "
-            f"{runs[BASELINE]['reach']}"
-            + (
-                "."
-                if ahead and further
-                else ": at this budget it has not learned to use its window (the full profile's numbers are in "
-                "RESULTS.md)."
-            ),
+            _quality(result) if run is not None else _quality_recorded(result),
         ],
         "section-bridge",
+    )
+
+
+def _quality(result: dict[str, Any]) -> str:
+    run, runs = result["run"], result["lab02"]["runs"]
+    best = min(runs, key=lambda k: runs[k]["ppl"])
+    ahead = run["ppl"] < runs[best]["ppl"]
+    further = run["reach"] > runs[BASELINE]["reach"]
+    return (
+        f"Quality at Lab 02's budget and parameter count ({run['params']:,}), a finding: perplexity "
+        f"{run['ppl']:.3f} for the attention LM against {runs[best]['ppl']:.3f} for the best recurrent model "
+        f"({ALL_NAMES[best]}); effective context {run['reach']} characters against the RNN's "
+        f"{runs[BASELINE]['reach']}"
+        + (
+            "."
+            if ahead and further
+            else ": at this budget it has not learned to use its window (the full profile's numbers are in RESULTS.md)."
+        )
+    )
+
+
+def _quality_recorded(result: dict[str, Any]) -> str:
+    """The quality line of a profile that does not train the attention LM: the findings recorded at its budget."""
+    ppl = recorded_finding(result["profile"], "bridge.attention_perplexity")
+    context = recorded_finding(result["profile"], "bridge.attention_context")
+    if ppl is None or context is None:
+        return (
+            f"Quality at Lab 02's budget: not trained in this profile and not recorded at its budget ({FULL_COMMAND})."
+        )
+    return (
+        "Quality at Lab 02's budget and parameter count, a finding recorded by earlier runs (this profile does not "
+        f"train the attention LM; the full profile does): {ppl[0]}; {context[0]} ({ppl[1]})."
     )

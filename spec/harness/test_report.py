@@ -167,3 +167,40 @@ def test_the_quick_profiles_single_bahdanau_run_still_answers_what_teacher_forci
         point.measured
     )
     assert any("tox -e full" in item for item in point.measured), "it names where the comparison runs"
+
+
+def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findings():
+    """The quick profile leaves the bridge's attention LM to the full profile (`tox` within 12 minutes): its report
+    records no number of that model, and quotes the findings recorded at its budget, with machine and commit."""
+    from acceptance import sections
+    from acceptance.measures import ATTENTION, TIMED
+    from acceptance.profiles import PROFILES
+    from acceptance.runs import bridge_train_config
+    from rnnlab.cells import MODEL_KINDS
+    from rnnlab.training.lm import History
+
+    profile = PROFILES["quick"]
+    assert not profile.bridge.train_lm, "this spec is about a profile that does not train the attention LM"
+    history = History(train_loss=[2.0, 1.9], val_loss=[1.6], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
+    runs = {k: {"ppl": 4.8, "reach": 16, "params": 216_000, "history": history} for k in MODEL_KINDS}
+    lengths = profile.bridge.timing_lengths
+    result = {
+        "cfg": profile.bridge,
+        "train": bridge_train_config(profile),
+        "run": None,
+        "window": profile.lab02.train.seq_len,
+        "lab02": {"runs": runs},
+        "timing": {(k, T): 0.001 * T for k in (TIMED, ATTENTION) for T in lengths},
+        "depth": {(k, T): (T if k != ATTENTION else 40) for k in (*MODEL_KINDS, ATTENTION) for T in lengths},
+        "growth": {TIMED: 30.0, ATTENTION: 60.0},
+        "device": "cpu",
+        "dropout": 0.0,
+        "profile": "quick",
+    }
+    rec = Recorder()
+    sections.bridge.write(rec, result)
+    assert not [n for n in rec.numbers if n.startswith("bridge.attention")], "no number of a model not trained"
+    assert "tox -e full" in rec.sections["bridge"].summary
+    (point,) = rec.talking_points
+    quality = point.measured[-1]
+    assert "recorded by earlier runs" in quality and "git " in quality and "perplexity 5." in quality, quality
