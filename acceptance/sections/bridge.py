@@ -21,6 +21,15 @@ QUESTION = "Why did transformers replace RNNs?"  # the recall study adds its num
 def write(recorder: Recorder, result: dict[str, Any]) -> None:
     run = result["run"]
     name = ALL_NAMES[ATTENTION]
+    short, long_ = min(result["cfg"].timing_lengths), max(result["cfg"].timing_lengths)
+    for kind in (TIMED, ATTENTION):  # measured in every profile: one training step's time, T short -> long
+        recorder.number(
+            f"bridge.step_growth.{kind}",
+            LAB,
+            f"{ALL_NAMES[kind]} step time, T = {short} -> {long_}",
+            result["growth"][kind],
+            "x",
+        )
     if run is not None:  # trained in this profile
         recorder.number("bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", run["ppl"])
         recorder.number("bridge.attention.reach", LAB, f"{name} effective context", run["reach"], "characters")

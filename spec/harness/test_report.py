@@ -199,7 +199,8 @@ def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findi
     }
     rec = Recorder()
     sections.bridge.write(rec, result)
-    assert not [n for n in rec.numbers if n.startswith("bridge.attention")], "no number of a model not trained"
+    assert not [n for n in rec.numbers if n.startswith("bridge.attention.")], "no number of a model not trained"
+    assert rec.numbers["bridge.step_growth.attention"].value == 60.0, "what it measures untrained is recorded"
     assert "tox -e full" in rec.sections["bridge"].summary
     (point,) = rec.talking_points
     quality = point.measured[-1]
