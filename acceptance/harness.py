@@ -27,7 +27,7 @@ from acceptance import learner, profiles, runs, sections
 from acceptance.criteria import require_models
 from acceptance.record import Recorder
 from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report
-from acceptance.runs import Result
+from acceptance.trained import BridgeResult, Corpus, Lab01Result, Lab02Result, Lab03Result, RecallResult
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.device import resolve_device
 from rnnlab.training import loop
@@ -84,7 +84,9 @@ def _lab(item: pytest.Item) -> str:
 
 STUDIES = Path(__file__).resolve().parent / "studies"
 REPORT = {"name": "acceptance"}  # "studies" when the session runs only the opt-in studies
-WANTS = {"attention": False}  # what the collected tests need beyond their own lab's fixture
+# what the collected tests need beyond their own lab's fixture: the bridge (its attention LM trains beside Lab 02's
+# models where the profile trains it), and a study that reads the trained attention LM whatever the profile
+WANTS = {"attention": False, "studied": False}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -95,6 +97,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
     # the bridge's attention LM trains beside Lab 02's models where this session runs the bridge
     WANTS["attention"] = any("bridge" in getattr(item, "fixturenames", ()) for item in items)
+    WANTS["studied"] = any(
+        "bridge" in getattr(item, "fixturenames", ()) and STUDIES in Path(str(item.fspath)).parents for item in items
+    )
     for item in items:
         item.add_marker(pytest.mark.acceptance)
 
@@ -131,7 +136,7 @@ def runs_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus() -> Result:
+def corpus() -> Corpus:
     """Tiny Shakespeare, split 90/10, with its vocabulary."""
     from rnnlab.data import Vocab, load_tiny_shakespeare, split_text
 
@@ -154,8 +159,8 @@ def corpus() -> Result:
 
 @pytest.fixture(scope="session")
 def lab01(
-    profile: profiles.Profile, corpus: Result, runs_dir: Path, recorder: Recorder, device: torch.device
-) -> Result:
+    profile: profiles.Profile, corpus: Corpus, runs_dir: Path, recorder: Recorder, device: torch.device
+) -> Lab01Result:
     learner.require("lab01")
     result = runs.lab01(profile, corpus, runs_dir, device)
     sections.lab01.write(recorder, result)
@@ -164,13 +169,13 @@ def lab01(
 
 @pytest.fixture(scope="session")
 def lab02(
-    profile: profiles.Profile, corpus: Result, runs_dir: Path, recorder: Recorder, device: torch.device
-) -> Result:
+    profile: profiles.Profile, corpus: Corpus, runs_dir: Path, recorder: Recorder, device: torch.device
+) -> Lab02Result:
     """Lab 02's trained models and measurements (Lab 02's tests and the bridge's)."""
     learner.require("lab02")
     attention = (
         WANTS["attention"]
-        and profile.bridge.train_lm
+        and trains_attention_lm(profile)
         and set(dict(profile.lab02.hidden(len(corpus["vocab"])))) == set(MODEL_KINDS)
     )
     result = runs.lab02(profile, corpus, runs_dir, device, attention=attention)
@@ -179,7 +184,7 @@ def lab02(
 
 
 @pytest.fixture(scope="session")
-def lab03(profile: profiles.Profile, runs_dir: Path, recorder: Recorder, device: torch.device) -> Result:
+def lab03(profile: profiles.Profile, runs_dir: Path, recorder: Recorder, device: torch.device) -> Lab03Result:
     learner.require("lab03")
     result = runs.lab03(profile, runs_dir, device)
     sections.lab03.write(recorder, result)
@@ -188,17 +193,23 @@ def lab03(profile: profiles.Profile, runs_dir: Path, recorder: Recorder, device:
 
 @pytest.fixture(scope="session")
 def bridge(
-    profile: profiles.Profile, corpus: Result, lab02: Result, recorder: Recorder, device: torch.device
-) -> Result:
+    profile: profiles.Profile, corpus: Corpus, lab02: Lab02Result, recorder: Recorder, device: torch.device
+) -> BridgeResult:
     learner.require("bridge")
-    require_models(lab02["runs"], *MODEL_KINDS)  # compared with every Lab 02 model
-    result = runs.bridge(profile, corpus, lab02, device)
+    require_models(lab02.runs, *MODEL_KINDS)  # compared with every Lab 02 model
+    result = runs.bridge(profile, corpus, lab02, device, train_lm=trains_attention_lm(profile))
     sections.bridge.write(recorder, result)
     return result
 
 
+def trains_attention_lm(profile: profiles.Profile) -> bool:
+    """Whether this session trains the bridge's attention LM: where the profile does (``Bridge.train_lm``), or a
+    study reads the trained model (the in-context copying study, in any profile)."""
+    return profile.bridge.train_lm or WANTS["studied"]
+
+
 @pytest.fixture(scope="session")
-def recall(profile: profiles.Profile, recorder: Recorder, device: torch.device) -> Result:
+def recall(profile: profiles.Profile, recorder: Recorder, device: torch.device) -> RecallResult:
     """Multi-query associative recall, every model parameters matched (the bridge's criterion in the
     full profile, and the studies tier's section)."""
     learner.require("bridge")

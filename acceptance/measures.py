@@ -9,9 +9,14 @@ that reports it cannot drift apart.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from rnnlab.cells import MODEL_KINDS
+
+if TYPE_CHECKING:
+    from acceptance.trained import Lab02Result, Lab03Result, LMRun, Seq2SeqRun
+    from rnnlab.training.seq2seq import Seq2SeqHistory
 
 # --- names shown in the report ------------------------------------------------------------------
 
@@ -30,6 +35,10 @@ ATTENTION = "attention"  # the bridge's causal self-attention LM, beside Lab 02'
 # recurrent model the bridge times against the sequence length (the one timed against torch's nn.LSTM).
 BASELINE = next(k for k, m in MODEL_KINDS.items() if not m.sigmoid_gates)
 TIMED = next(k for k, m in MODEL_KINDS.items() if m.fused == "LSTM")
+# The two gated kinds the lab's own talking points are about ("Walk through the LSTM gates", "When does a GRU match
+# an LSTM?"), found in the registry by the torch layer each is checked against.
+LSTM = TIMED
+GRU = next(k for k, m in MODEL_KINDS.items() if m.fused == "GRU")
 LM_NAMES = _Labels({ATTENTION: "Attention"})  # the bridge's models: Lab 02's and the attention LM
 SEQ2SEQ_NAMES = {
     "none": "baseline (no attention)",
@@ -87,14 +96,14 @@ def reduction(baseline: float, ours: float) -> float:
     return 100 * (baseline - ours) / baseline
 
 
-def lead(runs: dict[str, Any]) -> dict[str, float]:
+def lead(runs: Mapping[str, LMRun]) -> dict[str, float]:
     """Each gated model's perplexity reduction over the RNN (%), at equal compute."""
-    return {k: reduction(runs[BASELINE]["ppl"], r["ppl"]) for k, r in runs.items() if MODEL_KINDS[k].sigmoid_gates}
+    return {k: reduction(runs[BASELINE].ppl, r.ppl) for k, r in runs.items() if MODEL_KINDS[k].sigmoid_gates}
 
 
-def width_lead(result: dict[str, Any]) -> dict[str, float]:
+def width_lead(result: Lab02Result) -> dict[str, float]:
     """Each gated model's perplexity reduction over the RNN of its own width (%)."""
-    return {k: reduction(rnn["ppl"], result["runs"][k]["ppl"]) for k, rnn in result.get("width", {}).items()}
+    return {k: reduction(rnn.ppl, result.runs[k].ppl) for k, rnn in result.width.items()}
 
 
 # --- Lab 03 ---------------------------------------------------------------------------------------
@@ -103,19 +112,21 @@ FIELD_POSITIONS = {"year": range(0, 4), "month": range(5, 7), "day": range(8, 10
 CATCH_UP_MARGINS = (15.0, 5.0)  # points: where the baseline comes within lab03.gap_long's gap, and closer
 
 
-def gaps(result: dict[str, Any]) -> list[float]:
+def gaps(result: Lab03Result) -> list[float]:
     """Bahdanau minus the baseline on long test inputs, in points, per seed."""
-    cfg, runs = result["cfg"], result["runs"]
-    return [100 * (runs[("bahdanau", s)]["test"]["long"] - runs[("none", s)]["test"]["long"]) for s in cfg.seeds]
+    cfg, runs = result.cfg, result.runs
+    return [100 * (runs[("bahdanau", s)].test["long"] - runs[("none", s)].test["long"]) for s in cfg.seeds]
 
 
-def catch_up(runs: dict[tuple[str, int], Any], first: int) -> tuple[float, Any, dict[float, tuple[int, float]]]:
+def catch_up(
+    runs: dict[tuple[str, int], Seq2SeqRun], first: int
+) -> tuple[float, Seq2SeqHistory, dict[float, tuple[int, float]]]:
     """(Bahdanau's long %, the baseline's history, {margin: (step, baseline long %)}) for the first
     evaluation where the baseline's long-input validation accuracy comes within each of
     ``CATCH_UP_MARGINS`` of Bahdanau's at the end of the budget."""
-    att = 100 * runs[("bahdanau", first)]["history"].val_accuracy[-1]["long"]
+    att = 100 * runs[("bahdanau", first)].history.val_accuracy[-1]["long"]
     base = runs[("none", first)]
-    history = base.get("continued") or base["history"]
+    history = base.continued or base.history
     found: dict[float, tuple[int, float]] = {}
     for step, acc in zip(history.eval_step, history.val_accuracy, strict=True):
         for within in CATCH_UP_MARGINS:
@@ -124,16 +135,16 @@ def catch_up(runs: dict[tuple[str, int], Any], first: int) -> tuple[float, Any, 
     return att, history, found
 
 
-def exposure(history: Any, bucket: str = "all") -> list[float]:
+def exposure(history: Seq2SeqHistory, bucket: str = "all") -> list[float]:
     """Per evaluation, validation character accuracy fed the gold prefix minus fed its own (points)."""
     return [100 * (e["forced"][bucket] - e["free"][bucket]) for e in history.val_exposure]
 
 
-def exposure_runs(result: dict[str, Any]) -> dict[str, Any]:
+def exposure_runs(result: Lab03Result) -> dict[str, Seq2SeqRun]:
     """The Bahdanau runs that differ only in teacher forcing: scheduled, always on, never (those trained)."""
     runs = {
-        SCHEDULED: result["runs"][("bahdanau", result["cfg"].seeds[0])],
-        FORCED: result.get("forced"),
-        NEVER: result.get("never"),
+        SCHEDULED: result.runs[("bahdanau", result.cfg.seeds[0])],
+        FORCED: result.forced,
+        NEVER: result.never,
     }
     return {name: r for name, r in runs.items() if r is not None}

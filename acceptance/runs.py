@@ -19,10 +19,26 @@ import torch
 
 from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
 from acceptance.parallel import run_all
-from acceptance.profiles import Profile, largest_hidden
+from acceptance.profiles import Bridge, Lab02, Lab03, Profile, Recall, largest_hidden
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
+from acceptance.trained import (
+    AttentionRun,
+    BridgeResult,
+    Corpus,
+    GateStudy,
+    Lab01Result,
+    Lab02Result,
+    Lab03Result,
+    LMRun,
+    RecallResult,
+    RecallRun,
+    Seq2SeqRun,
+    Snapshot,
+    StudiedRun,
+)
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.checkpoint import save
+from rnnlab.data import Vocab
 from rnnlab.data.dates import INPUT_ALPHABET, Example, bucket, make_examples, split_dates
 from rnnlab.data.recall import RecallVocab
 from rnnlab.device import model_device, rng_state
@@ -40,16 +56,15 @@ from rnnlab.models.attention_lm import AttentionLM
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.padding import by_length
 from rnnlab.sampling import sample
-from rnnlab.training import seed_everything, train_lm
+from rnnlab.training import TrainConfig, seed_everything, train_lm
+from rnnlab.training.lm import History
 from rnnlab.training.recall import answered, held_out, train_recall
-from rnnlab.training.seq2seq import exposure_by_bucket, score_by_bucket, train_seq2seq
-
-Result = dict[str, Any]
+from rnnlab.training.seq2seq import Seq2SeqTrainConfig, exposure_by_bucket, score_by_bucket, train_seq2seq
 
 # --- Lab 01 -----------------------------------------------------------------------------------------
 
 
-def lab01(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device) -> Result:
+def lab01(profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device) -> Lab01Result:
     """The vanilla RNN LM: trained, checkpointed, sampled at each temperature (and untrained)."""
     cfg = profile.lab01
     vocab = corpus["vocab"]
@@ -63,22 +78,24 @@ def lab01(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     started = time.perf_counter()
     sample(model, vocab, 10_000, 0.8, seed=1)
     sampling_rate = 10_000 / (time.perf_counter() - started)
-    return {
-        "cfg": cfg,
-        "history": history,
-        "checkpoint": path,
-        "params": model.num_parameters(),
-        "samples": samples,
-        "untrained_share": known_word_share(untrained_sample, known),
-        "trained_share": known_word_share(samples[0.8], known),
-        "untrained_sample": untrained_sample,
-        "shares": {t: known_word_share(s, known) for t, s in samples.items()},
-        "sampling_rate": sampling_rate,
-        "val_chars": len(corpus["val"]),
-    }
+    return Lab01Result(
+        cfg=cfg,
+        history=history,
+        checkpoint=path,
+        params=model.num_parameters(),
+        samples=samples,
+        untrained_share=known_word_share(untrained_sample, known),
+        trained_share=known_word_share(samples[0.8], known),
+        untrained_sample=untrained_sample,
+        shares={t: known_word_share(s, known) for t, s in samples.items()},
+        sampling_rate=sampling_rate,
+        val_chars=len(corpus["val"]),
+    )
 
 
-def _save_lm(path: Path, model: CharLM, vocab: Any, optimizer: Any, train: Any, history: Any) -> Path:
+def _save_lm(
+    path: Path, model: CharLM, vocab: Vocab, optimizer: torch.optim.Optimizer, train: TrainConfig, history: History
+) -> Path:
     """A trained LM's checkpoint in ``reports/runs/``, for use (it records no data to resume from)."""
     return save(
         path,
@@ -94,7 +111,9 @@ def _save_lm(path: Path, model: CharLM, vocab: Any, optimizer: Any, train: Any, 
 # --- Lab 02 -----------------------------------------------------------------------------------------
 
 
-def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device, attention: bool = False) -> Result:
+def lab02(
+    profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device, attention: bool = False
+) -> Lab02Result:
     """RNN, LSTM and GRU at equal compute, each at its own rate: perplexity, gradient flow, context used, gates;
     each gated model against a vanilla RNN of its own width (issue #32); and one training step of each, from
     scratch against torch's fused kernels. The runs train side by side on a CPU (acceptance/parallel.py), with the
@@ -104,13 +123,13 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     vocab = corpus["vocab"]
     sizes = dict(cfg.hidden(len(vocab)))
 
-    def job(kind: str, hidden: int, name: str, study: bool) -> Callable[[], Result]:
-        def train() -> Result:
+    def job(kind: str, hidden: int, name: str, study: bool) -> Callable[[], LMRun]:
+        def train() -> LMRun:
             return train_lab02_model(cfg, kind, hidden, name, corpus, runs_dir, device, study)
 
         return train
 
-    jobs: dict[Any, Callable[[], Result]] = {kind: job(kind, hidden, kind, True) for kind, hidden in sizes.items()}
+    jobs: dict[Any, Callable[[], Any]] = {kind: job(kind, hidden, kind, True) for kind, hidden in sizes.items()}
     if cfg.equal_width:  # the tutorials' comparison: an RNN as wide as each gated model
         for kind, hidden in sizes.items():
             if MODEL_KINDS[kind].sigmoid_gates:
@@ -123,8 +142,10 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
         jobs, key=lambda name: (isinstance(name, tuple), name[0] == "width" if isinstance(name, tuple) else False)
     )
     trained = run_all({name: jobs[name] for name in order}, side_by_side=device.type == "cpu")
-    runs = {kind: trained[kind] for kind in sizes}
-    width = {name[1]: run for name, run in trained.items() if isinstance(name, tuple) and name[0] == "width"}
+    runs: dict[str, StudiedRun] = {kind: trained[kind] for kind in sizes}
+    width: dict[str, LMRun] = {
+        name[1]: run for name, run in trained.items() if isinstance(name, tuple) and name[0] == "width"
+    }
     kinds = list(runs)
     fns = {
         (kind, hidden, impl): training_step(kind, impl, hidden)
@@ -135,10 +156,9 @@ def lab02(profile: Profile, corpus: Result, runs_dir: Path, device: torch.device
     floors = {(kind, hidden, "floor"): matmul_floor(kind, hidden) for hidden in cfg.bench_sizes for kind in kinds}
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = peak_memory(fns, side_by_side=device.type == "cpu")
-    result = {"cfg": cfg, "profile": profile.name, "runs": runs, "width": width, "bench": bench, "memory": memory}
-    if attention:
-        result["attention"] = trained[("attention",)]
-    return result
+    return Lab02Result(
+        cfg, profile.name, runs, width, bench, memory, attention=trained[("attention",)] if attention else None
+    )
 
 
 def peak_memory(fns: dict[Any, Callable[[], None]], side_by_side: bool) -> dict[Any, float]:
@@ -156,8 +176,8 @@ def peak_memory(fns: dict[Any, Callable[[], None]], side_by_side: bool) -> dict[
 
 
 def train_lab02_model(
-    cfg: Any, kind: str, hidden: int, name: str, corpus: Result, runs_dir: Path, device: torch.device, study: bool
-) -> Result:
+    cfg: Lab02, kind: str, hidden: int, name: str, corpus: Corpus, runs_dir: Path, device: torch.device, study: bool
+) -> LMRun:
     """One Lab 02 model of ``kind`` and ``hidden`` units trained at its kind's rate; with ``study``, what Lab 02
     measures of it besides its perplexity (gradient flow before and after, context used, gates)."""
     vocab = corpus["vocab"]
@@ -166,30 +186,30 @@ def train_lab02_model(
     untrained = copy.deepcopy(model) if study else None
     history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc=f"lab02 {name}")
     path = _save_lm(runs_dir / "lab02" / f"{name}.pt", model, vocab, optimizer, train_cfg, history)
-    run: Result = {
-        "kind": kind,
-        "hidden": hidden,
-        "lr": train_cfg.lr,
-        "params": model.num_parameters(),
-        "history": history,
-        "checkpoint": path,
-        "ppl": perplexity(history.val_loss[-1]),
-    }
+    ppl = perplexity(history.val_loss[-1])
     if untrained is None:
-        return run
-    run["model"] = model
-    run["grad_init"] = grad_profile(untrained, corpus["val_ids"], cfg)
-    run["grad_trained"] = grad_profile(model, corpus["val_ids"], cfg)
-    run["context"] = loss_by_context(
-        model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed
+        return LMRun(kind, hidden, train_cfg.lr, model.num_parameters(), history, path, ppl)
+    context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed)
+    return StudiedRun(
+        kind,
+        hidden,
+        train_cfg.lr,
+        model.num_parameters(),
+        history,
+        path,
+        ppl,
+        model=model,
+        grad_init=grad_profile(untrained, corpus["val_ids"], cfg),
+        grad_trained=grad_profile(model, corpus["val_ids"], cfg),
+        context=context,
+        reach=effective_context(context, CONTEXT_TOLERANCE),
+        gates=gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
+        if MODEL_KINDS[kind].sigmoid_gates
+        else None,
     )
-    run["reach"] = effective_context(run["context"], CONTEXT_TOLERANCE)
-    if MODEL_KINDS[kind].sigmoid_gates:
-        run["gates"] = gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
-    return run
 
 
-def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch.device) -> CharLM:
+def fresh_model(cfg: Lab02, kind: str, hidden: int, vocab_size: int, device: torch.device) -> CharLM:
     seed_everything(cfg.train.seed)
     return set_fast(
         CharLM(
@@ -204,7 +224,7 @@ def fresh_model(cfg: Any, kind: str, hidden: int, vocab_size: int, device: torch
     ).to(device)
 
 
-def grad_profile(model: CharLM, val_ids: torch.Tensor, cfg: Any, seed: int = 0) -> list[float]:
+def grad_profile(model: CharLM, val_ids: torch.Tensor, cfg: Lab02, seed: int = 0) -> list[float]:
     """Mean ||dL_T/dh_t|| by distance back, over ``grad_batches`` batches of validation windows."""
     g = torch.Generator().manual_seed(seed)
     T = cfg.grad_distance + 1
@@ -218,7 +238,7 @@ def grad_profile(model: CharLM, val_ids: torch.Tensor, cfg: Any, seed: int = 0) 
     return mean
 
 
-def gate_study(model: CharLM, kind: str, text: str, vocab: Any) -> Result:
+def gate_study(model: CharLM, kind: str, text: str, vocab: Vocab) -> GateStudy:
     """The trained model's gates over validation ``text``: each sigmoid gate's saturation per
     unit, and the unit whose state tracks the position in the line (chosen on the first half,
     scored on the second)."""
@@ -227,22 +247,26 @@ def gate_study(model: CharLM, kind: str, text: str, vocab: Any) -> Result:
     feature = line_position(text)
     half = len(text) // 2
     found = tracking_unit(trace[state], feature, select=half)
-    saturated = {g: [t.tolist() for t in saturation(trace[g])] for g in MODEL_KINDS[kind].sigmoid_gates}
-    return {
-        "state": state,
-        "found": found,
-        "saturation": saturated,
-        "units": trace[state].shape[1],
-        "snippet": text[half : half + SNIPPET],
-        "unit_values": trace[state][half : half + SNIPPET, found.unit].tolist(),
-        "feature": feature[half : half + SNIPPET].tolist(),
-    }
+    saturated = {g: _pair(saturation(trace[g])) for g in MODEL_KINDS[kind].sigmoid_gates}
+    return GateStudy(
+        state=state,
+        found=found,
+        saturation=saturated,
+        units=trace[state].shape[1],
+        snippet=text[half : half + SNIPPET],
+        unit_values=trace[state][half : half + SNIPPET, found.unit].tolist(),
+        feature=feature[half : half + SNIPPET].tolist(),
+    )
+
+
+def _pair(shares: tuple[torch.Tensor, torch.Tensor]) -> tuple[list[float], list[float]]:
+    return shares[0].tolist(), shares[1].tolist()
 
 
 # --- Lab 03 -----------------------------------------------------------------------------------------
 
 
-def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
+def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Lab03Result:
     """Every seq2seq variant on one protocol (the baseline on each seed, with Bahdanau), the
     baseline trained on past the budget, and Bahdanau twice more: teacher forcing always on, and never."""
     cfg = profile.lab03
@@ -253,29 +277,29 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
     long_test = [e for e in test if bucket(e.source) == "long"]
     first = cfg.seeds[0]
 
-    def job(variant: str, seed: int, name: str, **schedule: Any) -> Callable[[], Result]:
-        def train() -> Result:
+    def job(variant: str, seed: int, name: str, **schedule: Any) -> Callable[[], Seq2SeqRun]:
+        def train() -> Seq2SeqRun:
             tcfg = replace(cfg.train, seed=seed, **schedule)
             run, snapshots = train_variant(
                 cfg, variant, tcfg, train_set, val, test, runs_dir / "lab03" / f"{name}.pt", device
             )
             if variant == "none" and seed == first and not schedule and cfg.catch_up_steps:
-                run["snapshot"] = snapshots[-1]  # where the continuation (a follow-up job) resumes
+                run.snapshot = snapshots[-1]  # where the continuation (a follow-up job) resumes
             if variant != "none" and seed == first and not schedule:
-                run["alignment"] = alignment_score(run["model"], long_test)
+                run.alignment = alignment_score(run.model, long_test)
             return run
 
         return train
 
-    def continuation(run: Result) -> dict[Any, Callable[[], Any]]:
+    def continuation(run: Seq2SeqRun) -> dict[Any, Callable[[], Any]]:
         """The first seed's baseline trained on past the budget: a job of its own, started on the first free
         worker once the baseline is trained, not after it in the baseline's worker."""
-        snapshot, tcfg = run.pop("snapshot"), replace(cfg.train, seed=first)
-        return {
-            "continued": lambda: continue_baseline(run["model"], train_set, val, tcfg, snapshot, cfg.catch_up_steps)
-        }
+        snapshot, tcfg = run.snapshot, replace(cfg.train, seed=first)
+        run.snapshot = None  # the parent's copy needs it no more
+        assert snapshot is not None, "the first seed's baseline keeps where its continuation resumes"
+        return {"continued": lambda: continue_baseline(run.model, train_set, val, tcfg, snapshot, cfg.catch_up_steps)}
 
-    jobs: dict[Any, Callable[[], Result]] = {}
+    jobs: dict[Any, Callable[[], Any]] = {}
     for seed in cfg.seeds:
         for variant in cfg.variants:
             if seed != first and variant not in ("none", "bahdanau"):
@@ -290,29 +314,21 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Result:
     trained = run_all(jobs, side_by_side=device.type == "cpu", after=follow)
     forced, never = trained.pop("forced", None), trained.pop("never", None)
     if "continued" in trained:
-        trained[("none", first)]["continued"] = trained.pop("continued")
-    runs: dict[tuple[str, int], dict[str, Any]] = trained
-    return {
-        "cfg": cfg,
-        "runs": runs,
-        "forced": forced,
-        "never": never,
-        "test": test,
-        "long_test": long_test,
-        "train_size": len(train_set),
-    }
+        trained[("none", first)].continued = trained.pop("continued")
+    runs: dict[tuple[str, int], Seq2SeqRun] = trained
+    return Lab03Result(cfg, runs, forced, never, test, long_test, len(train_set))
 
 
 def train_variant(
-    cfg: Any,
+    cfg: Lab03,
     variant: str,
-    tcfg: Any,
+    tcfg: Seq2SeqTrainConfig,
     train: list[Example],
     val: list[Example],
     test: list[Example],
     path: Path,
     device: torch.device,
-) -> tuple[Result, list[Result]]:
+) -> tuple[Seq2SeqRun, list[Snapshot]]:
     """Train one seq2seq model of the protocol, save it to ``path``, score it on ``test``."""
     seed_everything(tcfg.seed)
     model = set_fast(
@@ -326,7 +342,7 @@ def train_variant(
             )
         )
     ).to(device)
-    snapshots: list[Result] = []
+    snapshots: list[Snapshot] = []
     history, optimizer = train_seq2seq(
         model,
         train,
@@ -345,20 +361,25 @@ def train_variant(
         loop=snapshots[-1]["loop"],
     )
     predictions = model.translate([e.source for e in test])
-    run = {
-        "model": model,
-        "history": history,
-        "checkpoint": path,
-        "params": model.num_parameters(),
-        "test": score_by_bucket(test, predictions),
-        "test_exposure": exposure_by_bucket(model, test, predictions),
-        "curve": accuracy_curve(test, predictions),
-    }
+    run = Seq2SeqRun(
+        model=model,
+        history=history,
+        checkpoint=path,
+        params=model.num_parameters(),
+        test=score_by_bucket(test, predictions),
+        test_exposure=exposure_by_bucket(model, test, predictions),
+        curve=accuracy_curve(test, predictions),
+    )
     return run, snapshots
 
 
 def continue_baseline(
-    model: Seq2Seq, train: list[Example], val: list[Example], cfg: Any, snapshot: Result, extra_steps: int
+    model: Seq2Seq,
+    train: list[Example],
+    val: list[Example],
+    cfg: Seq2SeqTrainConfig,
+    snapshot: Snapshot,
+    extra_steps: int,
 ) -> Any:
     """Train a copy of the finished baseline ``extra_steps`` more (teacher forcing held at its
     final ratio, the same constant learning rate), evaluating every 100 steps: where does the
@@ -407,7 +428,7 @@ def bridge_train_config(profile: Profile) -> Any:
     return replace(profile.lab02.train, lr=profile.bridge.lr or profile.lab02.train.lr)
 
 
-def train_attention_lm(profile: Profile, corpus: Result, device: torch.device) -> Result:
+def train_attention_lm(profile: Profile, corpus: Corpus, device: torch.device) -> AttentionRun:
     """The bridge's causal self-attention LM on Lab 02's characters and budget, sized to its parameter counts: its
     perplexity and how much of the past it uses. Trained beside Lab 02's models where the bridge is to run
     (``lab02(..., attention=True)``), else by ``bridge``."""
@@ -424,44 +445,46 @@ def train_attention_lm(profile: Profile, corpus: Result, device: torch.device) -
         lab02_cfg.context_positions,
         seed=lab02_cfg.train.seed,
     )
-    return {
-        "params": model.num_parameters(),
-        "history": history,
-        "model": model,
-        "ppl": perplexity(history.val_loss[-1]),
-        "context": context,
-        "reach": effective_context(context, CONTEXT_TOLERANCE),
-        "window": window,
-    }
+    return AttentionRun(
+        params=model.num_parameters(),
+        history=history,
+        model=model,
+        ppl=perplexity(history.val_loss[-1]),
+        context=context,
+        reach=effective_context(context, CONTEXT_TOLERANCE),
+        window=window,
+    )
 
 
-def bridge(profile: Profile, corpus: Result, lab02_result: Result, device: torch.device) -> Result:
+def bridge(
+    profile: Profile, corpus: Corpus, lab02_result: Lab02Result, device: torch.device, train_lm: bool = True
+) -> BridgeResult:
     """A causal self-attention LM on Lab 02's characters and budget, sized to its parameter counts (trained beside
     Lab 02's models where it was asked for, else here); and one training step timed against the sequence length,
     for it and the LSTM."""
     cfg, lab02_cfg = profile.bridge, profile.lab02
     train_cfg = bridge_train_config(profile)
-    run = lab02_result.get("attention") or (train_attention_lm(profile, corpus, device) if cfg.train_lm else None)
+    run = lab02_result.attention or (train_attention_lm(profile, corpus, device) if train_lm else None)
     timing = time_against_length(cfg, lab02_cfg, len(corpus["vocab"]), device)
     depth = sequential_depths(cfg, lab02_cfg, len(corpus["vocab"]))
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = {k: timing[(k, long_)] / timing[(k, short)] for k in (TIMED, ATTENTION)}  # step time, T short -> long
-    return {
-        "growth": growth,
-        "depth": depth,
-        "cfg": cfg,
-        "train": train_cfg,
-        "run": run,  # None where the profile does not train the attention LM
-        "window": lab02_cfg.train.seq_len,
-        "lab02": lab02_result,
-        "timing": timing,
-        "device": str(device),
-        "dropout": lab02_cfg.dropout,
-        "profile": profile.name,
-    }
+    return BridgeResult(
+        growth=growth,
+        depth=depth,
+        cfg=cfg,
+        train=train_cfg,
+        run=run,
+        window=lab02_cfg.train.seq_len,
+        lab02=lab02_result,
+        timing=timing,
+        device=str(device),
+        dropout=lab02_cfg.dropout,
+        profile=profile.name,
+    )
 
 
-def attention_lm(cfg: Any, vocab_size: int, context: int, dropout: float = 0.0) -> AttentionLM:
+def attention_lm(cfg: Bridge, vocab_size: int, context: int, dropout: float = 0.0) -> AttentionLM:
     return AttentionLM(
         vocab_size,
         d_model=cfg.d_model,
@@ -473,7 +496,7 @@ def attention_lm(cfg: Any, vocab_size: int, context: int, dropout: float = 0.0) 
     )
 
 
-def sequential_depths(cfg: Any, lab02_cfg: Any, vocab_size: int) -> dict[tuple[str, int], int]:
+def sequential_depths(cfg: Bridge, lab02_cfg: Lab02, vocab_size: int) -> dict[tuple[str, int], int]:
     """The longest chain of dependent operations in one forward pass (rnnlab.metrics.sequential_depth)
     at each timing length, for each of Lab 02's model kinds and the attention LM, counted on the CPU
     from the models as built (the count does not depend on their weights)."""
@@ -486,7 +509,9 @@ def sequential_depths(cfg: Any, lab02_cfg: Any, vocab_size: int) -> dict[tuple[s
     return {(kind, T): sequential_depth(model, T) for kind, model in models.items() for T in cfg.timing_lengths}
 
 
-def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch.device) -> dict[Any, float]:
+def time_against_length(
+    cfg: Bridge, lab02_cfg: Lab02, vocab_size: int, device: torch.device
+) -> dict[tuple[str, int], float]:
     """Median seconds of one training step, batch ``timing_batch``, at each sequence length, for
     the LSTM of Lab 02 (fast path) and the attention LM (its window as long as the sequence)."""
     hidden = dict(lab02_cfg.hidden(vocab_size))[TIMED]
@@ -503,7 +528,7 @@ def time_against_length(cfg: Any, lab02_cfg: Any, vocab_size: int, device: torch
 # --- multi-query associative recall -----------------------------------------------------------------
 
 
-def recall(profile: Profile, device: torch.device) -> Result:
+def recall(profile: Profile, device: torch.device) -> RecallResult:
     """The attention LM and a one-layer model of every registered kind on multi-query associative
     recall, parameters matched, side by side: accuracy on held-out sequences by number of pairs and
     by how far back the queried key stands."""
@@ -511,35 +536,35 @@ def recall(profile: Profile, device: torch.device) -> Result:
     vocab = RecallVocab(keys=cfg.keys, values=cfg.keys)
     budget = recall_model(cfg, vocab, ATTENTION, None).num_parameters()
 
-    def job(kind: str) -> Callable[[], Result]:
-        def train() -> Result:
+    def job(kind: str) -> Callable[[], RecallRun]:
+        def train() -> RecallRun:
             seed_everything(cfg.train.seed)
             model = recall_model(cfg, vocab, kind, budget).to(device)
             tcfg = replace(cfg.train, lr=cfg.lr(kind))
             history = train_recall(model, tcfg, vocab, desc=f"recall {kind}")
             scored = [answered(model, b) for b in held_out(tcfg, vocab).values()]
             correct, distance = torch.cat([c for c, _ in scored]), torch.cat([d for _, d in scored])
-            return {
-                "params": model.num_parameters(),
-                "hidden": getattr(getattr(model, "config", None), "hidden_size", cfg.d_model),
-                "lr": tcfg.lr,
-                "history": history,
-                "by_pairs": history.val_accuracy[-1],
-                "by_distance": {
+            return RecallRun(
+                params=model.num_parameters(),
+                hidden=getattr(getattr(model, "config", None), "hidden_size", cfg.d_model),
+                lr=tcfg.lr,
+                history=history,
+                by_pairs=history.val_accuracy[-1],
+                by_distance={
                     d: float(correct[(distance <= d) & (distance > low)].double().mean())
                     for low, d in zip((0, *cfg.distances), cfg.distances, strict=False)
                     if ((distance <= d) & (distance > low)).any()
                 },
-            }
+            )
 
         return train
 
     kinds = [*MODEL_KINDS, ATTENTION]
     trained = run_all({kind: job(kind) for kind in kinds}, side_by_side=device.type == "cpu")
-    return {"cfg": cfg, "runs": trained, "budget": budget, "vocab": vocab}
+    return RecallResult(cfg, trained, budget, vocab)
 
 
-def recall_model(cfg: Any, vocab: RecallVocab, kind: str, budget: int | None) -> AttentionLM | CharLM:
+def recall_model(cfg: Recall, vocab: RecallVocab, kind: str, budget: int | None) -> AttentionLM | CharLM:
     """The attention LM at ``cfg``'s sizes, or a one-layer CharLM of ``kind`` with the largest hidden
     size (a multiple of HIDDEN_MULTIPLE) whose parameters fit ``budget``."""
     window = 4 * max(cfg.train.pairs)

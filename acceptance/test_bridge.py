@@ -21,7 +21,7 @@ from acceptance.record import FACTOR, Bound
 if TYPE_CHECKING:
     from acceptance.profiles import Profile
     from acceptance.record import Recorder
-    from acceptance.runs import Result
+    from acceptance.trained import BridgeResult
 
 
 LAB = "bridge"
@@ -37,8 +37,8 @@ MIN_ATTENTION_RECALL = 0.95
 MAX_RECURRENT_RECALL = 0.50
 
 
-def test_attention_needs_a_constant_number_of_sequential_operations(bridge: Result, recorder: Recorder) -> None:
-    cfg, depth = bridge["cfg"], bridge["depth"]
+def test_attention_needs_a_constant_number_of_sequential_operations(bridge: BridgeResult, recorder: Recorder) -> None:
+    cfg, depth = bridge.cfg, bridge.depth
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     growth = {kind: depth[(kind, long_)] / depth[(kind, short)] for kind in {k for k, _ in depth}}
     recurrent = {k: g for k, g in growth.items() if k != ATTENTION}
@@ -62,13 +62,13 @@ def test_attention_needs_a_constant_number_of_sequential_operations(bridge: Resu
     )
 
 
-def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge: Result, recorder: Recorder) -> None:
-    if bridge["device"] == "cpu":
+def test_attention_step_time_grows_slower_than_the_lstms_on_a_gpu(bridge: BridgeResult, recorder: Recorder) -> None:
+    if bridge.device == "cpu":
         pytest.skip(
             "a criterion on a GPU only: a CPU has no parallel hardware for attention's positions to fill "
             "(this run's CPU step times are a finding in the bridge's section)"
         )
-    cfg, timing, growth = bridge["cfg"], bridge["timing"], bridge["growth"]
+    cfg, timing, growth = bridge.cfg, bridge.timing, bridge.growth
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
     check(
         recorder,
@@ -90,8 +90,8 @@ def test_attention_recalls_what_a_fixed_size_state_cannot_hold(
             f"the {profile.name} profile leaves it out to keep `tox` within its 12 minutes"
         )
     result = request.getfixturevalue("recall")
-    runs = result["runs"]
-    pairs = result["cfg"].train.pairs
+    runs = result.runs
+    pairs = result.cfg.train.pairs
     recurrent = {k: r for k, r in runs.items() if k != ATTENTION}
     worst = {n: max(r["by_pairs"][n] for r in recurrent.values()) for n in pairs}  # the best recurrent model at n
     met = [

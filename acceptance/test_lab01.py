@@ -17,7 +17,7 @@ from rnnlab.metrics import perplexity
 
 if TYPE_CHECKING:
     from acceptance.record import Recorder
-    from acceptance.runs import Result
+    from acceptance.trained import Lab01Result
 
 
 LAB = "lab01"
@@ -33,8 +33,8 @@ MIN_WORD_SHARE = 0.70
 MIN_EVALUATIONS = 10  # issue #2: validation loss measured at >= 10 evenly spaced points
 
 
-def test_validation_loss_decreases_monotonically(lab01: Result, recorder: Recorder) -> None:
-    h = lab01["history"]
+def test_validation_loss_decreases_monotonically(lab01: Lab01Result, recorder: Recorder) -> None:
+    h = lab01.history
     changes = [b - a for a, b in pairwise(h.val_loss)]
     rises = [(s, d) for s, d in zip(h.eval_step[1:], changes, strict=True) if d >= 0]
     check(
@@ -50,8 +50,8 @@ def test_validation_loss_decreases_monotonically(lab01: Result, recorder: Record
     )
 
 
-def test_training_loss_never_rises_between_blocks(lab01: Result, recorder: Recorder) -> None:
-    means = block_means(lab01["history"].train_loss)
+def test_training_loss_never_rises_between_blocks(lab01: Lab01Result, recorder: Recorder) -> None:
+    means = block_means(lab01.history.train_loss)
     changes = [(b - a) / a for a, b in pairwise(means)]
     rises = [f"block {i + 2}: {100 * c:+.2f}%" for i, c in enumerate(changes) if c > 0]
     check(
@@ -65,21 +65,21 @@ def test_training_loss_never_rises_between_blocks(lab01: Result, recorder: Recor
     )
 
 
-def test_validation_perplexity(lab01: Result, recorder: Recorder) -> None:
-    ppl = perplexity(lab01["history"].val_loss[-1])
+def test_validation_perplexity(lab01: Lab01Result, recorder: Recorder) -> None:
+    ppl = perplexity(lab01.history.val_loss[-1])
     check(
         recorder,
         "lab01.perplexity",
         LAB,
         "Validation perplexity (exp of mean cross-entropy) at the end of training",
         Bound(ppl, MAX_PPL, "<="),
-        detail=f"{lab01['cfg'].train.steps} steps; the throw-away prototype reached 6.3 with H=128",
+        detail=f"{lab01.cfg.train.steps} steps; the throw-away prototype reached 6.3 with H=128",
     )
 
 
-def test_samples_at_three_temperatures(lab01: Result, recorder: Recorder) -> None:
-    samples = lab01["samples"]
-    temperatures = lab01["cfg"].temperatures
+def test_samples_at_three_temperatures(lab01: Lab01Result, recorder: Recorder) -> None:
+    samples = lab01.samples
+    temperatures = lab01.cfg.temperatures
     distinct = len({text for text in samples.values() if text})
     check(
         recorder,
@@ -88,12 +88,12 @@ def test_samples_at_three_temperatures(lab01: Result, recorder: Recorder) -> Non
         f"Samples at temperatures {', '.join(map(str, temperatures[:-1]))} and {temperatures[-1]} are generated "
         "and shown below, each non-empty and different from the others",
         Bound(distinct, len(temperatures), ">=", "distinct samples"),
-        detail=f"{lab01['cfg'].sample_length:,} characters each, the same sampling seed",
+        detail=f"{lab01.cfg.sample_length:,} characters each, the same sampling seed",
     )
 
 
-def test_samples_become_english_like(lab01: Result, recorder: Recorder) -> None:
-    before, after = lab01["untrained_share"], lab01["trained_share"]
+def test_samples_become_english_like(lab01: Lab01Result, recorder: Recorder) -> None:
+    before, after = lab01.untrained_share, lab01.trained_share
     check(
         recorder,
         "lab01.english",
@@ -103,5 +103,5 @@ def test_samples_become_english_like(lab01: Result, recorder: Recorder) -> None:
         Bound(100 * after, 100 * MIN_WORD_SHARE, ">=", "%", "trained"),
         Bound(100 * (after - before), 0.0, ">", "points", "rise"),
         detail=f"untrained {100 * before:.1f}%; words are runs of letters (inner apostrophes kept), lower-cased; "
-        f"{lab01['cfg'].sample_length:,} sampled characters each",
+        f"{lab01.cfg.sample_length:,} sampled characters each",
     )

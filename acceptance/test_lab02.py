@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from acceptance.criteria import check, require_models
-from acceptance.measures import CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, reduction, relative
+from acceptance.measures import BASELINE, CONTEXT_TOLERANCE, GRAD_DISTANCE, NAMES, reduction, relative
 from acceptance.record import FACTOR, Bound
 from rnnlab.gates import SIGMOID_GATES
 
 if TYPE_CHECKING:
     from acceptance.profiles import Lab02
     from acceptance.record import Recorder
-    from acceptance.runs import Result
+    from acceptance.trained import Lab02Result
 
 
 LAB = "lab02"
@@ -50,31 +50,31 @@ def skip_if_a_finding(cfg: Lab02, criterion: str, why: str) -> None:
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_beats_the_rnn_at_equal_compute(lab02: Result, recorder: Recorder, kind: str) -> None:
-    runs, cfg = lab02["runs"], lab02["cfg"]
+def test_gated_cell_beats_the_rnn_at_equal_compute(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    runs, cfg = lab02.runs, lab02.cfg
     skip_if_a_finding(
         cfg,
         f"lab02.{kind}_beats_rnn",
         f"{NAMES[kind]} against the RNN at equal compute is a finding at this budget: not ahead by 3 standard "
         "deviations over seeds (the report's 'Two comparisons' table, RESULTS.md's gating study)",
     )
-    require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_beats_rnn")
-    ours, rnn = runs[kind], runs["rnn"]
+    require_models(runs, kind, BASELINE, criterion=f"lab02.{kind}_beats_rnn")
+    ours, rnn = runs[kind], runs[BASELINE]
     check(
         recorder,
         f"lab02.{kind}_beats_rnn",
         LAB,
         f"At equal compute (parameters matched, each at its own best rate), {NAMES[kind]}'s validation perplexity "
         "is lower than the vanilla RNN's: the reduction, in % of the RNN's",
-        Bound(reduction(rnn["ppl"], ours["ppl"]), MIN_REDUCTION, ">", "%", "reduction"),
-        detail=f"{NAMES[kind]} {ours['ppl']:.3f} (H = {ours['hidden']}, {ours['params']:,} parameters, lr "
-        f"{ours['lr']:g}); RNN {rnn['ppl']:.3f} (H = {rnn['hidden']}, {rnn['params']:,}, lr {rnn['lr']:g})",
+        Bound(reduction(rnn.ppl, ours.ppl), MIN_REDUCTION, ">", "%", "reduction"),
+        detail=f"{NAMES[kind]} {ours.ppl:.3f} (H = {ours.hidden}, {ours.params:,} parameters, lr "
+        f"{ours.lr:g}); RNN {rnn.ppl:.3f} (H = {rnn.hidden}, {rnn.params:,}, lr {rnn.lr:g})",
     )
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_beats_the_rnn_of_its_width(lab02: Result, recorder: Recorder, kind: str) -> None:
-    runs, width = lab02["runs"], lab02["width"]
+def test_gated_cell_beats_the_rnn_of_its_width(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    runs, width = lab02.runs, lab02.width
     require_models(runs, kind, criterion=f"lab02.{kind}_beats_rnn_width")
     if kind not in width:
         pytest.skip("this profile trains no RNN of each gated model's width (Lab02.equal_width)")
@@ -83,39 +83,39 @@ def test_gated_cell_beats_the_rnn_of_its_width(lab02: Result, recorder: Recorder
         recorder,
         f"lab02.{kind}_beats_rnn_width",
         LAB,
-        f"At equal width (the tutorials' comparison, not equal compute: {ours['params']:,} parameters against "
-        f"{rnn['params']:,}), {NAMES[kind]}'s validation perplexity is lower than a vanilla RNN's of its hidden size "
-        f"(H = {ours['hidden']}): the reduction, in % of the RNN's",
-        Bound(reduction(rnn["ppl"], ours["ppl"]), MIN_REDUCTION, ">", "%", "reduction"),
-        detail=f"{NAMES[kind]} {ours['ppl']:.3f} (lr {ours['lr']:g}); RNN of H = {rnn['hidden']} {rnn['ppl']:.3f} "
-        f"(lr {rnn['lr']:g}); the same characters, steps and schedule",
+        f"At equal width (the tutorials' comparison, not equal compute: {ours.params:,} parameters against "
+        f"{rnn.params:,}), {NAMES[kind]}'s validation perplexity is lower than a vanilla RNN's of its hidden size "
+        f"(H = {ours.hidden}): the reduction, in % of the RNN's",
+        Bound(reduction(rnn.ppl, ours.ppl), MIN_REDUCTION, ">", "%", "reduction"),
+        detail=f"{NAMES[kind]} {ours.ppl:.3f} (lr {ours.lr:g}); RNN of H = {rnn.hidden} {rnn.ppl:.3f} "
+        f"(lr {rnn.lr:g}); the same characters, steps and schedule",
     )
 
 
-def test_best_gated_perplexity(lab02: Result, recorder: Recorder) -> None:
-    runs = lab02["runs"]
+def test_best_gated_perplexity(lab02: Lab02Result, recorder: Recorder) -> None:
+    runs = lab02.runs
     require_models(runs, *GATED, criterion="lab02.best_ppl")
-    best = min(GATED, key=lambda k: runs[k]["ppl"])
+    best = min(GATED, key=lambda k: runs[k].ppl)
     check(
         recorder,
         "lab02.best_ppl",
         LAB,
         "Best of LSTM and GRU validation perplexity",
-        Bound(runs[best]["ppl"], MAX_BEST_PPL, "<=", "", NAMES[best]),
+        Bound(runs[best].ppl, MAX_BEST_PPL, "<=", "", NAMES[best]),
     )
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gated_cell_uses_more_of_the_past(lab02: Result, recorder: Recorder, kind: str) -> None:
-    runs, cfg = lab02["runs"], lab02["cfg"]
+def test_gated_cell_uses_more_of_the_past(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    runs, cfg = lab02.runs, lab02.cfg
     skip_if_a_finding(
         cfg,
         f"lab02.{kind}_context",
         f"{NAMES[kind]}'s effective context against the RNN's is a finding at this budget: ahead at every seed "
         "measured, but not by 3 standard deviations (the report's context table; RESULTS.md)",
     )
-    require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_context")
-    ours, rnn = runs[kind]["reach"], runs["rnn"]["reach"]
+    require_models(runs, kind, BASELINE, criterion=f"lab02.{kind}_context")
+    ours, rnn = runs[kind].reach, runs[BASELINE].reach
     longest = max(cfg.context_lengths)
     check(
         recorder,
@@ -124,17 +124,17 @@ def test_gated_cell_uses_more_of_the_past(lab02: Result, recorder: Recorder, kin
         f"{NAMES[kind]} uses more of the past than the vanilla RNN: its effective context (the shortest L within "
         f"{100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}) is longer",
         Bound(ours, rnn, ">", "characters", against="the RNN's"),
-        detail=f"loss at L = {rnn}: {NAMES[kind]} {runs[kind]['context'][rnn]:.3f}, RNN {runs['rnn']['context'][rnn]:.3f}; "
-        f"at L = {longest}: {runs[kind]['context'][longest]:.3f} vs {runs['rnn']['context'][longest]:.3f}",
+        detail=f"loss at L = {rnn}: {NAMES[kind]} {runs[kind].context[rnn]:.3f}, RNN {runs[BASELINE].context[rnn]:.3f}; "
+        f"at L = {longest}: {runs[kind].context[longest]:.3f} vs {runs[BASELINE].context[longest]:.3f}",
     )
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_gradients_survive_longer_in_gated_cells(lab02: Result, recorder: Recorder, kind: str) -> None:
-    runs = lab02["runs"]
-    require_models(runs, kind, "rnn", criterion=f"lab02.{kind}_grad_flow")
-    ours = relative(runs[kind]["grad_trained"], GRAD_DISTANCE)
-    rnn = relative(runs["rnn"]["grad_trained"], GRAD_DISTANCE)
+def test_gradients_survive_longer_in_gated_cells(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    runs = lab02.runs
+    require_models(runs, kind, BASELINE, criterion=f"lab02.{kind}_grad_flow")
+    ours = relative(runs[kind].grad_trained, GRAD_DISTANCE)
+    rnn = relative(runs[BASELINE].grad_trained, GRAD_DISTANCE)
     ratio = ours / rnn
     check(
         recorder,
@@ -147,10 +147,11 @@ def test_gradients_survive_longer_in_gated_cells(lab02: Result, recorder: Record
 
 
 @pytest.mark.parametrize("kind", GATED)
-def test_a_unit_tracks_the_position_in_the_line(lab02: Result, recorder: Recorder, kind: str) -> None:
-    require_models(lab02["runs"], kind, criterion=f"lab02.{kind}_line_unit")
-    g_ = lab02["runs"][kind]["gates"]
-    found = g_["found"]
+def test_a_unit_tracks_the_position_in_the_line(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    require_models(lab02.runs, kind, criterion=f"lab02.{kind}_line_unit")
+    g_ = lab02.runs[kind].gates
+    assert g_ is not None, f"{NAMES[kind]} has sigmoid gates, so its run studies them"
+    found = g_.found
     check(
         recorder,
         f"lab02.{kind}_line_unit",
@@ -158,5 +159,5 @@ def test_a_unit_tracks_the_position_in_the_line(lab02: Result, recorder: Recorde
         f"A unit of the trained {NAMES[kind]} tracks the position in the line: its state's correlation with the "
         "characters since the last newline, on held-out text (the unit chosen on other text)",
         Bound(abs(found.held_out), MIN_TRACKING_R, ">=", "", "|r|"),
-        detail=f"{g_['state']}[{found.unit}] of {g_['units']}; r = {found.chosen_on:.2f} where it was chosen",
+        detail=f"{g_.state}[{found.unit}] of {g_.units}; r = {found.chosen_on:.2f} where it was chosen",
     )

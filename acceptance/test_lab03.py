@@ -20,7 +20,7 @@ from acceptance.record import Bound
 
 if TYPE_CHECKING:
     from acceptance.record import Recorder
-    from acceptance.runs import Result
+    from acceptance.trained import Lab03Result
 
 
 LAB = "lab03"
@@ -36,7 +36,7 @@ MIN_SHORT = 95.0
 MIN_ALIGNMENT = 80.0
 
 
-def test_attention_beats_the_baseline_on_long_inputs(lab03: Result, recorder: Recorder) -> None:
+def test_attention_beats_the_baseline_on_long_inputs(lab03: Lab03Result, recorder: Recorder) -> None:
     g = gaps(lab03)
     worst = min(g)
     check(
@@ -49,9 +49,9 @@ def test_attention_beats_the_baseline_on_long_inputs(lab03: Result, recorder: Re
     )
 
 
-def test_bahdanau_long_accuracy(lab03: Result, recorder: Recorder) -> None:
-    first = lab03["cfg"].seeds[0]
-    acc = 100 * lab03["runs"][("bahdanau", first)]["test"]["long"]
+def test_bahdanau_long_accuracy(lab03: Lab03Result, recorder: Recorder) -> None:
+    first = lab03.cfg.seeds[0]
+    acc = 100 * lab03.runs[("bahdanau", first)].test["long"]
     check(
         recorder,
         "lab03.bahdanau_long",
@@ -61,9 +61,9 @@ def test_bahdanau_long_accuracy(lab03: Result, recorder: Recorder) -> None:
     )
 
 
-def test_bahdanau_short_accuracy(lab03: Result, recorder: Recorder) -> None:
-    first = lab03["cfg"].seeds[0]
-    acc = 100 * lab03["runs"][("bahdanau", first)]["test"]["short"]
+def test_bahdanau_short_accuracy(lab03: Lab03Result, recorder: Recorder) -> None:
+    first = lab03.cfg.seeds[0]
+    acc = 100 * lab03.runs[("bahdanau", first)].test["short"]
     check(
         recorder,
         "lab03.short_bahdanau",
@@ -73,24 +73,26 @@ def test_bahdanau_short_accuracy(lab03: Result, recorder: Recorder) -> None:
     )
 
 
-def test_attention_aligns_with_the_fields(lab03: Result, recorder: Recorder) -> None:
-    first = lab03["cfg"].seeds[0]
-    score = 100 * lab03["runs"][("bahdanau", first)]["alignment"]
+def test_attention_aligns_with_the_fields(lab03: Lab03Result, recorder: Recorder) -> None:
+    first = lab03.cfg.seeds[0]
+    alignment = lab03.runs[("bahdanau", first)].alignment
+    assert alignment is not None, "the first seed's Bahdanau run measures its alignment"
+    score = 100 * alignment
     check(
         recorder,
         "lab03.alignment",
         LAB,
         "Bahdanau alignment: output year/month/day characters whose attention argmax lies in that field's input span",
         Bound(score, MIN_ALIGNMENT, ">=", "%"),
-        detail=f"over {len(lab03['long_test'])} long test inputs",
+        detail=f"over {len(lab03.long_test)} long test inputs",
     )
 
 
-def test_luong_against_bahdanau(lab03: Result, recorder: Recorder) -> None:
-    first = lab03["cfg"].seeds[0]
-    runs = lab03["runs"]
-    luong, bahdanau = (100 * runs[(v, first)]["test"]["long"] for v in ("luong", "bahdanau"))
-    base = 100 * runs[("none", first)]["test"]["long"]
+def test_luong_against_bahdanau(lab03: Lab03Result, recorder: Recorder) -> None:
+    first = lab03.cfg.seeds[0]
+    runs = lab03.runs
+    luong, bahdanau = (100 * runs[(v, first)].test["long"] for v in ("luong", "bahdanau"))
+    base = 100 * runs[("none", first)].test["long"]
     check(
         recorder,
         "lab03.luong",
@@ -101,12 +103,12 @@ def test_luong_against_bahdanau(lab03: Result, recorder: Recorder) -> None:
     )
 
 
-def test_luong_dot_against_the_baseline(lab03: Result, recorder: Recorder) -> None:
-    first = lab03["cfg"].seeds[0]
-    runs = lab03["runs"]
+def test_luong_dot_against_the_baseline(lab03: Lab03Result, recorder: Recorder) -> None:
+    first = lab03.cfg.seeds[0]
+    runs = lab03.runs
     if ("luong_dot", first) not in runs:
         pytest.skip("this profile does not train the luong_dot variant (the full profile does: tox -e full)")
-    dot, base = (100 * runs[(v, first)]["test"]["long"] for v in ("luong_dot", "none"))
+    dot, base = (100 * runs[(v, first)].test["long"] for v in ("luong_dot", "none"))
     check(
         recorder,
         "lab03.luong_dot",

@@ -4,7 +4,6 @@ the sequence length, the claim and the talking point."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from acceptance import plots
 from acceptance.measures import ATTENTION, BASELINE, CONTEXT_TOLERANCE, TIMED
@@ -12,27 +11,28 @@ from acceptance.measures import LM_NAMES as ALL_NAMES
 from acceptance.profiles import Bridge
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from acceptance.records import choice, lr_choice, recorded_finding
+from acceptance.trained import AttentionRun, BridgeResult
 from rnnlab.training import TrainConfig
 
 LAB = "bridge"
 QUESTION = "Why did transformers replace RNNs?"  # the recall study adds its numbers to this point
 
 
-def write(recorder: Recorder, result: dict[str, Any]) -> None:
-    run = result["run"]
+def write(recorder: Recorder, result: BridgeResult) -> None:
+    run = result.run
     name = ALL_NAMES[ATTENTION]
-    short, long_ = min(result["cfg"].timing_lengths), max(result["cfg"].timing_lengths)
+    short, long_ = min(result.cfg.timing_lengths), max(result.cfg.timing_lengths)
     for kind in (TIMED, ATTENTION):  # measured in every profile: one training step's time, T short -> long
         recorder.number(
             f"bridge.step_growth.{kind}",
             LAB,
             f"{ALL_NAMES[kind]} step time, T = {short} -> {long_}",
-            result["growth"][kind],
+            result.growth[kind],
             "x",
         )
     if run is not None:  # trained in this profile
-        recorder.number("bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", run["ppl"])
-        recorder.number("bridge.attention.reach", LAB, f"{name} effective context", run["reach"], "characters")
+        recorder.number("bridge.attention.ppl", LAB, f"{name} validation perplexity at Lab 02's budget", run.ppl)
+        recorder.number("bridge.attention.reach", LAB, f"{name} effective context", run.reach, "characters")
     _write_section(recorder, result)
     recorder.talking_points.append(_talking_point(result))
     recorder.claims.append(_claim(result))
@@ -44,10 +44,10 @@ def _lr_words(cfg: Bridge, t: TrainConfig, profile: str) -> str:
     return lr_choice(t.lr, choice(profile, "bridge.attention"), "this model")
 
 
-def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
-    cfg, t, run = result["cfg"], result["train"], result["run"]
+def _write_section(recorder: Recorder, result: BridgeResult) -> None:
+    cfg, t, run = result.cfg, result.train, result.run
     sec = recorder.section(LAB, "Bridge — from recurrence to attention")
-    window = result["window"]
+    window = result.window
     sec.summary = (
         f"A causal self-attention language model (a small GPT: {cfg.num_layers} pre-norm blocks of masked "
         f"scaled dot-product attention with {cfg.num_heads} heads and a GELU MLP, d_model {cfg.d_model}, learned "
@@ -55,12 +55,8 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         "rnnlab/models/attention_lm.py and specced like the cells (spec/lab02/test_attention_lm.py), "
         + ("trained on " if run is not None else f"{NOT_TRAINED} Its protocol there: ")
         + f"Lab 02's characters with Lab 02's budget: {t.steps} steps of {t.batch_size} x {t.seq_len}, Adam, cosine "
-        f"schedule from lr {t.lr} ({_lr_words(cfg, t, result['profile'])}), clipping at {t.clip}, seed {t.seed}"
-        + (
-            f", dropout {result['dropout']} (GPT-2's places: embeddings and residual branches)"
-            if result["dropout"]
-            else ""
-        )
+        f"schedule from lr {t.lr} ({_lr_words(cfg, t, result.profile)}), clipping at {t.clip}, seed {t.seed}"
+        + (f", dropout {result.dropout} (GPT-2's places: embeddings and residual branches)" if result.dropout else "")
         + ". Parameters are matched to Lab 02's models "
         "(spec/harness/test_profiles.py keeps it within 10%). Unlike them it carries no state: it sees at most its window. "
         "Its validation loss is read in sliding windows half a window apart, so each scored character (after "
@@ -68,7 +64,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         "carry their state through the whole validation text."
     )
     if run is not None:
-        _trained_tables(sec, result)
+        _trained_tables(sec, result, run)
     _timing(sec, result)
 
 
@@ -80,10 +76,10 @@ NOT_TRAINED = (
 )
 
 
-def _trained_tables(sec: LabSection, result: dict[str, Any]) -> None:
-    run, runs = result["run"], result["lab02"]["runs"]
-    rows = [[ALL_NAMES[k], r["params"], r["history"].train_seconds, r["ppl"], r["reach"]] for k, r in runs.items()] + [
-        [ALL_NAMES[ATTENTION], run["params"], run["history"].train_seconds, run["ppl"], run["reach"]]
+def _trained_tables(sec: LabSection, result: BridgeResult, run: AttentionRun) -> None:
+    runs = result.lab02.runs
+    rows = [[ALL_NAMES[k], r.params, r.history.train_seconds, r.ppl, r.reach] for k, r in runs.items()] + [
+        [ALL_NAMES[ATTENTION], run.params, run.history.train_seconds, run.ppl, run.reach]
     ]
     sec.tables.append(
         Table(
@@ -99,19 +95,19 @@ def _trained_tables(sec: LabSection, result: dict[str, Any]) -> None:
             "Loss curves at the same budget, attention included",
             "Training loss (25-step mean) and validation loss of Lab 02's models and the attention LM.",
             plots.loss_curves(
-                {ALL_NAMES[k]: asdict(r["history"]) for k, r in runs.items()}
-                | {ALL_NAMES[ATTENTION]: asdict(run["history"])},
+                {ALL_NAMES[k]: asdict(r.history) for k, r in runs.items()}
+                | {ALL_NAMES[ATTENTION]: asdict(run.history)},
                 title="RNN, LSTM, GRU and attention at the same budget",
             ),
         )
     )
-    curves = {ALL_NAMES[k]: r["context"] for k, r in runs.items()} | {ALL_NAMES[ATTENTION]: run["context"]}
-    marks = {ALL_NAMES[k]: r["reach"] for k, r in runs.items()} | {ALL_NAMES[ATTENTION]: run["reach"]}
+    curves = {ALL_NAMES[k]: r.context for k, r in runs.items()} | {ALL_NAMES[ATTENTION]: run.context}
+    marks = {ALL_NAMES[k]: r.reach for k, r in runs.items()} | {ALL_NAMES[ATTENTION]: run.reach}
     sec.figures.append(
         Figure(
             "How much of the past each model uses, attention included",
             "Lab 02's context curves with the attention LM added: the loss at the same validation targets given "
-            f"only the last L characters. Beyond its {result['window']}-character window the attention LM reads the "
+            f"only the last L characters. Beyond its {result.window}-character window the attention LM reads the "
             "last window of them, so its curve is flat there by construction; the recurrent models could in "
             "principle carry more through their state.",
             plots.context_curves(curves, marks),
@@ -119,8 +115,8 @@ def _trained_tables(sec: LabSection, result: dict[str, Any]) -> None:
     )
 
 
-def _timing(sec: LabSection, result: dict[str, Any]) -> None:
-    cfg, timing = result["cfg"], result["timing"]
+def _timing(sec: LabSection, result: BridgeResult) -> None:
+    cfg, timing = result.cfg, result.timing
     lengths = cfg.timing_lengths
     sec.figures.append(
         Figure(
@@ -173,7 +169,7 @@ def _timing(sec: LabSection, result: dict[str, Any]) -> None:
     )
 
     _findings(sec, result)
-    depth = result["depth"]
+    depth = result.depth
     kinds = list(dict.fromkeys(k for k, _ in depth))
     sec.tables.append(
         Table(
@@ -189,19 +185,18 @@ def _timing(sec: LabSection, result: dict[str, Any]) -> None:
     )
 
 
-def _findings(sec: LabSection, result: dict[str, Any]) -> None:
+def _findings(sec: LabSection, result: BridgeResult) -> None:
     """What the seed claims about attention against recurrence, measured here and reported as findings:
     at this budget and on this hardware they are not requirements (issue #25)."""
-    cfg, run, runs, growth = result["cfg"], result["run"], result["lab02"]["runs"], result["growth"]
+    cfg, run, runs, growth = result.cfg, result.run, result.lab02.runs, result.growth
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    best = min(runs, key=lambda k: runs[k]["ppl"])
+    best = min(runs, key=lambda k: runs[k].ppl)
     quality, reach = (
         _recorded(result)
         if run is None
         else (
-            f"{run['ppl']:.3f} against the RNN's {runs[BASELINE]['ppl']:.3f} (best: {ALL_NAMES[best]} "
-            f"{runs[best]['ppl']:.3f})",
-            f"{run['reach']} against the RNN's {runs[BASELINE]['reach']} characters (window {result['window']})",
+            f"{run.ppl:.3f} against the RNN's {runs[BASELINE].ppl:.3f} (best: {ALL_NAMES[best]} {runs[best].ppl:.3f})",
+            f"{run.reach} against the RNN's {runs[BASELINE].reach} characters (window {result.window})",
         )
     )
     rows = [
@@ -209,7 +204,7 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
             "Is the attention LM's perplexity below the recurrent models' at the same budget?",
             quality,
             "the seed expects attention to win on quality; a small transformer needs more data and steps than "
-            f"{result['train'].steps} at this width (the full profile's gap is recorded in RESULTS.md)",
+            f"{result.train.steps} at this width (the full profile's gap is recorded in RESULTS.md)",
         ],
         [
             "Does it use more of the past than the RNN (effective context)?",
@@ -221,7 +216,7 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
             f"attention {growth[ATTENTION]:.1f}x, LSTM {growth[TIMED]:.1f}x",
             "a criterion on a GPU (bridge.parallel_steps); on a few CPU cores there is no parallel hardware for "
             "attention's positions to fill, so its T^2 scores show"
-            if result["device"] == "cpu"
+            if result.device == "cpu"
             else "the criterion bridge.parallel_steps judges it on this GPU",
         ],
     ]
@@ -242,12 +237,12 @@ def _findings(sec: LabSection, result: dict[str, Any]) -> None:
     )
 
 
-def _recorded(result: dict[str, Any]) -> tuple[str, str]:
+def _recorded(result: BridgeResult) -> tuple[str, str]:
     """The attention LM's perplexity and context findings recorded at this profile's budget (findings.json), for a
     profile that does not train it, each with the machine and commit that measured it."""
 
     def one(key: str) -> str:
-        found = recorded_finding(result["profile"], key)
+        found = recorded_finding(result.profile, key)
         if found is None:
             return f"not trained in this profile and not recorded at its budget ({FULL_COMMAND})"
         return f"recorded, not this run: {found[0]} ({found[1]})"
@@ -258,14 +253,14 @@ def _recorded(result: dict[str, Any]) -> tuple[str, str]:
 FULL_COMMAND = "RNNLAB_PROFILE=full tox -e full trains it"
 
 
-def _where(result: dict[str, Any]) -> str:
-    return "this machine's CPU" if result["device"] == "cpu" else f"the GPU ({result['device']})"
+def _where(result: BridgeResult) -> str:
+    return "this machine's CPU" if result.device == "cpu" else f"the GPU ({result.device})"
 
 
-def _claim(result: dict[str, Any]) -> Claim:
-    cfg = result["cfg"]
+def _claim(result: BridgeResult) -> Claim:
+    cfg = result.cfg
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    growth = result["growth"]
+    growth = result.growth
     return Claim(
         LAB,
         "sequential operations per layer: self-attention against a recurrent layer",
@@ -279,10 +274,10 @@ def _claim(result: dict[str, Any]) -> Claim:
     )
 
 
-def _talking_point(result: dict[str, Any]) -> TalkingPoint:
-    run, timing, cfg, depth = result["run"], result["timing"], result["cfg"], result["depth"]
+def _talking_point(result: BridgeResult) -> TalkingPoint:
+    run, timing, cfg, depth = result.run, result.timing, result.cfg, result.depth
     short, long_ = min(cfg.timing_lengths), max(cfg.timing_lengths)
-    growth = result["growth"]
+    growth = result.growth
     on = _where(result)
     step_time = (
         f"One training step timed on {on}, T = {short} -> {long_}: the LSTM's grew {growth[TIMED]:.1f}x, attention's "
@@ -310,22 +305,22 @@ def _talking_point(result: dict[str, Any]) -> TalkingPoint:
             f"T = {short} and {depth[(TIMED, long_)]:,} at T = {long_}; the attention LM {depth[(ATTENTION, short)]:,} "
             f"and {depth[(ATTENTION, long_)]:,} (criterion bridge.sequential_ops).",
             step_time,
-            _quality(result) if run is not None else _quality_recorded(result),
+            _quality(result, run) if run is not None else _quality_recorded(result),
         ],
         "section-bridge",
     )
 
 
-def _quality(result: dict[str, Any]) -> str:
-    run, runs = result["run"], result["lab02"]["runs"]
-    best = min(runs, key=lambda k: runs[k]["ppl"])
-    ahead = run["ppl"] < runs[best]["ppl"]
-    further = run["reach"] > runs[BASELINE]["reach"]
+def _quality(result: BridgeResult, run: AttentionRun) -> str:
+    runs = result.lab02.runs
+    best = min(runs, key=lambda k: runs[k].ppl)
+    ahead = run.ppl < runs[best].ppl
+    further = run.reach > runs[BASELINE].reach
     return (
-        f"Quality at Lab 02's budget and parameter count ({run['params']:,}), a finding: perplexity "
-        f"{run['ppl']:.3f} for the attention LM against {runs[best]['ppl']:.3f} for the best recurrent model "
-        f"({ALL_NAMES[best]}); effective context {run['reach']} characters against the RNN's "
-        f"{runs[BASELINE]['reach']}"
+        f"Quality at Lab 02's budget and parameter count ({run.params:,}), a finding: perplexity "
+        f"{run.ppl:.3f} for the attention LM against {runs[best].ppl:.3f} for the best recurrent model "
+        f"({ALL_NAMES[best]}); effective context {run.reach} characters against the RNN's "
+        f"{runs[BASELINE].reach}"
         + (
             "."
             if ahead and further
@@ -334,10 +329,10 @@ def _quality(result: dict[str, Any]) -> str:
     )
 
 
-def _quality_recorded(result: dict[str, Any]) -> str:
+def _quality_recorded(result: BridgeResult) -> str:
     """The quality line of a profile that does not train the attention LM: the findings recorded at its budget."""
-    ppl = recorded_finding(result["profile"], "bridge.attention_perplexity")
-    context = recorded_finding(result["profile"], "bridge.attention_context")
+    ppl = recorded_finding(result.profile, "bridge.attention_perplexity")
+    context = recorded_finding(result.profile, "bridge.attention_context")
     if ppl is None or context is None:
         return (
             f"Quality at Lab 02's budget: not trained in this profile and not recorded at its budget ({FULL_COMMAND})."

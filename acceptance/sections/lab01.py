@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from itertools import pairwise
-from typing import Any
 
 from acceptance import plots
 from acceptance.measures import BLOCKS, block_means
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.trained import Lab01Result
 from rnnlab.metrics import perplexity
 
 LAB = "lab01"
 
 
-def write(recorder: Recorder, run: dict[str, Any]) -> None:
-    h = run["history"]
+def write(recorder: Recorder, run: Lab01Result) -> None:
+    h = run.history
     recorder.number("lab01.val_loss", LAB, "Validation loss after training", h.val_loss[-1], "nats")
     recorder.number("lab01.ppl", LAB, "Validation perplexity after training", perplexity(h.val_loss[-1]))
     recorder.number(
@@ -25,11 +25,11 @@ def write(recorder: Recorder, run: dict[str, Any]) -> None:
     _claims_and_talking_points(recorder, run)
 
 
-def _write_section(recorder: Recorder, run: dict[str, Any]) -> None:
-    cfg, h = run["cfg"], run["history"]
+def _write_section(recorder: Recorder, run: Lab01Result) -> None:
+    cfg, h = run.cfg, run.history
     sec = recorder.section(LAB, "Lab 01 — vanilla RNN character language model")
     sec.summary = (
-        f"A {cfg.hidden_size}-unit Elman RNN (embedding {cfg.embedding_dim}, {run['params']:,} parameters), built from "
+        f"A {cfg.hidden_size}-unit Elman RNN (embedding {cfg.embedding_dim}, {run.params:,} parameters), built from "
         f"nn.Linear and tanh and unrolled by an explicit loop, trained for {cfg.train.steps} Adam steps on "
         f"Tiny Shakespeare (batch {cfg.train.batch_size} x {cfg.train.seq_len} characters, truncated BPTT with the "
         f"state carried across windows, clipping at global norm {cfg.train.clip}, cosine learning rate from "
@@ -40,13 +40,13 @@ def _write_section(recorder: Recorder, run: dict[str, Any]) -> None:
             if cfg.dropout
             else ""
         )
-        + f"). Training took {h.train_seconds:.1f} s; checkpoint: {run['checkpoint'].name}."
+        + f"). Training took {h.train_seconds:.1f} s; checkpoint: {run.checkpoint.name}."
     )
     sec.figures.append(
         Figure(
             "Loss curves",
             "Training loss (25-step moving mean) and validation loss on the whole validation split "
-            f"({run['val_chars']:,} characters) at evenly spaced steps.",
+            f"({run.val_chars:,} characters) at evenly spaced steps.",
             plots.loss_curves({"RNN": asdict(h)}, title="Lab 01: vanilla RNN on Tiny Shakespeare"),
         )
     )
@@ -92,20 +92,20 @@ def _write_section(recorder: Recorder, run: dict[str, Any]) -> None:
         Table(
             "Sampling speed",
             ["characters", "temperature", "characters per second", "goal"],
-            [[10_000, 0.8, run["sampling_rate"], ">= 5,000 (issue #6; `tox -e bench` asserts it)"]],
+            [[10_000, 0.8, run.sampling_rate, ">= 5,000 (issue #6; `tox -e bench` asserts it)"]],
             caption="The prime is read once; each further character is one step of the cell with the state carried "
             "(no re-reading of the prefix). One run, on the device the lab trained on.",
         )
     )
-    for t, text in run["samples"].items():
+    for t, text in run.samples.items():
         sec.samples.append((f"temperature {t} (seed 0, after training)", text[:800]))
-    sec.samples.append(("temperature 0.8, untrained model (same seed)", run["untrained_sample"][:400]))
+    sec.samples.append(("temperature 0.8, untrained model (same seed)", run.untrained_sample[:400]))
 
 
-def _claims_and_talking_points(recorder: Recorder, run: dict[str, Any]) -> None:
-    cfg, h = run["cfg"], run["history"]
+def _claims_and_talking_points(recorder: Recorder, run: Lab01Result) -> None:
+    cfg, h = run.cfg, run.history
     ppl = perplexity(h.val_loss[-1])
-    shares = run["shares"]
+    shares = run.shares
     recorder.claims.append(
         Claim(
             LAB,
@@ -127,7 +127,7 @@ def _claims_and_talking_points(recorder: Recorder, run: dict[str, Any]) -> None:
             "throw-away prototype (issue #2)",
             "78% after 1000 steps",
             f"{100 * shares[0.8]:.1f}%",
-            f"the same measure (runs of letters, lower-cased, {run['cfg'].sample_length:,} sampled characters); "
+            f"the same measure (runs of letters, lower-cased, {run.cfg.sample_length:,} sampled characters); "
             "it follows perplexity, "
             f"{ppl:.2f} here against the prototype's 6.3",
             key="lab01.known_words",

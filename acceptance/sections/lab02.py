@@ -14,6 +14,8 @@ from acceptance.measures import (
     BASELINE,
     CONTEXT_TOLERANCE,
     GRAD_DISTANCE,
+    GRU,
+    LSTM,
     NAMES,
     SEED_CLAIMED_REDUCTION,
     SNIPPET,
@@ -41,6 +43,7 @@ from acceptance.records import (
 )
 from acceptance.spread import ROBUST_SDS
 from acceptance.timing import IMPLS
+from acceptance.trained import GateStudy, Lab02Result, LMRun, StudiedRun
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.gates import HIGH, LOW
 from rnnlab.gates import NAMES as GATE_NAMES
@@ -48,14 +51,14 @@ from rnnlab.gates import NAMES as GATE_NAMES
 LAB = "lab02"
 
 
-def write(recorder: Recorder, result: dict[str, Any]) -> None:
-    runs = result["runs"]
+def write(recorder: Recorder, result: Lab02Result) -> None:
+    runs = result.runs
     for k, r in runs.items():
         recorder.number(
             f"lab02.{k}.ppl",
             LAB,
-            f"{NAMES[k]} validation perplexity (H = {r['hidden']}, {r['params']:,} parameters)",
-            r["ppl"],
+            f"{NAMES[k]} validation perplexity (H = {r.hidden}, {r.params:,} parameters)",
+            r.ppl,
         )
     if set(runs) != set(MODEL_KINDS):
         _write_partial(recorder, result)
@@ -64,10 +67,10 @@ def write(recorder: Recorder, result: dict[str, Any]) -> None:
     _claims_and_talking_points(recorder, result)
 
 
-def _write_partial(recorder: Recorder, result: dict[str, Any]) -> None:
+def _write_partial(recorder: Recorder, result: Lab02Result) -> None:
     """A run of some of the models (RNNLAB_MODELS, ``rnnlab exercise accept DIR --lab 02 --model KIND``):
     their perplexity and loss curves; the comparisons wait for a run of every model."""
-    cfg, runs = result["cfg"], result["runs"]
+    cfg, runs = result.cfg, result.runs
     t = cfg.train
     names = ", ".join(NAMES[k] for k in runs)
     sec = recorder.section(LAB, f"Lab 02 — LSTM and GRU (this run trained {names} only)")
@@ -81,12 +84,12 @@ def _write_partial(recorder: Recorder, result: dict[str, Any]) -> None:
             "Perplexity",
             ["model", "hidden", "parameters", "train seconds", "val loss", "val perplexity"],
             [
-                [NAMES[k], r["hidden"], r["params"], r["history"].train_seconds, r["history"].val_loss[-1], r["ppl"]]
+                [NAMES[k], r.hidden, r.params, r.history.train_seconds, r.history.val_loss[-1], r.ppl]
                 for k, r in runs.items()
             ],
         )
     )
-    histories = {NAMES[k]: asdict(r["history"]) for k, r in runs.items()}
+    histories = {NAMES[k]: asdict(r.history) for k, r in runs.items()}
     sec.figures.append(
         Figure(
             "Loss curves",
@@ -95,12 +98,13 @@ def _write_partial(recorder: Recorder, result: dict[str, Any]) -> None:
         )
     )
     # the talking points that need no model this run did not train, with this run's own numbers (issue #34)
-    if "gates" in runs.get("lstm", {}):
-        recorder.talking_points.append(_gates_talking_point(cfg, runs["lstm"]["gates"]))
+    lstm = runs.get(LSTM)
+    if lstm is not None and lstm.gates is not None:
+        recorder.talking_points.append(_gates_talking_point(cfg, lstm.gates))
 
 
-def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
-    cfg, runs = result["cfg"], result["runs"]
+def _write_section(recorder: Recorder, result: Lab02Result) -> None:
+    cfg, runs = result.cfg, result.runs
     t = cfg.train
     tokens = t.steps * t.batch_size * t.seq_len
     sec = recorder.section(LAB, "Lab 02 — LSTM and GRU, and why they help")
@@ -123,12 +127,12 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
             else ""
         )
     )
-    checked = rate_check(result["profile"])
+    checked = rate_check(result.profile)
     if checked:
         sec.notes.append(
             "How much the ranking depends on the shared learning rate. " + rate_sensitivity(checked, NAMES)
         )
-    study = gating(result["profile"])
+    study = gating(result.profile)
     sec.tables.append(
         Table(
             "Perplexity",
@@ -145,13 +149,13 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
             [
                 [
                     name,
-                    r["hidden"],
-                    r["params"],
+                    r.hidden,
+                    r.params,
                     tokens,
-                    r["history"].train_seconds,
-                    r["history"].val_loss[-1],
-                    rate_text(r["lr"]),
-                    r["ppl"],
+                    r.history.train_seconds,
+                    r.history.val_loss[-1],
+                    rate_text(r.lr),
+                    r.ppl,
                 ]
                 for name, r in _every_run(result)
             ],
@@ -165,7 +169,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
     sec.tables.append(_comparisons_table(result))
     if study:
         sec.tables.append(_gating_table(study))
-    histories = {NAMES[k]: asdict(r["history"]) for k, r in runs.items()}
+    histories = {NAMES[k]: asdict(r.history) for k, r in runs.items()}
     sec.figures.append(
         Figure(
             "Loss curves at equal compute",
@@ -191,7 +195,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
             f"is within {100 * CONTEXT_TOLERANCE:.0f}% of its loss at L = {longest}. Training windows are "
             f"{cfg.train.seq_len} characters long (truncated BPTT).",
             plots.context_curves(
-                {NAMES[k]: r["context"] for k, r in runs.items()}, {NAMES[k]: r["reach"] for k, r in runs.items()}
+                {NAMES[k]: r.context for k, r in runs.items()}, {NAMES[k]: r.reach for k, r in runs.items()}
             ),
         )
     )
@@ -199,14 +203,14 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         Table(
             "Loss at the target against context length L (nats)",
             ["model", *(f"L={L}" for L in cfg.context_lengths), "effective context"],
-            [[NAMES[k], *(r["context"][L] for L in cfg.context_lengths), r["reach"]] for k, r in runs.items()],
+            [[NAMES[k], *(r.context[L] for L in cfg.context_lengths), r.reach] for k, r in runs.items()],
         )
     )
     distances = list(range(cfg.grad_distance + 1))
     grad_profiles = {
         NAMES[k]: (
-            [relative(r["grad_init"], d) for d in distances],
-            [relative(r["grad_trained"], d) for d in distances],
+            [relative(r.grad_init, d) for d in distances],
+            [relative(r.grad_trained, d) for d in distances],
         )
         for k, r in runs.items()
     }
@@ -224,7 +228,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
             "Relative gradient norm by distance back (trained models)",
             ["model"] + [f"{d} back" for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance],
             [
-                [NAMES[k]] + [relative(r["grad_trained"], d) for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance]
+                [NAMES[k]] + [relative(r.grad_trained, d) for d in (1, 10, 25, 50, 100) if d <= cfg.grad_distance]
                 for k, r in runs.items()
             ],
         )
@@ -234,7 +238,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
             "Gradient norm over training",
             "Global gradient norm before clipping, 25-step mean, log scale.",
             plots.series(
-                {NAMES[k]: r["history"].grad_norm for k, r in runs.items()},
+                {NAMES[k]: r.history.grad_norm for k, r in runs.items()},
                 "training step",
                 "global gradient norm (pre-clip)",
                 "Gradient norm over training",
@@ -244,7 +248,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         )
     )
     _gate_figures(sec, cfg, runs)
-    bench, memory = result["bench"], result["memory"]
+    bench, memory = result.bench, result.memory
     sec.tables.append(
         Table(
             "From scratch vs torch's fused kernels: one training step (forward + backward + Adam), B=64, T=100",
@@ -305,8 +309,8 @@ def _mostly(share: list[float], threshold: float = 0.5) -> int:
     return sum(1 for v in share if v > threshold)
 
 
-def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, dict[str, Any]]) -> None:
-    gated = {k: r["gates"] for k, r in runs.items() if "gates" in r}
+def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, StudiedRun]) -> None:
+    gated = {k: r.gates for k, r in runs.items() if r.gates is not None}
     sec.figures.append(
         Figure(
             "Gates on real text: how often each unit's gate is saturated",
@@ -317,7 +321,7 @@ def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, dict[str, Any]]) 
             "near the origin, one that works in between.",
             plots.gate_saturation(
                 {
-                    f"{NAMES[k]} {GATE_NAMES[g]}": tuple(g_["saturation"][g])
+                    f"{NAMES[k]} {GATE_NAMES[g]}": g_.saturation[g]
                     for k, g_ in gated.items()
                     for g in MODEL_KINDS[k].sigmoid_gates
                 }
@@ -341,11 +345,11 @@ def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, dict[str, Any]]) 
                     GATE_NAMES[g],
                     statistics.fmean(left),
                     statistics.fmean(right),
-                    f"{_mostly(left)} of {g_['units']}",
-                    f"{_mostly(right)} of {g_['units']}",
+                    f"{_mostly(left)} of {g_.units}",
+                    f"{_mostly(right)} of {g_.units}",
                 ]
                 for k, g_ in gated.items()
-                for g, (left, right) in g_["saturation"].items()
+                for g, (left, right) in g_.saturation.items()
             ],
         )
     )
@@ -353,10 +357,7 @@ def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, dict[str, Any]]) 
         Table(
             "A unit named by measurement: the one that tracks the position in the line",
             ["model", "state", "unit", "r where it was chosen", "r on held-out text"],
-            [
-                [NAMES[k], g_["state"], g_["found"].unit, g_["found"].chosen_on, g_["found"].held_out]
-                for k, g_ in gated.items()
-            ],
+            [[NAMES[k], g_.state, g_.found.unit, g_.found.chosen_on, g_.found.held_out] for k, g_ in gated.items()],
             caption=(
                 "The feature is the number of characters since the last newline. Each unit's state is correlated "
                 f"with it (Pearson r) over the first {cfg.gate_chars // 2:,} traced characters, the unit with the "
@@ -371,17 +372,17 @@ def _gate_figures(sec: LabSection, cfg: Lab02, runs: dict[str, dict[str, Any]]) 
             f"Each chosen unit's state over {SNIPPET} characters of the held-out half, beside the position in the "
             "line it was chosen for; all standardised (mean 0, standard deviation 1), and a unit that falls as "
             "the line goes on is drawn upside down (marked -). Dashed lines are newlines. The text: "
-            + repr(next(iter(gated.values()))["snippet"][:120])
+            + repr(next(iter(gated.values())).snippet[:120])
             + "...",
             plots.unit_over_text(
                 {
-                    f"{NAMES[k]} {'-' if g_['found'].held_out < 0 else ''}{g_['state']}[{g_['found'].unit}]": (
-                        _standardised(g_["unit_values"], -1.0 if g_["found"].held_out < 0 else 1.0)
+                    f"{NAMES[k]} {'-' if g_.found.held_out < 0 else ''}{g_.state}[{g_.found.unit}]": (
+                        _standardised(g_.unit_values, -1.0 if g_.found.held_out < 0 else 1.0)
                     )
                     for k, g_ in gated.items()
                 }
-                | {"position in line": _standardised(next(iter(gated.values()))["feature"])},
-                next(iter(gated.values()))["snippet"],
+                | {"position in line": _standardised(next(iter(gated.values())).feature)},
+                next(iter(gated.values())).snippet,
                 "Units chosen by correlation with the position in the line",
             ),
         )
@@ -393,13 +394,13 @@ def _standardised(values: list[float], sign: float = 1.0) -> list[float]:
     return [sign * (v - mean) / sd for v in values]
 
 
-def _rates_text(result: dict[str, Any]) -> str:
+def _rates_text(result: Lab02Result) -> str:
     """How each model's learning rate was chosen, in the summary's words."""
-    cfg, runs = result["cfg"], result["runs"]
-    rates = {k: r["lr"] for k, r in runs.items()}
+    cfg, runs = result.cfg, result.runs
+    rates = {k: r.lr for k, r in runs.items()}
     if len(set(rates.values())) == 1:
         lr = next(iter(rates.values()))
-        chosen = lr_choice(lr, choice(result["profile"], "lab02.rnn"), "the vanilla RNN")
+        chosen = lr_choice(lr, choice(result.profile, "lab02.rnn"), "the vanilla RNN")
         return (
             f" Every model trains at one rate, {chosen}: the baseline is not the model left untuned, and the gated "
             "models' own grids at this budget are not measured yet."
@@ -412,10 +413,10 @@ def _rates_text(result: dict[str, Any]) -> str:
     )
 
 
-def _every_run(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _every_run(result: Lab02Result) -> list[tuple[str, LMRun]]:
     """(label, run) for each model at equal compute, then each RNN as wide as a gated model."""
-    named = [(NAMES[k], r) for k, r in result["runs"].items()]
-    return named + [(f"RNN as wide as the {NAMES[k]}", r) for k, r in result.get("width", {}).items()]
+    named: list[tuple[str, LMRun]] = [(NAMES[k], r) for k, r in result.runs.items()]
+    return named + [(f"RNN as wide as the {NAMES[k]}", r) for k, r in result.width.items()]
 
 
 COMPARISON_COLUMNS = [
@@ -429,15 +430,15 @@ COMPARISON_COLUMNS = [
 ]
 
 
-def _comparisons_table(result: dict[str, Any]) -> Table:
+def _comparisons_table(result: Lab02Result) -> Table:
     """Issue #32: the seed's "LSTM/GRU beat the vanilla RNN" posed two ways, side by side: at equal compute
     (parameters matched) and at equal width (the tutorials'), with each comparison's spread over seeds."""
-    cfg, runs, profile = result["cfg"], result["runs"], result["profile"]
+    cfg, runs, profile = result.cfg, result.runs, result.profile
     lead, wide = lead_at_equal_compute(runs), width_lead(result)
     gated = {v.kind: v for v in gating_verdicts(gating(profile)) if v.layers == 1}
 
-    def described(r: dict[str, Any]) -> str:
-        return f"H = {r['hidden']}, {r['params']:,}, {rate_text(r['lr'])}"
+    def described(r: LMRun) -> str:
+        return f"H = {r.hidden}, {r.params:,}, {rate_text(r.lr)}"
 
     rows = []
     for kind in lead:
@@ -457,22 +458,22 @@ def _comparisons_table(result: dict[str, Any]) -> Table:
                 "equal compute",
                 f"{NAMES[kind]} ({described(runs[kind])})",
                 f"RNN ({described(rnn)})",
-                f"{runs[kind]['ppl']:.3f} / {rnn['ppl']:.3f}",
+                f"{runs[kind].ppl:.3f} / {rnn.ppl:.3f}",
                 f"{lead[kind]:+.1f}%",
                 spread,
                 verdict,
             ]
         )
-    for kind, rnn in result.get("width", {}).items():
+    for kind, narrow in result.width.items():
         cid = f"lab02.{kind}_beats_rnn_width"
         column = over_seeds(profile, cid)
-        weights = runs[kind]["params"] / rnn["params"]
+        weights = runs[kind].params / narrow.params
         rows.append(
             [
                 "equal width",
                 f"{NAMES[kind]} ({described(runs[kind])})",
-                f"RNN ({described(rnn)}): {weights:.1f}x fewer weights",
-                f"{runs[kind]['ppl']:.3f} / {rnn['ppl']:.3f}",
+                f"RNN ({described(narrow)}): {weights:.1f}x fewer weights",
+                f"{runs[kind].ppl:.3f} / {narrow.ppl:.3f}",
                 f"{wide[kind]:+.1f}%",
                 spread_text(column[0]) if column else "—",
                 f"criterion {cid}",
@@ -540,10 +541,10 @@ def _versus(reduction: float, noise: float | None) -> str:
     return gap
 
 
-def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> None:
-    cfg, runs, bench = result["cfg"], result["runs"], result["bench"]
+def _claims_and_talking_points(recorder: Recorder, result: Lab02Result) -> None:
+    cfg, runs, bench = result.cfg, result.runs, result.bench
     red, wide = lead_at_equal_compute(runs), width_lead(result)
-    noise = rnn_spread(result["profile"], runs[BASELINE]["lr"])
+    noise = rnn_spread(result.profile, runs[BASELINE].lr)
     t = cfg.train
     at_width = "; equal width: " + ", ".join(f"{NAMES[k]} {v:.1f}%" for k, v in wide.items()) if wide else ""
     recorder.claims.append(
@@ -586,8 +587,8 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
         )
     )
     d = GRAD_DISTANCE
-    rel = {k: relative(runs[k]["grad_trained"], d) for k in runs}
-    rel_init = {k: relative(runs[k]["grad_init"], d) for k in runs}
+    rel = {k: relative(runs[k].grad_trained, d) for k in runs}
+    rel_init = {k: relative(runs[k].grad_init, d) for k in runs}
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -613,26 +614,26 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "unchanged (Hochreiter and Schmidhuber's constant error carousel, 1997; the forget gate is Gers et al., "
             "2000). The network learns when to keep and when to reset instead of fighting a product of Jacobians.",
             [
-                f"Relative gradient {d} steps back after training: the LSTM's is {rel['lstm'] / rel[BASELINE]:.3g}x the "
-                f"RNN's ({relative(runs['lstm']['grad_trained'], min(100, cfg.grad_distance)):.2g} of its last "
+                f"Relative gradient {d} steps back after training: the LSTM's is {rel[LSTM] / rel[BASELINE]:.3g}x the "
+                f"RNN's ({relative(runs[LSTM].grad_trained, min(100, cfg.grad_distance)):.2g} of its last "
                 f"step's at {min(100, cfg.grad_distance)} back).",
-                f"Validation perplexity at this budget (same characters, parameters matched): LSTM {_versus(red['lstm'], noise)} "
-                f"the RNN's, GRU {_versus(red['gru'], noise)} it"
+                f"Validation perplexity at this budget (same characters, parameters matched): LSTM {_versus(red[LSTM], noise)} "
+                f"the RNN's, GRU {_versus(red[GRU], noise)} it"
                 + (
                     f": reaching further back does not show in perplexity after {t.steps} steps on "
                     f"{t.seq_len}-character windows."
                     if noise is not None and max(red.values()) < noise
                     else "."
                 ),
-                *_gating_words(result["profile"]),
+                *_gating_words(result.profile),
                 "A spec checks that f = 1, i = 0 carries c exactly (spec/lab02).",
             ],
             "section-lab02",
         )
     )
-    reach = {k: r["reach"] for k, r in runs.items()}
+    reach = {k: r.reach for k, r in runs.items()}
     longest, window = max(cfg.context_lengths), cfg.train.seq_len
-    ctx = {k: r["context"] for k, r in runs.items()}
+    ctx = {k: r.context for k, r in runs.items()}
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -659,13 +660,14 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "section-lab02",
         )
     )
-    if "gates" in runs["lstm"]:
-        recorder.talking_points.append(_gates_talking_point(cfg, runs["lstm"]["gates"]))
+    lstm_gates = runs[LSTM].gates
+    if lstm_gates is not None:
+        recorder.talking_points.append(_gates_talking_point(cfg, lstm_gates))
     h = cfg.bench_sizes[-1]
-    step_ms = {k: 1000 * bench[(k, h, "fast")] for k in ("lstm", "gru")}
+    step_ms = {k: 1000 * bench[(k, h, "fast")] for k in (LSTM, GRU)}
     e = cfg.embedding_dim
-    per_unit = {k: gates * (e + runs[k]["hidden"] + 2) for k, gates in (("lstm", 4), ("gru", 3))}
-    gap = reduction(runs["lstm"]["ppl"], runs["gru"]["ppl"])
+    per_unit = {k: gates * (e + runs[k].hidden + 2) for k, gates in ((LSTM, 4), (GRU, 3))}
+    gap = reduction(runs[LSTM].ppl, runs[GRU].ppl)
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -676,14 +678,14 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "blocks to four, no separate cell), an LSTM when the task needs unbounded memory such as counting (Weiss "
             "et al. 2018) or when it is the tuned default.",
             [
-                f"Validation perplexity, same characters and parameters: GRU {runs['gru']['ppl']:.3f}, LSTM "
-                f"{runs['lstm']['ppl']:.3f} (the GRU {_versus(gap, noise)} the LSTM).",
-                f"Cost per hidden unit: GRU 3 (E + H + 2) = {per_unit['gru']:,} parameters, LSTM 4 (E + H + 2) = "
-                f"{per_unit['lstm']:,}, so the GRU gets H = {runs['gru']['hidden']} to the LSTM's "
-                f"{runs['lstm']['hidden']}.",
-                f"Effective context: GRU {reach['gru']}, LSTM {reach['lstm']} characters; relative gradient {d} steps "
-                f"back: {rel['gru']:.2g} against {rel['lstm']:.2g}.",
-                f"One fast-path training step at H = {h}: GRU {step_ms['gru']:.1f} ms, LSTM {step_ms['lstm']:.1f} ms.",
+                f"Validation perplexity, same characters and parameters: GRU {runs[GRU].ppl:.3f}, LSTM "
+                f"{runs[LSTM].ppl:.3f} (the GRU {_versus(gap, noise)} the LSTM).",
+                f"Cost per hidden unit: GRU 3 (E + H + 2) = {per_unit[GRU]:,} parameters, LSTM 4 (E + H + 2) = "
+                f"{per_unit[LSTM]:,}, so the GRU gets H = {runs[GRU].hidden} to the LSTM's "
+                f"{runs[LSTM].hidden}.",
+                f"Effective context: GRU {reach[GRU]}, LSTM {reach[LSTM]} characters; relative gradient {d} steps "
+                f"back: {rel[GRU]:.2g} against {rel[LSTM]:.2g}.",
+                f"One fast-path training step at H = {h}: GRU {step_ms[GRU]:.1f} ms, LSTM {step_ms[LSTM]:.1f} ms.",
                 "Not shown here: dependencies far longer than the training window, the case the LSTM's separate "
                 "cell is built for.",
             ],
@@ -692,29 +694,29 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
     )
 
 
-def _gates_pay_off(result: dict[str, Any], red: dict[str, float], wide: dict[str, float]) -> TalkingPoint:
+def _gates_pay_off(result: Lab02Result, red: dict[str, float], wide: dict[str, float]) -> TalkingPoint:
     """Issue #32: "When do gates pay off?", from both comparisons."""
-    runs = result["runs"]
+    runs = result.runs
     evidence = [
         "At equal compute (parameters matched, each at its own rate): "
         + ", ".join(f"{NAMES[k]} {v:+.1f}% against the RNN's perplexity" for k, v in red.items())
         + " ("
-        + ", ".join(f"{NAMES[k]} H = {r['hidden']}" for k, r in runs.items())
+        + ", ".join(f"{NAMES[k]} H = {r.hidden}" for k, r in runs.items())
         + ").",
     ]
     if wide:
         evidence.append(
             "At equal width: "
             + ", ".join(
-                f"{NAMES[k]} {v:+.1f}% against an RNN of H = {result['width'][k]['hidden']} "
-                f"({runs[k]['params'] / result['width'][k]['params']:.1f}x its weights)"
+                f"{NAMES[k]} {v:+.1f}% against an RNN of H = {result.width[k].hidden} "
+                f"({runs[k].params / result.width[k].params:.1f}x its weights)"
                 for k, v in wide.items()
             )
             + "."
         )
-    evidence += _gating_words(result["profile"])
+    evidence += _gating_words(result.profile)
     d = GRAD_DISTANCE
-    rel = {k: relative(r["grad_trained"], d) for k, r in runs.items()}
+    rel = {k: relative(r.grad_trained, d) for k, r in runs.items()}
     evidence.append(
         f"Relative gradient {d} steps back after training: "
         + ", ".join(f"{NAMES[k]} {v:.2g}" for k, v in rel.items())
@@ -739,8 +741,8 @@ def _each(values: dict[str, Any], spec: str = "") -> str:
     return ", ".join(f"{NAMES[k]} {format(values[k], spec)}" for k in MODEL_KINDS if k in values)
 
 
-def _gates_talking_point(cfg: Lab02, g_: dict[str, Any]) -> TalkingPoint:
-    sat, units, found = g_["saturation"], g_["units"], g_["found"]
+def _gates_talking_point(cfg: Lab02, g_: GateStudy) -> TalkingPoint:
+    sat, units, found = g_.saturation, g_.units, g_.found
 
     def open_shut(gate: str) -> str:
         left, right = sat[gate]

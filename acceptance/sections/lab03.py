@@ -25,13 +25,14 @@ from acceptance.measures import (
     SEQ2SEQ_NAMES as NAMES,
 )
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
+from acceptance.trained import Lab03Result
 from rnnlab.data.dates import LONG_MIN, SHORT_MAX
 from rnnlab.device import model_device
 
 LAB = "lab03"
 
 
-def write(recorder: Recorder, result: dict[str, Any]) -> None:
+def write(recorder: Recorder, result: Lab03Result) -> None:
     _write_section(recorder, result)
     _claims_and_talking_points(recorder, result)
 
@@ -60,17 +61,17 @@ def catch_up_sentence(runs: dict[tuple[str, int], Any], first: int, budget: int)
     return " ".join(parts)
 
 
-def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
-    cfg, runs, first = result["cfg"], result["runs"], result["cfg"].seeds[0]
+def _write_section(recorder: Recorder, result: Lab03Result) -> None:
+    cfg, runs, first = result.cfg, result.runs, result.cfg.seeds[0]
     t = cfg.train
     sec = recorder.section(LAB, "Lab 03 — seq2seq date normalisation, with and without attention")
     sec.summary = (
         f"Protocol, fixed before measuring: a character-level bidirectional GRU encoder and a GRU decoder "
         f"(hidden {cfg.hidden_size}, embedding {cfg.embedding_dim}), built from the Lab 02 GRU cell; every variant gets "
-        f"the same {result['train_size']:,} training examples, batch {t.batch_size}, Adam lr {t.lr}, clipping at {t.clip}, "
+        f"the same {result.train_size:,} training examples, batch {t.batch_size}, Adam lr {t.lr}, clipping at {t.clip}, "
         f"scheduled sampling (teacher forcing {t.tf_start} -> {t.tf_end}, linear) and {t.steps} steps. The only "
         f"difference is the context vector: fixed (the encoder's final states) or attention. Test: "
-        f"{len(result['test']):,} examples over dates never seen in training ({len(result['long_test']):,} long, "
+        f"{len(result.test):,} examples over dates never seen in training ({len(result.long_test):,} long, "
         f">= {LONG_MIN} characters; short is < {SHORT_MAX}). The baseline-vs-Bahdanau gap is quoted over "
         f"{len(cfg.seeds)} seed(s): {list(cfg.seeds)}"
         + (
@@ -81,7 +82,7 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
     )
     rows = []
     for (variant, seed), r in runs.items():
-        acc = r["test"]
+        acc = r.test
         for part in ("all", "short", "long"):
             if part in acc:
                 recorder.number(
@@ -91,24 +92,24 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
                     100 * acc[part],
                     "%",
                 )
-        if "alignment" in r:
+        if r.alignment is not None:
             recorder.number(
                 f"lab03.{variant}.seed{seed}.alignment",
                 LAB,
                 f"{NAMES[variant]} (seed {seed}) attention alignment on long inputs",
-                100 * r["alignment"],
+                100 * r.alignment,
                 "%",
             )
         rows.append(
             [
                 NAMES[variant],
                 seed,
-                r["params"],
-                r["history"].train_seconds,
+                r.params,
+                r.history.train_seconds,
                 100 * acc["all"],
                 100 * acc.get("short", float("nan")),
                 100 * acc.get("long", float("nan")),
-                100 * r["alignment"] if "alignment" in r else "—",
+                100 * r.alignment if r.alignment is not None else "—",
             ]
         )
     sec.tables.append(
@@ -127,10 +128,11 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
         f"Gap on long inputs (Bahdanau minus baseline): {', '.join(f'{x:.1f}' for x in g)} points "
         f"(seeds {list(cfg.seeds)}), mean {statistics.mean(g):.1f}. " + catch_up_sentence(runs, first, t.steps)
     )
-    models_first = {NAMES[v]: asdict(runs[(v, first)]["history"]) for v in cfg.variants}
+    models_first = {NAMES[v]: asdict(runs[(v, first)].history) for v in cfg.variants}
     with_continued = dict(models_first)
-    if runs[("none", first)].get("continued"):
-        with_continued[CONTINUED] = asdict(runs[("none", first)]["continued"])
+    continued = runs[("none", first)].continued
+    if continued is not None:
+        with_continued[CONTINUED] = asdict(continued)
     sec.figures.append(
         Figure(
             "Learning curves against steps",
@@ -156,16 +158,18 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
             "Accuracy against input length",
             "Test exact match in 20-character bins (bins with >= 10 examples): the picture of "
             "Bahdanau et al.'s figure 2 — a fixed context degrades as inputs grow.",
-            plots.accuracy_by_length({NAMES[v]: runs[(v, first)]["curve"] for v in cfg.variants}),
+            plots.accuracy_by_length({NAMES[v]: runs[(v, first)].curve for v in cfg.variants}),
         )
     )
     _exposure_section(sec, result)
-    model = runs[("bahdanau", first)]["model"]
-    example = max(result["long_test"][:200], key=lambda e: len(e.source) if len(e.source) < 140 else 0)
+    model = runs[("bahdanau", first)].model
+    example = max(result.long_test[:200], key=lambda e: len(e.source) if len(e.source) < 140 else 0)
     output = model.translate([example.source])[0]
     src, lengths = model.encode_sources([example.source])
     with torch.no_grad():
-        weights = model.decode(src.to(model_device(model)), lengths)[1][0].cpu().numpy()
+        attention = model.decode(src.to(model_device(model)), lengths)[1]
+    assert attention is not None, "an attention model's decoder returns its weights"
+    weights = attention[0].cpu().numpy()
     sec.figures.append(
         Figure(
             "Bahdanau attention for a long input",
@@ -175,10 +179,10 @@ def _write_section(recorder: Recorder, result: dict[str, Any]) -> None:
     )
 
 
-def _exposure_section(sec: LabSection, result: dict[str, Any]) -> None:
-    t = result["cfg"].train
+def _exposure_section(sec: LabSection, result: Lab03Result) -> None:
+    t = result.cfg.train
     runs = exposure_runs(result)
-    steps = runs[SCHEDULED]["history"].eval_step
+    steps = runs[SCHEDULED].history.eval_step
     how = {SCHEDULED: f"{t.tf_start} -> {t.tf_end}, the lab's", FORCED: "1.0 throughout", NEVER: "0.0 throughout"}
     alone = len(runs) == 1  # the quick profile: the runs that differ in teacher forcing alone are the full profile's
     if not alone:
@@ -190,7 +194,7 @@ def _exposure_section(sec: LabSection, result: dict[str, Any]) -> None:
                 + "; ".join(f"{name} ({how[name]})" for name in runs)
                 + ". Same architecture, data, seed, budget and optimiser.",
                 plots.series(
-                    {name: [100 * a["all"] for a in r["history"].val_accuracy] for name, r in runs.items()},
+                    {name: [100 * a["all"] for a in r.history.val_accuracy] for name, r in runs.items()},
                     "training step",
                     "validation exact match (%)",
                     "Learning with and without teacher forcing",
@@ -213,7 +217,7 @@ def _exposure_section(sec: LabSection, result: dict[str, Any]) -> None:
             "match is the same fed gold or fed its own; the difference is in what follows a first mistake.)",
             plots.series(
                 {
-                    f"{name} — {fed}": [100 * e[key]["all"] for e in r["history"].val_exposure]
+                    f"{name} — {fed}": [100 * e[key]["all"] for e in r.history.val_exposure]
                     for name, r in runs.items()
                     for fed, key in (("fed gold", "forced"), ("fed own", "free"))
                 },
@@ -240,12 +244,12 @@ def _exposure_section(sec: LabSection, result: dict[str, Any]) -> None:
             [
                 [
                     f"{name} ({how[name]})",
-                    100 * r["test"]["all"],
-                    100 * r["test"].get("long", float("nan")),
-                    100 * r["test_exposure"]["forced"]["all"],
-                    100 * r["test_exposure"]["free"]["all"],
-                    statistics.fmean(exposure(r["history"])),
-                    "{:.1f} at {}".format(*max(zip(exposure(r["history"]), steps, strict=True))),
+                    100 * r.test["all"],
+                    100 * r.test.get("long", float("nan")),
+                    100 * r.test_exposure["forced"]["all"],
+                    100 * r.test_exposure["free"]["all"],
+                    statistics.fmean(exposure(r.history)),
+                    "{:.1f} at {}".format(*max(zip(exposure(r.history), steps, strict=True))),
                 ]
                 for name, r in runs.items()
             ],
@@ -257,13 +261,13 @@ def _exposure_section(sec: LabSection, result: dict[str, Any]) -> None:
     )
 
 
-def _teacher_forcing_point(result: dict[str, Any]) -> TalkingPoint:
-    t = result["cfg"].train
+def _teacher_forcing_point(result: Lab03Result) -> TalkingPoint:
+    t = result.cfg.train
     runs = exposure_runs(result)
-    steps = runs[SCHEDULED]["history"].eval_step
-    bias = {name: statistics.fmean(exposure(r["history"])) for name, r in runs.items()}
-    final = {name: 100 * r["test"]["all"] for name, r in runs.items()}
-    curve = {name: [100 * a["all"] for a in r["history"].val_accuracy] for name, r in runs.items()}
+    steps = runs[SCHEDULED].history.eval_step
+    bias = {name: statistics.fmean(exposure(r.history)) for name, r in runs.items()}
+    final = {name: 100 * r.test["all"] for name, r in runs.items()}
+    curve = {name: [100 * a["all"] for a in r.history.val_accuracy] for name, r in runs.items()}
     halfway = len(steps) // 2 - 1
 
     def at_half(name: str) -> str:
@@ -323,9 +327,9 @@ ALONE = (
 )
 
 
-def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> None:
-    cfg, runs, first = result["cfg"], result["runs"], result["cfg"].seeds[0]
-    acc = {v: {k: 100 * x for k, x in runs[(v, first)]["test"].items()} for v in cfg.variants}
+def _claims_and_talking_points(recorder: Recorder, result: Lab03Result) -> None:
+    cfg, runs, first = result.cfg, result.runs, result.cfg.seeds[0]
+    acc = {v: {k: 100 * x for k, x in runs[(v, first)].test.items()} for v in cfg.variants}
     g = gaps(result)
     att, history, found = catch_up(runs, first)
     close = CATCH_UP_MARGINS[-1]
@@ -362,11 +366,8 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
             "lab03.gap_long",
         )
     )
-    align = {
-        v: 100 * runs[(v, first)]["alignment"]
-        for v in ("bahdanau", "luong", "luong_dot")
-        if "alignment" in runs.get((v, first), {})
-    }
+    aligned = {v: runs[(v, first)].alignment for v in ("bahdanau", "luong", "luong_dot") if (v, first) in runs}
+    align = {v: 100 * a for v, a in aligned.items() if a is not None}
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -386,7 +387,7 @@ def _claims_and_talking_points(recorder: Recorder, result: dict[str, Any]) -> No
         )
     )
 
-    curves = {v: runs[(v, first)]["curve"] for v in ("none", "bahdanau")}
+    curves = {v: runs[(v, first)].curve for v in ("none", "bahdanau")}
     span = {v: (100 * c[1][0], 100 * c[1][-1]) for v, c in curves.items()}
     lengths = curves["bahdanau"][0]
     recorder.talking_points.append(

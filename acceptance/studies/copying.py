@@ -9,23 +9,26 @@ from acceptance import plots
 from acceptance.measures import ATTENTION
 from acceptance.measures import LM_NAMES as NAMES
 from acceptance.record import Figure, Recorder, Table
+from acceptance.trained import BridgeResult, Lab02Result
 from rnnlab.metrics import copy_gain
 
 SECTION = "study-copying"
 
 
-def measure(study: Any, lab02: dict[str, Any], bridge: dict[str, Any], val_ids: Any) -> dict[str, Any]:
+def measure(study: Any, lab02: Lab02Result, bridge: BridgeResult, val_ids: Any) -> dict[str, Any]:
     """``copy_gain`` of every model over Lab 02's training window (the attention LM's window), at the
     study's distances that fit in it: model -> {d: (loss after another span, loss after the copy,
     the gain's standard error)}."""
-    window, seed = lab02["cfg"].train.seq_len, lab02["cfg"].train.seed
+    window, seed = lab02.cfg.train.seq_len, lab02.cfg.train.seed
     distances = [d for d in study.copy_distances if d + 2 * study.copy_span <= window]
     if not distances:
         raise ValueError(
             f"Studies.copy_span ({study.copy_span}) twice, with any of copy_distances {study.copy_distances} "
             f"between, does not fit the {window}-character training window; shorten the span"
         )
-    models = {k: r["model"] for k, r in lab02["runs"].items()} | {ATTENTION: bridge["run"]["model"]}
+    if bridge.run is None or bridge.run.model is None:
+        raise ValueError("the copying study reads the trained attention LM; this session did not train it")
+    models: dict[str, Any] = {k: r.model for k, r in lab02.runs.items()} | {ATTENTION: bridge.run.model}
     copies = {
         k: copy_gain(model, val_ids, window, study.copy_span, distances, study.copy_positions, seed=seed)
         for k, model in models.items()

@@ -14,17 +14,17 @@ if TYPE_CHECKING:
 
     from acceptance.profiles import Profile
     from acceptance.record import Recorder
-    from acceptance.runs import Result
+    from acceptance.trained import BridgeResult, Corpus, Lab02Result, RecallResult
 
 
 def test_in_context_copying(
-    profile: Profile, corpus: Result, lab02: Result, bridge: Result, recorder: Recorder
+    profile: Profile, corpus: Corpus, lab02: Lab02Result, bridge: BridgeResult, recorder: Recorder
 ) -> None:
     copying.write(recorder, copying.measure(profile.studies, lab02, bridge, corpus["val_ids"]))
 
 
 def test_a_longer_training_window(
-    profile: Profile, corpus: Result, lab02: Result, recorder: Recorder, device: torch.device
+    profile: Profile, corpus: Corpus, lab02: Lab02Result, recorder: Recorder, device: torch.device
 ) -> None:
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
 
@@ -34,5 +34,5 @@ def test_where_the_lstms_lead_appears(recorder: Recorder) -> None:
     sizes.write(recorder)
 
 
-def test_multi_query_associative_recall(recall: Result) -> None:
+def test_multi_query_associative_recall(recall: RecallResult) -> None:
     """The recall section (the bridge's criterion bridge.recall judges it in the full profile)."""

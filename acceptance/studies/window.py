@@ -3,29 +3,41 @@ models trained again on longer windows, the batch cut so every step sees the sam
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from acceptance import plots
-from acceptance.measures import CONTEXT_TOLERANCE, NAMES, lead
+from acceptance.measures import BASELINE, CONTEXT_TOLERANCE, NAMES, lead
+from acceptance.profiles import Lab02
 from acceptance.record import Figure, Recorder, Table
 from acceptance.runs import fresh_model
+from acceptance.trained import Corpus, Lab02Result, StudiedRun
 from rnnlab.metrics import effective_context, loss_by_context, perplexity
-from rnnlab.training import train_lm
+from rnnlab.training import TrainConfig, train_lm
 
 SECTION = "study-window"
 
 
-def measure(study: Any, lab02: dict[str, Any], corpus: dict[str, Any], device: torch.device) -> dict[str, Any]:
+@dataclass
+class Longer:
+    """Lab 02's models trained again on longer windows, beside Lab 02's own runs."""
+
+    cfg: Lab02
+    train: TrainConfig
+    runs: dict[str, StudiedRun]
+    lab02: dict[str, StudiedRun]
+
+
+def measure(study: Any, lab02: Lab02Result, corpus: Corpus, device: torch.device) -> Longer:
     """Lab 02's three models trained again on ``study.long_window``-character windows (same steps,
     characters, parameters, schedule and seed)."""
-    cfg = lab02["cfg"]
+    cfg = lab02.cfg
     t = cfg.train
     batch = t.batch_size * t.seq_len // study.long_window
     train_cfg = replace(t, seq_len=study.long_window, batch_size=batch)
-    out: dict[str, Any] = {"cfg": cfg, "train": train_cfg, "runs": {}, "lab02": lab02["runs"]}
+    out = Longer(cfg, train_cfg, {}, lab02.runs)
     for kind, hidden in cfg.hidden(len(corpus["vocab"])):
         model = fresh_model(cfg, kind, hidden, len(corpus["vocab"]), device)
         own = replace(train_cfg, lr=cfg.lr(kind))  # each at its own rate, as in Lab 02
@@ -33,25 +45,30 @@ def measure(study: Any, lab02: dict[str, Any], corpus: dict[str, Any], device: t
             model, corpus["train_ids"], corpus["val_ids"], own, desc=f"study {kind}, window {study.long_window}"
         )
         context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=t.seed)
-        out["runs"][kind] = {
-            "history": history,
-            "ppl": perplexity(history.val_loss[-1]),
-            "context": context,
-            "reach": effective_context(context, CONTEXT_TOLERANCE),
-        }
+        out.runs[kind] = StudiedRun(
+            kind,
+            hidden,
+            own.lr,
+            model.num_parameters(),
+            history,
+            None,  # not saved: a study's model
+            perplexity(history.val_loss[-1]),
+            context=context,
+            reach=effective_context(context, CONTEXT_TOLERANCE),
+        )
     return out
 
 
-def write(recorder: Recorder, longer: dict[str, Any]) -> None:
-    cfg, runs = longer["cfg"], longer["lab02"]
+def write(recorder: Recorder, longer: Longer) -> None:
+    cfg, runs = longer.cfg, longer.lab02
     sec = recorder.section(SECTION, "Study — is the gated models' lead capped by the training window?")
     sec.summary = (
         f"Lab 02 trains on {cfg.train.seq_len}-character windows (truncated BPTT); here the same three models "
-        f"train on {longer['train'].seq_len}-character ones with the same characters per step. A finding, not a "
+        f"train on {longer.train.seq_len}-character ones with the same characters per step. A finding, not a "
         "criterion (issue #16 asked the question; the answer is reported either way)."
     )
-    t, lt = cfg.train, longer["train"]
-    before, after = lead(runs), lead(longer["runs"])
+    t, lt = cfg.train, longer.train
+    before, after = lead(runs), lead(longer.runs)
     sec.tables.append(
         Table(
             f"Is the gated models' lead capped by the {t.seq_len}-character window?",
@@ -67,12 +84,12 @@ def write(recorder: Recorder, longer: dict[str, Any]) -> None:
             [
                 [
                     NAMES[k],
-                    runs[k]["ppl"],
-                    longer["runs"][k]["ppl"],
-                    "—" if k == "rnn" else f"{before[k]:.1f}%",
-                    "—" if k == "rnn" else f"{after[k]:.1f}%",
-                    runs[k]["reach"],
-                    longer["runs"][k]["reach"],
+                    runs[k].ppl,
+                    longer.runs[k].ppl,
+                    "—" if k == BASELINE else f"{before[k]:.1f}%",
+                    "—" if k == BASELINE else f"{after[k]:.1f}%",
+                    runs[k].reach,
+                    longer.runs[k].reach,
                 ]
                 for k in runs
             ],
@@ -87,19 +104,21 @@ def write(recorder: Recorder, longer: dict[str, Any]) -> None:
             f"As above, for the models trained on {lt.seq_len}-character windows (dashed: the "
             f"{t.seq_len}-character runs).",
             plots.context_curves(
-                {f"{NAMES[k]} ({lt.seq_len})": r["context"] for k, r in longer["runs"].items()},
-                {f"{NAMES[k]} ({lt.seq_len})": r["reach"] for k, r in longer["runs"].items()},
-                dashed={f"{NAMES[k]} ({t.seq_len})": runs[k]["context"] for k in longer["runs"]},
+                {f"{NAMES[k]} ({lt.seq_len})": r.context for k, r in longer.runs.items()},
+                {f"{NAMES[k]} ({lt.seq_len})": r.reach for k, r in longer.runs.items()},
+                dashed={f"{NAMES[k]} ({t.seq_len})": runs[k].context for k in longer.runs},
             ),
         )
     )
-    before, after, lt = lead(runs), lead(longer["runs"]), longer["train"]
-    reach = {k: r["reach"] for k, r in longer["runs"].items()}
+    before, after, lt = lead(runs), lead(longer.runs), longer.train
+    reach = {k: r.reach for k, r in longer.runs.items()}
     sec.notes.append(
         f"Trained again on {lt.seq_len}-character windows (batch {lt.batch_size}: the same characters per step), "
-        f"the LSTM's lead over the RNN went from {before['lstm']:.1f}% to {after['lstm']:.1f}% and the GRU's from "
-        f"{before['gru']:.1f}% to {after['gru']:.1f}%; effective context RNN {reach['rnn']}, LSTM {reach['lstm']}, "
-        f"GRU {reach['gru']}: "
+        "the gated models' leads over the RNN went "
+        + ", ".join(f"{NAMES[k]} {before[k]:.1f}% -> {after[k]:.1f}%" for k in before)
+        + "; effective context "
+        + ", ".join(f"{NAMES[k]} {v}" for k, v in reach.items())
+        + ": "
         + (
             "the longer window widened the best gated model's lead."
             if max(after.values()) > max(before.values())

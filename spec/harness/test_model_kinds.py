@@ -67,8 +67,9 @@ def test_a_registered_kind_trains_and_appears_in_lab02s_comparison_and_report(mg
     )
     monkeypatch.setattr(runs, "peak_rss_mib", lambda fn: 0.0)  # about 3 s a call in a large process; not at stake
     result = runs.lab02(replace(smoke, lab02=lab02), corpus, tmp_path, torch.device("cpu"))
-    assert mgu in result["runs"] and result["runs"][mgu]["history"].val_loss, "the new kind trained in Lab 02"
-    assert set(result["runs"][mgu]["gates"]["saturation"]) == {"f"}, "its gate is traced on real text from the registry"
+    assert mgu in result.runs and result.runs[mgu].history.val_loss, "the new kind trained in Lab 02"
+    gates = result.runs[mgu].gates
+    assert gates is not None and set(gates.saturation) == {"f"}, "its gate is traced on real text from the registry"
 
     recorder = Recorder()
     sections.lab02.write(recorder, result)

@@ -127,21 +127,25 @@ def test_a_talking_point_says_the_answer_first_then_lists_this_runs_evidence(tmp
 def test_a_run_of_the_lstm_alone_keeps_its_own_talking_point():
     """Issue #34: a learner's Lab 02 run of one model (`rnnlab exercise accept DIR --lab 02 --model lstm`) had no
     talking point at all; the one about its own gates needs no other model, and comes with this run's numbers."""
-    from types import SimpleNamespace
-
     from acceptance import sections
     from acceptance.profiles import PROFILES
+    from acceptance.trained import GateStudy, Lab02Result, StudiedRun
+    from rnnlab.gates import Tracking
     from rnnlab.training.lm import History
 
     history = History(train_loss=[2.0, 1.9], val_loss=[1.8], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
-    gates = {
-        "saturation": {g: ([0.9, 0.1, 0.6], [0.05, 0.8, 0.2]) for g in ("f", "i", "o")},
-        "units": 3,
-        "found": SimpleNamespace(unit=1, held_out=0.73),
-    }
-    run = {"kind": "lstm", "hidden": 3, "params": 100, "history": history, "ppl": 6.05, "gates": gates}
+    gates = GateStudy(
+        state="c",
+        found=Tracking(unit=1, chosen_on=0.8, held_out=0.73),
+        saturation={g: ([0.9, 0.1, 0.6], [0.05, 0.8, 0.2]) for g in ("f", "i", "o")},
+        units=3,
+        snippet="",
+        unit_values=[],
+        feature=[],
+    )
+    run = StudiedRun("lstm", 3, 1e-2, 100, history, None, 6.05, gates=gates)
     rec = Recorder()
-    sections.lab02.write(rec, {"cfg": PROFILES["quick"].lab02, "runs": {"lstm": run}})
+    sections.lab02.write(rec, Lab02Result(PROFILES["quick"].lab02, "quick", {"lstm": run}, {}, {}, {}))
     (point,) = rec.talking_points
     assert point.question == "Walk through the LSTM gates", point.question
     assert any("r = 0.73" in item for item in point.measured), point.measured
@@ -150,8 +154,11 @@ def test_a_run_of_the_lstm_alone_keeps_its_own_talking_point():
 def test_the_quick_profiles_single_bahdanau_run_still_answers_what_teacher_forcing_is():
     """The runs that differ only in teacher forcing (always on, never) are the full profile's; the quick profile's
     report still answers the question with its own run's exposure bias, and says where the comparison is."""
+    from pathlib import Path
+
     from acceptance import sections
     from acceptance.profiles import PROFILES
+    from acceptance.trained import Lab03Result, Seq2SeqRun
     from rnnlab.training.seq2seq import Seq2SeqHistory
 
     cfg = PROFILES["quick"].lab03
@@ -160,8 +167,9 @@ def test_the_quick_profiles_single_bahdanau_run_still_answers_what_teacher_forci
     history = Seq2SeqHistory(
         eval_step=[300, 600], val_accuracy=[{"all": 0.5}, {"all": 0.9}], val_exposure=[exposure, exposure]
     )
-    run = {"history": history, "test": {"all": 0.97}}
-    point = sections.lab03._teacher_forcing_point({"cfg": cfg, "runs": {("bahdanau", cfg.seeds[0]): run}})
+    run = Seq2SeqRun(None, history, Path(), 0, {"all": 0.97}, {}, ([], []))  # type: ignore[arg-type]
+    result = Lab03Result(cfg, {("bahdanau", cfg.seeds[0]): run}, None, None, [], [], 0)
+    point = sections.lab03._teacher_forcing_point(result)
     assert point.question == "What is teacher forcing, and what does scheduled sampling fix?"
     assert any("exposure bias" in item and "3.00 points" in item and "97.0%" in item for item in point.measured), (
         point.measured
@@ -176,27 +184,28 @@ def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findi
     from acceptance.measures import ATTENTION, TIMED
     from acceptance.profiles import PROFILES
     from acceptance.runs import bridge_train_config
+    from acceptance.trained import BridgeResult, Lab02Result, StudiedRun
     from rnnlab.cells import MODEL_KINDS
     from rnnlab.training.lm import History
 
     profile = PROFILES["quick"]
     assert not profile.bridge.train_lm, "this spec is about a profile that does not train the attention LM"
     history = History(train_loss=[2.0, 1.9], val_loss=[1.6], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
-    runs = {k: {"ppl": 4.8, "reach": 16, "params": 216_000, "history": history} for k in MODEL_KINDS}
+    runs = {k: StudiedRun(k, 8, 1e-2, 216_000, history, None, 4.8, reach=16) for k in MODEL_KINDS}
     lengths = profile.bridge.timing_lengths
-    result = {
-        "cfg": profile.bridge,
-        "train": bridge_train_config(profile),
-        "run": None,
-        "window": profile.lab02.train.seq_len,
-        "lab02": {"runs": runs},
-        "timing": {(k, T): 0.001 * T for k in (TIMED, ATTENTION) for T in lengths},
-        "depth": {(k, T): (T if k != ATTENTION else 40) for k in (*MODEL_KINDS, ATTENTION) for T in lengths},
-        "growth": {TIMED: 30.0, ATTENTION: 60.0},
-        "device": "cpu",
-        "dropout": 0.0,
-        "profile": "quick",
-    }
+    result = BridgeResult(
+        growth={TIMED: 30.0, ATTENTION: 60.0},
+        depth={(k, T): (T if k != ATTENTION else 40) for k in (*MODEL_KINDS, ATTENTION) for T in lengths},
+        cfg=profile.bridge,
+        train=bridge_train_config(profile),
+        run=None,
+        window=profile.lab02.train.seq_len,
+        lab02=Lab02Result(profile.lab02, "quick", runs, {}, {}, {}),
+        timing={(k, T): 0.001 * T for k in (TIMED, ATTENTION) for T in lengths},
+        device="cpu",
+        dropout=0.0,
+        profile="quick",
+    )
     rec = Recorder()
     sections.bridge.write(rec, result)
     assert not [n for n in rec.numbers if n.startswith("bridge.attention.")], "no number of a model not trained"
