@@ -17,7 +17,17 @@ from typing import Any
 
 import torch
 
-from acceptance.measures import ATTENTION, CONTEXT_TOLERANCE, FIELD_POSITIONS, SNIPPET, TIMED, known_word_share, words
+from acceptance.measures import (
+    ATTENTION,
+    BASELINE,
+    CONTEXT_TOLERANCE,
+    FIELD_POSITIONS,
+    LSTM,
+    SNIPPET,
+    TIMED,
+    known_word_share,
+    words,
+)
 from acceptance.parallel import run_all
 from acceptance.profiles import Bridge, Lab02, Lab03, Profile, Recall, largest_hidden
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
@@ -69,7 +79,7 @@ def lab01(profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device
     cfg = profile.lab01
     vocab = corpus["vocab"]
     seed_everything(cfg.train.seed)
-    model = set_fast(CharLM(len(vocab), "rnn", cfg.hidden_size, 1, cfg.embedding_dim, cfg.dropout)).to(device)
+    model = set_fast(CharLM(len(vocab), BASELINE, cfg.hidden_size, 1, cfg.embedding_dim, cfg.dropout)).to(device)
     known = set(words(corpus["train"]))
     untrained_sample = sample(model, vocab, cfg.sample_length, 0.8, seed=0)
     history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], cfg.train, desc="lab01 rnn")
@@ -133,7 +143,7 @@ def lab02(
     if cfg.equal_width:  # the tutorials' comparison: an RNN as wide as each gated model
         for kind, hidden in sizes.items():
             if MODEL_KINDS[kind].sigmoid_gates:
-                jobs[("width", kind)] = job("rnn", hidden, f"rnn-{hidden}", False)
+                jobs[("width", kind)] = job(BASELINE, hidden, f"{BASELINE}-{hidden}", False)
     if attention:
         jobs[("attention",)] = lambda: train_attention_lm(profile, corpus, device)
     # the longest runs first (the models of the comparison, the attention LM, then the narrow RNNs), so that two
@@ -219,7 +229,7 @@ def fresh_model(cfg: Lab02, kind: str, hidden: int, vocab_size: int, device: tor
             cfg.layers,
             cfg.embedding_dim,
             dropout=cfg.dropout,
-            forget_bias=cfg.lstm_forget_bias if kind == "lstm" else None,
+            forget_bias=cfg.lstm_forget_bias if kind == LSTM else None,
         )
     ).to(device)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acceptance import plots
-from acceptance.measures import NAMES, reduction
+from acceptance.measures import BASELINE, NAMES, reduction
 from acceptance.profiles import PROFILES
 from acceptance.record import Figure, Recorder, Table
 from acceptance.records import MEASURED, gating, rate_text, rnn_spread
@@ -52,7 +52,7 @@ def _params(kind: str, hidden: int) -> int:
 
 def _noise_text() -> str:
     """The RNN's own spread over seeds at Lab 02's budget (the gating study), against which one seed's gap is read."""
-    noise = rnn_spread("quick", PROFILES["quick"].lab02.lr("rnn"))
+    noise = rnn_spread("quick", PROFILES["quick"].lab02.lr(BASELINE))
     return (
         "" if noise is None else f"; at Lab 02's budget the RNN alone moves {noise:.1f}% over the gating study's seeds"
     )
@@ -101,7 +101,7 @@ def table_rows(runs: list[SizeRun]) -> list[list[object]]:
     for b in sorted({r.budget for r in runs}):
         if not all((b, k) in by for k in MODEL_KINDS):
             continue
-        rnn = by[(b, "rnn")]
+        rnn = by[(b, BASELINE)]
         for kind in MODEL_KINDS:
             r = by[(b, kind)]
             rate, ppl = r.best
@@ -115,7 +115,7 @@ def table_rows(runs: list[SizeRun]) -> list[list[object]]:
                     " / ".join(f"{rate_text(x)}: {p:.3f}" for x, p in r.grid),
                     rate_text(rate) + edge,
                     f"{ppl:.3f}",
-                    "—" if kind == "rnn" else f"{reduction(rnn.best[1], ppl):+.1f}%",
+                    "—" if kind == BASELINE else f"{reduction(rnn.best[1], ppl):+.1f}%",
                 ]
             )
     return rows
@@ -166,9 +166,11 @@ def write(recorder: Recorder) -> None:
                 ),
             )
         )
-        leads = {k: [reduction(by[(b, "rnn")].best[1], by[(b, k)].best[1]) for b in complete] for k in MODEL_KINDS}
+        leads = {k: [reduction(by[(b, BASELINE)].best[1], by[(b, k)].best[1]) for b in complete] for k in MODEL_KINDS}
         sec.notes.append(
             "Reduction against the RNN of the same size, smallest to largest budget: "
-            + "; ".join(f"{NAMES[k]} " + " -> ".join(f"{v:+.1f}%" for v in leads[k]) for k in MODEL_KINDS if k != "rnn")
+            + "; ".join(
+                f"{NAMES[k]} " + " -> ".join(f"{v:+.1f}%" for v in leads[k]) for k in MODEL_KINDS if k != BASELINE
+            )
             + "."
         )
