@@ -1,6 +1,8 @@
 """The acceptance profiles hold budgets; what was measured outside a run is a record under
 acceptance/measured/ with its provenance, and every learning rate is the one its recorded grid chose."""
 
+from pathlib import Path
+
 import pytest
 
 from acceptance.profiles import GATING_LR_GRID, HIDDEN_MULTIPLE, LR_GRID, PROFILES, RECALL_LR_GRID, only_models
@@ -214,3 +216,24 @@ def test_the_size_study_holds_every_kind_at_every_budget_it_measured():
         assert r["hidden"] == largest_hidden(kind, 65, lab02.embedding_dim, r["budget"]), r
         assert r["steps"] == lab02.train.steps, f"every size trains Lab 02's steps: {r}"
         assert r["command"].startswith("python -m acceptance.grid ") and f"--budget {r['budget']}" in r["command"], r
+
+
+def test_the_attention_lm_trains_where_the_profile_or_a_study_needs_it(monkeypatch):
+    """The quick profile leaves the bridge's attention LM to the full profile (`tox` within 12 minutes), but the
+    in-context copying study reads the trained model in any profile: a session that collects it trains it."""
+    from types import SimpleNamespace
+
+    from acceptance import harness
+    from acceptance.profiles import PROFILES
+
+    monkeypatch.setattr(harness, "WANTS", dict(harness.WANTS))
+    monkeypatch.setattr(harness, "REPORT", dict(harness.REPORT))
+
+    def item(path: Path, *fixtures: str) -> SimpleNamespace:
+        return SimpleNamespace(fspath=path, fixturenames=fixtures, add_marker=lambda marker: None)
+
+    acceptance = Path(harness.__file__).parent
+    harness.pytest_collection_modifyitems([item(acceptance / "test_bridge.py", "bridge")])
+    assert not harness.trains_attention_lm(PROFILES["quick"]) and harness.trains_attention_lm(PROFILES["full"])
+    harness.pytest_collection_modifyitems([item(harness.STUDIES / "test_studies.py", "lab02", "bridge")])
+    assert harness.trains_attention_lm(PROFILES["quick"]), "the copying study reads the trained attention LM"
