@@ -167,7 +167,7 @@ def test_the_quick_profiles_single_bahdanau_run_still_answers_what_teacher_forci
     history = Seq2SeqHistory(
         eval_step=[300, 600], val_accuracy=[{"all": 0.5}, {"all": 0.9}], val_exposure=[exposure, exposure]
     )
-    run = Seq2SeqRun(None, history, Path(), 0, {"all": 0.97}, {}, ([], []))  # type: ignore[arg-type]
+    run = Seq2SeqRun(None, history, Path(), 0, {"all": 0.97}, {}, ([], []))  # no model: the talking point reads none
     result = Lab03Result(cfg, {("bahdanau", cfg.seeds[0]): run}, None, None, [], [], 0)
     point = sections.lab03._teacher_forcing_point(result)
     assert point.question == "What is teacher forcing, and what does scheduled sampling fix?"
