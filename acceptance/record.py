@@ -219,6 +219,9 @@ class TalkingPoint:
     answer: str  # the standard answer with its source, no more than MAX_ANSWER_SENTENCES sentences
     measured: list[str]  # this run's evidence, one number or comparison per item
     evidence: str  # where in the report the cited numbers are (a section or criterion anchor)
+    # numbers this run did not measure, recorded by earlier runs (each item names their machine and commit): what a
+    # profile that leaves a model to another profile still has to say
+    recorded: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         said = sentences(self.answer)

@@ -305,9 +305,10 @@ def _talking_point(result: BridgeResult) -> TalkingPoint:
             f"T = {short} and {depth[(TIMED, long_)]:,} at T = {long_}; the attention LM {depth[(ATTENTION, short)]:,} "
             f"and {depth[(ATTENTION, long_)]:,} (criterion bridge.sequential_ops).",
             step_time,
-            _quality(result, run) if run is not None else _quality_recorded(result),
+            *([_quality(result, run)] if run is not None else []),
         ],
         "section-bridge",
+        recorded=[] if run is not None else [_quality_recorded(result)],
     )
 
 

@@ -177,7 +177,7 @@ def test_the_quick_profiles_single_bahdanau_run_still_answers_what_teacher_forci
     assert any("tox -e full" in item for item in point.measured), "it names where the comparison runs"
 
 
-def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findings():
+def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findings(tmp_path):
     """The quick profile leaves the bridge's attention LM to the full profile (`tox` within 12 minutes): its report
     records no number of that model, and quotes the findings recorded at its budget, with machine and commit."""
     from acceptance import sections
@@ -212,5 +212,12 @@ def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findi
     assert rec.numbers["bridge.step_growth.attention"].value == 60.0, "what it measures untrained is recorded"
     assert "tox -e full" in rec.sections["bridge"].summary
     (point,) = rec.talking_points
-    quality = point.measured[-1]
+    (quality,) = point.recorded
+    assert not [m for m in point.measured if "perplexity" in m], "what this run did not measure is not `measured`"
     assert "recorded by earlier runs" in quality and "git " in quality and "perplexity 5." in quality, quality
+    _, html_path = write_report(rec, REPORT_META, tmp_path)
+    html = " ".join(html_path.read_text().split())
+    assert "Recorded by earlier runs, not measured in this one" in html, (
+        "the page says which numbers are not this run's"
+    )
+    assert "except those marked as recorded by earlier runs" in html, "and its footer does not claim every number"
