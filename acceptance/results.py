@@ -175,6 +175,8 @@ def _full_against_quick_spread(measured: Path) -> list[str]:
             "The recorded full run (claims-full.json) holds its criteria as words, from before criteria were recorded "
             "as numbers (issue #33); its margins cannot be computed. Record a new one with `tox -e full`.",
         ]
+    # the gating study's seeds at the full budget decide the equal-compute comparisons (issue #32: Lab 02's protocol)
+    gated = {f"lab02.{v.kind}_beats_rnn": v for v in records.gating_verdicts(records.gating("full")) if v.layers == 1}
     rows = []
     for cid, entries in recorded.items():
         full_bounds = [Bound.from_json(b) for b in entries]
@@ -184,6 +186,9 @@ def _full_against_quick_spread(measured: Path) -> list[str]:
             sd = statistics.stdev(q.margin for q in column) if len(column) >= 2 else None
             if cid in over_seeds:
                 verdict = "measured over seeds (seeds-full.json)"
+            elif cid in gated:
+                v = gated[cid]
+                verdict = f"measured over seeds (gating.json): {v.gaps_text}, {v.ratio} sd, {v.verdict}"
             elif sd is None:
                 verdict = "no quick counterpart: its own seeds decide"
             elif (sd == 0 and b.passed) or b.margin >= spread.ROBUST_SDS * sd:

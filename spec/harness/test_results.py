@@ -42,3 +42,11 @@ def test_a_full_run_recorded_in_words_is_not_parsed(tmp_path):
     (tmp_path / "seeds-quick.json").write_text(json.dumps({"criteria": {}}))
     table = "\n".join(results._full_against_quick_spread(tmp_path))
     assert "as words" in table and "tox -e full" in table, table
+
+
+def test_the_full_profiles_equal_compute_criteria_are_judged_by_the_gating_studys_seeds():
+    """Issue #32: at the full budget the equal-compute comparisons are decided by the gating study's three seeds
+    (gating.json), Lab 02's protocol; RESULTS.md says so beside the one-seed run, not 'its own seeds decide'."""
+    table = "\n".join(results._full_against_quick_spread(results.records.MEASURED))
+    row = next(line for line in table.splitlines() if line.startswith("| `lab02.lstm_beats_rnn` |"))
+    assert "measured over seeds (gating.json)" in row and "sd" in row, row
