@@ -240,17 +240,14 @@ def _findings(sec: LabSection, result: BridgeResult) -> None:
 def _recorded(result: BridgeResult) -> tuple[str, str]:
     """The attention LM's perplexity and context findings recorded at this profile's budget (findings.json), for a
     profile that does not train it, each with the machine and commit that measured it."""
-
-    def one(key: str) -> str:
-        found = recorded_finding(result.profile, key)
-        if found is None:
-            return f"not trained in this profile and not recorded at its budget ({FULL_COMMAND})"
-        return f"recorded, not this run: {found[0]} ({found[1]})"
-
-    return one("bridge.attention_perplexity"), one("bridge.attention_context")
+    found = [recorded_finding(result.profile, key) for key in QUALITY_FINDINGS]
+    ppl, context = (NOT_RECORDED if f is None else f"recorded, not this run: {f[0]} ({f[1]})" for f in found)
+    return ppl, context
 
 
+QUALITY_FINDINGS = ("bridge.attention_perplexity", "bridge.attention_context")  # findings.json's keys
 FULL_COMMAND = "RNNLAB_PROFILE=full tox -e full trains it"
+NOT_RECORDED = f"not trained in this profile and not recorded at its budget ({FULL_COMMAND})"
 
 
 def _where(result: BridgeResult) -> str:
@@ -332,12 +329,9 @@ def _quality(result: BridgeResult, run: AttentionRun) -> str:
 
 def _quality_recorded(result: BridgeResult) -> str:
     """The quality line of a profile that does not train the attention LM: the findings recorded at its budget."""
-    ppl = recorded_finding(result.profile, "bridge.attention_perplexity")
-    context = recorded_finding(result.profile, "bridge.attention_context")
+    ppl, context = (recorded_finding(result.profile, key) for key in QUALITY_FINDINGS)
     if ppl is None or context is None:
-        return (
-            f"Quality at Lab 02's budget: not trained in this profile and not recorded at its budget ({FULL_COMMAND})."
-        )
+        return f"Quality at Lab 02's budget: {NOT_RECORDED}."
     return (
         "Quality at Lab 02's budget and parameter count, a finding recorded by earlier runs (this profile does not "
         f"train the attention LM; the full profile does): {ppl[0]}; {context[0]} ({ppl[1]})."
