@@ -29,8 +29,24 @@ def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     ]
 
 
-def _seconds(record: dict[str, Any]) -> str:
-    return ", ".join(f"{what} {s:,} s" for what, s in record["seconds"].items())
+def _wall_times(entries: list[dict[str, Any]]) -> list[str]:
+    """One row a run, newest first; the whole command's seconds, then each part's ("—" where that run did not time it); under
+    the table each run's command and circumstances, numbered as its row."""
+    parts: list[str] = []
+    for r in entries:
+        parts += [what for what in r["seconds"] if what not in parts]
+    parts.sort(key=lambda what: not what.startswith("tox"))  # the whole command's time first, then its parts
+    rows = [
+        [
+            f"[{i}]",
+            r["git"],
+            r["machine"],
+            *(f"{r['seconds'][what]:,}" if what in r["seconds"] else "—" for what in parts),
+        ]
+        for i, r in enumerate(entries, 1)
+    ]
+    notes = [f"{i}. `{r['command']}`" for i, r in enumerate(entries, 1)]
+    return [*_table(["run", "git", "machine", *(f"{what} (s)" for what in parts)], rows), "", *notes]
 
 
 def render() -> str:
@@ -47,11 +63,9 @@ def render() -> str:
         "## How long `tox` takes",
         "",
     ]
-    for r in runs["tox"]:
-        out.append(f"- {r['machine']}, git {r['git']} (`{r['command']}`): {_seconds(r)}.")
+    out += _wall_times(runs["tox"])
     out += ["", "## The full profile (`tox -e full`)", ""]
-    for r in runs["full"]:
-        out.append(f"- {r['machine']}, git {r['git']} (`{r['command']}`): {_seconds(r)}.")
+    out += _wall_times(runs["full"])
     out += ["", "## What each reference run measured for the claims", ""]
     for profile in ("quick", "full"):
         path = measured / f"claims-{profile}.json"

@@ -50,3 +50,17 @@ def test_the_full_profiles_equal_compute_criteria_are_judged_by_the_gating_study
     table = "\n".join(results._full_against_quick_spread(results.records.MEASURED))
     row = next(line for line in table.splitlines() if line.startswith("| `lab02.lstm_beats_rnn` |"))
     assert "measured over seeds (gating.json)" in row and "sd" in row, row
+
+
+def test_wall_times_are_one_table_the_whole_commands_seconds_first():
+    """Each recorded run is a row (newest first) and each part a column, the whole command's seconds leading, so two
+    runs compare at a glance; a part a run did not time reads "—", never 0; its command is the note of its number."""
+    runs = [
+        {"machine": "EPYC", "git": "bbb", "command": "tox (new)", "seconds": {"Lab 02": 246, "tox": 1637}},
+        {"machine": "Xeon", "git": "aaa", "command": "tox (old)", "seconds": {"curriculum": 62, "tox": 999}},
+    ]
+    lines = results._wall_times(runs)
+    assert lines[0] == "| run | git | machine | tox (s) | Lab 02 (s) | curriculum (s) |", lines[0]
+    assert lines[2] == "| [1] | bbb | EPYC | 1,637 | 246 | — |", lines[2]
+    assert lines[3] == "| [2] | aaa | Xeon | 999 | — | 62 |", lines[3]
+    assert lines[-2:] == ["1. `tox (new)`", "2. `tox (old)`"], lines[-2:]
