@@ -78,6 +78,13 @@ _STARTED_AT = dt.datetime.now(dt.timezone.utc)
 LAB_SECONDS: dict[str, float] = {}  # wall seconds of each lab's tests (setup, call, teardown)
 
 
+def rerun_command(profile: str, report: str, learner: str | None) -> str:
+    """The tox command that writes this report again: ``tox -e studies`` for the studies, else the acceptance run
+    (with the learner's copy where one trained)."""
+    impl = f"RNNLAB_IMPL={learner} " if learner else ""
+    return f"{impl}RNNLAB_PROFILE={profile} tox -e {'studies' if report == 'studies' else 'acceptance'}"
+
+
 def _lab(item: pytest.Item) -> str:
     return Path(str(item.fspath)).stem.removeprefix("test_")
 
@@ -364,8 +371,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
         "seed": profiles.seed(),
         # how to run this again: `rnnlab exercise accept` names itself (RNNLAB_COMMAND), tox is the default
         "command": os.environ.get("RNNLAB_COMMAND")
-        or ("RNNLAB_IMPL=" + str(LEARNER.directory) + " " if LEARNER else "")
-        + f"RNNLAB_PROFILE={prof} tox -e acceptance",
+        or rerun_command(prof, REPORT["name"], str(LEARNER.directory) if LEARNER else None),
         "trained_code": trained_code(),
     }
     try:

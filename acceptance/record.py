@@ -185,6 +185,13 @@ class LabSection:
     samples: list[tuple[str, str]] = field(default_factory=list)  # (label, text)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def nav(self) -> str:
+        """Its name in the report's contents line: "Lab 02" from "Lab 02 — ...", "copying study" from study-copying."""
+        if self.lab.startswith("study-"):
+            return f"{self.lab.removeprefix('study-')} study"
+        return self.title.split(" — ")[0]
+
 
 @dataclass
 class Claim:

@@ -243,6 +243,12 @@ def write_report(
         summary=payload["summary"],
         reference=payload.get("reference"),
         numbers=payload["numbers"] if reference is not None else [],
+        contents=[
+            *([("criteria", "criteria")] if criteria else []),
+            *([("claims", "claims vs measured")] if recorder.claims else []),
+            *((f"section-{s.lab}", s.nav) for s in sections),
+            *([("talking-points", "interview talking points")] if recorder.talking_points else []),
+        ],
         fmt=format_value,
         title="rnnlab studies" if name == "studies" else "rnnlab acceptance report",
     )

@@ -221,3 +221,33 @@ def test_a_profile_that_does_not_train_the_attention_lm_shows_its_recorded_findi
         "the page says which numbers are not this run's"
     )
     assert "except those marked as recorded by earlier runs" in html, "and its footer does not claim every number"
+
+
+def test_a_report_of_findings_only_has_no_empty_criteria_table_and_names_each_study_apart(tmp_path):
+    """The studies report (`tox -e studies`) judges nothing: no criteria heading over an empty table, and its
+    contents line names each study by what it studies, not "Study" four times."""
+    rec = Recorder()
+    rec.section("study-copying", "Study — what an exact earlier copy is worth (in-context copying)")
+    rec.section("study-window", "Study — is the gated models' lead capped by the training window?")
+    rec.section("lab02", "Lab 02 — LSTM and GRU, and why they help")
+    _, html_path = write_report(rec, {**REPORT_META, "command": "tox -e studies"}, tmp_path, "studies")
+    html = html_path.read_text()
+    assert "No criterion was judged in this run" in html, "the banner says nothing was judged"
+    assert 'id="criteria"' not in html and 'href="#criteria"' not in html, (
+        "a report without criteria has no criteria table (nor a link to one)"
+    )
+    toc = html[html.index('<nav class="toc">') :]
+    toc = toc[: toc.index("</nav>")]
+    labels = re.findall(r'<a href="#section-[^"]+">([^<]+)</a>', toc)
+    assert labels == ["Lab 02", "copying study", "window study"], labels
+
+
+def test_the_studies_report_names_the_command_that_made_it():
+    """A report's header says how to run it again: the studies tier is `tox -e studies`, not the acceptance run."""
+    from acceptance import harness
+
+    assert harness.rerun_command("quick", "studies", None) == "RNNLAB_PROFILE=quick tox -e studies"
+    assert harness.rerun_command("full", "acceptance", None) == "RNNLAB_PROFILE=full tox -e acceptance"
+    assert harness.rerun_command("quick", "acceptance", "/home/me/mine") == (
+        "RNNLAB_IMPL=/home/me/mine RNNLAB_PROFILE=quick tox -e acceptance"
+    )
