@@ -96,6 +96,7 @@ REPORT = {"name": "acceptance"}  # "studies" when the session runs only the opt-
 WANTS = {"attention": False, "studied": False}
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own selection (-k, -m, --deselect): decide from what will run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Labs run in the report's order (the bridge after Lab 02, whose trained models it reuses), so
     each lab's time includes the training it starts and no other lab's."""
@@ -117,7 +118,16 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     try:
         return (yield)
     finally:
-        LAB_SECONDS[_lab(item)] = LAB_SECONDS.get(_lab(item), 0.0) + time.perf_counter() - started
+        part = _part(item)
+        LAB_SECONDS[part] = LAB_SECONDS.get(part, 0.0) + time.perf_counter() - started
+
+
+def _part(item: pytest.Item) -> str:
+    """What a test's seconds count toward in the report's header: its lab, or for a study the study itself
+    ("in context copying"), so the studies report says which study took how long."""
+    if STUDIES in Path(str(item.fspath)).parents:
+        return item.name.removeprefix("test_").replace("_", " ")
+    return _lab(item)
 
 
 @pytest.fixture(scope="session")

@@ -237,3 +237,25 @@ def test_the_attention_lm_trains_where_the_profile_or_a_study_needs_it(monkeypat
     assert not harness.trains_attention_lm(PROFILES["quick"]) and harness.trains_attention_lm(PROFILES["full"])
     harness.pytest_collection_modifyitems([item(harness.STUDIES / "test_studies.py", "lab02", "bridge")])
     assert harness.trains_attention_lm(PROFILES["quick"]), "the copying study reads the trained attention LM"
+
+
+def test_only_the_tests_a_session_selects_decide_what_it_trains(tmp_path):
+    """`tox -e studies -- -k window` (or `-m`, `--deselect`) must not train the attention LM for a study it left
+    out: what the session trains is decided from the tests left after pytest's own selection."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    probe = (
+        "import pytest, acceptance.harness as h\n"
+        "pytest.main(['acceptance/studies', '--collect-only', '-q', '-k', 'window', '-p', 'no:cacheprovider'])\n"
+        "print('WANTS', h.WANTS)\n"
+    )
+    env = {**os.environ, "RNNLAB_REPORTS": str(tmp_path)}  # importing the harness locks its reports folder
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert "1/4 tests collected" in done.stdout, done.stdout + done.stderr
+    wants = done.stdout.strip().splitlines()[-1]
+    assert wants == "WANTS {'attention': False, 'studied': False}", (
+        f"with the copying study deselected nothing needs the attention LM; the harness decided {wants}"
+    )

@@ -251,3 +251,18 @@ def test_the_studies_report_names_the_command_that_made_it():
     assert harness.rerun_command("quick", "acceptance", "/home/me/mine") == (
         "RNNLAB_IMPL=/home/me/mine RNNLAB_PROFILE=quick tox -e acceptance"
     )
+
+
+def test_the_studies_report_times_each_study_apart():
+    """The header's seconds are per lab in the acceptance run, and per study in the studies report (not one
+    "studies" figure for four studies), so a user sees which study takes how long."""
+    from types import SimpleNamespace
+
+    from acceptance import harness
+
+    def item(path, name):
+        return SimpleNamespace(fspath=str(harness.ROOT / path), name=name)
+
+    study = item("acceptance/studies/test_studies.py", "test_a_longer_training_window")
+    assert harness._part(study) == "a longer training window"
+    assert harness._part(item("acceptance/test_lab02.py", "test_gru_beats_rnn")) == "lab02"
