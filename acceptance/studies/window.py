@@ -3,6 +3,7 @@ models trained again on longer windows, the batch cut so every step sees the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -10,6 +11,7 @@ import torch
 
 from acceptance import plots
 from acceptance.measures import BASELINE, CONTEXT_TOLERANCE, NAMES, lead
+from acceptance.parallel import run_all
 from acceptance.profiles import Lab02
 from acceptance.record import Figure, Recorder, Table
 from acceptance.runs import fresh_model
@@ -32,31 +34,36 @@ class Longer:
 
 def measure(study: Any, lab02: Lab02Result, corpus: Corpus, device: torch.device) -> Longer:
     """Lab 02's three models trained again on ``study.long_window``-character windows (same steps,
-    characters, parameters, schedule and seed)."""
+    characters, parameters, schedule and seed), side by side on a CPU as Lab 02's own runs are."""
     cfg = lab02.cfg
     t = cfg.train
     batch = t.batch_size * t.seq_len // study.long_window
     train_cfg = replace(t, seq_len=study.long_window, batch_size=batch)
-    out = Longer(cfg, train_cfg, {}, lab02.runs)
-    for kind, hidden in cfg.hidden(len(corpus["vocab"])):
-        model = fresh_model(cfg, kind, hidden, len(corpus["vocab"]), device)
-        own = replace(train_cfg, lr=cfg.lr(kind))  # each at its own rate, as in Lab 02
-        history, _ = train_lm(
-            model, corpus["train_ids"], corpus["val_ids"], own, desc=f"study {kind}, window {study.long_window}"
-        )
-        context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=t.seed)
-        out.runs[kind] = StudiedRun(
-            kind,
-            hidden,
-            own.lr,
-            model.num_parameters(),
-            history,
-            None,  # not saved: a study's model
-            perplexity(history.val_loss[-1]),
-            context=context,
-            reach=effective_context(context, CONTEXT_TOLERANCE),
-        )
-    return out
+
+    def job(kind: str, hidden: int) -> Callable[[], StudiedRun]:
+        def train() -> StudiedRun:
+            model = fresh_model(cfg, kind, hidden, len(corpus["vocab"]), device)
+            own = replace(train_cfg, lr=cfg.lr(kind))  # each at its own rate, as in Lab 02
+            history, _ = train_lm(
+                model, corpus["train_ids"], corpus["val_ids"], own, desc=f"study {kind}, window {study.long_window}"
+            )
+            context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=t.seed)
+            return StudiedRun(
+                kind,
+                hidden,
+                own.lr,
+                model.num_parameters(),
+                history,
+                None,  # not saved: a study's model
+                perplexity(history.val_loss[-1]),
+                context=context,
+                reach=effective_context(context, CONTEXT_TOLERANCE),
+            )
+
+        return train
+
+    jobs = {kind: job(kind, hidden) for kind, hidden in cfg.hidden(len(corpus["vocab"]))}
+    return Longer(cfg, train_cfg, run_all(jobs, side_by_side=device.type == "cpu"), lab02.runs)
 
 
 def write(recorder: Recorder, longer: Longer) -> None:
