@@ -66,6 +66,9 @@ def render() -> str:
     out += _wall_times(runs["tox"])
     out += ["", "## The full profile (`tox -e full`)", ""]
     out += _wall_times(runs["full"])
+    if runs.get("studies"):
+        out += ["", "## The studies (`tox -e studies`)", ""]
+        out += _wall_times(runs["studies"])
     out += ["", "## What each reference run measured for the claims", ""]
     for profile in ("quick", "full"):
         path = measured / f"claims-{profile}.json"
