@@ -301,10 +301,14 @@ def rate_sensitivity(records: list[GridRecord], names: dict[str, str]) -> str:
     behind = [g for g in others if g not in ahead]
     if ahead:
         verdict = f"the {who(ahead)} {'lead' if len(ahead) > 1 else 'leads'} the {who([base])}"
-        verdict += f"; the {who(behind)} does not." if behind else "."
+        verdict += f"; the {who(behind)} does not" if behind else ""
     else:
-        verdict = f"none leads the {who([base])}."
+        verdict = f"none leads the {who([base])}"
     return (
         f"Measured outside this run, over all {base.steps} steps (seed 0, {base.machine}, git {base.git}): "
-        f"{listed}. " + (f"{flips} " if flips else "") + "At each model's best measured rate " + verdict
+        f"{listed}. "
+        + (f"{flips} " if flips else "")
+        + "At the best of these rates for each model "
+        + verdict
+        + ". Lab 02 itself trains each model at the best of a wider grid (acceptance/measured/gating.json)."
     )

@@ -259,3 +259,21 @@ def test_only_the_tests_a_session_selects_decide_what_it_trains(tmp_path):
     assert wants == "WANTS {'attention': False, 'studied': False}", (
         f"with the copying study deselected nothing needs the attention LM; the harness decided {wants}"
     )
+
+
+def test_the_shared_rate_note_never_contradicts_the_rates_lab02_trains_at():
+    """The rate-sensitivity note reads a narrower grid than the one Lab 02's rates come from (the LSTM's best
+    there is 1e-2, Lab 02 trains it at 2e-2): its verdict is "at the best of these rates", and it says where the
+    lab's own rates come from, so the report never names two different bests for one model."""
+    from acceptance.records import GridRecord, rate_sensitivity
+
+    def grid(model, points):
+        return GridRecord("quick", f"lab02.{model}", "rate_check", 1200, points, "abc1234", "a CPU", "python -m ...")
+
+    text = rate_sensitivity(
+        [grid("rnn", [(6e-3, 4.80), (1e-2, 4.81)]), grid("lstm", [(6e-3, 4.85), (1e-2, 4.76)])],
+        {"rnn": "RNN", "lstm": "LSTM"},
+    )
+    assert "At 6e-3 the LSTM (4.850) is behind the RNN (4.800)." in text, text
+    assert "best measured rate" not in text and "At the best of these rates" in text, text
+    assert "gating.json" in text, "the note names where Lab 02's own rates come from"
