@@ -128,16 +128,21 @@ def lab02(
     each gated model against a vanilla RNN of its own width (issue #32); and one training step of each, from
     scratch against torch's fused kernels. The runs train side by side on a CPU (acceptance/parallel.py), with the
     bridge's attention LM among them where ``attention`` (the session runs the bridge): a third of a minute sooner
-    than training it alone after them."""
+    than training it alone after them. What Lab 02 measures of each trained model of the comparison (its study)
+    is a follow-up job, queued once the model is in, so a worker that frees early takes it: three long runs on two
+    workers otherwise leave one core idle while the last run's study ends (measured: about 30 s)."""
     cfg = profile.lab02
     vocab = corpus["vocab"]
     sizes = dict(cfg.hidden(len(vocab)))
 
-    def job(kind: str, hidden: int, name: str, study: bool) -> Callable[[], LMRun]:
+    def job(kind: str, hidden: int, name: str, keep: bool) -> Callable[[], LMRun]:
         def train() -> LMRun:
-            return train_lab02_model(cfg, kind, hidden, name, corpus, runs_dir, device, study)
+            return train_lab02_model(cfg, kind, hidden, name, corpus, runs_dir, device, keep)
 
         return train
+
+    def study(kind: str) -> Callable[[Any], dict[Any, Callable[[], StudiedRun]]]:
+        return lambda run: {("study", kind): lambda: study_lab02_model(cfg, run, corpus, device)}
 
     jobs: dict[Any, Callable[[], Any]] = {kind: job(kind, hidden, kind, True) for kind, hidden in sizes.items()}
     if cfg.equal_width:  # the tutorials' comparison: an RNN as wide as each gated model
@@ -151,8 +156,10 @@ def lab02(
     order = sorted(
         jobs, key=lambda name: (isinstance(name, tuple), name[0] == "width" if isinstance(name, tuple) else False)
     )
-    trained = run_all({name: jobs[name] for name in order}, side_by_side=device.type == "cpu")
-    runs: dict[str, StudiedRun] = {kind: trained[kind] for kind in sizes}
+    trained = run_all(
+        {name: jobs[name] for name in order}, side_by_side=device.type == "cpu", after={k: study(k) for k in sizes}
+    )
+    runs: dict[str, StudiedRun] = {kind: trained[("study", kind)] for kind in sizes}
     width: dict[str, LMRun] = {
         name[1]: run for name, run in trained.items() if isinstance(name, tuple) and name[0] == "width"
     }
@@ -186,35 +193,36 @@ def peak_memory(fns: dict[Any, Callable[[], None]], side_by_side: bool) -> dict[
 
 
 def train_lab02_model(
-    cfg: Lab02, kind: str, hidden: int, name: str, corpus: Corpus, runs_dir: Path, device: torch.device, study: bool
+    cfg: Lab02, kind: str, hidden: int, name: str, corpus: Corpus, runs_dir: Path, device: torch.device, keep: bool
 ) -> LMRun:
-    """One Lab 02 model of ``kind`` and ``hidden`` units trained at its kind's rate; with ``study``, what Lab 02
-    measures of it besides its perplexity (gradient flow before and after, context used, gates)."""
+    """One Lab 02 model of ``kind`` and ``hidden`` units trained at its kind's rate; with ``keep``, a StudiedRun
+    that holds the trained model, for ``study_lab02_model``."""
     vocab = corpus["vocab"]
     train_cfg = replace(cfg.train, lr=cfg.lr(kind))
     model = fresh_model(cfg, kind, hidden, len(vocab), device)
-    untrained = copy.deepcopy(model) if study else None
     history, optimizer = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc=f"lab02 {name}")
     path = _save_lm(runs_dir / "lab02" / f"{name}.pt", model, vocab, optimizer, train_cfg, history)
     ppl = perplexity(history.val_loss[-1])
-    if untrained is None:
+    if not keep:
         return LMRun(kind, hidden, train_cfg.lr, model.num_parameters(), history, path, ppl)
+    return StudiedRun(kind, hidden, train_cfg.lr, model.num_parameters(), history, path, ppl, model=model)
+
+
+def study_lab02_model(cfg: Lab02, run: StudiedRun, corpus: Corpus, device: torch.device) -> StudiedRun:
+    """What Lab 02 measures of a trained model beside its perplexity: gradient flow before training (the same
+    model made again from the same seed) and after, the context it uses, and its gates."""
+    model = run.model
+    assert model is not None, f"the {run.kind} run kept no model to study"
+    untrained = fresh_model(cfg, run.kind, run.hidden, len(corpus["vocab"]), device)
     context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed)
-    return StudiedRun(
-        kind,
-        hidden,
-        train_cfg.lr,
-        model.num_parameters(),
-        history,
-        path,
-        ppl,
-        model=model,
+    return replace(
+        run,
         grad_init=grad_profile(untrained, corpus["val_ids"], cfg),
         grad_trained=grad_profile(model, corpus["val_ids"], cfg),
         context=context,
         reach=effective_context(context, CONTEXT_TOLERANCE),
-        gates=gate_study(model, kind, corpus["val"][: cfg.gate_chars], vocab)
-        if MODEL_KINDS[kind].sigmoid_gates
+        gates=gate_study(model, run.kind, corpus["val"][: cfg.gate_chars], corpus["vocab"])
+        if MODEL_KINDS[run.kind].sigmoid_gates
         else None,
     )
 
