@@ -33,8 +33,12 @@ def _wall_times(entries: list[dict[str, Any]]) -> list[str]:
     """One row a run, newest first; the whole command's seconds, then each part's ("—" where that run did not time it); under
     the table each run's command and circumstances, numbered as its row."""
     parts: list[str] = []
-    for r in entries:
-        parts += [what for what in r["seconds"] if what not in parts]
+    for r in entries:  # each part where its own run puts it: before the next part that run timed
+        timed = list(r["seconds"])
+        for i, what in enumerate(timed):
+            if what not in parts:
+                after = next((k for k in timed[i + 1 :] if k in parts), None)
+                parts.insert(parts.index(after) if after else len(parts), what)
     parts.sort(key=lambda what: not what.startswith("tox"))  # the whole command's time first, then its parts
     rows = [
         [

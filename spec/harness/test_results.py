@@ -64,3 +64,13 @@ def test_wall_times_are_one_table_the_whole_commands_seconds_first():
     assert lines[2] == "| [1] | bbb | EPYC | 1,637 | 246 | — |", lines[2]
     assert lines[3] == "| [2] | aaa | Xeon | 999 | — | 62 |", lines[3]
     assert lines[-2:] == ["1. `tox (new)`", "2. `tox (old)`"], lines[-2:]
+
+
+def test_a_part_only_older_runs_timed_keeps_its_place_among_the_others():
+    """A part the newest run did not time (lint before the specs, in runs from before mypy ran beside them)
+    stands where those runs put it, not after every part of the newest run."""
+    runs = [
+        {"machine": "m", "git": "new", "command": "c", "seconds": {"specs": 166, "acceptance": 495, "tox": 699}},
+        {"machine": "m", "git": "old", "command": "c", "seconds": {"lint": 18, "specs": 166, "acceptance": 459}},
+    ]
+    assert results._wall_times(runs)[0] == "| run | git | machine | tox (s) | lint (s) | specs (s) | acceptance (s) |"
