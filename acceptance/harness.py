@@ -85,6 +85,10 @@ def rerun_command(profile: str, report: str, learner: str | None) -> str:
     return f"{impl}RNNLAB_PROFILE={profile} tox -e {'studies' if report == 'studies' else 'acceptance'}"
 
 
+def _is_study(item: pytest.Item) -> bool:
+    return STUDIES in Path(str(item.fspath)).parents
+
+
 def _lab(item: pytest.Item) -> str:
     return Path(str(item.fspath)).stem.removeprefix("test_")
 
@@ -100,14 +104,12 @@ WANTS = {"attention": False, "studied": False}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Labs run in the report's order (the bridge after Lab 02, whose trained models it reuses), so
     each lab's time includes the training it starts and no other lab's."""
-    if items and all(STUDIES in Path(str(item.fspath)).parents for item in items):
+    if items and all(_is_study(item) for item in items):
         REPORT["name"] = "studies"
     items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
     # the bridge's attention LM trains beside Lab 02's models where this session runs the bridge
     WANTS["attention"] = any("bridge" in getattr(item, "fixturenames", ()) for item in items)
-    WANTS["studied"] = any(
-        "bridge" in getattr(item, "fixturenames", ()) and STUDIES in Path(str(item.fspath)).parents for item in items
-    )
+    WANTS["studied"] = any("bridge" in getattr(item, "fixturenames", ()) and _is_study(item) for item in items)
     for item in items:
         item.add_marker(pytest.mark.acceptance)
 
@@ -125,7 +127,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def _part(item: pytest.Item) -> str:
     """What a test's seconds count toward in the report's header: its lab, or for a study the study itself
     ("in context copying"), so the studies report says which study took how long."""
-    if STUDIES in Path(str(item.fspath)).parents:
+    if _is_study(item):
         return item.name.removeprefix("test_").replace("_", " ")
     return _lab(item)
 

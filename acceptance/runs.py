@@ -214,17 +214,24 @@ def study_lab02_model(cfg: Lab02, run: StudiedRun, corpus: Corpus, device: torch
     model = run.model
     assert model is not None, f"the {run.kind} run kept no model to study"
     untrained = fresh_model(cfg, run.kind, run.hidden, len(corpus["vocab"]), device)
-    context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed)
+    context, reach = context_used(model, cfg, corpus["val_ids"])
     return replace(
         run,
         grad_init=grad_profile(untrained, corpus["val_ids"], cfg),
         grad_trained=grad_profile(model, corpus["val_ids"], cfg),
         context=context,
-        reach=effective_context(context, CONTEXT_TOLERANCE),
+        reach=reach,
         gates=gate_study(model, run.kind, corpus["val"][: cfg.gate_chars], corpus["vocab"])
         if MODEL_KINDS[run.kind].sigmoid_gates
         else None,
     )
+
+
+def context_used(model: torch.nn.Module, cfg: Lab02, val_ids: torch.Tensor) -> tuple[dict[int, float], int]:
+    """A trained LM's validation loss given only the last L characters, at Lab 02's lengths and positions, and its
+    effective context (the shortest L within CONTEXT_TOLERANCE of its loss at the longest)."""
+    context = loss_by_context(model, val_ids, cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed)
+    return context, effective_context(context, CONTEXT_TOLERANCE)
 
 
 def fresh_model(cfg: Lab02, kind: str, hidden: int, vocab_size: int, device: torch.device) -> CharLM:
@@ -456,20 +463,14 @@ def train_attention_lm(profile: Profile, corpus: Corpus, device: torch.device) -
     seed_everything(train_cfg.seed)
     model = attention_lm(cfg, len(corpus["vocab"]), window, lab02_cfg.dropout).to(device)
     history, _ = train_lm(model, corpus["train_ids"], corpus["val_ids"], train_cfg, desc="bridge attention")
-    context = loss_by_context(
-        model,
-        corpus["val_ids"],
-        lab02_cfg.context_lengths,
-        lab02_cfg.context_positions,
-        seed=lab02_cfg.train.seed,
-    )
+    context, reach = context_used(model, lab02_cfg, corpus["val_ids"])
     return AttentionRun(
         params=model.num_parameters(),
         history=history,
         model=model,
         ppl=perplexity(history.val_loss[-1]),
         context=context,
-        reach=effective_context(context, CONTEXT_TOLERANCE),
+        reach=reach,
         window=window,
     )
 

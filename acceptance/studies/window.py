@@ -10,13 +10,13 @@ from typing import Any
 import torch
 
 from acceptance import plots
-from acceptance.measures import BASELINE, CONTEXT_TOLERANCE, NAMES, lead
+from acceptance.measures import BASELINE, NAMES, lead
 from acceptance.parallel import run_all
 from acceptance.profiles import Lab02
 from acceptance.record import Figure, Recorder, Table
-from acceptance.runs import fresh_model
+from acceptance.runs import context_used, fresh_model
 from acceptance.trained import Corpus, Lab02Result, StudiedRun
-from rnnlab.metrics import effective_context, loss_by_context, perplexity
+from rnnlab.metrics import perplexity
 from rnnlab.training import TrainConfig, train_lm
 
 SECTION = "study-window"
@@ -47,7 +47,7 @@ def measure(study: Any, lab02: Lab02Result, corpus: Corpus, device: torch.device
             history, _ = train_lm(
                 model, corpus["train_ids"], corpus["val_ids"], own, desc=f"study {kind}, window {study.long_window}"
             )
-            context = loss_by_context(model, corpus["val_ids"], cfg.context_lengths, cfg.context_positions, seed=t.seed)
+            context, reach = context_used(model, cfg, corpus["val_ids"])
             return StudiedRun(
                 kind,
                 hidden,
@@ -57,7 +57,7 @@ def measure(study: Any, lab02: Lab02Result, corpus: Corpus, device: torch.device
                 None,  # not saved: a study's model
                 perplexity(history.val_loss[-1]),
                 context=context,
-                reach=effective_context(context, CONTEXT_TOLERANCE),
+                reach=reach,
             )
 
         return train
