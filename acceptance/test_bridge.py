@@ -16,6 +16,7 @@ import pytest
 from acceptance.criteria import check
 from acceptance.measures import ATTENTION, TIMED
 from acceptance.measures import LM_NAMES as NAMES
+from acceptance.profiles import TOX_MINUTES
 from acceptance.record import FACTOR, Bound
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def test_attention_recalls_what_a_fixed_size_state_cannot_hold(
     if not profile.bridge.recall:
         pytest.skip(
             f"recall is judged in the full profile (RNNLAB_PROFILE=full tox -e full), and measured in `tox -e studies`; "
-            f"the {profile.name} profile leaves it out to keep `tox` within its 12 minutes"
+            f"the {profile.name} profile leaves it out to keep `tox` within its {TOX_MINUTES} minutes"
         )
     result = request.getfixturevalue("recall")
     runs = result.runs

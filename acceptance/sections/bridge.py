@@ -8,7 +8,7 @@ from dataclasses import asdict
 from acceptance import plots
 from acceptance.measures import ATTENTION, BASELINE, CONTEXT_TOLERANCE, TIMED
 from acceptance.measures import LM_NAMES as ALL_NAMES
-from acceptance.profiles import Bridge
+from acceptance.profiles import TOX_MINUTES, Bridge
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from acceptance.records import choice, lr_choice, recorded_finding
 from acceptance.trained import AttentionRun, BridgeResult
@@ -70,7 +70,7 @@ def _write_section(recorder: Recorder, result: BridgeResult) -> None:
 
 # What a profile that does not train the attention LM says of it
 NOT_TRAINED = (
-    "not trained in this profile: it was the longest of Lab 02's runs, and `tox` would pass its 12 minutes on 2 "
+    f"not trained in this profile: it was the longest of Lab 02's runs, and `tox` would pass its {TOX_MINUTES} minutes on 2 "
     "cores. The full profile trains it (RNNLAB_PROFILE=full tox -e full); its perplexity and context at this "
     "budget are the findings recorded below, with the machine and commit that measured them."
 )

@@ -24,6 +24,7 @@ from acceptance.measures import (
 from acceptance.measures import (
     SEQ2SEQ_NAMES as NAMES,
 )
+from acceptance.profiles import TOX_MINUTES
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from acceptance.trained import Lab03Result
 from rnnlab.data.dates import LONG_MIN, SHORT_MAX
@@ -75,7 +76,7 @@ def _write_section(recorder: Recorder, result: Lab03Result) -> None:
         f">= {LONG_MIN} characters; short is < {SHORT_MAX}). The baseline-vs-Bahdanau gap is quoted over "
         f"{len(cfg.seeds)} seed(s): {list(cfg.seeds)}"
         + (
-            "; the quick profile runs one seed to keep `tox` within 20 minutes, the full profile three."
+            f"; the quick profile runs one seed to keep `tox` within {TOX_MINUTES} minutes, the full profile three."
             if len(cfg.seeds) == 1
             else "."
         )
@@ -323,7 +324,7 @@ TEACHER_FORCING_ANSWER = (
 ALONE = (
     "The same model trained with teacher forcing always on and never on, the comparison that measures what "
     "teacher forcing is for, is the full profile's (RNNLAB_PROFILE=full tox -e full): two more Bahdanau runs "
-    "would put `tox` past its 12 minutes on 2 cores."
+    f"would put `tox` past its {TOX_MINUTES} minutes on 2 cores."
 )
 
 

@@ -1,11 +1,20 @@
 """The acceptance profiles hold budgets; what was measured outside a run is a record under
 acceptance/measured/ with its provenance, and every learning rate is the one its recorded grid chose."""
 
+import re
 from pathlib import Path
 
 import pytest
 
-from acceptance.profiles import GATING_LR_GRID, HIDDEN_MULTIPLE, LR_GRID, PROFILES, RECALL_LR_GRID, only_models
+from acceptance.profiles import (
+    GATING_LR_GRID,
+    HIDDEN_MULTIPLE,
+    LR_GRID,
+    PROFILES,
+    RECALL_LR_GRID,
+    TOX_MINUTES,
+    only_models,
+)
 from acceptance.records import (
     GridRecord,
     behind_at,
@@ -277,3 +286,26 @@ def test_the_shared_rate_note_never_contradicts_the_rates_lab02_trains_at():
     assert "At 6e-3 the LSTM (4.850) is behind the RNN (4.800)." in text, text
     assert "best measured rate" not in text and "At the best of these rates" in text, text
     assert "gating.json" in text, "the note names where Lab 02's own rates come from"
+
+
+def test_every_time_quoted_for_tox_is_the_one_budget():
+    """What the report, the harness's skip messages and the README say `tox` must finish within is TOX_MINUTES,
+    defined once (acceptance/profiles.py): the code reads it, and a text written when the budget was another number
+    (the report's Lab 03 setup said 20 minutes long after the budget became 12) cannot outlive it."""
+    root = Path(__file__).resolve().parents[2]
+    rendered = [
+        root / "README.md",
+        *(root / "acceptance").glob("test_*.py"),
+        *(root / "acceptance/sections").glob("*.py"),
+    ]
+    quoted = re.compile(r"`tox`[^.`]{0,40}?\b(\d+)[ -]minute")
+    stale = [
+        f"{path.relative_to(root)}: {m.group(0)!r}"
+        for path in rendered
+        for m in quoted.finditer(" ".join(path.read_text(encoding="utf-8").split()))
+        if int(m.group(1)) != TOX_MINUTES or path.suffix == ".py"
+    ]
+    assert not stale, (
+        f"these write a time for `tox` as a number; the code reads TOX_MINUTES ({TOX_MINUTES}), the README quotes it: "
+        f"{stale}"
+    )
