@@ -161,13 +161,14 @@ def render() -> str:
     if listed:
         out += ["", "## Criteria known to fail at a budget", ""]
         out += [f"- {p}, `{k}`: {r['why']} {r['measured']} ({r['machine']}; git {r['git']})" for p, k, r in listed]
-    out += ["", "## Findings: the seed's claims about attention, measured (not judged)", ""]
+    out += ["", "## Findings measured outside a run (not judged)", ""]
     findings = records.read_json(measured / "findings.json")
     for profile, entries in findings.items():
         if profile == "about":
             continue
         for key, r in entries.items():
-            out.append(f"- {profile}, `{key}`: {r['finding']} {r['measured']} ({r['machine']}; git {r['git']})")
+            again = f" Measured by `{r['command']}`." if "command" in r else ""
+            out.append(f"- {profile}, `{key}`: {r['finding']} {r['measured']} ({r['machine']}; git {r['git']}).{again}")
     out += [""]
     for t in runs["tables"]:
         out += [f"## {t['title']}", "", f"{t['machine']}, git {t['git']} (`{t['command']}`).", ""]

@@ -38,6 +38,7 @@ from acceptance.records import (
     rate_check,
     rate_sensitivity,
     rate_text,
+    recorded_finding,
     rnn_spread,
     spread_text,
 )
@@ -532,6 +533,22 @@ def _gating_words(profile: str) -> list[str]:
     ]
 
 
+FORGET_GATE_FINDING = "lab02.lstm_without_forget_gate"  # findings.json's key: the LSTM trained once without it
+
+
+def _forget_gate_recorded(profile: str) -> list[str]:
+    """What the forget gate buys at ``profile``'s budget, where a run without it is recorded (findings.json): the
+    LSTM's lead over the RNN of its width, with it and without."""
+    found = recorded_finding(profile, FORGET_GATE_FINDING)
+    if found is None:
+        return []
+    measured, where = found
+    return [
+        "What the forget gate buys (Gers et al. added it in 2000, for streams like this one, whose state is carried "
+        f"from window to window), measured once with it left out, the lab's LSTM otherwise: {measured} ({where})."
+    ]
+
+
 def _versus(reduction: float, noise: float | None) -> str:
     """A perplexity gap (% of the other's) in words; one inside the RNN's own spread over seeds (``noise``, %) is no
     effect."""
@@ -629,6 +646,7 @@ def _claims_and_talking_points(recorder: Recorder, result: Lab02Result) -> None:
                 "A spec checks that f = 1, i = 0 carries c exactly (spec/lab02).",
             ],
             "section-lab02",
+            recorded=_forget_gate_recorded(result.profile),
         )
     )
     reach = {k: r.reach for k, r in runs.items()}

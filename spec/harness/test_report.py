@@ -266,3 +266,20 @@ def test_the_studies_report_times_each_study_apart():
     study = item("acceptance/studies/test_studies.py", "test_a_longer_training_window")
     assert harness._part(study) == "a longer training window"
     assert harness._part(item("acceptance/test_lab02.py", "test_gru_beats_rnn")) == "lab02"
+
+
+def test_the_lstm_talking_point_quotes_the_recorded_run_without_a_forget_gate():
+    """'Explain LSTM gating' with a number: the LSTM's lead over an RNN of its width, trained once with its forget gate
+    left out (a learner's copy, `rnnlab exercise accept`), recorded in acceptance/measured/findings.json and quoted in
+    the talking point on the cell-state update, with its machine and commit, in the profile whose budget it was
+    measured at; a profile with no such record says nothing of it."""
+    from acceptance.records import recorded_finding
+    from acceptance.sections import lab02
+
+    found = recorded_finding("quick", lab02.FORGET_GATE_FINDING)
+    assert found is not None, f"findings.json records {lab02.FORGET_GATE_FINDING} for the quick profile"
+    measured, where = found
+    (line,) = lab02._forget_gate_recorded("quick")
+    assert measured in line and where in line, line
+    assert "forget gate" in line and "Gers" in line, line
+    assert lab02._forget_gate_recorded("smoke") == []
