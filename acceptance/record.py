@@ -97,8 +97,8 @@ def margin_words(b: Bound) -> str:
     """A bound's margin in words: a percentage's in points, a factor's in decades, anything else in its unit."""
     if b.unit == FACTOR:
         return f"{b.margin:+.3g} decades"
-    if b.unit in ("%", "points"):
-        return f"{b.margin:+.1f} points"
+    if b.unit in ("%", "points"):  # under a point, two significant digits: a pass by 0.04 is not "+0.0"
+        return f"{b.margin:+.2g} points" if 0 < abs(b.margin) < 1 else f"{b.margin:+.1f} points"
     return f"{b.margin:+.4g}" + (f" {b.unit}" if b.unit else "")
 
 

@@ -72,6 +72,9 @@ def test_the_reference_kernel_runs_only_a_cell_it_was_checked_against(solved_cop
     cells.write_text(text.replace("n = torch.tanh(x_n + r * h_n)", "n = torch.tanh(x_n + h_n)"))  # forgets r
     verdicts = _verify(wrong)
     assert verdicts["gru"].startswith("plain loop: your cell and loop differ"), verdicts
+    # the same measure, in the same words, as a cell that gets the kernel: "by up to 75.2 of the largest value" left a
+    # learner to guess 75.2 of what
+    assert re.search(r"largest relative difference [0-9.e+-]+,", verdicts["gru"]), verdicts
     assert verdicts["lstm"].startswith("fast path"), verdicts
 
     stubbed = tmp_path / "stubbed"

@@ -1,7 +1,7 @@
 """A criterion's margin over its threshold, read from the report's words, and judged over seeds
 (acceptance/spread.py, issue #25)."""
 
-from acceptance.record import FACTOR, Bound
+from acceptance.record import FACTOR, Bound, margin_words
 from acceptance.spread import margins
 
 
@@ -12,6 +12,15 @@ def test_a_margin_is_how_far_the_value_clears_its_bound():
     assert abs(Bound(1.8e5, 10.0, ">=", FACTOR).margin - 4.255) < 1e-3, "a factor clears its bound by decades"
     assert Bound(4.0, 5.0, "<").passed and not Bound(5.0, 5.0, "<").passed, "a strict bound is not met by equality"
     assert Bound(5.0, 5.0, "<=").passed and not Bound(float("nan"), 5.0, "<=").passed, "nan never passes"
+
+
+def test_a_margin_in_words_never_rounds_a_pass_to_nothing():
+    """A learner's LSTM without its forget gate beat the RNN of its width by 0.04%: its row said "margin +0.0 points",
+    which reads as no margin at all; under a point, a margin keeps two significant digits."""
+    assert margin_words(Bound(0.04, 0.0, ">", "%")) == "+0.04 points"
+    assert margin_words(Bound(-0.47, 0.0, ">", "%")) == "-0.47 points"
+    assert margin_words(Bound(97.2, 80.0, ">=", "%")) == "+17.2 points"
+    assert margin_words(Bound(0.0, 0.0, ">=", "%")) == "+0.0 points"
 
 
 def _seeds(*values, bound=6.5, direction="<=", unit=""):

@@ -124,8 +124,8 @@ def adopt(cell_type: type) -> Any:
     if max(diff, regime) > TOLERANCE:
         where = "on small random values" if diff > TOLERANCE else "where training goes (saturated gates, states ~100)"
         _DECISIONS[name] = (
-            f"plain loop: your cell and loop differ from the reference kernel {where}, by up to "
-            f"{max(diff, regime):.3g} of the largest value, so they run exactly as written (slower)"
+            f"plain loop: your cell and loop differ from the reference kernel {where}: largest relative difference "
+            f"{max(diff, regime):.3g}, so they run exactly as written (slower)"
         )
         return None
     dispatch.register(cell_type, function)
@@ -214,7 +214,7 @@ def agrees_here(cell: Any, x: torch.Tensor, state: Any, lengths: torch.Tensor | 
     dispatch.ADOPTED.discard(cell_type)
     _DECISIONS[name] = (
         f"plain loop: your cell and loop differ from the reference kernel on this run's own states (a {B} x {T} "
-        f"batch, {x.dtype}), by up to {diff:.3g} of the largest value (rounding gives under {RUN_TOLERANCE:g}), so "
+        f"batch, {x.dtype}): largest relative difference {diff:.3g} (rounding gives under {RUN_TOLERANCE:g}), so "
         "they train exactly as written, from the run's start (slower)"
     )
     _log({"cell": name, "mismatch": _DECISIONS[name], "difference": diff})
