@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from acceptance import learner, profiles, runs, sections
-from acceptance.criteria import require_models
+from acceptance.criteria import criterion_words, require_models
 from acceptance.record import Recorder
 from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report
 from acceptance.trained import BridgeResult, Corpus, Lab01Result, Lab02Result, Lab03Result, RecallResult
@@ -308,12 +308,11 @@ def pytest_runtest_makereport(
         reason = str(call.excinfo.value)
         if reason.startswith(learner.NOT_ATTEMPTED):
             lab = Path(str(item.fspath)).stem.removeprefix("test_")
-            function = getattr(item, "function", None)
-            doc = ((function.__doc__ if function else None) or "").strip().splitlines()
-            name = item.name.removeprefix("test_").replace("_", " ")
+            callspec = getattr(item, "callspec", None)
+            words = criterion_words(getattr(item, "function", None), item.name, callspec.params if callspec else {})
             case = item.name.removeprefix("test_").replace("[", ".").rstrip("]")
             named = re.match(rf"{re.escape(learner.NOT_ATTEMPTED)} ({lab}\.\w+) ", reason)  # the criterion's own id
-            RECORDER.not_attempted(named[1] if named else f"{lab}.{case}", lab, doc[0] if doc else name, reason)
+            RECORDER.not_attempted(named[1] if named else f"{lab}.{case}", lab, words, reason)
     return report
 
 

@@ -51,6 +51,7 @@ def skip_if_a_finding(cfg: Lab02, criterion: str, why: str) -> None:
 
 @pytest.mark.parametrize("kind", GATED)
 def test_gated_cell_beats_the_rnn_at_equal_compute(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    """{kind} beats the vanilla RNN on validation perplexity at equal compute (parameters matched, each at its own rate)."""
     runs, cfg = lab02.runs, lab02.cfg
     skip_if_a_finding(
         cfg,
@@ -74,6 +75,7 @@ def test_gated_cell_beats_the_rnn_at_equal_compute(lab02: Lab02Result, recorder:
 
 @pytest.mark.parametrize("kind", GATED)
 def test_gated_cell_beats_the_rnn_of_its_width(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    """{kind} beats a vanilla RNN of its own hidden size on validation perplexity (equal width, not equal compute)."""
     runs, width = lab02.runs, lab02.width
     require_models(runs, kind, criterion=f"lab02.{kind}_beats_rnn_width")
     if kind not in width:
@@ -93,6 +95,7 @@ def test_gated_cell_beats_the_rnn_of_its_width(lab02: Lab02Result, recorder: Rec
 
 
 def test_best_gated_perplexity(lab02: Lab02Result, recorder: Recorder) -> None:
+    """The better of the LSTM and the GRU reaches a validation perplexity bound."""
     runs = lab02.runs
     require_models(runs, *GATED, criterion="lab02.best_ppl")
     best = min(GATED, key=lambda k: runs[k].ppl)
@@ -107,6 +110,7 @@ def test_best_gated_perplexity(lab02: Lab02Result, recorder: Recorder) -> None:
 
 @pytest.mark.parametrize("kind", GATED)
 def test_gated_cell_uses_more_of_the_past(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    """{kind} uses more of the past than the vanilla RNN (effective context, from loss against context length)."""
     runs, cfg = lab02.runs, lab02.cfg
     skip_if_a_finding(
         cfg,
@@ -131,6 +135,7 @@ def test_gated_cell_uses_more_of_the_past(lab02: Lab02Result, recorder: Recorder
 
 @pytest.mark.parametrize("kind", GATED)
 def test_gradients_survive_longer_in_gated_cells(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    """{kind} keeps a multiple of the RNN's gradient many steps back, after training."""
     runs = lab02.runs
     require_models(runs, kind, BASELINE, criterion=f"lab02.{kind}_grad_flow")
     ours = relative(runs[kind].grad_trained, GRAD_DISTANCE)
@@ -148,6 +153,7 @@ def test_gradients_survive_longer_in_gated_cells(lab02: Lab02Result, recorder: R
 
 @pytest.mark.parametrize("kind", GATED)
 def test_a_unit_tracks_the_position_in_the_line(lab02: Lab02Result, recorder: Recorder, kind: str) -> None:
+    """A unit of the trained {kind} tracks the position in the line, on held-out text."""
     require_models(lab02.runs, kind, criterion=f"lab02.{kind}_line_unit")
     g_ = lab02.runs[kind].gates
     assert g_ is not None, f"{NAMES[kind]} has sigmoid gates, so its run studies them"

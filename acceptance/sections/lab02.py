@@ -74,19 +74,22 @@ def _write_partial(recorder: Recorder, result: Lab02Result) -> None:
     cfg, runs = result.cfg, result.runs
     t = cfg.train
     names = ", ".join(NAMES[k] for k in runs)
+    every = _every_run(result)
+    wide = "".join(f" and an RNN as wide as the {NAMES[k]}" for k in result.width)
     sec = recorder.section(LAB, f"Lab 02 — LSTM and GRU (this run trained {names} only)")
     sec.summary = (
-        f"This run trained {names} only, on Lab 02's budget ({t.steps} steps of {t.batch_size} x {t.seq_len}, lr "
-        f"{t.lr}, seed {t.seed}). The criteria that compare it with a model not trained here are not attempted; "
-        "a run of every model (without RNNLAB_MODELS or --model) gives the whole section."
+        f"This run trained {names} only{wide}, on Lab 02's budget ({t.steps} steps of {t.batch_size} x {t.seq_len}, "
+        f"seed {t.seed}), each at its kind's rate ({', '.join(f'{name} {rate_text(r.lr)}' for name, r in every)}). "
+        "The criteria that compare it with a model not trained here are not attempted; a run of every model (without "
+        "RNNLAB_MODELS or --model) gives the whole section."
     )
     sec.tables.append(
         Table(
             "Perplexity",
-            ["model", "hidden", "parameters", "train seconds", "val loss", "val perplexity"],
+            ["model", "hidden", "parameters", "train seconds", "val loss", "learning rate", "val perplexity"],
             [
-                [NAMES[k], r.hidden, r.params, r.history.train_seconds, r.history.val_loss[-1], r.ppl]
-                for k, r in runs.items()
+                [name, r.hidden, r.params, r.history.train_seconds, r.history.val_loss[-1], rate_text(r.lr), r.ppl]
+                for name, r in every
             ],
         )
     )

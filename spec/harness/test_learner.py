@@ -345,3 +345,22 @@ def test_a_reference_run_made_on_this_machine_is_preferred_and_named(tmp_path, m
     assert json.loads(json_path.read_text())["reference"]["source"] == "the recorded reference run", (
         "a checkout run on another torch build is no better than the recorded one"
     )
+
+
+def test_a_criterion_a_run_could_not_attempt_is_named_in_words():
+    """A learner's `accept --lab 02 --model lstm` listed the GRU's rows it could not attempt as 'gated cell beats
+    the rnn at equal compute[gru]': a not-attempted row names its criterion in words, the model kind's name
+    in place of {kind} in the test's docstring."""
+    import inspect
+
+    from acceptance import test_lab02
+    from acceptance.criteria import criterion_words
+
+    test = test_lab02.test_gated_cell_beats_the_rnn_at_equal_compute
+    words = criterion_words(test, test.__name__ + "[gru]", {"kind": "gru"})
+    assert words.startswith("GRU ") and not set("[]{}_") & set(words), words
+    for name, function in inspect.getmembers(test_lab02, inspect.isfunction):
+        if name.startswith("test_"):
+            params = {"kind": "lstm"} if "kind" in inspect.signature(function).parameters else {}
+            words = criterion_words(function, name, params)
+            assert function.__doc__ and not set("[]{}_") & set(words), f"{name}: give it a docstring ({words!r})"

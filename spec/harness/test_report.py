@@ -283,3 +283,28 @@ def test_the_lstm_talking_point_quotes_the_recorded_run_without_a_forget_gate():
     assert measured in line and where in line, line
     assert "forget gate" in line and "Gers" in line, line
     assert lab02._forget_gate_recorded("smoke") == []
+
+
+def test_a_run_of_some_models_names_each_models_own_rate_and_every_run_it_trained():
+    """`rnnlab exercise accept DIR --lab 02 --model lstm` trains the LSTM at its own rate (2e-2) and an RNN as wide as
+    it: the section said 'lr 0.01' (the shared rate no model of that run trained at) and left the RNN out."""
+    from acceptance import sections
+    from acceptance.profiles import PROFILES
+    from acceptance.trained import Lab02Result, LMRun, StudiedRun
+    from rnnlab.training.lm import History
+
+    cfg = PROFILES["quick"].lab02
+    history = History(train_loss=[2.0, 1.9], val_loss=[1.8], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
+    lstm = StudiedRun("lstm", 192, cfg.lr("lstm"), 214_849, history, None, 4.73)
+    narrow = LMRun("rnn", 192, cfg.lr("rnn"), 66_241, history, None, 5.31)
+    rec = Recorder()
+    sections.lab02.write(rec, Lab02Result(cfg, "quick", {"lstm": lstm}, {"lstm": narrow}, {}, {}))
+    sec = rec.sections["lab02"]
+    assert f"lr {cfg.train.lr}," not in sec.summary, sec.summary
+    assert "2e-2" in sec.summary and "6e-3" in sec.summary, sec.summary
+    assert "as wide as the LSTM" in sec.summary, sec.summary
+    (table,) = [t for t in sec.tables if t.title == "Perplexity"]
+    assert [row[0] for row in table.rows] == ["LSTM", "RNN as wide as the LSTM"], table.rows
+    assert "learning rate" in table.columns and ["2e-2", "6e-3"] == [
+        row[table.columns.index("learning rate")] for row in table.rows
+    ]
