@@ -536,11 +536,11 @@ def _gating_words(profile: str) -> list[str]:
     ]
 
 
-FORGET_GATE_FINDING = "lab02.lstm_without_forget_gate"  # findings.json's key: the LSTM trained once without it
+FORGET_GATE_FINDING = "lab02.lstm_without_forget_gate"  # findings.json's key: the LSTM trained without it
 
 
 def _forget_gate_recorded(profile: str) -> list[str]:
-    """What the forget gate buys at ``profile``'s budget, where a run without it is recorded (findings.json): the
+    """What the forget gate buys at ``profile``'s budget, where runs without it are recorded (findings.json): the
     LSTM's lead over the RNN of its width, with it and without."""
     found = recorded_finding(profile, FORGET_GATE_FINDING)
     if found is None:
@@ -548,7 +548,7 @@ def _forget_gate_recorded(profile: str) -> list[str]:
     measured, where = found
     return [
         "What the forget gate buys (Gers et al. added it in 2000, for streams like this one, whose state is carried "
-        f"from window to window), measured once with it left out, the lab's LSTM otherwise: {measured} ({where})."
+        f"from window to window), measured with it left out, the lab's LSTM otherwise: {measured} ({where})."
     ]
 
 

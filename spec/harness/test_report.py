@@ -269,7 +269,7 @@ def test_the_studies_report_times_each_study_apart():
 
 
 def test_the_lstm_talking_point_quotes_the_recorded_run_without_a_forget_gate():
-    """'Explain LSTM gating' with a number: the LSTM's lead over an RNN of its width, trained once with its forget gate
+    """'Explain LSTM gating' with a number: the LSTM's lead over an RNN of its width, trained with its forget gate
     left out (a learner's copy, `rnnlab exercise accept`), recorded in acceptance/measured/findings.json and quoted in
     the talking point on the cell-state update, with its machine and commit, in the profile whose budget it was
     measured at; a profile with no such record says nothing of it."""
