@@ -61,10 +61,9 @@ def require_models(runs: dict[str, Any], *kinds: str, criterion: str = "") -> No
 def criterion_words(function: Any, name: str, params: dict[str, Any]) -> str:
     """A criterion test in words, for the report's row of a criterion the run could not attempt: its docstring's first
     line, a parametrized model kind's name in place of ``{kind}``; a test with no docstring, its name in words."""
-    from rnnlab.cells import MODEL_KINDS
+    from acceptance.measures import NAMES  # here, as rnnlab.device above: a learner's rnnlab is activated first
 
     doc = ((function.__doc__ if function else None) or "").strip().splitlines()
     if not doc:
         return name.removeprefix("test_").replace("_", " ")
-    kind = params.get("kind")
-    return doc[0].replace("{kind}", MODEL_KINDS[kind].label if kind in MODEL_KINDS else str(kind)) if kind else doc[0]
+    return doc[0].replace("{kind}", NAMES[params["kind"]]) if "kind" in params else doc[0]

@@ -70,9 +70,10 @@ def _write_section(recorder: Recorder, result: BridgeResult) -> None:
 
 # What a profile that does not train the attention LM says of it
 NOT_TRAINED = (
-    f"not trained in this profile: it was the longest of Lab 02's runs, and `tox` would pass its {TOX_MINUTES} minutes on 2 "
-    "cores. The full profile trains it (RNNLAB_PROFILE=full tox -e full); its perplexity and context at this "
-    "budget are the findings recorded below, with the machine and commit that measured them."
+    "not trained in this profile: it was the longest of Lab 02's runs, and `tox` would pass its "
+    f"{TOX_MINUTES} minutes on 2 cores. The full profile trains it (RNNLAB_PROFILE=full tox -e full); its "
+    "perplexity and context at this budget are the findings recorded below, with the machine and commit that "
+    "measured them."
 )
 
 
