@@ -169,11 +169,38 @@ def render() -> str:
         for key, r in entries.items():
             again = f" Measured by `{r['command']}`." if "command" in r else ""
             out.append(f"- {profile}, `{key}`: {r['finding']} {r['measured']} ({r['machine']}; git {r['git']}).{again}")
+    out += _speed_goals(measured)
     out += [""]
     for t in runs["tables"]:
         out += [f"## {t['title']}", "", f"{t['machine']}, git {t['git']} (`{t['command']}`).", ""]
         out += [*_table(t["columns"], t["rows"]), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _speed_goals(measured: Path) -> list[str]:
+    """Issue #6's speed goals over the recorded bench runs (measured/bench.json), and which of them the bench judges."""
+    from acceptance import speed
+
+    if not (measured / speed.RECORD.name).is_file():
+        return []
+    record = records.read_json(measured / speed.RECORD.name)
+    return [
+        "",
+        "## The speed goals of issue #6 over recorded runs of `tox -e bench`",
+        "",
+        "One training step (forward + backward + Adam, B=64, T=100) of the fast path over torch's fused layer, each run "
+        f"the medians of {speed.ROUNDS} interleaved rounds; the matrix products alone over the fused step beside it. A "
+        f"goal every run met with a mean margin of at least {spread.ROBUST_SDS} standard deviations is judged: the "
+        "bench fails a run that misses it. The others are findings (`acceptance.speed.FINDINGS`), shown each run "
+        "with their numbers, never pass/fail. "
+        + "; ".join(
+            f"{r['machine']} ({', '.join(map(str, r['threads']))} threads), git {r['git']}: `{r['command']}`"
+            for r in record["records"]
+        )
+        + ".",
+        "",
+        *_table(speed.TABLE_COLUMNS, speed.table_rows(record)),
+    ]
 
 
 def _full_against_quick_spread(measured: Path) -> list[str]:

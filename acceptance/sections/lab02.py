@@ -42,6 +42,7 @@ from acceptance.records import (
     rnn_spread,
     spread_text,
 )
+from acceptance.speed import speed_goals_words
 from acceptance.spread import ROBUST_SDS
 from acceptance.timing import IMPLS
 from acceptance.trained import GateStudy, Lab02Result, LMRun, StudiedRun
@@ -285,8 +286,8 @@ def _write_section(recorder: Recorder, result: Lab02Result) -> None:
                 f"Medians of {cfg.bench_rounds} interleaved rounds on this machine ({torch.get_num_threads()} threads). "
                 "The fast path (rnnlab.fast: hand-written BPTT, one autograd.Function per layer) is what the labs "
                 "train with; the plain loop is the readable one learners write; both compute the same function "
-                "(spec/lab02/test_fast_path.py). Goal (issue #6): fast / fused <= 1.0 for RNN and LSTM, <= 0.8 for "
-                'GRU. "Matmuls alone" runs only the matrix products a step cannot avoid (input projection, '
+                f"(spec/lab02/test_fast_path.py). {speed_goals_words()} "
+                '"Matmuls alone" runs only the matrix products a step cannot avoid (input projection, '
                 "T recurrent products forward and T backward, the two weight gradients) at the same shapes with the "
                 "same BLAS calls: both implementations do at least these, so fast / fused cannot go below "
                 "matmuls / fused, and the gap between the two is the elementwise work, the optimiser and Python. "
