@@ -141,7 +141,7 @@ def table_rows(record: dict[str, Any] | None = None) -> list[list[Any]]:
 def summary(measured: dict[str, dict[str, Any]], record: dict[str, Any] | None = None) -> list[str]:
     """The bench's closing lines: each goal measured this run against its bound, judged or a finding, with the
     recorded spread (``record``, else bench.json) beside a finding."""
-    recorded = {s.key: s for s in spreads(record)}
+    recorded = {s.key: s for s in spreads(record)} if record is not None or RECORD.is_file() else {}
     lines = ["speed goals (issue #6): fast path / torch fused, one training step, B=64, T=100 (acceptance/speed.py)"]
     for key, m in measured.items():
         verdict = ("met" if m["met"] else "MISSED") + (" (judged)" if m["judged"] else " (a finding, not judged)")
