@@ -6,6 +6,7 @@ import json
 import pytest
 
 from acceptance import speed
+from acceptance.measures import NAMES
 from acceptance.speed import FINDINGS, GOALS, SIZES, goal_key, robust_keys, spreads, summary
 
 
@@ -37,6 +38,23 @@ def test_a_goal_is_judged_only_where_every_recorded_run_clears_it_by_3_standard_
         {"machine": "2-core other CPU", "runs": [_run({"rnn H=128": r}) for r in (0.9, 1.05, 0.8)]}
     )
     assert robust_keys(record) == set(), "a goal is judged only where it clears on every machine recorded"
+
+
+def test_the_bench_judges_exactly_the_goals_its_record_clears():
+    """acceptance/measured/bench.json holds every goal at every size on each machine recorded, from the bench's own
+    command; FINDINGS are exactly the goals it does not clear by 3 standard deviations."""
+    data = json.loads(speed.RECORD.read_text())
+    every = {goal_key(k, h) for k in GOALS for h in SIZES}
+    for r in data["records"]:
+        assert len(r["runs"]) >= 5, f"{r['machine']}: a spread needs several runs, not {len(r['runs'])}"
+        assert all(set(run) == every for run in r["runs"]), f"{r['machine']}: every goal in every run"
+        assert "tox -e bench -- -k speed_goal" in r["command"] and "python -m acceptance.speed" in r["command"]
+    judged = every - set(FINDINGS)
+    assert set(FINDINGS) <= every, f"FINDINGS names goals the bench does not measure: {set(FINDINGS) - every}"
+    assert judged == robust_keys(data), (
+        f"the bench judges {sorted(judged)}, but the record clears {sorted(robust_keys(data))} by 3 standard "
+        "deviations: make acceptance.speed.FINDINGS exactly the goals it does not clear"
+    )
 
 
 def test_the_closing_summary_gives_every_goal_its_numbers_and_how_it_is_judged():
@@ -79,3 +97,12 @@ def test_the_record_command_keeps_each_runs_ratios_and_refuses_what_is_not_a_who
         with pytest.raises(SystemExit) as exit_:
             speed.main(args)
         assert exit_.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_the_reports_timing_table_states_the_goals_and_which_are_judged_from_the_one_definition():
+    words = speed.speed_goals_words()
+    for kind, goal in GOALS.items():
+        assert f"<= {goal:g} for the {NAMES[kind]}" in words, words
+    judged = [k for k in GOALS if all(goal_key(k, h) not in FINDINGS for h in SIZES)]
+    assert all(f"the {NAMES[k]} at H = {', '.join(map(str, SIZES))}" in words for k in judged), words
+    assert "the others are findings" in words
