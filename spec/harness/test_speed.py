@@ -89,14 +89,21 @@ def test_the_record_command_keeps_each_runs_ratios_and_refuses_what_is_not_a_who
     assert len(record["runs"]) == 2 and record["runs"][0]["rnn H=128"]["ratio"] == 0.7
     assert "extra" not in record["runs"][0]["rnn H=128"], "the record keeps the times and ratios"
     assert {s.key for s in spreads({"records": [record]})} == set(record["runs"][0])
+    (tmp_path / "cut" / "bench").mkdir(parents=True)
+    (tmp_path / "cut" / "bench" / "ratios.json").write_text('{"meta": {')
+    (tmp_path / "old" / "bench").mkdir(parents=True)
+    (tmp_path / "old" / "bench" / "ratios.json").write_text('{"rnn H=128": {"ratio": 0.7}}')
     for args, words in [
+        ([str(tmp_path / "cut")], "is not valid JSON"),
+        ([str(tmp_path / "old")], "lacks 'meta': it was written by an older bench; run the bench again"),
         ([str(tmp_path / "none")], "give the RNNLAB_REPORTS folder of a `tox -e bench -- -k speed_goal` run"),
         ([str(a), str(_ratios(tmp_path / "c", machine="Intel Xeon"))], "record one machine's runs at a time"),
         ([str(_ratios(tmp_path / "d", keys=["rnn H=128"]))], "run every speed goal (`-k speed_goal`), not some"),
     ]:
         with pytest.raises(SystemExit) as exit_:
             speed.main(args)
-        assert exit_.value.code == 2 and words in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and words in err and "Traceback" not in err, err
 
 
 def test_the_reports_timing_table_states_the_goals_and_which_are_judged_from_the_one_definition():
