@@ -5,7 +5,7 @@ Issue #6 set a goal for one training step (forward + backward + Adam, B=64, T=10
 The bench measures every ratio each run (medians of interleaved rounds, ``reports/bench/ratios.json``).
 
 Over runs on one machine a ratio moves by several percent, and some goals sit inside that spread: a bench that
-judged them all failed at random (2 to 4 of the 9 on most runs of a 2-core AMD EPYC). So a goal is judged as every
+judged them all failed every run (each of 8 runs on a 2-core AMD EPYC missed 1 to 4 of the 9). So a goal is judged as every
 criterion is (issue #25): the bench fails a run that misses it only where every recorded run met it with a mean
 margin of at least 3 standard deviations over the runs (``acceptance/measured/bench.json``). The others are
 ``FINDINGS``: measured each run and shown beside their goal and the recorded spread, never pass/fail. A spec holds

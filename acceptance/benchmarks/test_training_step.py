@@ -7,7 +7,7 @@ pytest-benchmark's table shows them side by side.
 ``test_fast_path_speed_goal`` holds the speed goals of issue #6 (``acceptance/speed.py``): it
 times the fast path and the fused layer round-robin (so machine drift hits both alike), writes
 every ratio and the peak memory to reports/bench/ratios.json, and fails where a run misses a
-goal that recorded runs clear by 3 standard deviations; a goal inside their spread is a finding,
+goal that recorded runs clear by 3 standard deviations; a goal they do not clear is a finding,
 shown with its ratio at the end of the run, never pass/fail. Beside them it times
 ``matmul_floor``: only the matrix products a step cannot avoid, at the same shapes. Neither
 implementation can beat that, so floor / fused is the best ratio possible with these BLAS
@@ -71,7 +71,7 @@ def test_fast_path_speed_goal(kind: str, hidden: int, record_property: Any) -> N
     tmp.write_text(json.dumps({"meta": meta, "ratios": _RATIOS}, indent=2))
     tmp.replace(OUT / "ratios.json")
     if not judged(key):
-        return  # a finding: inside the spread of the recorded runs (acceptance/speed.py), reported, never failed
+        return  # a finding: the recorded runs do not clear it by 3 sd (acceptance/speed.py); reported, never failed
     budget = GOALS[kind] * fused
     assert ratio <= GOALS[kind], (
         f"{kind} H={hidden}: the fast path takes {1000 * fast:.1f} ms per training step, "
