@@ -16,13 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 from rnnlab.errors import RnnlabError
 from rnnlab.signals import Terminated, _stop_handlers
-from rnnlab.usage import Parser, UsageError, quote_path
+from rnnlab.usage import Parser, UsageError, point_stdout_at_nothing, quote_path
 
 
 def cmd_exercise_init(args: argparse.Namespace) -> int:
@@ -59,11 +59,22 @@ def cmd_exercise_status(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     rows = exercise.status(args.dir, specs, only, args.time_limit)
-    print(exercise.format_status(rows, full=args.full))
     done = sum(r["state"] == "done" for r in rows)
-    print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
-    print(exercise.next_step(rows, args.dir, specs, checked_all=only is None))
+    with _reader_may_stop():  # `status DIR | head -1`: the reader stopping is a normal end, as for `rnnlab sample`
+        print(exercise.format_status(rows, full=args.full))
+        print(f"\n{done}/{len(rows)} exercises done" + ("" if only else f" ({len(exercise.EXERCISES)} in all)"))
+        print(exercise.next_step(rows, args.dir, specs, checked_all=only is None), flush=True)
     return 1 if any(r["state"] == "in progress" for r in rows) else 0  # a checked exercise fails: not a success
+
+
+@contextlib.contextmanager
+def _reader_may_stop() -> Iterator[None]:
+    """Printing to a reader that may stop reading (`| head`): its going is a quiet end of the output, not an error;
+    what is still to be written goes nowhere."""
+    try:
+        yield
+    except BrokenPipeError:
+        point_stdout_at_nothing()
 
 
 LABS = ("lab01", "lab02", "lab03", "bridge")  # --lab NN -> acceptance/test_NAME.py
@@ -163,7 +174,9 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
         raise
     assert process.stdout is not None
-    relay = _Relay(process.stdout)
+    # the reader of this command's output gone (`accept ... | head`), the harness is stopped as Ctrl-C stops it:
+    # its output, no longer read, filled the pipe and hung it in a write for the hour of --time-limit
+    relay = _Relay(process.stdout, on_lost=lambda: _interrupt(process))
     relay.start()
     try:
         if posix:
@@ -172,19 +185,32 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
         relay.finish()
     except subprocess.TimeoutExpired:  # a learner's function that never returns: stopped, as Ctrl-C would (#35)
         _stop(process, at_once=True)
-        print(
-            f"stopped after {args.time_limit:g} s (--time-limit): a function of yours may never return (a loop whose "
-            f"condition never changes?); no report written. Find it with `rnnlab exercise status {quote_path(folder)}`"
-        )
+        with _reader_may_stop():
+            print(
+                f"stopped after {args.time_limit:g} s (--time-limit): a function of yours may never return (a loop "
+                f"whose condition never changes?); no report written. Find it with `rnnlab exercise status "
+                f"{quote_path(folder)}`"
+            )
         return 124
     except KeyboardInterrupt as exc:  # Ctrl-C reached the harness too; a kill reached only this command
         _stop(process, at_once=isinstance(exc, Terminated))
         raise
     html = reports / "acceptance.html"
-    if not (html.is_file() and html.stat().st_mtime >= started):  # a report of an earlier run is not this run's
-        print(f"no report written: this run ended (exit status {code}) before writing {html}; see the lines above")
-        return 1
-    print(f"your report: {html} (each criterion beside a reference run's value)")
+    written = html.is_file() and html.stat().st_mtime >= started  # a report of an earlier run is not this run's
+    if relay.lost is not None:
+        what = (
+            "the reader of its output went away (a closed pipe)"
+            if isinstance(relay.lost, BrokenPipeError)
+            else f"its output could not be written ({relay.lost.strerror or relay.lost})"
+        )
+        outcome = f"your report was written first: {html}" if written else "no report written"
+        print(f"rnnlab: {what}: the harness was stopped as Ctrl-C stops it; {outcome}", file=sys.stderr)
+        return 141 if isinstance(relay.lost, BrokenPipeError) else 2
+    with _reader_may_stop():
+        if not written:
+            print(f"no report written: this run ended (exit status {code}) before writing {html}; see the lines above")
+            return 1
+        print(f"your report: {html} (each criterion beside a reference run's value)")
     return 0 if code == 0 else 1
 
 
@@ -195,16 +221,27 @@ class _Relay(threading.Thread):
 
     HEAD, TAIL = 1 << 20, 64 << 10
 
-    def __init__(self, source: IO[bytes]) -> None:
+    def __init__(self, source: IO[bytes], on_lost: Callable[[], None]) -> None:
         super().__init__(daemon=True, name="rnnlab accept output")
         self.source = source
+        self.on_lost = on_lost
+        self.lost: OSError | None = None  # why this command's output could not be written (a closed pipe, a full disk)
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.shown = self.left_out = 0
         self.tail = bytearray()
 
     def _write(self, data: bytes) -> None:
-        sys.stdout.write(self.decoder.decode(data))
-        sys.stdout.flush()
+        """Pass ``data`` on; where that fails (the reader gone, a full disk), say so once (``on_lost``) and pass
+        nothing more on, but go on reading the harness's output, which would otherwise fill the pipe and hang it."""
+        if self.lost is not None:
+            return
+        try:
+            sys.stdout.write(self.decoder.decode(data))
+            sys.stdout.flush()
+        except OSError as exc:
+            self.lost = exc
+            point_stdout_at_nothing()
+            self.on_lost()
 
     def run(self) -> None:
         fd = self.source.fileno()
@@ -257,6 +294,13 @@ def _harness_signals(held: set[int | signal.Signals]) -> Callable[[], None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     return before_start
+
+
+def _interrupt(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C to the harness, if it still runs: it stops, leaves the report as it was and removes its copy."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
 
 
 def _stop(process: subprocess.Popen[bytes], at_once: bool = False) -> None:
@@ -388,6 +432,9 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt as exc:
         print("rnnlab: interrupted", file=sys.stderr)
         return 128 + exc.signum if isinstance(exc, Terminated) else 130
+    except BrokenPipeError:  # the reader of the output went away (`| head`) before the command ended: quietly, as a
+        point_stdout_at_nothing()  # program stopped by SIGPIPE does (128 + 13); status and accept end on their own
+        return 141
     except (RnnlabError, OSError) as exc:  # rnnlab's refusals and the machine's; anything else is a bug
         print(f"rnnlab: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -50,3 +53,11 @@ def quote_path(path: object) -> str:
         rest = text[2:]
         return "~/" + shlex.quote(rest) if rest else text
     return shlex.quote(text)
+
+
+def point_stdout_at_nothing() -> None:
+    """After the reader of standard output went away (`| head`), or its disk filled: send what is still to be
+    written nowhere, so that Python's flush at exit does not report the closed pipe a second time."""
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,5 +1,7 @@
 """The learner's command line: `rnnlab exercise init` and `status`, without running specs."""
 
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -372,6 +374,57 @@ def test_a_killed_accept_takes_its_harness_and_temporary_copy_with_it(tmp_path):
     left = list(private.glob("rnnlab-completed-*"))
     assert not left, f"the temporary completed copy is removed (the harness said: {said})"
     assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "a stopped run writes no report"
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from Linux's /proc")
+def test_accept_into_a_closed_pipe_stops_its_harness_and_says_so(tmp_path):
+    """`rnnlab exercise accept DIR --lab 02 | head`: once the reader had gone, accept stopped passing the harness's
+    output on and stopped reading it, so the harness hung in a write to a full pipe for the hour of --time-limit; a
+    kill then took a minute and left $TMPDIR/rnnlab-completed-*. As `rnnlab sample | head` ends, accept stops its
+    harness as Ctrl-C does (no report, no temporary copy) and says so in one line on standard error."""
+    from spec.helpers import rnnlab_process, wait_until
+
+    copy = tmp_path / "mine"
+    exercise.init(copy, keep={"lab03.dates", "lab03.attention"})
+    attention = copy / "rnnlab" / "attention.py"
+    line = "    if mask is not None:\n        scores = scores.masked_fill"
+    assert line in attention.read_text()
+    # a learner's print at every decoder step: far more output than a pipe holds, while the lab trains
+    attention.write_text(attention.read_text().replace(line, '    print("a print of mine " * 64)\n' + line, 1))
+    private = tmp_path / "tmp"
+    private.mkdir()
+    args = ["exercise", "accept", copy, "--lab", "03", "--profile", "smoke"]
+    with rnnlab_process(args, ctrl_c=False, env={"TMPDIR": str(private)}) as proc:
+        assert proc.stdout.readline().startswith(b"training lab03")
+        wait_until(lambda: bool(list(private.glob("rnnlab-completed-*"))), proc, limit=120)
+        harness = _children(proc.pid)
+        proc.stdout.close()  # as `head` does once it has its lines
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("accept went on a minute after the reader of its output had gone")
+        err = proc.stderr.read().decode()
+    assert proc.returncode == 141 and err.count("\n") == 1, f"exit {proc.returncode}: {err!r}"
+    assert "the reader of its output went away" in err and "no report written" in err, err
+    assert harness and not [p for p in harness if Path(f"/proc/{p}").exists()], "the harness ends with it"
+    assert not list(private.glob("rnnlab-completed-*")), "the temporary completed copy is removed"
+    assert not (copy / "reports" / "lab03" / "acceptance.html").exists(), "a stopped run writes no report"
+
+
+def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`rnnlab exercise status DIR | head -1` said "rnnlab: error: [Errno 32] Broken pipe" and exited 2; like
+    `rnnlab sample | head`, the reader stopping is a normal end: nothing on standard error, status's own exit code."""
+    from spec.helpers import rnnlab_process
+
+    copy = tmp_path / "mine"
+    exercise.init(copy)
+    with rnnlab_process(["exercise", "status", copy], stdout=subprocess.PIPE) as proc:
+        os.close(proc.stdout.fileno())  # nothing read: the first line written already finds the pipe closed
+        proc.stdout = None
+        proc.wait(timeout=120)
+        err = proc.stderr.read().decode()
+    assert err == "" and proc.returncode == 0, f"expected a quiet end, got exit {proc.returncode}: {err!r}"
 
 
 def _group(pgid: int) -> list[int]:

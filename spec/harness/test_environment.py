@@ -59,6 +59,33 @@ def _refused_in_one_error_line(settings: dict[str, str], named: str) -> None:
     assert "INTERNALERROR" not in out and "Traceback" not in out, out[-800:]
 
 
+def test_a_corpus_it_cannot_load_stops_the_harness_in_one_line(tmp_path):
+    """`rnnlab exercise accept DIR --lab 02` without the corpus and without a network printed the loader's one clear
+    message inside eleven tracebacks of urllib's, 2,400 lines; now the harness stops at the first lab that needs the
+    corpus with that one line (exit 4, a usage error: the fix is a setting), and writes no report."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_")}
+    missing = tmp_path / "input.txt"  # never downloaded: the loader takes a path given as it is
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "acceptance/test_lab01.py", "-q", "-p", "no:cacheprovider"],
+        cwd=CHECKOUT,
+        env={
+            **env,
+            "RNNLAB_TINY_SHAKESPEARE": str(missing),
+            "RNNLAB_PROFILE": "smoke",
+            "RNNLAB_REPORTS": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 4, f"a usage error (exit 4), got {done.returncode}: {out[-800:]}"
+    said = [line for line in out.splitlines() if "RNNLAB_TINY_SHAKESPEARE" in line]
+    assert len(said) == 1 and str(missing) in said[0], out[-1500:]
+    assert "Traceback" not in out and "\nE   " not in out and out.count("\n") < 12, out[-1500:]
+    assert not (tmp_path / "acceptance.html").exists()
+
+
 @pytest.mark.parametrize("case", ["another rnnlab", "reports is a file"])
 def test_a_learner_folder_or_reports_folder_it_cannot_use_is_one_line(tmp_path, case):
     """Issue #35: an RNNLAB_IMPL folder holding some other `rnnlab` was an INTERNALERROR traceback at harness import,

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 from dataclasses import asdict
 
@@ -36,7 +35,7 @@ from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnlab.sampling import iter_sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
 from rnnlab.training.seq2seq import Seq2SeqTrainConfig
-from rnnlab.usage import UsageError
+from rnnlab.usage import UsageError, point_stdout_at_nothing
 
 
 def _corpus(path: str | None) -> str:
@@ -172,13 +171,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         sys.stdout.flush()
     except BrokenPipeError:  # the reader stopped (`| head`): a normal end for a stream
-        # Python would report the pipe again when it flushes stdout on exit: point it at nothing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        point_stdout_at_nothing()
     except OSError as exc:  # a full disk, a quota: name where the sample was going
         if exc.filename is None:
             exc.filename = "standard output"
-        with contextlib.suppress(OSError):  # what is still buffered would fail again at exit: drop it
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        point_stdout_at_nothing()  # what is still buffered would fail again at exit: drop it
         raise
     except KeyboardInterrupt as exc:
         with contextlib.suppress(BrokenPipeError):
