@@ -379,10 +379,10 @@ def test_a_killed_accept_takes_its_harness_and_temporary_copy_with_it(tmp_path):
 @pytest.mark.reliability
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from Linux's /proc")
 def test_accept_into_a_closed_pipe_stops_its_harness_and_says_so(tmp_path):
-    """`rnnlab exercise accept DIR --lab 02 | head`: once the reader had gone, accept stopped passing the harness's
-    output on and stopped reading it, so the harness hung in a write to a full pipe for the hour of --time-limit; a
-    kill then took a minute and left $TMPDIR/rnnlab-completed-*. As `rnnlab sample | head` ends, accept stops its
-    harness as Ctrl-C does (no report, no temporary copy) and says so in one line on standard error."""
+    """`rnnlab exercise accept DIR --lab 02 | head`: once the reader had gone, accept's relay died with a
+    BrokenPipeError traceback and nobody read the harness's output, so the harness hung in a write to a full pipe
+    until --time-limit (an hour) or a kill. As `rnnlab sample | head` ends, accept stops its harness as Ctrl-C does
+    (no report, no temporary copy) and says so in one line on standard error."""
     from spec.helpers import rnnlab_process, wait_until
 
     copy = tmp_path / "mine"
