@@ -46,13 +46,21 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learner_copy(given: str) -> Path:
+    """``given`` as a learner's copy (a folder holding ``rnnlab``), or a ``UsageError`` naming what it is instead."""
+    folder = Path(given)
+    if (folder / "rnnlab" / "__init__.py").is_file():
+        return folder
+    if folder.is_file():
+        raise UsageError(f"{given} is a file, not a learner's copy; give the folder `rnnlab exercise init` made")
+    what = "does not exist" if not folder.exists() else "holds no rnnlab package"
+    raise UsageError(f"{given} {what}; create a learner copy with `rnnlab exercise init {quote_path(given)}`")
+
+
 def cmd_exercise_status(args: argparse.Namespace) -> int:
     from rnnlab import exercise
 
-    folder = Path(args.dir)
-    if not (folder / "rnnlab" / "__init__.py").is_file():
-        what = "does not exist" if not folder.exists() else "holds no rnnlab package"
-        raise UsageError(f"{folder} {what}; create a learner copy with `rnnlab exercise init {quote_path(folder)}`")
+    _learner_copy(args.dir)
     only = [_exercise_id(name) for name in args.exercises] or None
     try:
         specs = exercise.spec_dir_for(args.dir, args.specs)
@@ -91,10 +99,8 @@ def _lab(text: str) -> str:
 
 def cmd_exercise_accept(args: argparse.Namespace) -> int:
     """Train one lab with the learner's copy and write the learner's own report (never the reference's)."""
+    _learner_copy(args.dir)
     folder = Path(args.dir).expanduser().resolve()
-    if not (folder / "rnnlab" / "__init__.py").is_file():
-        what = "does not exist" if not folder.exists() else "holds no rnnlab package"
-        raise UsageError(f"{args.dir} {what}; create a learner copy with `rnnlab exercise init {quote_path(args.dir)}`")
     from rnnlab import exercise
 
     try:

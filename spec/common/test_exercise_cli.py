@@ -229,6 +229,19 @@ def test_accept_trains_one_lab_into_the_learners_own_report(tmp_path, capsys):
     assert f"your report: {copy / 'reports' / 'lab01' / 'acceptance.html'}" in out
 
 
+def test_status_and_accept_given_a_file_say_it_is_one_and_suggest_no_init_that_would_fail(tmp_path, capsys):
+    """`rnnlab exercise status FILE` said "FILE holds no rnnlab package; create a learner copy with `rnnlab exercise
+    init FILE`", a command that refuses a file. Both commands name the file and ask for the copy's folder."""
+    from rnnlab.exercise_cli import main
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a learner's copy\n")
+    for argv in (["exercise", "status", str(a_file)], ["exercise", "accept", str(a_file), "--lab", "01"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{a_file} is a file, not a learner's copy" in err and f"init {a_file}" not in err, err
+
+
 def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, capsys):
     from rnnlab.exercise_cli import main
 
