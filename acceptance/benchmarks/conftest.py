@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from acceptance.speed import goal_key, summary
+
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     measured: dict[str, dict[str, Any]] = {}
@@ -13,10 +15,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for report in reports:
             for name, value in getattr(report, "user_properties", ()):
                 if name == "speed_goal" and getattr(report, "when", "") == "call":
-                    measured[f"{value['kind']} H={value['hidden']}"] = value
+                    measured[goal_key(value["kind"], value["hidden"])] = value
     if measured:
-        from acceptance.speed import summary
-
         terminalreporter.write_sep("=", "speed goals")
         for line in summary(measured):
             terminalreporter.write_line(line)

@@ -46,11 +46,12 @@ def cmd_exercise_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _learner_copy(given: str) -> Path:
-    """``given`` as a learner's copy (a folder holding ``rnnlab``), or a ``UsageError`` naming what it is instead."""
-    folder = Path(given)
+def _learner_copy(given: str) -> None:
+    """Check that ``given`` is a learner's copy (a folder holding ``rnnlab``); a ``UsageError`` names what it is
+    instead."""
+    folder = Path(given).expanduser()
     if (folder / "rnnlab" / "__init__.py").is_file():
-        return folder
+        return
     if folder.is_file():
         raise UsageError(f"{given} is a file, not a learner's copy; give the folder `rnnlab exercise init` made")
     what = "does not exist" if not folder.exists() else "holds no rnnlab package"
