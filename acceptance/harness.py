@@ -26,7 +26,7 @@ import torch
 from acceptance import learner, profiles, runs, sections
 from acceptance.criteria import criterion_words, require_models
 from acceptance.record import Recorder
-from acceptance.report import LAB_ORDER, git_revision, machine_info, write_report
+from acceptance.report import LAB_ORDER, git_revision, lab_rank, machine_info, write_report
 from acceptance.trained import BridgeResult, Corpus, Lab01Result, Lab02Result, Lab03Result, RecallResult
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.device import resolve_device
@@ -106,7 +106,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     each lab's time includes the training it starts and no other lab's."""
     if items and all(_is_study(item) for item in items):
         REPORT["name"] = "studies"
-    items.sort(key=lambda item: LAB_ORDER.index(_lab(item)) if _lab(item) in LAB_ORDER else len(LAB_ORDER))
+    items.sort(key=lambda item: lab_rank(_lab(item)))
     # the bridge's attention LM trains beside Lab 02's models where this session runs the bridge
     WANTS["attention"] = any("bridge" in getattr(item, "fixturenames", ()) for item in items)
     WANTS["studied"] = any("bridge" in getattr(item, "fixturenames", ()) and _is_study(item) for item in items)

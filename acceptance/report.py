@@ -30,10 +30,18 @@ LAB_ORDER = [
     "bridge",
     "study-copying",
     "study-window",
+    "study-bidirectional",
     "study-sizes",
     "study-recall",
     "exercises",
 ]
+
+
+def lab_rank(lab: str) -> int:
+    """Where ``lab`` (a lab's or study's section id) comes in a report: its place in LAB_ORDER, else after them all."""
+    return LAB_ORDER.index(lab) if lab in LAB_ORDER else len(LAB_ORDER)
+
+
 # The profiles whose claims stand side by side in every report: each run writes its own record
 # (REPORTS/claims-PROFILE.json); the other's comes from its latest run in the same folder, else from
 # the record of one reference run kept in acceptance/measured/.
@@ -175,9 +183,11 @@ def write_report(
     for c in recorder.claims:
         c.others = {name: record["claims"][c.key] for name, record in others.items() if c.key in record["claims"]}
     criteria = sorted(  # by lab; within a lab, what was measured before what was not attempted
-        recorder.criteria, key=lambda c: (LAB_ORDER.index(c.lab) if c.lab in LAB_ORDER else 9, not c.attempted, c.id)
+        recorder.criteria, key=lambda c: (lab_rank(c.lab), not c.attempted, c.id)
     )
-    sections = [recorder.sections[lab] for lab in LAB_ORDER if lab in recorder.sections]
+    sections = sorted(
+        recorder.sections.values(), key=lambda section: lab_rank(section.lab)
+    )  # stable: unlisted, as recorded
     # unexpected failures first, then those the profile lists as known (each says why in its row)
     failed = sorted((c for c in criteria if c.attempted and not c.passed), key=lambda c: bool(c.known_failure))
     known = [c for c in failed if c.known_failure]

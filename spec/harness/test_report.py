@@ -242,6 +242,18 @@ def test_a_report_of_findings_only_has_no_empty_criteria_table_and_names_each_st
     assert labels == ["Lab 02", "copying study", "window study"], labels
 
 
+def test_a_section_the_order_does_not_name_is_still_in_the_report(tmp_path):
+    """A lab or study whose section id is missing from report.LAB_ORDER still gets its section (after the named
+    ones, in the order recorded): what a run measured is never dropped for want of a place in a list."""
+    rec = Recorder()
+    rec.section("study-unlisted", "Study — a study nobody listed")
+    rec.section("lab01", "Lab 01 — test")
+    _, html_path = write_report(rec, {**REPORT_META, "command": "tox -e studies"}, tmp_path, "studies")
+    html = html_path.read_text()
+    assert "a study nobody listed" in html, "a section missing from LAB_ORDER was dropped from the report"
+    assert html.index("Lab 01 — test") < html.index("a study nobody listed"), "the named sections come first"
+
+
 def test_the_studies_report_names_the_command_that_made_it():
     """A report's header says how to run it again: the studies tier is `tox -e studies`, not the acceptance run."""
     from acceptance import harness
