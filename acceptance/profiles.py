@@ -9,6 +9,7 @@ the learning rates and the criteria a budget is known to fail are records under
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from rnnlab.cells import MODEL_KINDS
@@ -131,8 +132,14 @@ def largest_hidden(
         config = CharLMConfig(vocab_size, kind, hidden, layers, embedding_dim, forget_bias=forget_bias)
         return count_parameters(CharLM, config)
 
+    return largest_within(count, budget, kind)
+
+
+def largest_within(count: Callable[[int], int], budget: int, what: str) -> int:
+    """The largest multiple of HIDDEN_MULTIPLE whose model, ``count(hidden)`` parameters (growing with
+    ``hidden``), fits ``budget``; ``what`` names the model in the error when none does."""
     if count(HIDDEN_MULTIPLE) > budget:
-        raise ValueError(f"a parameter budget of {budget:,} cannot hold a {kind} of any hidden size")
+        raise ValueError(f"a parameter budget of {budget:,} cannot hold a {what} of any hidden size")
     low, high = 1, 2  # in units of HIDDEN_MULTIPLE: low fits, high is found not to
     while count(high * HIDDEN_MULTIPLE) <= budget:
         low, high = high, 2 * high
@@ -252,6 +259,14 @@ class Studies:
     # Is the gated models' lead capped by the training window? The three models train again on windows
     # this long, the batch cut to keep the characters per step (same steps, tokens and parameters).
     long_window: int = 256
+    # What reading both ways buys, and why a language model cannot (acceptance/studies/bidirectional.py): Lab 02's
+    # LSTM one way and both ways at Lab 02's parameter budget, window, batch, schedule and LSTM rate, trained to fill
+    # blanks and to predict the next character. The share of characters blanked is BERT's (Devlin et al., 2019: 15%).
+    # 600 steps, half of Lab 02's, fixed before the first run: both questions turn on what each model can read, not
+    # on how well it is trained, and four runs of 600 steps keep the study to about two minutes on 2 cores.
+    blank_rate: float = 0.15
+    bidirectional_steps: int = 600
+    bidirectional_windows: int = 1024  # held-out validation windows every model is scored on
     # Multi-query associative recall (issue #25): the long-range half of "why did transformers replace RNNs?".
     recall: Recall = field(default_factory=Recall)
 

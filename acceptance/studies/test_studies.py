@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from acceptance.studies import copying, sizes, window
+from acceptance.studies import bidirectional, copying, sizes, window
 
 if TYPE_CHECKING:
     import torch
@@ -27,6 +27,14 @@ def test_a_longer_training_window(
     profile: Profile, corpus: Corpus, lab02: Lab02Result, recorder: Recorder, device: torch.device
 ) -> None:
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
+
+
+def test_what_reading_both_ways_buys(
+    profile: Profile, corpus: Corpus, recorder: Recorder, device: torch.device
+) -> None:
+    """Lab 02's bidirectional LSTM against a one-way LSTM at matched parameters: filling blanks, and as a language
+    model (its own four runs: no other study's)."""
+    bidirectional.write(recorder, bidirectional.measure(profile.studies, profile.lab02, corpus, device))
 
 
 def test_where_the_lstms_lead_appears(recorder: Recorder) -> None:

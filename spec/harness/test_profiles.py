@@ -263,7 +263,7 @@ def test_only_the_tests_a_session_selects_decide_what_it_trains(tmp_path):
     )
     env = {**os.environ, "RNNLAB_REPORTS": str(tmp_path)}  # importing the harness locks its reports folder
     done = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120)
-    assert "1/4 tests collected" in done.stdout, done.stdout + done.stderr
+    assert re.search(r"\b1/\d+ tests collected", done.stdout), done.stdout + done.stderr  # the window study alone
     wants = done.stdout.strip().splitlines()[-1]
     assert wants == "WANTS {'attention': False, 'studied': False}", (
         f"with the copying study deselected nothing needs the attention LM; the harness decided {wants}"
