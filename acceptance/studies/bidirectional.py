@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from acceptance import plots
 from acceptance.parallel import run_all
 from acceptance.profiles import Lab02, largest_within
-from acceptance.record import Figure, Recorder, Table
+from acceptance.record import Figure, Recorder, Table, TalkingPoint
 from acceptance.trained import Corpus
 from rnnlab.checks import count_parameters
 from rnnlab.recurrent import Recurrent
@@ -380,4 +380,27 @@ def write(recorder: Recorder, result: Bidirectional) -> None:
         f"text, every character equally likely, scores ln {result.vocab_size} = {math.log(result.vocab_size):.3f}). That is why a language "
         "model reads one way, and a model that reads both ways is trained where the whole input is given: filling "
         "blanks (BERT), or encoding a source sentence (Lab 03's encoder)."
+    )
+    recorder.talking_points.append(
+        TalkingPoint(
+            SECTION,
+            "When would you use a bidirectional LSTM, and why can't a language model be one?",
+            "When the whole input is there before any output is needed (tagging, filling blanks, the encoder of a "
+            "translation model): a second RNN reads the sequence reversed and the two states at each position sit side "
+            "by side, so every output has read both sides (Schuster and Paliwal, 1997; with LSTMs, Graves and "
+            "Schmidhuber, 2005). A language model predicts a character that does not exist yet: trained both ways, its "
+            "backward half reads the very character it predicts, so its loss collapses and says nothing of how it "
+            "would generate. That is why BERT, which reads both ways, is trained to fill blanks (Devlin et al., 2019), "
+            "and a generator reads one way.",
+            [
+                f"Filling {100 * result.rate:.0f}% blanks at matched parameters ({one.parameters:,} one way, "
+                f"{two.parameters:,} both ways): both ways {loss(two.scores['loss'])} nats "
+                f"({100 * two.scores['accuracy']:.1f}% right), one way {loss(one.scores['loss'])} "
+                f"({100 * one.scores['accuracy']:.1f}%).",
+                f"Trained as a language model: both ways {loss(whole)} nats with the window read whole, "
+                f"{loss(prefix)} read from each prefix as generation reads; one way {loss(lm_one.scores['loss'])} "
+                "either way.",
+            ],
+            f"section-{SECTION}",
+        )
     )

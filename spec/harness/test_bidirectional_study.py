@@ -94,3 +94,34 @@ def test_matched_readers_hold_the_same_parameters_to_within_a_twentieth():
         counts[both_ways] = sum(p.numel() for p in Reader(65, "lstm", hidden, 64, both_ways=both_ways).parameters())
         assert counts[both_ways] <= 220_000
     assert abs(counts[True] - counts[False]) / counts[False] < 0.05, f"parameters not matched: {counts}"
+
+
+def test_the_study_writes_its_table_figures_and_talking_point_from_its_runs():
+    from dataclasses import replace
+
+    from acceptance.record import Recorder
+    from acceptance.studies.bidirectional import TASKS, WAYS, Bidirectional, ReaderHistory, ReaderRun, write
+    from rnnlab.training import TrainConfig
+
+    def run(task: str, both_ways: bool) -> ReaderRun:
+        history = ReaderHistory(train_loss=[3.0, 2.0], eval_step=[2], val_loss=[2.0])
+        if task == "cloze":
+            scores = {"loss": (1.4 if both_ways else 2.1, 0.01), "accuracy": 0.6 if both_ways else 0.4}
+            scores |= {"by_position": [2.0, 1.5, 1.9], "by_position_se": [0.1, 0.1, 0.1]}
+        else:
+            scores = {"loss": (0.03 if both_ways else 1.7, 0.001), "prefix": (2.1 if both_ways else 1.7, 0.006)}
+        return ReaderRun(task, both_ways, 128 if both_ways else 192, 219_585 if both_ways else 214_913, history, scores)
+
+    result = Bidirectional(
+        replace(TrainConfig(), steps=2), 0.15, 4, 6, 65, {(t, w): run(t, w) for t in TASKS for w in WAYS}
+    )
+    rec = Recorder()
+    write(rec, result)
+    (section,) = rec.sections.values()
+    assert len(section.tables[0].rows) == 4 and len(section.figures) == 2
+    (point,) = rec.talking_points
+    assert "bidirectional" in point.question and point.evidence == f"section-{section.lab}"
+    said = " ".join(point.measured)
+    assert "1.400 ± 0.010" in said and "2.100 ± 0.006" in said, (
+        "the talking point quotes the run's own numbers: the blanks both ways, the prefix loss of the leaky model"
+    )
