@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from acceptance import learner
 from acceptance.studies import bidirectional, copying, sizes, window
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ def test_what_reading_both_ways_buys(
 ) -> None:
     """Lab 02's bidirectional LSTM against a one-way LSTM at matched parameters: filling blanks, and as a language
     model (its own four runs: no other study's)."""
+    # Lab 02's LSTM: in a learner's copy, not attempted until one of Lab 02's exercises is theirs
+    learner.require("lab02")
     bidirectional.write(recorder, bidirectional.measure(profile.studies, profile.lab02, corpus, device))
 
 
