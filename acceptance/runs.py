@@ -230,7 +230,7 @@ def study_lab02_model(cfg: Lab02, run: StudiedRun, corpus: Corpus, device: torch
 def context_used(model: torch.nn.Module, cfg: Lab02, val_ids: torch.Tensor) -> tuple[dict[int, float], int]:
     """A trained LM's validation loss given only the last L characters, at Lab 02's lengths and positions, and its
     effective context (the shortest L within CONTEXT_TOLERANCE of its loss at the longest)."""
-    context = loss_by_context(model, val_ids, cfg.context_lengths, cfg.context_positions, seed=cfg.train.seed)
+    context = loss_by_context(model, val_ids, cfg.context_lengths, cfg.context_positions, seed=cfg.eval_seed)
     return context, effective_context(context, CONTEXT_TOLERANCE)
 
 

@@ -33,7 +33,6 @@ SECTION = "study-bidirectional"
 KIND = "lstm"  # the seed's "bidirectional LSTM"
 TASKS = ("cloze", "next")  # fill the blanks; predict the next character
 WAYS = {False: "one way", True: "both ways"}
-HELD_OUT_SEED = 0  # the held-out windows and their blanks: the same whatever the training seed (RNNLAB_SEED)
 
 
 @dataclass(frozen=True)
@@ -243,7 +242,7 @@ def measure(study: Any, lab02: Lab02, corpus: Corpus, device: torch.device) -> B
     vocab_size = len(corpus["vocab"])
     train_cfg = replace(lab02.train, steps=study.bidirectional_steps, lr=lab02.lr(KIND))
     held = held_out(
-        corpus["val_ids"], study.bidirectional_windows, train_cfg.seq_len, study.blank_rate, vocab_size, HELD_OUT_SEED
+        corpus["val_ids"], study.bidirectional_windows, train_cfg.seq_len, study.blank_rate, vocab_size, lab02.eval_seed
     )
 
     def job(task: str, both_ways: bool) -> Callable[[], ReaderRun]:

@@ -19,7 +19,7 @@ def measure(study: Any, lab02: Lab02Result, bridge: BridgeResult, val_ids: Any) 
     """``copy_gain`` of every model over Lab 02's training window (the attention LM's window), at the
     study's distances that fit in it: model -> {d: (loss after another span, loss after the copy,
     the gain's standard error)}."""
-    window, seed = lab02.cfg.train.seq_len, lab02.cfg.train.seed
+    window, seed = lab02.cfg.train.seq_len, lab02.cfg.eval_seed  # the same spans whatever the training seed
     distances = [d for d in study.copy_distances if d + 2 * study.copy_span <= window]
     if not distances:
         raise ValueError(

@@ -309,3 +309,26 @@ def test_every_time_quoted_for_tox_is_the_one_budget():
         f"these write a time for `tox` as a number; the code reads TOX_MINUTES ({TOX_MINUTES}), the README quotes it: "
         f"{stale}"
     )
+
+
+def test_a_moved_seed_moves_the_models_and_never_the_held_out_draws():
+    """`RNNLAB_SEED=k` (profiles.with_seed) measures how a criterion varies with the models' seeds: the held-out
+    draws Lab 02 and its studies score on (the context study's positions, the copying spans, the bidirectional
+    study's windows) stay, or the spread over seeds would mix in a second source of noise."""
+    from dataclasses import replace
+
+    import torch
+
+    from acceptance.profiles import with_seed
+    from acceptance.runs import context_used
+
+    base = replace(PROFILES["quick"].lab02, context_lengths=(1, 2, 4, 8), context_positions=40)
+    moved = with_seed(replace(PROFILES["quick"], lab02=base), 1).lab02
+    assert moved.train.seed != base.train.seed, "with_seed moves the training seed"
+    torch.manual_seed(0)
+    model = CharLM(7, "rnn", 8, 1, 4).eval()
+    ids = torch.randint(0, 7, (400,), generator=torch.Generator().manual_seed(3))
+    assert context_used(model, moved, ids) == context_used(model, base, ids), (
+        "the same model scored on Lab 02's context positions gave other numbers under a moved seed: the positions "
+        "were drawn with the training seed"
+    )
