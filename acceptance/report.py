@@ -185,9 +185,8 @@ def write_report(
     criteria = sorted(  # by lab; within a lab, what was measured before what was not attempted
         recorder.criteria, key=lambda c: (lab_rank(c.lab), not c.attempted, c.id)
     )
-    sections = sorted(
-        recorder.sections.values(), key=lambda section: lab_rank(section.lab)
-    )  # stable: unlisted, as recorded
+    # in LAB_ORDER's order; a section it does not name comes last, as recorded (sorted is stable)
+    sections = sorted(recorder.sections.values(), key=lambda section: lab_rank(section.lab))
     # unexpected failures first, then those the profile lists as known (each says why in its row)
     failed = sorted((c for c in criteria if c.attempted and not c.passed), key=lambda c: bool(c.known_failure))
     known = [c for c in failed if c.known_failure]

@@ -78,10 +78,11 @@ def matched_hidden(vocab_size: int, kind: str, embedding_dim: int, budget: int, 
 def blank_out(windows: Tensor, rate: float, mask_id: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """Hide each character of ``windows`` (B, T) with probability ``rate``, at least one per window: (the windows
     with ``mask_id`` at the blanks, the blanks as a bool (B, T)). A Reader's mask symbol is its ``vocab_size``."""
-    blank = torch.rand(windows.shape, generator=generator) < rate
+    blank = torch.rand(windows.shape, generator=generator) < rate  # drawn on the CPU, the same on any device
     empty = (~blank.any(dim=1)).nonzero().squeeze(1)
     if empty.numel():
         blank[empty, torch.randint(0, windows.shape[1], (empty.numel(),), generator=generator)] = True
+    blank = blank.to(windows.device)
     return windows.masked_fill(blank, mask_id), blank
 
 
@@ -199,9 +200,7 @@ def score(model: Reader, task: str, held: Held) -> dict[str, Any]:
         targets = held.windows[:, :-1]
         logits = model(held.inputs)
         losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)
-        at = [
-            _mean_se(losses[:, t][held.blank[:, t]]) for t in range(targets.shape[1])
-        ]  # about rate x windows blanks at each
+        at = [_mean_se(losses[:, t][held.blank[:, t]]) for t in range(targets.shape[1])]  # ~ rate x windows each
         by_position, by_position_se = [m for m, _ in at], [se for _, se in at]
         right = (logits.argmax(-1) == targets)[held.blank].double()
         return {
