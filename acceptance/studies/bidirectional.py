@@ -86,16 +86,17 @@ def blank_out(windows: Tensor, rate: float, mask_id: int, generator: torch.Gener
     return windows.masked_fill(blank, mask_id), blank
 
 
-def cloze_loss(model: nn.Module, inputs: Tensor, targets: Tensor, blank: Tensor) -> Tensor:
-    """Mean cross-entropy of ``model`` reading ``inputs`` (B, T) at the blanks only, against ``targets`` (B, T)."""
-    return F.cross_entropy(model(inputs)[blank], targets[blank])
+def cloze_loss(model: nn.Module, inputs: Tensor, targets: Tensor, blank: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of ``model`` reading ``inputs`` (B, T) at the blanks only, against ``targets`` (B, T): their mean,
+    or (``reduction="none"``) one per blank."""
+    return F.cross_entropy(model(inputs)[blank], targets[blank], reduction=reduction)
 
 
-def next_loss(model: nn.Module, windows: Tensor) -> Tensor:
-    """Mean cross-entropy of predicting each character of ``windows`` (B, T) after the first from the output one
-    position before it, the window read whole (as a language model is trained)."""
+def next_loss(model: nn.Module, windows: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of predicting each character of ``windows`` (B, T) after the first from the output one position
+    before it, the window read whole (as a language model is trained): the mean, or one per character."""
     logits = model(windows[:, :-1])
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1))
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1), reduction=reduction)
 
 
 @torch.no_grad()
@@ -105,11 +106,11 @@ def prefix_logits(model: nn.Module, windows: Tensor) -> Tensor:
     return torch.stack([model(windows[:, : t + 1])[:, -1] for t in range(windows.shape[1] - 1)], dim=1)
 
 
-def prefix_loss(model: nn.Module, windows: Tensor) -> float:
+def prefix_loss(model: nn.Module, windows: Tensor, reduction: str = "mean") -> Tensor:
     """``next_loss`` with every prediction read from its prefix alone (``prefix_logits``): for a one-way reader the
-    same number; for a two-way reader the loss it would have generating."""
+    same numbers; for a two-way reader the loss it would have generating."""
     logits = prefix_logits(model, windows)
-    return float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1)))
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1), reduction=reduction)
 
 
 @dataclass
@@ -199,7 +200,7 @@ def score(model: Reader, task: str, held: Held) -> dict[str, Any]:
     if task == "cloze":
         targets = held.windows[:, :-1]
         logits = model(held.inputs)
-        losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)
+        losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T): by position below
         at = [_mean_se(losses[:, t][held.blank[:, t]]) for t in range(targets.shape[1])]  # ~ rate x windows each
         by_position, by_position_se = [m for m, _ in at], [se for _, se in at]
         right = (logits.argmax(-1) == targets)[held.blank].double()
@@ -209,10 +210,8 @@ def score(model: Reader, task: str, held: Held) -> dict[str, Any]:
             "by_position": by_position,
             "by_position_se": by_position_se,
         }
-    logits = model(held.windows[:, :-1])
-    whole = F.cross_entropy(logits.transpose(1, 2), held.windows[:, 1:], reduction="none")
-    prefix = F.cross_entropy(prefix_logits(model, held.windows).transpose(1, 2), held.windows[:, 1:], reduction="none")
-    return {"loss": _mean_se(whole.flatten()), "prefix": _mean_se(prefix.flatten())}
+    whole, prefix = next_loss(model, held.windows, "none"), prefix_loss(model, held.windows, "none")
+    return {"loss": _mean_se(whole), "prefix": _mean_se(prefix)}
 
 
 @dataclass
