@@ -52,6 +52,13 @@ class Lab01:
     sample_length: int = 2000  # characters generated for each sample / English-likeness
     temperatures: tuple[float, ...] = (0.5, 0.8, 1.2)
 
+    @property
+    def reset_windows(self) -> tuple[int, ...]:
+        """What truncated BPTT's carried state is worth (the report's talking point): the validation loss with the
+        state reset to zeros every W characters, at a quarter of, once and four times the training window."""
+        T = self.train.seq_len
+        return (max(1, T // 4), T, 4 * T)
+
 
 @dataclass(frozen=True)
 class Lab02:

@@ -8,6 +8,7 @@ the sections in ``acceptance/sections/`` report them. Nothing here decides pass 
 from __future__ import annotations
 
 import copy
+import inspect
 import statistics
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from acceptance.measures import (
     words,
 )
 from acceptance.parallel import run_all
-from acceptance.profiles import Bridge, Lab02, Lab03, Profile, Recall, largest_hidden
+from acceptance.profiles import Bridge, Lab01, Lab02, Lab03, Profile, Recall, largest_hidden
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
 from acceptance.trained import (
     AttentionRun,
@@ -56,6 +57,7 @@ from rnnlab.fast import set_fast
 from rnnlab.gates import gate_trace, line_position, saturation, tracking_unit
 from rnnlab.metrics import (
     effective_context,
+    evaluate_lm,
     grad_norms_through_time,
     loss_by_context,
     perplexity,
@@ -100,7 +102,17 @@ def lab01(profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device
         shares={t: known_word_share(s, known) for t, s in samples.items()},
         sampling_rate=sampling_rate,
         val_chars=len(corpus["val"]),
+        reset_loss=reset_losses(model, corpus["val_ids"], cfg),
     )
+
+
+def reset_losses(model: CharLM, val_ids: torch.Tensor, cfg: Lab01) -> dict[int, float]:
+    """The trained model's validation loss with the state reset every W characters, W in ``cfg.reset_windows``,
+    scoring the targets its carried evaluation scores (under 2 s on 2 cores); {} for a learner's copy made before
+    ``evaluate_lm`` took ``carry``."""
+    if "carry" not in inspect.signature(evaluate_lm).parameters:
+        return {}
+    return {w: evaluate_lm(model, val_ids, rows=cfg.train.eval_rows, window=w, carry=False) for w in cfg.reset_windows}
 
 
 def _save_lm(

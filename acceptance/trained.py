@@ -59,6 +59,9 @@ class Lab01Result:
     shares: dict[float, float]  # temperature -> share of known words
     sampling_rate: float  # characters per second
     val_chars: int
+    # window W -> validation loss (nats) with the state reset every W characters (the same targets as the carried
+    # evaluation); {} where a learner's copy predates ``evaluate_lm(carry=...)``
+    reset_loss: dict[int, float]
 
 
 # --- Lab 02 -------------------------------------------------------------------------------------------------

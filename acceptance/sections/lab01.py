@@ -88,6 +88,27 @@ def _write_section(recorder: Recorder, run: Lab01Result) -> None:
             ],
         )
     )
+    if run.reset_loss:
+        carried = h.val_loss[-1]
+        sec.tables.append(
+            Table(
+                "What the carried state is worth: validation loss with the state reset every W characters",
+                ["state at evaluation", "validation loss (nats)", "perplexity", "against the carried state"],
+                [
+                    [
+                        f"reset every {w} characters" + (" (the training window)" if w == cfg.train.seq_len else ""),
+                        loss,
+                        perplexity(loss),
+                        f"{loss - carried:+.3f} nats",
+                    ]
+                    for w, loss in sorted(run.reset_loss.items())
+                ]
+                + [["carried through each row (as evaluated in training)", carried, perplexity(carried), "—"]],
+                caption=f"The same {cfg.train.eval_rows} rows of the validation split and the same targets in every "
+                "row; a reset starts a window from zeros, so a prediction reads only the characters since its window "
+                "began. Truncated BPTT cuts the gradient at the training window, not the state.",
+            )
+        )
     sec.tables.append(
         Table(
             "Sampling speed",
@@ -133,6 +154,7 @@ def _claims_and_talking_points(recorder: Recorder, run: Lab01Result) -> None:
             key="lab01.known_words",
         )
     )
+    recorder.talking_points.append(_tbptt_point(run))
     clipped = sum(n > cfg.train.clip for n in h.grad_norm)
     means = block_means(h.train_loss)
     worst = max((b - a) / a for a, b in pairwise(means))
@@ -172,4 +194,42 @@ def _claims_and_talking_points(recorder: Recorder, run: Lab01Result) -> None:
             ],
             "section-lab01",
         )
+    )
+
+
+def _tbptt_point(run: Lab01Result) -> TalkingPoint:
+    """What truncated BPTT is, then what carrying the state was worth to this run's model."""
+    T, carried = run.cfg.train.seq_len, run.history.val_loss[-1]
+    lines = [
+        f"This run trains on windows of {T} characters: each update's gradient reaches at most {T - 1} steps back, "
+        "and the state crosses each window's boundary with its values, without its gradient (Lab 01.3, "
+        "rnnlab.recurrent.detach_state)."
+    ]
+    if run.reset_loss:
+        resets = [
+            f"every {w}"
+            + (" (the training window: as if no state crossed a window)" if w == T else "")
+            + f": {loss:.3f} ({loss - carried:+.3f}, {100 * (loss - carried) / carried:+.1f}%)"
+            for w, loss in sorted(run.reset_loss.items())
+        ]
+        lines.append(
+            f"Validation loss with the state carried through each row: {carried:.3f} nats. With the state reset to "
+            f"zeros {'; '.join(resets)}."
+        )
+    else:
+        lines.append(
+            "The loss with the state reset was not measured: this copy of rnnlab was made before evaluate_lm could "
+            "reset it (a copy made now by `rnnlab exercise init` measures it)."
+        )
+    lines.append("Lab 02's models trained on longer windows: the window study (`tox -e studies`).")
+    return TalkingPoint(
+        LAB,
+        "What is truncated backpropagation through time?",
+        "Backpropagation through time unrolls the recurrence and sends the gradient back through every step, so on "
+        "a long text its memory and time grow with the length. Truncated BPTT cuts the text into windows of k steps: "
+        "the gradient flows back at most k steps, while the hidden state is carried into the next window as a "
+        "constant (detached), so the forward pass still reads the whole past (Williams and Peng, 1990). The price: a "
+        "dependency longer than k gets no gradient to teach the model to keep it.",
+        lines,
+        "section-lab01",
     )

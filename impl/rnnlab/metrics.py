@@ -39,20 +39,31 @@ def stream_rows(ids: Tensor, rows: int) -> Tensor:
 
 
 @torch.no_grad()
-def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256) -> float:
+def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256, carry: bool = True) -> float:
     """Mean next-character cross-entropy (nats) over a whole split.
 
     The split is cut into ``rows`` contiguous streams evaluated in parallel, each carrying its
     hidden state from window to window, so every prediction (but the first of each row) sees
-    all the text before it in its row. A model with a bounded ``context`` and no state (the
-    attention LM) is read in sliding windows instead (``_evaluate_windows``).
+    all the text before it in its row. With ``carry=False`` every window of ``window`` targets
+    starts from a fresh (zero) state instead, so a prediction sees only the characters since its
+    window began: the same targets, scored without the past the carried state brings (what
+    truncated BPTT's carried state is worth). A model with a bounded ``context`` and no state
+    (the attention LM) is read in sliding windows instead (``_evaluate_windows``).
     """
+    context = getattr(model, "context", None)
+    if context is not None and not carry:
+        raise ConfigError(
+            "evaluate_lm: carry=False resets a recurrent state; this model reads a bounded context and carries none"
+        )
     was_training = model.training
     model.eval()
     data = stream_rows(ids.to(model_device(model)), rows)  # (rows, N)
-    context = getattr(model, "context", None)
     if context is not None:  # a model that reads a bounded window and carries no state
         loss = _evaluate_windows(model, data, context)
+        model.train(was_training)
+        return loss
+    if not carry:
+        loss = _evaluate_fresh_windows(model, data, window)
         model.train(was_training)
         return loss
     total, count, state = 0.0, 0, None
@@ -65,6 +76,23 @@ def evaluate_lm(model: nn.Module, ids: Tensor, rows: int = 16, window: int = 256
         total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
         count += y.numel()
     model.train(was_training)
+    return total / count
+
+
+def _evaluate_fresh_windows(model: nn.Module, data: Tensor, window: int, batch: int = 512) -> float:
+    """Every window of ``window`` targets of each row read from a zero state. No window depends on
+    another, so the rows' windows run side by side, ``batch`` at a time (the shorter last ones apart)."""
+    x, y = data[:, :-1], data[:, 1:]  # (rows, M) inputs and their next characters
+    whole = y.shape[1] // window * window
+    parts = [(x[:, :whole].reshape(-1, window), y[:, :whole].reshape(-1, window))] if whole else []
+    if whole < y.shape[1]:
+        parts.append((x[:, whole:], y[:, whole:]))
+    total, count = 0.0, 0
+    for inputs, targets in parts:
+        for xs, ys in zip(inputs.split(batch), targets.split(batch), strict=True):
+            logits, _ = model(xs)  # no state: zeros
+            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), reduction="sum"))
+            count += ys.numel()
     return total / count
 
 

@@ -41,3 +41,29 @@ def test_evaluation_covers_the_split_and_equals_a_direct_computation():
         f"got {got:.9f}, expected {expected:.9f}"
     )
     assert model.training, "evaluation must restore the model's training mode"
+
+
+def test_evaluation_with_the_state_reset_reads_every_window_from_zeros():
+    """``carry=False``: each window starts from a fresh state, so a prediction sees only the characters since its
+    window began; the same targets are scored as with the state carried."""
+    torch.manual_seed(0)
+    V = 6
+    model = CharLM(V, hidden_size=8, embedding_dim=4).double()
+    ids = torch.randint(0, V, (2 * 41,))
+    got = evaluate_lm(model, ids, rows=2, window=7, carry=False)
+    data = ids.view(2, 41)
+    total, count = 0.0, 0
+    for start in range(0, 40, 7):  # 40 targets a row: five windows of 7, then one of 5
+        x, y = data[:, start : min(start + 7, 40)], data[:, start + 1 : min(start + 8, 41)]
+        logits, _ = model(x)  # no state: zeros
+        total += F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
+    assert math.isclose(got, total / count, rel_tol=1e-9), (
+        f"with the state reset, every window of 7 (and the shorter last one) should be read from a zero state: "
+        f"got {got:.9f}, expected {total / count:.9f}"
+    )
+    carried = evaluate_lm(model, ids, rows=2, window=7)
+    assert not math.isclose(got, carried, rel_tol=1e-6), (
+        "resetting the state at every window gave the same loss as carrying it: the reset never happened"
+    )
+    assert model.training, "evaluation must restore the model's training mode"

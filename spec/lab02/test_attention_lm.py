@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.data.recall import BLANK, IGNORE, RecallVocab, recall_batch
+from rnnlab.errors import ConfigError
 from rnnlab.fast import set_fast
 from rnnlab.metrics import evaluate_lm, loss_by_context, sequential_depth
 from rnnlab.models import CharLM
@@ -133,6 +134,11 @@ def test_evaluation_reads_a_text_that_fits_the_window_in_one_pass():
     logits, _ = model(rows[:, :-1])
     expected = F.cross_entropy(logits.reshape(-1, 11), rows[:, 1:].reshape(-1)).item()
     assert math.isclose(evaluate_lm(model, ids, rows=2), expected, rel_tol=1e-9)
+
+
+def test_evaluation_with_the_state_reset_is_refused_for_a_model_that_carries_none():
+    with pytest.raises(ConfigError, match="carries none"):
+        evaluate_lm(_model(), torch.randint(0, 11, (24,)), rows=2, carry=False)
 
 
 def test_evaluation_scores_every_target_once_in_sliding_windows():
