@@ -324,6 +324,8 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Lab03Result
                 run.snapshot = snapshots[-1]  # where the continuation (a follow-up job) resumes
             if variant != "none" and seed == first and not schedule:
                 run.alignment = alignment_score(run.model, long_test)
+            if seed == first and not schedule:
+                run.beam = beam_scores(run.model, test, cfg.beam)
             return run
 
         return train
@@ -408,6 +410,14 @@ def train_variant(
         curve=accuracy_curve(test, predictions),
     )
     return run, snapshots
+
+
+def beam_scores(model: Seq2Seq, test: list[Example], beam: int) -> dict[str, float] | None:
+    """Exact match by length bucket on ``test``, decoded with beam search keeping ``beam`` prefixes; None for a
+    learner's copy made before ``translate`` took a beam."""
+    if "beam" not in inspect.signature(model.translate).parameters:
+        return None
+    return score_by_bucket(test, model.translate([e.source for e in test], beam=beam))
 
 
 def continue_baseline(

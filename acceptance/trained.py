@@ -142,6 +142,9 @@ class Seq2SeqRun:
     test_exposure: dict[str, dict[str, float]]  # "forced" / "free" -> character accuracy by bucket
     curve: tuple[list[float], list[float]]  # accuracy against the input length
     alignment: float | None = None  # attention's argmax in the right field (attention variants, first seed)
+    # exact match by length bucket decoded with beam search (Lab03.beam prefixes; the first seed's runs), None where
+    # not measured (other runs, or a learner's copy made before translate took a beam)
+    beam: dict[str, float] | None = None
     continued: Seq2SeqHistory | None = None  # the first seed's baseline trained on past the budget
     snapshot: Snapshot | None = None  # where that continuation resumes (cleared once it is queued)
 

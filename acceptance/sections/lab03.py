@@ -124,6 +124,9 @@ def _write_section(recorder: Recorder, result: Lab03Result) -> None:
             "95% issue #4 asked for, so one seed's pass was noise (acceptance/measured/seeds-quick.json).",
         )
     )
+    beam = beam_table(result)
+    if beam is not None:
+        sec.tables.append(beam)
     g = gaps(result)
     sec.notes.append(
         f"Gap on long inputs (Bahdanau minus baseline): {', '.join(f'{x:.1f}' for x in g)} points "
@@ -350,6 +353,7 @@ def _claims_and_talking_points(recorder: Recorder, result: Lab03Result) -> None:
         )
     )
     recorder.talking_points.append(_teacher_forcing_point(result))
+    recorder.talking_points.append(beam_point(result))
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -409,4 +413,74 @@ def _claims_and_talking_points(recorder: Recorder, result: Lab03Result) -> None:
             ],
             "lab03.alignment",
         )
+    )
+
+
+BUCKETS = ("short", "medium", "long", "all")
+
+
+def _beamed(result: Lab03Result) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """variant -> (greedy, beam search) exact match by bucket, in %, for the first seed's runs that measured both."""
+    first = result.cfg.seeds[0]
+    found = {}
+    for v in result.cfg.variants:
+        run = result.runs.get((v, first))
+        if run is not None and run.beam is not None:
+            found[v] = ({k: 100 * x for k, x in run.test.items()}, {k: 100 * x for k, x in run.beam.items()})
+    return found
+
+
+def beam_table(result: Lab03Result) -> Table | None:
+    """Greedy decoding against beam search, model by model and bucket by bucket; None where nothing measured both."""
+    k, found = result.cfg.beam, _beamed(result)
+    if not found:
+        return None
+    parts = [b for b in BUCKETS if any(b in greedy for greedy, _ in found.values())]
+    rows: list[list[Any]] = []
+    for v, (greedy, beam) in found.items():
+        rows.append([NAMES[v], "greedy", *(greedy.get(b, "—") for b in parts)])
+        rows.append(["", f"beam of {k}", *(beam.get(b, "—") for b in parts)])
+        rows.append(["", "change (points)", *(f"{beam[b] - greedy[b]:+.2f}" if b in beam else "—" for b in parts)])
+    return Table(
+        f"Greedy decoding against beam search (a beam of {k}): exact match on held-out test dates (%)",
+        ["model", "decoding", *parts],
+        rows,
+        caption="The same trained models (the first seed's) and test dates; only the decoding differs. Greedy keeps "
+        f"the most probable next character at every step, the beam the {k} most probable prefixes, returning the most "
+        "probable whole output it found.",
+    )
+
+
+def beam_point(result: Lab03Result) -> TalkingPoint:
+    """Greedy or beam search: the answer, then what the beam changed for each of this run's models."""
+    k, found = result.cfg.beam, _beamed(result)
+    lines = [
+        f"{NAMES[v][0].upper()}{NAMES[v][1:]}: {greedy['all']:.1f}% exactly right greedy, {beam['all']:.1f}% with a beam of {k} "
+        f"({beam['all'] - greedy['all']:+.1f} points)"
+        + (f"; long inputs {greedy['long']:.1f}% -> {beam['long']:.1f}%" if "long" in greedy and "long" in beam else "")
+        + "."
+        for v, (greedy, beam) in found.items()
+    ]
+    if "none" in found and "bahdanau" in found and all("long" in g for g, _ in (found["none"], found["bahdanau"])):
+        (base, base_beam), (att, _) = found["none"], found["bahdanau"]
+        lines.append(
+            f"On long inputs the beam moves the baseline {base_beam['long'] - base['long']:+.1f} points; attention "
+            f"puts Bahdanau {att['long'] - base['long']:+.1f} points ahead of it, both decoded greedily "
+            "(criterion lab03.gap_long)."
+        )
+    if not found:
+        lines.append(
+            "Not measured: this copy of rnnlab was made before translate could search a beam (a copy made now by "
+            "`rnnlab exercise init` measures it)."
+        )
+    return TalkingPoint(
+        LAB,
+        "Greedy decoding or beam search?",
+        "Greedy decoding emits the most probable next token at every step and never revisits it, so an early choice "
+        "that looked best can lead to a less probable whole output. Beam search keeps the k most probable prefixes at "
+        "each step and returns the most probable complete output it found, for about k times the decoding work "
+        "(Sutskever, Vinyals and Le, 2014, found a beam of 2 gave most of its benefit). It finds outputs the model "
+        "scores higher; it cannot fix a model whose most probable output is wrong.",
+        lines,
+        "section-lab03",
     )

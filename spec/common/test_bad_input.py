@@ -159,6 +159,11 @@ BAD_INPUTS = [
         id="date with characters outside the vocabulary",
     ),
     pytest.param(
+        lambda t, f, c: ["translate", c["s2s"], "14/03/2024", "--beam", "0"],
+        "--beam: must be a number of prefixes from 1 to",
+        id="beam of no prefixes",
+    ),
+    pytest.param(
         lambda t, f, c: [
             "train",
             "charlm",

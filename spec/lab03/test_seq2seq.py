@@ -139,6 +139,8 @@ def test_checkpoint_round_trip_and_cli_translate(model, tmp_path, capsys):
     assert loaded.translate(sources) == model.translate(sources), "a loaded seq2seq model translates as the saved one"
     assert main(["translate", str(path), *sources]) == 0
     assert capsys.readouterr().out.splitlines() == model.translate(sources)
+    assert main(["translate", str(path), *sources, "--beam", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == model.translate(sources, beam=3), "--beam K searches K prefixes"
     assert main(["sample", str(path)]) == 2, "a seq2seq checkpoint given to `sample` is refused"
     assert "needs a charlm checkpoint" in capsys.readouterr().err
 

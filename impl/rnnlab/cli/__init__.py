@@ -38,6 +38,7 @@ from rnnlab.cli.flags import (
 from rnnlab.errors import RnnlabError
 from rnnlab.exercise_cli import add_exercise_parsers
 from rnnlab.files import os_reason
+from rnnlab.models.seq2seq import MAX_BEAM
 from rnnlab.signals import Terminated, _stop_handlers
 from rnnlab.usage import Parser as _Parser
 from rnnlab.usage import UsageError
@@ -82,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("translate", help="normalise dates with a seq2seq checkpoint: prints YYYY-MM-DD per input")
     tr.add_argument("checkpoint")
     tr.add_argument("text", nargs="+", help='one or more date strings, e.g. "March 14, 2024"')
+    tr.add_argument(
+        "--beam",
+        type=_int_in(1, MAX_BEAM, "a number of prefixes"),
+        default=1,
+        help="beam search keeping this many prefixes at every step; 1 = greedy decoding",
+    )
     _device_argument(tr)
     tr.set_defaults(func=cmd_translate)
 

@@ -138,7 +138,7 @@ def cmd_train_seq2seq(args: argparse.Namespace) -> int:
 def cmd_translate(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, expect="seq2seq").to(resolve_device(args.device))
     _finite(model, args.checkpoint)
-    for line in model.translate(args.text):
+    for line in model.translate(args.text, beam=args.beam):
         print(line)
     return 0
 

@@ -185,6 +185,13 @@ TOPICS: tuple[Topic, ...] = (
         "spec/lab03/test_exposure.py",
         "training/seq2seq.py",
     ),
+    Topic(
+        "lab03_beam",
+        "lab03",
+        "beam search: the k most probable prefixes kept at every step, against greedy decoding",
+        "spec/lab03/test_beam.py",
+        "models/seq2seq.py",
+    ),
 )
 
 

@@ -21,6 +21,7 @@ Everything else — sizes, data, optimiser, schedule — is the same for every v
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -40,6 +41,9 @@ from rnnlab.recurrent import Recurrent
 TARGET_CHARS = "0123456789-"
 DATE_LENGTH = len("YYYY-MM-DD")  # what every translation emits; decoding needs at least this many steps
 MAX_OUTPUT_LEN = 1_000  # decoding steps; a date needs 10 and one end-of-sequence
+# The widest beam ``translate`` takes: with 14 output tokens, a beam of 100 already keeps every prefix of two
+# characters; a cap turns a typo (4000) into an error instead of a batch of a million decoder rows.
+MAX_BEAM = 100
 # the decoder's vocabulary: three special tokens, then the characters of YYYY-MM-DD
 TARGET_TOKENS = ("<pad>", "<sos>", "<eos>", *TARGET_CHARS)
 TARGET_INDEX = {token: i for i, token in enumerate(TARGET_TOKENS)}
@@ -264,17 +268,61 @@ class Seq2Seq(nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
     @torch.no_grad()
-    def translate(self, sources: list[str], batch_size: int = 256) -> list[str]:
-        """Greedy decoding; stops each row at end-of-sequence or ``max_output_len``."""
+    def beam_search(self, src: Tensor, lengths: Tensor, beam: int, max_len: int | None = None) -> tuple[Tensor, Tensor]:
+        """Beam search: keep the ``beam`` most probable prefixes of every row at each step, and return each
+        row's most probable sequence found, as token ids (B, T), with its score (B,): the sum of its tokens'
+        log-probabilities up to and including the end mark. A prefix that has ended carries its score unchanged
+        (and pads with end marks); the search stops when every kept prefix has ended, or after ``max_len``
+        steps (the config's ``max_output_len`` by default). No length penalty: every translation is a date of one
+        length. A beam of 1 is greedy decoding."""
+        _check_beam(beam)
+        states, summary, mask, s = self.encode(src, lengths)
+        B, k, V = src.shape[0], beam, self.target_vocab_size
+        states, summary, mask, s = (t.repeat_interleave(k, dim=0) for t in (states, summary, mask, s))  # (B*k, ...)
+        precomputed = self.attention.precompute(states) if self.attention is not None else None
+        device = src.device
+        scores = torch.full((B, k), -math.inf, device=device)
+        scores[:, 0] = 0.0  # one live prefix to start: the others would repeat it
+        history = torch.zeros(B, k, 0, dtype=torch.long, device=device)
+        ended = torch.zeros(B, k, dtype=torch.bool, device=device)
+        y_prev = torch.full((B * k,), SOS, dtype=torch.long, device=device)
+        first_row = (torch.arange(B, device=device) * k).unsqueeze(1)  # (B, 1): each row's first prefix
+        for t in range(max_len or self.config.max_output_len):
+            logits, s, _ = self.decode_step(y_prev, s, states, summary, mask, precomputed)
+            logp = torch.log_softmax(logits, dim=-1).view(B, k, V)
+            scores = scores.to(logp.dtype)
+            only_end = torch.full((V,), -math.inf, dtype=logp.dtype, device=device)
+            only_end[EOS] = 0.0  # an ended prefix goes on with end marks, at no cost
+            logp = torch.where(ended.unsqueeze(-1), only_end, logp)
+            scores, best = (scores.unsqueeze(-1) + logp).view(B, k * V).topk(k, dim=1)  # (B, k)
+            origin, token = best // V, best % V  # which prefix each survivor extends, and with what
+            history = torch.cat([history.gather(1, origin.unsqueeze(-1).expand(-1, -1, t)), token.unsqueeze(-1)], 2)
+            ended = ended.gather(1, origin) | (token == EOS)
+            s = s[(first_row + origin).view(-1)]
+            y_prev = token.view(-1)
+            if bool(ended.all()):
+                break
+        pick = scores.argmax(dim=1)  # (B,)
+        rows = torch.arange(B, device=device)
+        return history[rows, pick], scores[rows, pick]
+
+    @torch.no_grad()
+    def translate(self, sources: list[str], batch_size: int = 256, beam: int = 1) -> list[str]:
+        """Greedy decoding (``beam`` 1), or beam search keeping ``beam`` prefixes (``beam_search``; ``batch_size``
+        rows of decoder state at a time, so ``batch_size // beam`` sources); stops each row at end-of-sequence or
+        ``max_output_len``."""
         if isinstance(sources, str):
             raise TypeError("translate takes a list of strings; wrap a single string in a list")
+        _check_beam(beam)
         was_training = self.training
         self.eval()
         device = model_device(self)
         out: list[str] = [""] * len(sources)
-        for batch in by_length(sources, batch_size):
+        for batch in by_length(sources, max(1, batch_size // beam)):
             src, lengths = self.encode_sources([sources[i] for i in batch])
-            for i, line in zip(batch, self.decode_targets(self(src.to(device), lengths).argmax(-1).cpu()), strict=True):
+            src = src.to(device)
+            ids = self(src, lengths).argmax(-1) if beam == 1 else self.beam_search(src, lengths, beam)[0]
+            for i, line in zip(batch, self.decode_targets(ids.cpu()), strict=True):
                 out[i] = line
         self.train(was_training)
         return out
@@ -283,9 +331,16 @@ class Seq2Seq(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def translate(model: Seq2Seq, sources: list[str] | str) -> list[str] | str:
+def translate(model: Seq2Seq, sources: list[str] | str, beam: int = 1) -> list[str] | str:
     """Normalise dates with a trained ``Seq2Seq``: a list of strings gives a list of
-    ``YYYY-MM-DD`` strings, one string gives one (greedy decoding)."""
+    ``YYYY-MM-DD`` strings, one string gives one (greedy decoding, or beam search with ``beam`` > 1)."""
     if isinstance(sources, str):
-        return model.translate([sources])[0]
-    return model.translate(list(sources))
+        return model.translate([sources], beam=beam)[0]
+    return model.translate(list(sources), beam=beam)
+
+
+def _check_beam(beam: int) -> None:
+    if not isinstance(beam, int) or isinstance(beam, bool) or not 1 <= beam <= MAX_BEAM:
+        raise ConfigError(
+            f"beam must be a whole number of prefixes from 1 (greedy decoding) to {MAX_BEAM}, got {beam!r}"
+        )
