@@ -51,6 +51,23 @@ def pytest_addoption(parser):
         help="run the specs against a learner's copy of rnnlab in DIR (from `rnnlab exercise init DIR`); "
         "also RNNLAB_IMPL=DIR",
     )
+    parser.addoption(
+        "--half",
+        choices=("1", "2"),
+        help="run one half of the specs selected (tox runs the two side by side; spec/side_by_side.py: half)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    chosen = config.getoption("--half")
+    if chosen is None:
+        return
+    from spec.side_by_side import half
+
+    other = [item for item in items if half(item.nodeid) != int(chosen)]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if half(item.nodeid) == int(chosen)]
 
 
 def pytest_configure(config):

@@ -28,3 +28,28 @@ def test_a_half_that_selects_nothing_is_no_failure(capfd):
     assert main([empty, empty]) == 5, "no spec selected anywhere: pytest's own answer"
     assert main([empty, f'{py} -c "import sys; sys.exit(1)"']) == 1, "a failure still fails the run"
     capfd.readouterr()
+
+
+def test_the_two_halves_split_the_spec_tier_between_them():
+    """`--half 1` and `--half 2` (tox's two spec processes) split the spec files between them: every file, a new one
+    too, runs in exactly one half, spec/common's in the first but the files moved to the second for balance."""
+    import subprocess
+    from pathlib import Path
+
+    from spec.side_by_side import SECOND_HALF, half
+
+    root = Path(__file__).resolve().parents[2]
+    files = sorted(p.relative_to(root).as_posix() for p in (root / "spec").rglob("test_*.py"))
+    first = {f for f in files if half(f) == 1}
+    assert first and first == {f for f in files if f.startswith("spec/common/") and f not in SECOND_HALF}, first
+    assert set(SECOND_HALF) <= set(files), f"a file moved to the second half is gone: {SECOND_HALF}"
+    picked = ["spec/common/test_cli_help.py", SECOND_HALF[0], "spec/lab01/test_vocab.py"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *picked, "--half", "2", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    assert collected == {SECOND_HALF[0], "spec/lab01/test_vocab.py"}, f"--half 2 should select the rest: {done.stdout}"
