@@ -64,10 +64,12 @@ def pytest_collection_modifyitems(config, items):
         return
     from spec.side_by_side import half
 
-    other = [item for item in items if half(item.nodeid) != int(chosen)]
+    kept, other = [], []
+    for item in items:
+        (kept if half(item.nodeid) == int(chosen) else other).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
-        items[:] = [item for item in items if half(item.nodeid) == int(chosen)]
+        items[:] = kept
 
 
 def pytest_configure(config):
