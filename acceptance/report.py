@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import torch
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from acceptance.record import Bound, Recorder, finite_or_text, render_number, render_value
 from rnnlab.files import atomic_write
@@ -241,6 +243,8 @@ def write_report(
     json_path, html_path = out_dir / f"{name}.json", out_dir / f"{name}.html"
     atomic_write(json_path, json.dumps(payload, indent=2, default=str).encode("utf-8"))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["prose"] = prose
+    env.tests["numeric"] = numeric
     html = env.get_template("report.html.j2").render(
         meta=meta,
         criteria=criteria,
@@ -266,6 +270,26 @@ def write_report(
         record = json.dumps(claims_record(recorder, meta), indent=2, default=str)
         atomic_write(out_dir / f"claims-{profile}.json", record.encode("utf-8"))
     return json_path, html_path
+
+
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def prose(text: Any) -> Markup:
+    """Report text as HTML: escaped, with each `command` quoted in backticks shown as code. The sections write
+    their prose once, in Markdown's quoting, for this page and RESULTS.md alike."""
+    return Markup(CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
+
+
+NUMBER_TEXT = re.compile(r"[+\-−]?\d[\d,]*(\.\d+)?%?")
+
+
+def numeric(value: Any) -> bool:
+    """Whether a table cell reads as a number (a float, or text a section formatted itself: "+0.95", "-3.2%",
+    "1,234"), so that it is right-aligned with the others of its column."""
+    if isinstance(value, str):
+        return NUMBER_TEXT.fullmatch(value.strip()) is not None
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def criterion_words(bounds: Any) -> str:

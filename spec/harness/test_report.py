@@ -320,3 +320,42 @@ def test_a_run_of_some_models_names_each_models_own_rate_and_every_run_it_traine
     assert "learning rate" in table.columns and ["2e-2", "6e-3"] == [
         row[table.columns.index("learning rate")] for row in table.rows
     ]
+
+
+def test_a_command_quoted_in_backticks_reads_as_code_in_every_kind_of_prose(tmp_path):
+    """The sections, captions, notes, table cells, criteria, claims and talking points are written once, for the
+    HTML report and RESULTS.md (Markdown) alike, with a command quoted as `tox -e bench`. The page shows it as code,
+    never as literal backticks, and what is inside the quotes is escaped like all the rest of the text."""
+    from acceptance.record import Table, TalkingPoint
+
+    rec = Recorder()
+    rec.criterion("lab01.ok", "lab01", "judged by `tox`", Bound(1.5, 2.0, "<="), detail="see `tox -e full`")
+    rec.claims.append(Claim("lab01", "speed", "a prototype", "6.3", "5.0", "run `tox -e bench`", key="lab01.speed"))
+    section = rec.section("lab01", "Lab 01 — test")
+    section.summary = "Summary: `tox -e studies`."
+    section.tables.append(Table("A table", ["what", "value"], [["`tox -e bench` asserts it", 1.0]], "cap `a`"))
+    section.figures.append(Figure("A plot", "fig `b`", plots.series({"a": [1.0, 2.0]}, "x", "y", "t")))
+    section.notes.append("A note: `<script>alert(1)</script>` and a lone ` stays.")
+    rec.talking_points.append(TalkingPoint("lab01", "Why?", "Run `c` (a source, 2024).", ["Measured `d`."], "lab01.ok"))
+    _, html_path = write_report(rec, REPORT_META, tmp_path)
+    html = html_path.read_text()
+    for quoted in ("tox", "tox -e full", "tox -e bench", "tox -e studies", "a", "b", "c", "d"):
+        assert f"<code>{quoted}</code>" in html, f"`{quoted}` was not rendered as <code>{quoted}</code>"
+    assert "<script>alert(1)</script>" not in html, "text inside backticks is escaped like the rest"
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in html
+    assert "a lone ` stays" in html, "an unpaired backtick is text, not the start of code"
+    text = re.sub(r"<style>.*?</style>|<[^>]+>", "", html, flags=re.S)
+    assert text.count("`") == 1, "only the unpaired backtick remains as text"
+
+
+def test_a_signed_change_written_as_text_lines_up_with_the_numbers_of_its_column(tmp_path):
+    """A table cell a section formats itself ("+0.95", "-3.2%", "1,234") is still a number to read down a column:
+    it is right-aligned like the float above it, while words and "—" stay text."""
+    from acceptance.record import Table
+
+    rec = Recorder()
+    rows = [["greedy", 59.5], ["change (points)", "+0.95"], ["loss", "-3.2%"], ["steps", "1,234"], ["n/a", "—"]]
+    rec.section("lab03", "Lab 03 — test").tables.append(Table("T", ["what", "value"], rows))
+    html = write_report(rec, REPORT_META, tmp_path)[1].read_text()
+    cells = dict(re.findall(r'<td class="[^"]*">([^<]+)</td><td class="([^"]*)">', html))
+    assert cells == {"greedy": "num", "change (points)": "num", "loss": "num", "steps": "num", "n/a": ""}, cells
