@@ -29,6 +29,7 @@ from acceptance.measures import (
     known_word_share,
     words,
 )
+from acceptance.ngram import ORDERS, ngram_losses
 from acceptance.parallel import run_all
 from acceptance.profiles import Bridge, Lab01, Lab02, Lab03, Profile, Recall, largest_hidden
 from acceptance.timing import impls, interleaved_medians, lm_step, matmul_floor, peak_rss_mib, training_step
@@ -103,6 +104,9 @@ def lab01(profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device
         sampling_rate=sampling_rate,
         val_chars=len(corpus["val"]),
         reset_loss=reset_losses(model, corpus["val_ids"], cfg),
+        # counting baselines on the same targets (about 2 s of one core for orders 1-7)
+        ngram=ngram_losses(corpus["train_ids"], corpus["val_ids"], ORDERS, len(vocab), cfg.train.eval_rows),
+        vocab_size=len(vocab),
     )
 
 

@@ -62,6 +62,10 @@ class Lab01Result:
     # window W -> validation loss (nats) with the state reset every W characters (the same targets as the carried
     # evaluation); {} where a learner's copy predates ``evaluate_lm(carry=...)``
     reset_loss: dict[int, float]
+    # order n -> validation loss (nats) of an interpolated Kneser-Ney n-gram counted on the training text, on the
+    # targets of the RNN's own validation loss (acceptance/ngram.py)
+    ngram: dict[int, float]
+    vocab_size: int
 
 
 # --- Lab 02 -------------------------------------------------------------------------------------------------

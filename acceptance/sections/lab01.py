@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from itertools import pairwise
+from typing import Any
 
 from acceptance import plots
 from acceptance.measures import BLOCKS, block_means
@@ -109,6 +111,8 @@ def _write_section(recorder: Recorder, run: Lab01Result) -> None:
                 "began. Truncated BPTT cuts the gradient at the training window, not the state.",
             )
         )
+    if run.ngram:
+        sec.tables.append(_counting_table(run))
     sec.tables.append(
         Table(
             "Sampling speed",
@@ -155,6 +159,8 @@ def _claims_and_talking_points(recorder: Recorder, run: Lab01Result) -> None:
         )
     )
     recorder.talking_points.append(_tbptt_point(run))
+    if run.ngram:
+        recorder.talking_points.append(_perplexity_point(run))
     clipped = sum(n > cfg.train.clip for n in h.grad_norm)
     means = block_means(h.train_loss)
     worst = max((b - a) / a for a, b in pairwise(means))
@@ -231,5 +237,76 @@ def _tbptt_point(run: Lab01Result) -> TalkingPoint:
         "constant (detached), so the forward pass still reads the whole past (Williams and Peng, 1990). The price: a "
         "dependency longer than k gets no gradient to teach the model to keep it.",
         lines,
+        "section-lab01",
+    )
+
+
+def _counting_table(run: Lab01Result) -> Table:
+    """The RNN's validation loss beside a uniform guess and each Kneser-Ney n-gram's, on the same targets."""
+    loss = run.history.val_loss[-1]
+    ppl, uniform = perplexity(loss), math.log(run.vocab_size)
+
+    def row(name: str, reads: str, value: float) -> list[Any]:
+        return [name, reads, value, perplexity(value), f"{100 * (perplexity(value) / ppl - 1):+.1f}%"]
+
+    return Table(
+        "Perplexity against counting: a uniform guess and n-gram models, on the RNN's validation targets",
+        [
+            "model",
+            "what it reads before each character",
+            "validation loss (nats)",
+            "perplexity",
+            "against this run's RNN",
+        ],
+        [row(f"a uniform guess over the {run.vocab_size} symbols", "nothing", uniform)]
+        + [row(f"Kneser-Ney {n}-gram", _before(n - 1), value) for n, value in sorted(run.ngram.items())]
+        + [["this run's RNN", "everything before it in its row, through the carried state", loss, ppl, "—"]],
+        caption="Each n-gram model is counted on the training split alone (interpolated Kneser-Ney, each order's "
+        "discount from its own counts of counts: nothing is fitted to the validation text; acceptance/ngram.py). "
+        f"Every row scores the same targets: the validation split in {run.cfg.train.eval_rows} rows, every character "
+        "but each row's first, each read only from its own row.",
+    )
+
+
+def _before(k: int) -> str:
+    return {0: "nothing", 1: "the character before"}.get(k, f"the {k} characters before")
+
+
+def _perplexity_point(run: Lab01Result) -> TalkingPoint:
+    """What perplexity is, then this run's RNN against a uniform guess and counting."""
+    loss = run.history.val_loss[-1]
+    ppl = perplexity(loss)
+    best = min(run.ngram, key=lambda n: run.ngram[n])
+    counted = ", ".join(
+        f"{n}-gram {perplexity(v):.2f}" + (" (the best)" if n == best else "") for n, v in sorted(run.ngram.items())
+    )
+    beaten = sorted(n for n, v in run.ngram.items() if v > loss)
+    if not beaten:
+        beats = "it beats none of them"
+    elif len(beaten) == len(run.ngram):
+        beats = "it beats every one of them"
+    elif beaten == list(range(1, len(beaten) + 1)) and len(beaten) > 1:
+        beats = f"it beats orders 1-{beaten[-1]}"
+    else:
+        beats = "it beats order" + ("s " if len(beaten) > 1 else " ") + ", ".join(map(str, beaten))
+    gap = 100 * (ppl / perplexity(run.ngram[best]) - 1)
+    return TalkingPoint(
+        LAB,
+        "What does a perplexity mean, and when is it good?",
+        "Perplexity is the exponential of the mean cross-entropy per symbol: a model of perplexity k is as unsure as a "
+        "fair choice among k symbols, so a uniform guess scores the vocabulary's size (Jelinek et al., 1977). It "
+        "compares only models of the same text and symbols, and reads best against a counting baseline: an n-gram "
+        "model smoothed by Kneser-Ney (Chen and Goodman, 1999). Neural language models overtook such counts by "
+        "sharing what they learn across similar contexts, which counts treat as unrelated, and by reading past a "
+        "fixed n (Bengio et al., 2003).",
+        [
+            f"A uniform guess over the {run.vocab_size} symbols: perplexity {run.vocab_size}.",
+            f"Kneser-Ney n-grams counted on the training text: {counted}"
+            + (": a longer context helps until its counts grow too sparse." if best < max(run.ngram) else "."),
+            f"This run's RNN: perplexity {ppl:.2f} ({loss:.3f} nats) after {run.cfg.train.steps} steps "
+            f"({run.history.train_seconds:.0f} s of training); {beats}, and is {abs(gap):.1f}% "
+            + ("above" if gap > 0 else "below")
+            + " the best n-gram.",
+        ],
         "section-lab01",
     )

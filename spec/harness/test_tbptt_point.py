@@ -1,31 +1,21 @@
 """Lab 01's truncated-BPTT talking point: what carrying the state was worth, measured on the trained model
 (acceptance/runs.py: reset_losses) and rendered with its numbers (acceptance/sections/lab01.py)."""
 
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 import torch
 
 from acceptance import runs
-from acceptance.profiles import Lab01
 from acceptance.record import Recorder
 from acceptance.sections import lab01 as section
-from acceptance.trained import Lab01Result
 from rnnlab.metrics import evaluate_lm
 from rnnlab.models import CharLM
-from rnnlab.training import TrainConfig
-from rnnlab.training.lm import History
+from spec.harness.lab01_results import lab01_config, lab01_result
 
 QUESTION = "What is truncated backpropagation through time?"
 
 
-def _cfg() -> Lab01:
-    return replace(Lab01(), train=TrainConfig(steps=40, batch_size=2, seq_len=8, eval_rows=2, eval_points=2))
-
-
 def test_the_reset_losses_read_the_carried_evaluations_targets_at_a_quarter_once_and_four_times_the_window():
-    cfg = _cfg()
+    cfg = lab01_config()
     assert cfg.reset_windows == (2, 8, 32), cfg.reset_windows
     torch.manual_seed(0)
     model = CharLM(5, hidden_size=6, embedding_dim=3)
@@ -40,32 +30,8 @@ def test_a_learners_copy_made_before_the_reset_is_not_measured_and_not_a_crash(m
         raise AssertionError("an evaluate_lm without carry must not be called")
 
     monkeypatch.setattr(runs, "evaluate_lm", old_evaluate_lm)
-    assert runs.reset_losses(CharLM(5, hidden_size=6, embedding_dim=3), torch.randint(0, 5, (200,)), _cfg()) == {}
-
-
-def _result(reset_loss: dict[int, float]) -> Lab01Result:
-    cfg = _cfg()
-    history = History(
-        train_loss=[2.0 - 0.01 * i for i in range(40)],
-        grad_norm=[0.5] * 40,
-        eval_step=[20, 40],
-        val_loss=[1.9, 1.5],
-        eval_seconds=[0.1, 0.2],
-        train_seconds=0.2,
-    )
-    return Lab01Result(
-        cfg,
-        history,
-        Path("rnn.pt"),
-        1000,
-        {t: "to be or not" for t in cfg.temperatures},
-        0.1,
-        0.5,
-        "zq",
-        {t: 0.5 for t in cfg.temperatures},
-        9000.0,
-        400,
-        reset_loss,
+    assert (
+        runs.reset_losses(CharLM(5, hidden_size=6, embedding_dim=3), torch.randint(0, 5, (200,)), lab01_config()) == {}
     )
 
 
@@ -87,7 +53,7 @@ def _result(reset_loss: dict[int, float]) -> Lab01Result:
 )
 def test_the_talking_point_answers_first_then_gives_this_runs_numbers(reset_loss, expected):
     rec = Recorder()
-    section.write(rec, _result(reset_loss))
+    section.write(rec, lab01_result(reset_loss))
     (point,) = [p for p in rec.talking_points if p.question == QUESTION]
     assert "Williams and Peng, 1990" in point.answer
     assert "at most 7 steps back" in point.measured[0], point.measured
