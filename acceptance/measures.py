@@ -9,7 +9,7 @@ that reports it cannot drift apart.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rnnlab.cells import MODEL_KINDS
@@ -110,6 +110,14 @@ def width_lead(result: Lab02Result) -> dict[str, float]:
 
 FIELD_POSITIONS = {"year": range(0, 4), "month": range(5, 7), "day": range(8, 10)}  # in YYYY-MM-DD
 CATCH_UP_MARGINS = (15.0, 5.0)  # points: where the baseline comes within lab03.gap_long's gap, and closer
+
+
+def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
+    """The share of the steps a recurrent encoder runs over ``batches`` (lists of indices into ``lengths``) that
+    are padding: each batch runs its longest length for every row."""
+    steps = sum(len(b) * max(lengths[i] for i in b) for b in batches if b)
+    real = sum(lengths[i] for b in batches for i in b)
+    return (steps - real) / steps if steps else 0.0
 
 
 def gaps(result: Lab03Result) -> list[float]:

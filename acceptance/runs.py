@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from acceptance.measures import (
     SNIPPET,
     TIMED,
     known_word_share,
+    padding_share,
     words,
 )
 from acceptance.ngram import ORDERS, ngram_losses
@@ -72,7 +74,13 @@ from rnnlab.sampling import sample
 from rnnlab.training import TrainConfig, seed_everything, train_lm
 from rnnlab.training.lm import History
 from rnnlab.training.recall import answered, held_out, train_recall
-from rnnlab.training.seq2seq import Seq2SeqTrainConfig, exposure_by_bucket, score_by_bucket, train_seq2seq
+from rnnlab.training.seq2seq import (
+    Seq2SeqTrainConfig,
+    exposure_by_bucket,
+    length_batches,
+    score_by_bucket,
+    train_seq2seq,
+)
 
 # --- Lab 01 -----------------------------------------------------------------------------------------
 
@@ -359,7 +367,19 @@ def lab03(profile: Profile, runs_dir: Path, device: torch.device) -> Lab03Result
     if "continued" in trained:
         trained[("none", first)].continued = trained.pop("continued")
     runs: dict[tuple[str, int], Seq2SeqRun] = trained
-    return Lab03Result(cfg, runs, forced, never, test, long_test, len(train_set))
+    padding = padding_shares(train_set, cfg.train.batch_size, cfg.train.seed)
+    return Lab03Result(cfg, runs, forced, never, test, long_test, len(train_set), padding)
+
+
+def padding_shares(examples: list[Example], batch_size: int, seed: int) -> dict[str, float]:
+    """One pass over ``examples`` in batches of ``batch_size``: the share of the encoder's steps that are padding,
+    with the batches drawn at random and grouped by length as Lab 03 trains (``length_batches``)."""
+    lengths = [len(e.source) for e in examples]
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    drawn = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    grouped = length_batches(examples, batch_size, random.Random(seed))
+    return {"random": padding_share(lengths, drawn), "by length": padding_share(lengths, grouped)}
 
 
 def train_variant(

@@ -162,6 +162,9 @@ class Lab03Result:
     test: list[Example]
     long_test: list[Example]
     train_size: int
+    # one pass over the training dates: the share of the encoder's steps that are padding, in batches drawn at random
+    # ("random") and grouped by length as the lab trains ("by length"); {} where not measured
+    padding: dict[str, float] = field(default_factory=dict)
 
 
 # --- the bridge ---------------------------------------------------------------------------------------------

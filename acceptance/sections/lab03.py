@@ -354,6 +354,9 @@ def _claims_and_talking_points(recorder: Recorder, result: Lab03Result) -> None:
     )
     recorder.talking_points.append(_teacher_forcing_point(result))
     recorder.talking_points.append(beam_point(result))
+    padded = padding_point(result)
+    if padded is not None:
+        recorder.talking_points.append(padded)
     recorder.talking_points.append(
         TalkingPoint(
             LAB,
@@ -448,6 +451,32 @@ def beam_table(result: Lab03Result) -> Table | None:
         caption="The same trained models (the first seed's) and test dates; only the decoding differs. Greedy keeps "
         f"the most probable next character at every step, the beam the {k} most probable prefixes, returning the most "
         "probable whole output it found.",
+    )
+
+
+def padding_point(result: Lab03Result) -> TalkingPoint | None:
+    """How to batch sequences of different lengths: the answer, then the padding of Lab 03's own training batches;
+    None where it was not measured."""
+    if not result.padding:
+        return None
+    drawn, grouped = result.padding["random"], result.padding["by length"]
+    return TalkingPoint(
+        LAB,
+        "How do you batch sequences of different lengths?",
+        "Pad each batch to its longest sequence and carry the true lengths as a mask: a padded step must not change "
+        "a row's state, take attention weight or count in the loss. Then group sequences of similar length into a "
+        "batch, so that little of the work is padding (Sutskever, Vinyals and Le, 2014, got a twofold speed-up this "
+        "way), and shuffle the batches themselves; PyTorch's pack_padded_sequence skips the padded steps altogether.",
+        [
+            f"One pass over Lab 03's {result.train_size:,} training dates: in random batches of "
+            f"{result.cfg.train.batch_size}, {100 * drawn:.1f}% of the encoder's steps are padding; grouped by length "
+            f"(as Lab 03 trains), {100 * grouped:.1f}%: at random the encoder runs {(1 - grouped) / (1 - drawn):.1f}x "
+            "the steps.",
+            "The padding never reaches an answer: the encoder stops each row at its own length and the attention "
+            "gives padded positions a weight of exactly zero (spec/lab03/test_seq2seq.py, spec/lab03/test_attention.py"
+            "), so translate answers each date as it would alone.",
+        ],
+        "section-lab03",
     )
 
 
