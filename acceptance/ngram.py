@@ -29,6 +29,8 @@ def _keys(ids: Tensor, m: int, vocab: int) -> Tensor:
     """Each run of ``m`` consecutive ids along the last dimension as one integer (base ``vocab``)."""
     length = ids.shape[-1] - m + 1
     key = torch.zeros((*ids.shape[:-1], max(length, 0)), dtype=torch.int64)
+    if length <= 0:  # shorter than one run
+        return key
     for j in range(m):
         key = key * vocab + ids[..., j : j + length].long()
     return key
@@ -64,6 +66,11 @@ def _kneser_ney(train: Tensor, rows: Tensor, orders: tuple[int, ...], vocab_size
         raise ValueError(
             f"order {top} needs a training text of at least {top} characters, got {train.numel()}: "
             "use a lower order or more text"
+        )
+    if vocab_size**top >= 2**63:
+        raise ValueError(
+            f"order {top} over {vocab_size} symbols does not fit the 64-bit keys n-grams are counted by: "
+            "use a lower order"
         )
     train = train.reshape(-1)
     lower = torch.full((rows.shape[0], rows.shape[1] - 1), 1.0 / vocab_size, dtype=torch.float64)

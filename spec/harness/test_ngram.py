@@ -99,6 +99,15 @@ def test_it_scores_the_targets_the_models_validation_loss_scores():
 def test_a_text_too_short_for_its_order_is_one_clear_error():
     with pytest.raises(ValueError, match="order 5 needs a training text of at least 5 characters"):
         ngram_log_probs(torch.tensor([0, 1, 2]), torch.tensor([[0, 1]]), 5, 3)
+    with pytest.raises(ValueError, match="order 8 over 300 symbols does not fit the 64-bit keys"):
+        ngram_log_probs(torch.arange(300), torch.tensor([[0, 1]]), 8, 300)
+
+
+def test_rows_shorter_than_the_order_use_the_orders_they_have():
+    """A row of 3 characters under a 6-gram: its two targets have 1 and 2 characters before them, so they get the
+    2-gram's and the 3-gram's lower-order probabilities, the same as under any order above 3."""
+    train, rows = torch.tensor([0, 1, 2, 0, 1, 2, 1, 0, 2] * 3), torch.tensor([[0, 1, 2], [2, 1, 0]])
+    assert torch.allclose(ngram_log_probs(train, rows, 6, 3), ngram_log_probs(train, rows, 4, 3))
 
 
 PPL_QUESTION = "What does a perplexity mean, and when is it good?"
