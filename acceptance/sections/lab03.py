@@ -472,9 +472,9 @@ def padding_point(result: Lab03Result) -> TalkingPoint | None:
             f"{result.cfg.train.batch_size}, {100 * drawn:.1f}% of the encoder's steps are padding; grouped by length "
             f"(as Lab 03 trains), {100 * grouped:.1f}%: at random the encoder runs {(1 - grouped) / (1 - drawn):.1f}x "
             "the steps.",
-            "The padding never reaches an answer: the encoder stops each row at its own length and the attention "
-            "gives padded positions a weight of exactly zero (spec/lab03/test_seq2seq.py, spec/lab03/test_attention.py"
-            "), so translate answers each date as it would alone.",
+            "Specs hold that padding never reaches an answer: the encoder stops each row at its own length, the "
+            "attention gives padded positions exactly zero weight, and translate answers each date as it would alone "
+            "(spec/lab03/test_seq2seq.py, spec/lab03/test_attention.py).",
         ],
         "section-lab03",
     )
