@@ -303,21 +303,34 @@ def _past_capture(config: pytest.Config) -> Callable[[str], None]:
     return write
 
 
+JUDGED = pytest.StashKey[int]()  # criteria recorded before a test ran: one it failed without recording is found
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A lab test skipped because its exercises are stubs: a "not attempted" row in the report."""
+    """A lab test skipped because its exercises are stubs: a "not attempted" row in the report. A test that fails
+    before it records its criterion (an error in its fixture's training or in its own code): a failed row naming
+    the error."""
     report = yield
-    if report.skipped and call.excinfo is not None and report.when in ("setup", "call"):
+    if report.when == "setup":
+        item.stash[JUDGED] = RECORDER.judged
+    if call.excinfo is None or report.when not in ("setup", "call"):
+        return report
+    lab = Path(str(item.fspath)).stem.removeprefix("test_")
+    callspec = getattr(item, "callspec", None)
+    words = criterion_words(getattr(item, "function", None), item.name, callspec.params if callspec else {})
+    case = f"{lab}.{item.name.removeprefix('test_').replace('[', '.').rstrip(']')}"
+    if report.skipped:
         reason = str(call.excinfo.value)
         if reason.startswith(learner.NOT_ATTEMPTED):
-            lab = Path(str(item.fspath)).stem.removeprefix("test_")
-            callspec = getattr(item, "callspec", None)
-            words = criterion_words(getattr(item, "function", None), item.name, callspec.params if callspec else {})
-            case = item.name.removeprefix("test_").replace("[", ".").rstrip("]")
             named = re.match(rf"{re.escape(learner.NOT_ATTEMPTED)} ({lab}\.\w+) ", reason)  # the criterion's own id
-            RECORDER.not_attempted(named[1] if named else f"{lab}.{case}", lab, words, reason)
+            RECORDER.not_attempted(named[1] if named else case, lab, words, reason)
+    elif report.failed and RECORDER.judged == item.stash.get(JUDGED, RECORDER.judged) and not _is_study(item):
+        error = call.excinfo.value
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        RECORDER.stopped(case, lab, words, f"{type(error).__name__}: {first}" if first else type(error).__name__)
     return report
 
 

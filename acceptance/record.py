@@ -128,7 +128,9 @@ class Criterion:
     @property
     def measured(self) -> str:
         """The values, in words (rendered from the numbers)."""
-        return "; ".join(render_value(b) for b in self.bounds) if self.attempted else "not attempted"
+        if not self.attempted:
+            return "not attempted"
+        return "; ".join(render_value(b) for b in self.bounds) or "not measured"
 
     @property
     def threshold(self) -> str:
@@ -264,6 +266,7 @@ class Recorder:
         self.claims: list[Claim] = []
         self.talking_points: list[TalkingPoint] = []
         self.numbers: dict[str, Number] = {}
+        self.judged = 0  # criteria recorded so far (a test that records none before it stops is found by it)
 
     def number(self, id: str, lab: str, label: str, value: float, unit: str = "") -> None:
         self.numbers[id] = Number(id, lab, label, float(value), unit)
@@ -278,12 +281,20 @@ class Recorder:
     def criterion(self, id: str, lab: str, description: str, *bounds: Bound, detail: str = "") -> Criterion:
         if not bounds:
             raise ValueError(f"criterion {id}: give at least one Bound (its value, bound, direction and unit)")
-        c = Criterion(id, lab, description, tuple(bounds), detail)
-        self.criteria = [x for x in self.criteria if x.id != id] + [c]
-        return c
+        return self._add(Criterion(id, lab, description, tuple(bounds), detail))
 
     def not_attempted(self, id: str, lab: str, description: str, why: str) -> Criterion:
         """A criterion a learner's run could not measure: its exercises are still stubs."""
-        c = Criterion(id, lab, description, (), why, attempted=False)
-        self.criteria = [x for x in self.criteria if x.id != id] + [c]
+        return self._add(Criterion(id, lab, description, (), why, attempted=False))
+
+    def stopped(self, id: str, lab: str, description: str, error: str) -> Criterion:
+        """A criterion whose test raised before it judged anything: a failed row naming the error, never a missing
+        one (a report cannot say every criterion passed while one of its tests crashed)."""
+        return self._add(
+            Criterion(id, lab, description, (), f"its test stopped with an error before it judged: {error}")
+        )
+
+    def _add(self, c: Criterion) -> Criterion:
+        self.criteria = [x for x in self.criteria if x.id != c.id] + [c]
+        self.judged += 1
         return c

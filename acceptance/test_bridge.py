@@ -22,7 +22,7 @@ from acceptance.record import FACTOR, Bound
 if TYPE_CHECKING:
     from acceptance.profiles import Profile
     from acceptance.record import Recorder
-    from acceptance.trained import BridgeResult
+    from acceptance.trained import BridgeResult, RecallResult
 
 
 LAB = "bridge"
@@ -90,14 +90,12 @@ def test_attention_recalls_what_a_fixed_size_state_cannot_hold(
             f"recall is judged in the full profile (RNNLAB_PROFILE=full tox -e full), and measured in `tox -e studies`; "
             f"the {profile.name} profile leaves it out to keep `tox` within its {TOX_MINUTES} minutes"
         )
-    result = request.getfixturevalue("recall")
+    result: RecallResult = request.getfixturevalue("recall")  # typed: mypy checks every field read below
     runs = result.runs
     pairs = result.cfg.train.pairs
     recurrent = {k: r for k, r in runs.items() if k != ATTENTION}
-    worst = {n: max(r["by_pairs"][n] for r in recurrent.values()) for n in pairs}  # the best recurrent model at n
-    met = [
-        n for n in pairs if runs[ATTENTION]["by_pairs"][n] >= MIN_ATTENTION_RECALL and worst[n] <= MAX_RECURRENT_RECALL
-    ]
+    worst = {n: max(r.by_pairs[n] for r in recurrent.values()) for n in pairs}  # the best recurrent model at n
+    met = [n for n in pairs if runs[ATTENTION].by_pairs[n] >= MIN_ATTENTION_RECALL and worst[n] <= MAX_RECURRENT_RECALL]
     at = met[0] if met else max(pairs)
     check(
         recorder,
@@ -106,10 +104,10 @@ def test_attention_recalls_what_a_fixed_size_state_cannot_hold(
         "Multi-query associative recall, parameters matched: at some number of key-value pairs the attention LM "
         f"answers at least {100 * MIN_ATTENTION_RECALL:.0f}% of held-out queries and every recurrent model at most "
         f"{100 * MAX_RECURRENT_RECALL:.0f}%",
-        Bound(100 * runs[ATTENTION]["by_pairs"][at], 100 * MIN_ATTENTION_RECALL, ">=", "%", f"{at} pairs: attention"),
+        Bound(100 * runs[ATTENTION].by_pairs[at], 100 * MIN_ATTENTION_RECALL, ">=", "%", f"{at} pairs: attention"),
         Bound(100 * worst[at], 100 * MAX_RECURRENT_RECALL, "<=", "%", f"{at} pairs: best recurrent"),
         detail="; ".join(
-            f"{NAMES[k]} " + ", ".join(f"{100 * r['by_pairs'][n]:.1f}%" for n in pairs) for k, r in runs.items()
+            f"{NAMES[k]} " + ", ".join(f"{100 * r.by_pairs[n]:.1f}%" for n in pairs) for k, r in runs.items()
         )
         + f" (at {', '.join(map(str, pairs))} pairs)",
     )

@@ -1,6 +1,7 @@
 """The acceptance harness's environment variables are checked in one place, before anything trains (#35): a bad
 value is one line naming the variable, never an INTERNALERROR traceback or pytest's own errors after the message."""
 
+import json
 import os
 import subprocess
 import sys
@@ -210,3 +211,48 @@ def test_ctrl_c_while_the_report_is_written_is_one_line(tmp_path):
     lines = [line for line in done.stdout.splitlines() if line.startswith("LINE")]
     assert len(lines) == 1 and "no report written whole: interrupted while writing" in lines[0], done.stdout
     assert done.stdout.strip().endswith(f"EXIT {int(pytest.ExitCode.INTERRUPTED)}"), done.stdout
+
+
+CRASHING_CRITERION = '''
+from acceptance.criteria import check
+from acceptance.record import Bound
+
+
+def test_a_criterion_that_is_judged(recorder):
+    check(recorder, "bridge.judged", "bridge", "a criterion judged by its numbers", Bound(1.0, 2.0, "<="))
+
+
+def test_attention_recalls_what_a_fixed_size_state_cannot_hold(recorder):
+    """Attention recalls what a fixed-size state cannot hold"""
+    runs = {"attention": object()}
+    runs["attention"]["by_pairs"]  # a result read the old way: the test stops before it judges anything
+'''
+
+
+def test_a_criterion_whose_test_stops_with_an_error_is_a_failed_row_not_a_missing_one(tmp_path):
+    """`tox -e full` stopped in the recall criterion's test (a TypeError, before it judged anything), and its report
+    said "All 22 criteria passed": a row that is never recorded cannot fail. A criterion test that raises before it
+    judges is a FAIL row naming the error, and the banner counts it."""
+    (tmp_path / "test_bridge.py").write_text(CRASHING_CRITERION)
+    run = (
+        "import sys, pytest\nfrom acceptance import harness\n"
+        f"sys.exit(pytest.main([{str(tmp_path / 'test_bridge.py')!r}, '-q', '-p', 'no:cacheprovider'], plugins=[harness]))"
+    )
+    env = {**os.environ, "RNNLAB_REPORTS": str(tmp_path / "reports"), "PYTHONPATH": str(CHECKOUT)}
+    env.pop("RNNLAB_IMPL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", run], env=env, cwd=CHECKOUT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1/2 criteria passed" in done.stdout, done.stdout[-1500:]
+    data = json.loads((tmp_path / "reports" / "acceptance.json").read_text())
+    assert data["summary"]["failed"] == 1 and data["summary"]["passed"] == 1, data["summary"]
+    (row,) = [c for c in data["criteria"] if c["id"] != "bridge.judged"]
+    assert row["id"] == "bridge.attention_recalls_what_a_fixed_size_state_cannot_hold" and not row["passed"], row
+    assert row["description"] == "Attention recalls what a fixed-size state cannot hold", row
+    assert (
+        "stopped with an error before it judged" in row["detail"]
+        and "TypeError: 'object' object is not" in row["detail"]
+    ), row["detail"]
+    html = (tmp_path / "reports" / "acceptance.html").read_text()
+    assert "1 of 2 criteria FAILED" in html, "the banner counts a criterion whose test crashed"
