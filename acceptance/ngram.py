@@ -1,5 +1,5 @@
 """Counting baselines for a character LM: interpolated Kneser-Ney n-grams (Kneser & Ney 1995; the interpolated
-form of Chen & Goodman 1999, eq. 26, with one discount per order, n1 / (n1 + 2 n2), Ney, Essen & Kneser 1994).
+form of Chen & Goodman 1999, with one discount per order, n1 / (n1 + 2 n2), Ney, Essen & Kneser 1994).
 
 A perplexity means little alone: these say what counting the training text reaches on the same validation
 targets as the model (``ngram_losses`` reads the split in the rows ``rnnlab.metrics.evaluate_lm`` reads it in).

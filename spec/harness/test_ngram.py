@@ -15,7 +15,7 @@ from rnnlab.metrics import stream_rows
 
 
 def _reference(train: list[int], order: int, vocab: int, context: tuple[int, ...], w: int) -> float:
-    """p(w | context) by interpolated Kneser-Ney written out from its definition (Chen & Goodman 1999, eq. 26):
+    """p(w | context) by interpolated Kneser-Ney written out from its definition (Chen & Goodman 1999):
     the highest order counts the n-grams themselves, each lower order counts the distinct characters that precede
     its n-gram (continuation counts), every order discounts by n1 / (n1 + 2 n2) of its own counts, and the order
     below the unigram is uniform. A slow second implementation, for the fast one to agree with."""
