@@ -297,8 +297,8 @@ def _perplexity_point(run: Lab01Result) -> TalkingPoint:
         "fair choice among k symbols, so a uniform guess scores the vocabulary's size (Jelinek et al., 1977). It "
         "compares only models of the same text and symbols, and reads best against a counting baseline: an n-gram "
         "model smoothed by Kneser-Ney (Chen and Goodman, 1999). Neural language models overtook such counts by "
-        "sharing what they learn across similar contexts, which counts treat as unrelated, and by reading past a "
-        "fixed n (Bengio et al., 2003).",
+        "sharing what they learn across similar contexts, which counts treat as unrelated (Bengio et al., 2003), and "
+        "recurrent ones by reading past a fixed n (Mikolov et al., 2010).",
         [
             f"A uniform guess over the {run.vocab_size} symbols: perplexity {run.vocab_size}.",
             f"Kneser-Ney n-grams counted on the training text: {counted}"
