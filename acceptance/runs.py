@@ -112,10 +112,16 @@ def lab01(profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device
         sampling_rate=sampling_rate,
         val_chars=len(corpus["val"]),
         reset_loss=reset_losses(model, corpus["val_ids"], cfg),
-        # counting baselines on the same targets (about 2 s of one core for orders 1-7)
-        ngram=ngram_losses(corpus["train_ids"], corpus["val_ids"], ORDERS, len(vocab), cfg.train.eval_rows),
+        ngram=counting_losses(corpus, cfg.train),
         vocab_size=len(vocab),
     )
+
+
+def counting_losses(corpus: Corpus, train: TrainConfig) -> dict[int, float]:
+    """Order n -> validation loss of the Kneser-Ney n-grams of ORDERS counted on the training split, on exactly the
+    targets ``train``'s validation loss scores (its ``eval_rows``): the counting baselines Lab 01 and Lab 02 read
+    their models' perplexities against (about 2 s of one core)."""
+    return ngram_losses(corpus["train_ids"], corpus["val_ids"], ORDERS, len(corpus["vocab"]), train.eval_rows)
 
 
 def reset_losses(model: CharLM, val_ids: torch.Tensor, cfg: Lab01) -> dict[int, float]:
@@ -175,6 +181,7 @@ def lab02(
                 jobs[("width", kind)] = job(BASELINE, hidden, f"{BASELINE}-{hidden}", False)
     if attention:
         jobs[("attention",)] = lambda: train_attention_lm(profile, corpus, device)
+    jobs[("ngram",)] = lambda: counting_losses(corpus, cfg.train)  # a worker's 2 s, not the parent's beside two
     # the longest runs first (the models of the comparison, the attention LM, then the narrow RNNs), so that two
     # workers end together
     order = sorted(
@@ -198,7 +205,14 @@ def lab02(
     bench = interleaved_medians({**fns, **floors}, rounds=cfg.bench_rounds)
     memory = peak_memory(fns, side_by_side=device.type == "cpu")
     return Lab02Result(
-        cfg, profile.name, runs, width, bench, memory, attention=trained[("attention",)] if attention else None
+        cfg,
+        profile.name,
+        runs,
+        width,
+        bench,
+        memory,
+        attention=trained[("attention",)] if attention else None,
+        ngram=trained[("ngram",)],
     )
 
 

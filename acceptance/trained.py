@@ -131,6 +131,9 @@ class Lab02Result:
     bench: dict[BenchKey, float]  # seconds per training step
     memory: dict[BenchKey, float]  # MiB added at the peak of a training step
     attention: AttentionRun | None = None  # trained beside the runs where the session runs the bridge
+    # order n -> validation loss (nats) of the Kneser-Ney n-gram on the models' own validation targets (as Lab 01's
+    # ``ngram``): the counting baseline the Perplexity table ends with; {} where not counted
+    ngram: dict[int, float] = field(default_factory=dict)
 
 
 # --- Lab 03 -------------------------------------------------------------------------------------------------

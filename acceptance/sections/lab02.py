@@ -49,6 +49,7 @@ from acceptance.trained import GateStudy, Lab02Result, LMRun, StudiedRun
 from rnnlab.cells import MODEL_KINDS
 from rnnlab.gates import HIGH, LOW
 from rnnlab.gates import NAMES as GATE_NAMES
+from rnnlab.metrics import perplexity
 
 LAB = "lab02"
 
@@ -84,16 +85,7 @@ def _write_partial(recorder: Recorder, result: Lab02Result) -> None:
         "The criteria that compare it with a model not trained here are not attempted; a run of every model (without "
         "RNNLAB_MODELS or --model) gives the whole section."
     )
-    sec.tables.append(
-        Table(
-            "Perplexity",
-            ["model", "hidden", "parameters", "train seconds", "val loss", "learning rate", "val perplexity"],
-            [
-                [name, r.hidden, r.params, r.history.train_seconds, r.history.val_loss[-1], rate_text(r.lr), r.ppl]
-                for name, r in every
-            ],
-        )
-    )
+    sec.tables.append(_perplexity_table(result, "Every model this run trained."))
     histories = {NAMES[k]: asdict(r.history) for k, r in runs.items()}
     sec.figures.append(
         Figure(
@@ -139,36 +131,11 @@ def _write_section(recorder: Recorder, result: Lab02Result) -> None:
         )
     study = gating(result.profile)
     sec.tables.append(
-        Table(
-            "Perplexity",
-            [
-                "model",
-                "hidden",
-                "parameters",
-                "training chars",
-                "train seconds",
-                "val loss",
-                "learning rate",
-                "val perplexity",
-            ],
-            [
-                [
-                    name,
-                    r.hidden,
-                    r.params,
-                    tokens,
-                    r.history.train_seconds,
-                    r.history.val_loss[-1],
-                    rate_text(r.lr),
-                    r.ppl,
-                ]
-                for name, r in _every_run(result)
-            ],
-            caption=(
-                "Every model this run trained: the three at equal compute, then the vanilla RNNs as wide as each gated "
-                "model (the equal-width comparison). None has converged (validation loss is still falling at the last "
-                "evaluation)."
-            ),
+        _perplexity_table(
+            result,
+            "Every model this run trained: the three at equal compute, then the vanilla RNNs as wide as each gated "
+            "model (the equal-width comparison). None has converged (validation loss is still falling at the last "
+            "evaluation).",
         )
     )
     sec.tables.append(_comparisons_table(result))
@@ -416,6 +383,44 @@ def _rates_text(result: Lab02Result) -> str:
         "gating study below, acceptance/measured/gating.json), so no model is compared at a rate chosen for another; "
         f"an RNN as wide as a gated model trains at the RNN's ({rate_text(cfg.lr(BASELINE))})."
     )
+
+
+PERPLEXITY_COLUMNS = [
+    "model",
+    "hidden",
+    "parameters",
+    "training chars",
+    "train seconds",
+    "val loss",
+    "learning rate",
+    "val perplexity",
+]
+
+
+def _perplexity_table(result: Lab02Result, caption: str) -> Table:
+    """Every model this run trained, then (where counted) the best Kneser-Ney n-gram on the same validation targets,
+    with each model's perplexity against it: whether these perplexities are good at all, not only which is lower."""
+    t = result.cfg.train
+    tokens = t.steps * t.batch_size * t.seq_len
+    rows: list[list[Any]] = [
+        [name, r.hidden, r.params, tokens, r.history.train_seconds, r.history.val_loss[-1], rate_text(r.lr), r.ppl]
+        for name, r in _every_run(result)
+    ]
+    if not result.ngram:
+        return Table("Perplexity", PERPLEXITY_COLUMNS, rows, caption=caption)
+    n = min(result.ngram, key=lambda order: result.ngram[order])
+    best = perplexity(result.ngram[n])
+    for row in rows:
+        row.append(f"{100 * (row[-1] / best - 1):+.1f}%")
+    orders = sorted(result.ngram)
+    rows.append([f"Kneser-Ney {n}-gram (counting, no training)", "—", "—", "—", "—", result.ngram[n], "—", best, "—"])
+    caption += (
+        f" The last row is no neural model: the best of the Kneser-Ney n-grams of orders {orders[0]}-{orders[-1]}, "
+        "counted on the training split and scored on the same validation targets (Lab 01's counting baselines, "
+        "acceptance/ngram.py), its order chosen on these same targets, which flatters it. Against it: how much "
+        "higher (+) or lower (-) each model's perplexity is, in %."
+    )
+    return Table("Perplexity", [*PERPLEXITY_COLUMNS, "against the best n-gram"], rows, caption=caption)
 
 
 def _every_run(result: Lab02Result) -> list[tuple[str, LMRun]]:

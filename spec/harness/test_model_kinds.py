@@ -70,6 +70,9 @@ def test_a_registered_kind_trains_and_appears_in_lab02s_comparison_and_report(mg
     assert mgu in result.runs and result.runs[mgu].history.val_loss, "the new kind trained in Lab 02"
     gates = result.runs[mgu].gates
     assert gates is not None and set(gates.saturation) == {"f"}, "its gate is traced on real text from the registry"
+    assert result.ngram == runs.counting_losses(corpus, lab02.train), (
+        "the counting baselines the Perplexity table ends with score Lab 02's own validation targets"
+    )
 
     recorder = Recorder()
     sections.lab02.write(recorder, result)

@@ -155,3 +155,49 @@ def test_without_counts_lab01_has_no_such_table_or_talking_point():
     section.write(rec, lab01_result({}))
     assert not [t for t in rec.sections["lab01"].tables if t.title.startswith("Perplexity against counting")]
     assert not [p for p in rec.talking_points if p.question == PPL_QUESTION]
+
+
+def test_lab02s_perplexity_table_sets_every_model_against_the_best_count_model():
+    """Lab 02's models are judged against each other; the counting baseline says whether their perplexities are
+    good at all. Its Perplexity table ends with the best n-gram order on the same targets (named, its order chosen on
+    those targets, which flatters it) and gives each trained model's perplexity against it."""
+    from acceptance.profiles import PROFILES
+    from acceptance.record import Recorder
+    from acceptance.sections import lab02 as section
+    from acceptance.trained import Lab02Result, LMRun, StudiedRun
+    from rnnlab.training.lm import History
+
+    cfg = PROFILES["quick"].lab02
+    history = History(train_loss=[2.0, 1.9], val_loss=[1.6], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
+    gru = StudiedRun("gru", 224, cfg.lr("gru"), 213_665, history, None, 4.60)
+    rnn = StudiedRun("rnn", 400, cfg.lr("rnn"), 216_625, history, None, 4.80)
+    narrow = LMRun("rnn", 224, cfg.lr("rnn"), 83_745, history, None, 5.20)
+    ngram = {1: 3.3, 5: 1.6, 6: 1.55, 7: 1.56}  # the best: the 6-gram, perplexity exp(1.55) = 4.71
+    rec = Recorder()
+    section.write(rec, Lab02Result(cfg, "quick", {"rnn": rnn, "gru": gru}, {"gru": narrow}, {}, {}, ngram=ngram))
+    (table,) = [t for t in rec.sections["lab02"].tables if t.title == "Perplexity"]
+    assert table.columns[-1] == "against the best n-gram", table.columns
+    last = table.rows[-1]
+    assert last[0].startswith("Kneser-Ney 6-gram"), last
+    assert last[-2] == pytest.approx(math.exp(1.55)), "its perplexity"
+    against = {row[0]: row[-1] for row in table.rows}
+    best = math.exp(1.55)
+    assert against["GRU"] == f"{100 * (4.60 / best - 1):+.1f}%", against
+    assert against["RNN as wide as the GRU"] == f"{100 * (5.20 / best - 1):+.1f}%", against
+    assert "chosen on these same targets" in table.caption, table.caption
+
+
+def test_lab02_without_counts_has_no_count_row():
+    from acceptance.profiles import PROFILES
+    from acceptance.record import Recorder
+    from acceptance.sections import lab02 as section
+    from acceptance.trained import Lab02Result, StudiedRun
+    from rnnlab.training.lm import History
+
+    cfg = PROFILES["quick"].lab02
+    history = History(train_loss=[2.0, 1.9], val_loss=[1.6], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
+    rnn = StudiedRun("rnn", 400, cfg.lr("rnn"), 216_625, history, None, 4.80)
+    rec = Recorder()
+    section.write(rec, Lab02Result(cfg, "quick", {"rnn": rnn}, {}, {}, {}))
+    (table,) = [t for t in rec.sections["lab02"].tables if t.title == "Perplexity"]
+    assert "against the best n-gram" not in table.columns and [r[0] for r in table.rows] == ["RNN"], table.rows
