@@ -406,12 +406,12 @@ def _perplexity_table(result: Lab02Result, caption: str) -> Table:
         [name, r.hidden, r.params, tokens, r.history.train_seconds, r.history.val_loss[-1], rate_text(r.lr), r.ppl]
         for name, r in _every_run(result)
     ]
-    if not result.ngram:
+    counted = _best_ngram(result)
+    if counted is None:
         return Table("Perplexity", PERPLEXITY_COLUMNS, rows, caption=caption)
-    n = min(result.ngram, key=lambda order: result.ngram[order])
-    best = perplexity(result.ngram[n])
+    n, best = counted
     for row in rows:
-        row.append(f"{100 * (row[-1] / best - 1):+.1f}%")
+        row.append(_against(row[-1], best))
     orders = sorted(result.ngram)
     rows.append([f"Kneser-Ney {n}-gram (counting, no training)", "—", "—", "—", "—", result.ngram[n], "—", best, "—"])
     caption += (
@@ -421,6 +421,19 @@ def _perplexity_table(result: Lab02Result, caption: str) -> Table:
         "higher (+) or lower (-) each model's perplexity is, in %."
     )
     return Table("Perplexity", [*PERPLEXITY_COLUMNS, "against the best n-gram"], rows, caption=caption)
+
+
+def _best_ngram(result: Lab02Result) -> tuple[int, float] | None:
+    """(order, perplexity) of the best counting baseline on Lab 02's validation targets; None where not counted."""
+    if not result.ngram:
+        return None
+    n = min(result.ngram, key=lambda order: result.ngram[order])
+    return n, perplexity(result.ngram[n])
+
+
+def _against(ppl: float, best: float) -> str:
+    """How much higher (+) or lower (-) a perplexity is than the best n-gram's, in %."""
+    return f"{100 * (ppl / best - 1):+.1f}%"
 
 
 def _every_run(result: Lab02Result) -> list[tuple[str, LMRun]]:
@@ -740,6 +753,15 @@ def _gates_pay_off(result: Lab02Result, red: dict[str, float], wide: dict[str, f
                 for k, v in wide.items()
             )
             + "."
+        )
+    counted = _best_ngram(result)
+    if counted is not None:
+        n, best = counted
+        evidence.append(
+            f"Against counting on the same targets: the best Kneser-Ney n-gram (the {n}-gram, reading the {n - 1} "
+            f"characters before) reaches perplexity {best:.3f}; "
+            + ", ".join(f"{NAMES[k]} {_against(r.ppl, best)}" for k, r in runs.items())
+            + " against it."
         )
     evidence += _gating_words(result.profile)
     d = GRAD_DISTANCE

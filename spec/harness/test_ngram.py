@@ -187,6 +187,33 @@ def test_lab02s_perplexity_table_sets_every_model_against_the_best_count_model()
     assert "chosen on these same targets" in table.caption, table.caption
 
 
+def test_when_gates_pay_off_reads_every_model_against_counting():
+    """The interview answer "When do gates pay off?" gives, beside the two comparisons, how far each model of the
+    equal-compute comparison is from the best count model on the same targets."""
+    from acceptance.measures import lead, width_lead
+    from acceptance.profiles import PROFILES
+    from acceptance.sections import lab02 as section
+    from acceptance.trained import Lab02Result, StudiedRun
+    from rnnlab.training.lm import History
+
+    cfg = PROFILES["quick"].lab02
+    history = History(train_loss=[2.0, 1.9], val_loss=[1.6], eval_step=[2], eval_seconds=[0.1], train_seconds=0.2)
+    grads = [1.0] + [0.5] * 100
+    runs = {
+        kind: StudiedRun(kind, 200, cfg.lr(kind), 216_000, history, None, ppl, grad_trained=grads)
+        for kind, ppl in (("rnn", 4.80), ("lstm", 4.73), ("gru", 4.60))
+    }
+    result = Lab02Result(cfg, "smoke", runs, {}, {}, {}, ngram={5: 1.6, 6: 1.55})
+    point = section._gates_pay_off(result, lead(runs), width_lead(result))
+    said = " ".join(point.measured)
+    best = math.exp(1.55)
+    assert f"the 6-gram, reading the 5 characters before) reaches perplexity {best:.3f}" in said, point.measured
+    for name, ppl in (("RNN", 4.80), ("LSTM", 4.73), ("GRU", 4.60)):
+        assert f"{name} {100 * (ppl / best - 1):+.1f}%" in said, point.measured
+    uncounted = section._gates_pay_off(Lab02Result(cfg, "smoke", runs, {}, {}, {}), lead(runs), {})
+    assert not [m for m in uncounted.measured if "n-gram" in m], "no counting line where nothing was counted"
+
+
 def test_lab02_without_counts_has_no_count_row():
     from acceptance.profiles import PROFILES
     from acceptance.record import Recorder
