@@ -78,6 +78,7 @@ def test_a_registered_kind_trains_and_appears_in_lab02s_comparison_and_report(mg
     sections.lab02.write(recorder, result)
     tables = {t.title: t for t in recorder.section("lab02").tables}
     assert any(row[0] == "MGU" for row in tables["Perplexity"].rows), "it is in the perplexity table"
+    assert tables["Perplexity"].rows[-1][0].startswith("Kneser-Ney"), "the table ends with the counting baseline"
     compared = next(t for title, t in tables.items() if title.endswith("Two comparisons"))
     assert {row[0] for row in compared.rows if row[1].startswith("MGU")} == {"equal compute", "equal width"}, (
         "a gated kind is compared with the RNN both ways: at equal compute and against an RNN of its width"
