@@ -18,6 +18,12 @@ from rnnlab.metrics import stream_rows
 ORDERS = tuple(range(1, 8))
 
 
+def reads(order: int) -> str:
+    """What an n-gram model of ``order`` reads before each character, in the report's words."""
+    k = order - 1
+    return {0: "nothing", 1: "the character before"}.get(k, f"the {k} characters before")
+
+
 def discount(counts: Tensor) -> float:
     """One order's absolute discount from its own counts of counts: n1 / (n1 + 2 n2) (Ney, Essen & Kneser 1994);
     0.5 where no n-gram was seen once (a training text too short to estimate it)."""

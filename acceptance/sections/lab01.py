@@ -9,6 +9,7 @@ from typing import Any
 
 from acceptance import plots
 from acceptance.measures import BLOCKS, block_means
+from acceptance.ngram import reads
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
 from acceptance.trained import Lab01Result
 from rnnlab.metrics import perplexity
@@ -259,17 +260,13 @@ def _counting_table(run: Lab01Result) -> Table:
             "against this run's RNN",
         ],
         [row(f"a uniform guess over the {run.vocab_size} symbols", "nothing", uniform)]
-        + [row(f"Kneser-Ney {n}-gram", _before(n - 1), value) for n, value in sorted(run.ngram.items())]
+        + [row(f"Kneser-Ney {n}-gram", reads(n), value) for n, value in sorted(run.ngram.items())]
         + [["this run's RNN", "everything before it in its row, through the carried state", loss, ppl, "—"]],
         caption="Each n-gram model is counted on the training split alone (interpolated Kneser-Ney, each order's "
         "discount from its own counts of counts: nothing is fitted to the validation text; acceptance/ngram.py). "
         f"Every row scores the same targets: the validation split in {run.cfg.train.eval_rows} rows, every character "
         "but each row's first, each read only from its own row.",
     )
-
-
-def _before(k: int) -> str:
-    return {0: "nothing", 1: "the character before"}.get(k, f"the {k} characters before")
 
 
 def _perplexity_point(run: Lab01Result) -> TalkingPoint:

@@ -24,6 +24,7 @@ from acceptance.measures import (
     width_lead,
 )
 from acceptance.measures import lead as lead_at_equal_compute
+from acceptance.ngram import reads
 from acceptance.profiles import GATING_LR_GRID, Lab02
 from acceptance.record import Claim, Figure, LabSection, Recorder, Table, TalkingPoint
 from acceptance.records import (
@@ -758,8 +759,8 @@ def _gates_pay_off(result: Lab02Result, red: dict[str, float], wide: dict[str, f
     if counted is not None:
         n, best = counted
         evidence.append(
-            f"Against counting on the same targets: the best Kneser-Ney n-gram (the {n}-gram, reading the {n - 1} "
-            f"characters before) reaches perplexity {best:.3f}; "
+            f"Against counting on the same targets: the best Kneser-Ney n-gram (the {n}-gram, reading {reads(n)}) "
+            f"reaches perplexity {best:.3f}; "
             + ", ".join(f"{NAMES[k]} {_against(r.ppl, best)}" for k, r in runs.items())
             + " against it."
         )

@@ -228,3 +228,9 @@ def test_lab02_without_counts_has_no_count_row():
     section.write(rec, Lab02Result(cfg, "quick", {"rnn": rnn}, {}, {}, {}))
     (table,) = [t for t in rec.sections["lab02"].tables if t.title == "Perplexity"]
     assert "against the best n-gram" not in table.columns and [r[0] for r in table.rows] == ["RNN"], table.rows
+
+
+def test_what_an_n_gram_reads_is_said_in_words():
+    from acceptance.ngram import reads
+
+    assert [reads(n) for n in (1, 2, 6)] == ["nothing", "the character before", "the 5 characters before"]
