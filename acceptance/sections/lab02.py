@@ -433,8 +433,9 @@ def _best_ngram(result: Lab02Result) -> tuple[int, float] | None:
 
 
 def _against(ppl: float, best: float) -> str:
-    """How much higher (+) or lower (-) a perplexity is than the best n-gram's, in %."""
-    return f"{100 * (ppl / best - 1):+.1f}%"
+    """How much higher (+) or lower (-) a perplexity is than the best n-gram's, in % of it: Lab 02's one formula,
+    ``reduction``, read the other way."""
+    return f"{0.0 - reduction(best, ppl):+.1f}%"
 
 
 def _every_run(result: Lab02Result) -> list[tuple[str, LMRun]]:
