@@ -141,7 +141,9 @@ def cmd_exercise_accept(args: argparse.Namespace) -> int:
 
         kind = args.model.strip().lower()
         if lab != "lab02":
-            raise UsageError(f"--model chooses among Lab 02's models; give it with --lab 02, not --lab {args.lab}")
+            raise UsageError(
+                f"--model chooses among Lab 02's models; give it with --lab 02, not --lab {lab.removeprefix('lab')}"
+            )
         if kind not in MODEL_KINDS:
             raise UsageError(f"--model {args.model}: not a model kind; choose one of {', '.join(MODEL_KINDS)}")
         env["RNNLAB_MODELS"] = kind

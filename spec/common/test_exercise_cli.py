@@ -251,7 +251,8 @@ def test_accept_refuses_a_folder_without_a_copy_and_an_unknown_lab(tmp_path, cap
     assert "expected 01, 02, 03 or bridge, got '04'" in capsys.readouterr().err
     exercise.init(tmp_path / "mine")
     assert main(["exercise", "accept", str(tmp_path / "mine"), "--lab", "01", "--model", "lstm"]) == 2
-    assert "--model chooses among Lab 02's models; give it with --lab 02" in capsys.readouterr().err
+    # the lab as the learner typed it (01), not the harness's name for it (lab01)
+    assert "--model chooses among Lab 02's models; give it with --lab 02, not --lab 01\n" in capsys.readouterr().err
     assert main(["exercise", "accept", str(tmp_path / "mine"), "--lab", "02", "--model", "transformer"]) == 2
     assert "--model transformer: not a model kind; choose one of rnn, lstm, gru" in capsys.readouterr().err
 
