@@ -360,7 +360,7 @@ PROFILES = {
         # 352,937 parameters at the 100-character window
         Bridge(d_model=116, d_ff=464, lr=FULL_ATTENTION_LR, train_lm=True, recall=True),
     ),
-    # A dry run of the harness itself (about two minutes): tiny budgets, so most criteria FAIL;
+    # A dry run of the harness itself (every lab in about 20 s on 2 cores): tiny budgets, so most criteria FAIL;
     # for checking the report's plumbing after a change, never for numbers.
     "smoke": Profile(
         "smoke",
