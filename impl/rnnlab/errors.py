@@ -18,7 +18,13 @@ class ConfigError(RnnlabError, ValueError):
 
 
 class DivergedError(RnnlabError, FloatingPointError):
-    """Training produced a loss that is not finite; the message says where the last good state is."""
+    """Training produced a loss that is not finite; the message says where the last good state is. ``step`` (1-based)
+    and ``loss`` say the same as numbers, where the run that stopped knows them."""
+
+    def __init__(self, message: str, step: int | None = None, loss: float | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.loss = loss
 
 
 class ModelOverflowError(RnnlabError, FloatingPointError):

@@ -249,8 +249,10 @@ def test_a_loss_far_above_chance_is_a_divergence(loss):
     more than 10 x ln V means the run has blown up, even while the floats are still finite."""
     from rnnlab.training.loop import check_diverged, divergence_ceiling
 
-    with pytest.raises(FloatingPointError, match="diverged at step 5"):
+    with pytest.raises(FloatingPointError, match="diverged at step 5") as stopped:
         check_diverged(loss, 4, divergence_ceiling(65))
+    # and as numbers, for whoever reports it (the clipping study's "diverged at step N"), never parsed from the words
+    assert stopped.value.step == 5 and (stopped.value.loss == loss or math.isnan(loss)), vars(stopped.value)
     check_diverged(math.log(65), 4, divergence_ceiling(65))  # an untrained model's loss is no divergence
 
 

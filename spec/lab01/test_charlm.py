@@ -11,6 +11,7 @@ import rnnlab
 from rnnlab.checkpoint import CheckpointError, save
 from rnnlab.cli import main
 from rnnlab.data import Vocab, split_text
+from rnnlab.errors import ConfigError
 from rnnlab.models import CharLM
 from rnnlab.training import TrainConfig, lr_at, seed_everything, train_lm
 
@@ -78,6 +79,34 @@ def test_the_same_seed_gives_the_same_run(tiny_text):
     _, _, a, _ = train_small(tiny_text, seed=5)
     _, _, b, _ = train_small(tiny_text, seed=5)
     assert a.train_loss == b.train_loss and a.val_loss == b.val_loss, "on CPU the same seed must give identical numbers"
+
+
+def test_plain_sgd_moves_each_weight_by_the_rate_times_its_clipped_gradient(tiny_text):
+    """``train_lm(..., optimizer="sgd")`` trains with plain SGD (the clipping study's contrast to Adam): after one
+    step, each weight moved by exactly -lr x its gradient, as clipping left it (clipping scales ``.grad`` in place)."""
+    vocab = Vocab.from_text(tiny_text)
+    train, val = split_text(tiny_text)
+    seed_everything(0)
+    model = CharLM(len(vocab), hidden_size=32, embedding_dim=16)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    one = TrainConfig(steps=1, batch_size=4, seq_len=16, lr=0.5, clip=0.1, eval_points=1, eval_rows=2, warmup_steps=1)
+    history, opt = train_lm(model, vocab.encode(train), vocab.encode(val), one, progress=False, optimizer="sgd")
+    assert isinstance(opt, torch.optim.SGD), f"optimizer='sgd' should train with torch.optim.SGD, got {type(opt)}"
+    assert history.grad_norm[0] > one.clip, "the spec needs a step that clipping scales down"
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(
+            before[name] - p.detach(),
+            one.lr * p.grad,
+            msg=lambda m, name=name: f"{name}: plain SGD moves a weight by lr x its clipped gradient. {m}",
+        )
+
+
+def test_an_unknown_optimizer_is_refused_before_training(tiny_text):
+    vocab = Vocab.from_text(tiny_text)
+    train, val = split_text(tiny_text)
+    model = CharLM(len(vocab), hidden_size=8, embedding_dim=4)
+    with pytest.raises(ConfigError, match="optimizer 'rmsprop': choose one of adam, sgd"):
+        train_lm(model, vocab.encode(train), vocab.encode(val), SMALL, progress=False, optimizer="rmsprop")
 
 
 def test_learning_rate_schedule_warms_up_then_decays():

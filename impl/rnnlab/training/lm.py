@@ -1,4 +1,4 @@
-"""Training a character language model: Adam, clipping, truncated BPTT, periodic evaluation."""
+"""Training a character language model: Adam (or plain SGD), clipping, truncated BPTT, periodic evaluation."""
 
 from __future__ import annotations
 
@@ -89,8 +89,10 @@ def train_lm(
     resume: dict[str, Any] | None = None,
     checkpoint_every: int = 0,
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    optimizer: str = "adam",
 ) -> tuple[History, torch.optim.Optimizer]:
-    """Train ``model`` in place (on its device); return its history and the optimiser.
+    """Train ``model`` in place (on its device) with ``optimizer`` (Adam, or ``"sgd"``: plain SGD; see
+    ``rnnlab.training.loop.OPTIMIZERS``); return its history and the optimiser.
 
     Every ``checkpoint_every`` steps, and after the last, ``on_checkpoint(snapshot)`` gets what
     a checkpoint needs to continue: ``{"step", "optimizer", "history", "loop"}`` (``loop``
@@ -112,13 +114,13 @@ def train_lm(
             "Use more text."
         )
 
-    def make_task(optimizer: torch.optim.Optimizer, history: History) -> LMTask:
-        task = LMTask(model, optimizer, batcher, val_ids, cfg, history)
+    def make_task(optimiser: torch.optim.Optimizer, history: History) -> LMTask:
+        task = LMTask(model, optimiser, batcher, val_ids, cfg, history)
         if resume is not None:
             task.state = move_state(resume["loop"]["carry"], device)
         return task
 
-    history, optimizer = train_task(
+    history, optimiser = train_task(
         model,
         cfg,
         History,
@@ -128,8 +130,9 @@ def train_lm(
         desc=desc,
         checkpoint_every=checkpoint_every,
         on_checkpoint=on_checkpoint,
+        optimizer=optimizer,
     )
-    return history, optimizer
+    return history, optimiser
 
 
 class LMTask:

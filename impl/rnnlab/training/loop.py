@@ -21,8 +21,12 @@ import torch
 from tqdm import tqdm
 
 from rnnlab.device import set_rng_state
-from rnnlab.errors import DivergedError
+from rnnlab.errors import ConfigError, DivergedError
 from rnnlab.training.clipping import clip_grad_norm
+
+# The optimisers a run can train with, by name: Adam (every lab's), and plain SGD (the clipping study's contrast: what
+# clipping buys an optimiser that does not rescale its steps). Each takes (parameters, lr=...).
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
 def check_kernels() -> None:
@@ -153,7 +157,9 @@ def check_diverged(loss: float, step: int, ceiling: float, what: str = "training
         raise DivergedError(
             f"training diverged at step {step + 1}: the {what} is {loss:.4g}, above {ceiling:.3g} "
             f"({DIVERGENCE_FACTOR:g} x ln V, where a model that learned nothing scores 1 x). "
-            "Lower the learning rate or the clipping threshold."
+            "Lower the learning rate or the clipping threshold.",
+            step=step + 1,
+            loss=loss,
         )
 
 
@@ -298,19 +304,25 @@ def train_task(
     desc: str,
     checkpoint_every: int,
     on_checkpoint: Callable[[dict[str, Any]], None] | None,
+    optimizer: str = "adam",
 ) -> tuple[Any, torch.optim.Optimizer]:
-    """Adam at ``cfg.lr`` on ``model``, its history (``history_cls``, or ``resume``'s), the task ``make_task`` builds
-    from them, trained by ``run_training``: (history, optimiser). In a learner's copy, a run that finds a reference
-    kernel differing from the learner's cell starts again as written (``rnnlab.fast.adopt.as_written_on_mismatch``)."""
+    """``optimizer`` (a name in OPTIMIZERS; Adam unless told) at ``cfg.lr`` on ``model``, its history (``history_cls``,
+    or ``resume``'s), the task ``make_task`` builds from them, trained by ``run_training``: (history, optimiser). In a
+    learner's copy, a run that finds a reference kernel differing from the learner's cell starts again as written
+    (``rnnlab.fast.adopt.as_written_on_mismatch``)."""
     from rnnlab.fast.adopt import as_written_on_mismatch
 
+    if optimizer not in OPTIMIZERS:
+        raise ConfigError(f"optimizer {optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+    make_optimizer = OPTIMIZERS[optimizer]
+
     def attempt() -> tuple[Any, torch.optim.Optimizer]:
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        history, start = restore(optimizer, history_cls, resume)
+        optimiser = make_optimizer(model.parameters(), lr=cfg.lr)
+        history, start = restore(optimiser, history_cls, resume)
         run_training(
             model,
-            optimizer,
-            make_task(optimizer, history),
+            optimiser,
+            make_task(optimiser, history),
             cfg,
             start=start,
             progress=progress,
@@ -318,6 +330,6 @@ def train_task(
             checkpoint_every=checkpoint_every,
             on_checkpoint=on_checkpoint,
         )
-        return history, optimizer
+        return history, optimiser
 
     return as_written_on_mismatch(model, attempt, lambda line: progress_sink(f"{desc}: {line}"))
