@@ -281,6 +281,14 @@ class Studies:
     blank_rate: float = 0.15
     bidirectional_steps: int = 600
     bidirectional_windows: int = 1024  # held-out validation windows every model is scored on
+    # What clipping buys (acceptance/studies/clipping.py): Lab 01's RNN on Lab 01's budget at its seed and the next
+    # ones, clipped at Lab 01's threshold and not, under Adam at these multiples of Lab 01's rate and under plain SGD
+    # at these rates. Chosen after one scouting run (seed 0, 2-core AMD EPYC, 2026-12-06): Adam at 3e-3, 1e-2 and 3e-2
+    # (1,000 steps) ended within 0.01 nats of itself clipped and not; SGD (400 steps) at 0.3 and 1 trained either way,
+    # and at 3 the unclipped run diverged at step 21 while the clipped one reached the lowest SGD loss.
+    clip_adam_scales: tuple[float, ...] = (1.0, 10.0)
+    clip_sgd_rates: tuple[float, ...] = (1.0, 3.0)
+    clip_seeds: int = 3
     # Multi-query associative recall (issue #25): the long-range half of "why did transformers replace RNNs?".
     recall: Recall = field(default_factory=Recall)
 
@@ -395,6 +403,9 @@ PROFILES = {
             copy_distances=(0, 8),
             copy_positions=50,
             long_window=64,
+            clip_adam_scales=(1.0,),
+            clip_sgd_rates=(3.0,),
+            clip_seeds=1,
             recall=Recall(
                 d_model=16, keys=8, train=RecallTrainConfig(steps=20, pairs=(2, 8), eval_points=2, eval_sequences=16)
             ),

@@ -32,6 +32,7 @@ LAB_ORDER = [
     "bridge",
     "study-copying",
     "study-window",
+    "study-clipping",
     "study-bidirectional",
     "study-sizes",
     "study-recall",

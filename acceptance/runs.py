@@ -114,6 +114,7 @@ def lab01(profile: Profile, corpus: Corpus, runs_dir: Path, device: torch.device
         reset_loss=reset_losses(model, corpus["val_ids"], cfg),
         ngram=counting_losses(corpus, cfg.train),
         vocab_size=len(vocab),
+        profile=profile.name,
     )
 
 

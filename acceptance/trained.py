@@ -66,6 +66,7 @@ class Lab01Result:
     # targets of the RNN's own validation loss (acceptance/ngram.py)
     ngram: dict[int, float]
     vocab_size: int
+    profile: str  # the profile's name: which budget's recorded findings (findings.json) its talking points quote
 
 
 # --- Lab 02 -------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from acceptance import plots
 from acceptance.measures import BLOCKS, block_means
 from acceptance.ngram import reads
 from acceptance.record import Claim, Figure, Recorder, Table, TalkingPoint
+from acceptance.records import recorded_finding
 from acceptance.trained import Lab01Result
 from rnnlab.metrics import perplexity
 
@@ -183,6 +184,7 @@ def _claims_and_talking_points(recorder: Recorder, run: Lab01Result) -> None:
                 "next (criterion lab01.train_blocks).",
             ],
             "lab01.train_blocks",
+            recorded=_clipping_recorded(run.profile),
         )
     )
     recorder.talking_points.append(
@@ -202,6 +204,19 @@ def _claims_and_talking_points(recorder: Recorder, run: Lab01Result) -> None:
             "section-lab01",
         )
     )
+
+
+CLIPPING_FINDING = "lab01.clipping"  # findings.json's key: the clipping study (tox -e studies) at a profile's budget
+
+
+def _clipping_recorded(profile: str) -> list[str]:
+    """What clipping buys at ``profile``'s budget, where the clipping study's runs are recorded (findings.json): this
+    model trained clipped and not, under Adam and plain SGD."""
+    found = recorded_finding(profile, CLIPPING_FINDING)
+    if found is None:
+        return []
+    measured, where = found
+    return [f"What removing it changes, measured (the clipping study, `tox -e studies`): {measured} ({where})."]
 
 
 def _tbptt_point(run: Lab01Result) -> TalkingPoint:

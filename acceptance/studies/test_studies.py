@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from acceptance import learner
-from acceptance.studies import bidirectional, copying, sizes, window
+from acceptance.studies import bidirectional, clipping, copying, sizes, window
 
 if TYPE_CHECKING:
     import torch
@@ -28,6 +28,12 @@ def test_a_longer_training_window(
     profile: Profile, corpus: Corpus, lab02: Lab02Result, recorder: Recorder, device: torch.device
 ) -> None:
     window.write(recorder, window.measure(profile.studies, lab02, corpus, device))
+
+
+def test_what_clipping_buys(profile: Profile, corpus: Corpus, recorder: Recorder, device: torch.device) -> None:
+    """Lab 01's RNN clipped and not, under Adam and SGD (its own runs: Lab 01's model, budget and seeds)."""
+    learner.require("lab01")  # in a learner's copy, not attempted until one of Lab 01's exercises is theirs
+    clipping.write(recorder, clipping.measure(profile.studies, profile.lab01, corpus, device))
 
 
 def test_what_reading_both_ways_buys(

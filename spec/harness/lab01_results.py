@@ -40,4 +40,5 @@ def lab01_result(reset_loss: dict[int, float], ngram: dict[int, float] | None = 
         reset_loss,
         ngram={} if ngram is None else ngram,
         vocab_size=65,
+        profile="quick",
     )
