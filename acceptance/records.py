@@ -64,6 +64,18 @@ def recorded_finding(profile: str, key: str) -> tuple[str, str] | None:
     return None if r is None else (r["measured"], f"{r['machine']}; git {r['git']}")
 
 
+def finding_said(r: dict[str, str]) -> str:
+    """A findings.json entry whole, in one line: what it found, what was measured, and where (RESULTS.md's list, and a
+    talking point that quotes it)."""
+    return f"{r['finding']} {r['measured']} ({r['machine']}; git {r['git']})"
+
+
+def recorded_finding_said(profile: str, key: str) -> str | None:
+    """``finding_said`` of findings.json's ``key`` at ``profile``; None if there is none."""
+    r = _load("findings.json").get(profile, {}).get(key)
+    return None if r is None else finding_said(r)
+
+
 def grids() -> list[GridRecord]:
     return [
         GridRecord(**{**g, "grid": tuple((float(r), float(p)) for r, p in g["grid"])})

@@ -168,7 +168,7 @@ def render() -> str:
             continue
         for key, r in entries.items():
             again = f" Measured by `{r['command']}`." if "command" in r else ""
-            out.append(f"- {profile}, `{key}`: {r['finding']} {r['measured']} ({r['machine']}; git {r['git']}).{again}")
+            out.append(f"- {profile}, `{key}`: {records.finding_said(r)}.{again}")
     out += _speed_goals(measured)
     out += [""]
     for t in runs["tables"]:

@@ -145,7 +145,11 @@ def _diverged(runs: list[ClipRun]) -> str:
     stopped = [r.diverged_at for r in runs if r.diverged_at is not None]
     if not stopped:
         return f"0 of {len(runs)}"
-    return f"{len(stopped)} of {len(runs)} (at step {', '.join(map(str, stopped))})"
+    return f"{len(stopped)} of {len(runs)} ({_where(stopped)})"
+
+
+def _where(steps: list[int]) -> str:
+    return f"at step{'s' if len(steps) > 1 else ''} {', '.join(map(str, steps))}"
 
 
 def _above(runs: list[ClipRun], threshold: float) -> str:
@@ -233,7 +237,9 @@ def _side(runs: list[ClipRun]) -> str:
     stopped = [r.diverged_at for r in runs if r.diverged_at is not None]
     if not stopped:
         return _loss(runs)
-    where = f"at step{'s' if len(stopped) > 1 else ''} {', '.join(map(str, stopped))}"
     if len(stopped) == len(runs):
-        return f"diverged in {len(runs)} of {len(runs)} ({where})"
-    return f"{_loss(runs)} over the {len(runs) - len(stopped)} that finished, diverged in {len(stopped)} of {len(runs)} ({where})"
+        return f"diverged in {len(runs)} of {len(runs)} ({_where(stopped)})"
+    return (
+        f"{_loss(runs)} over the {len(runs) - len(stopped)} that finished, diverged in {len(stopped)} of {len(runs)} "
+        f"({_where(stopped)})"
+    )

@@ -297,6 +297,27 @@ def test_the_lstm_talking_point_quotes_the_recorded_run_without_a_forget_gate():
     assert lab02._forget_gate_recorded("smoke") == []
 
 
+def test_the_clipping_talking_point_quotes_the_recorded_clipping_study():
+    """'Why do we clip gradients?' can say more than 'rarely needed in this run': the clipping study (`tox -e studies`)
+    trains Lab 01's RNN clipped and not, under Adam and plain SGD; its line, recorded in findings.json, is quoted with
+    its machine and commit in the profile whose budget it was measured at, and a profile with no record says nothing."""
+    from acceptance.records import recorded_finding
+    from acceptance.sections import lab01
+    from spec.harness.lab01_results import lab01_result
+
+    found = recorded_finding("quick", lab01.CLIPPING_FINDING)
+    assert found is not None, f"findings.json records {lab01.CLIPPING_FINDING} for the quick profile"
+    measured, where = found
+    (line,) = lab01._clipping_recorded("quick")
+    assert measured in line and where in line and "SGD" in line and "Adam" in line, line
+    assert "diverged" in measured, "the record is the study's own line (acceptance.studies.clipping.finding)"
+    assert lab01._clipping_recorded("smoke") == []
+    rec = Recorder()
+    lab01.write(rec, lab01_result({}))
+    (point,) = [p for p in rec.talking_points if p.question == "Why do we clip gradients?"]
+    assert point.recorded == [line], point.recorded
+
+
 def test_a_run_of_some_models_names_each_models_own_rate_and_every_run_it_trained():
     """`rnnlab exercise accept DIR --lab 02 --model lstm` trains the LSTM at its own rate (2e-2) and an RNN as wide as
     it: the section said 'lr 0.01' (the shared rate no model of that run trained at) and left the RNN out."""
