@@ -40,9 +40,8 @@ class ClipRun:
     lr: float
     clip: float | None
     seed: int
-    train_loss: tuple[
-        float, ...
-    ]  # per step, up to the step it stopped at (a diverged run's last is the loss that stopped it)
+    # per step, up to the step it stopped at: a diverged run's last is the loss that stopped it (training or validation)
+    train_loss: tuple[float, ...]
     grad_norm: tuple[float, ...]  # pre-clip global norm, per step taken
     val_loss: float | None  # at the end; None where it diverged
     diverged_at: int | None  # the step (1-based) at which a diverged run stopped
@@ -69,13 +68,22 @@ def arms(study: Any, lab01: Lab01) -> list[tuple[str, float]]:
     ]
 
 
-def train_one(lab01: Lab01, optimizer: str, lr: float, clip: float | None, seed: int, corpus: Corpus) -> ClipRun:
+def train_one(
+    lab01: Lab01,
+    optimizer: str,
+    lr: float,
+    clip: float | None,
+    seed: int,
+    corpus: Corpus,
+    device: torch.device | None = None,
+) -> ClipRun:
     """Lab 01's RNN at ``seed``, trained on Lab 01's budget with ``optimizer`` at ``lr``, clipped at ``clip`` (None:
     never). A run that diverges stops there (``rnnlab.training.loop.check_diverged``); its history up to that step
     comes from the snapshot every step hands out."""
     cfg: TrainConfig = replace(lab01.train, lr=lr, clip=math.inf if clip is None else clip, seed=seed)
     seed_everything(seed)
     model = set_fast(CharLM(len(corpus["vocab"]), "rnn", lab01.hidden_size, 1, lab01.embedding_dim, lab01.dropout))
+    model.to(device or torch.device("cpu"))
     seen: dict[str, Any] = {"train_loss": [], "grad_norm": []}
 
     def keep(snapshot: dict[str, Any]) -> None:
@@ -115,12 +123,12 @@ def train_one(lab01: Lab01, optimizer: str, lr: float, clip: float | None, seed:
 
 def measure(study: Any, lab01: Lab01, corpus: Corpus, device: torch.device) -> Clipping:
     """Every (optimiser, rate) of ``arms``, clipped and not, at Lab 01's seed and the next ``study.clip_seeds - 1``,
-    side by side on a CPU. On the CPU only: Lab 01's budget trains in about half a minute per run."""
+    side by side on a CPU (about 35 s a run of Lab 01's budget on one core of two), one after another elsewhere."""
     seeds = [lab01.train.seed + k for k in range(study.clip_seeds)]
     threshold = lab01.train.clip
 
     def job(optimizer: str, lr: float, clip: float | None, seed: int) -> Callable[[], ClipRun]:
-        return lambda: train_one(lab01, optimizer, lr, clip, seed, corpus)
+        return lambda: train_one(lab01, optimizer, lr, clip, seed, corpus, device)
 
     jobs = {
         (optimizer, lr, clip, seed): job(optimizer, lr, clip, seed)
