@@ -121,15 +121,17 @@ def series(
     x: Sequence[float] | None = None,
     styles: Sequence[str] | None = None,
     logx: bool = False,
+    marker: str = "o",
 ) -> bytes:
     """Several named series on one axis (gradient norms over training, through time...);
-    ``styles`` gives each series a line style, and pairs of series share a colour."""
+    ``styles`` gives each series a line style, and pairs of series share a colour; with ``styles``, ``marker`` marks
+    every point ("" for none: a long series)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (name, ys) in enumerate(runs.items()):
         ys = moving_average(list(ys), smooth) if smooth > 1 else list(ys)
         xs = list(x) if x is not None else list(range(1, len(ys) + 1))
         if styles:
-            ax.plot(xs[: len(ys)], ys, styles[i], lw=1.2, marker="o", ms=3, color=f"C{i // 2}", label=name)
+            ax.plot(xs[: len(ys)], ys, styles[i], lw=1.2, marker=marker, ms=3, color=f"C{i // 2}", label=name)
         else:
             ax.plot(xs[: len(ys)], ys, lw=1.2, label=name)
     if logy:

@@ -217,10 +217,17 @@ def write(recorder: Recorder, result: Clipping) -> None:
     sec.figures.append(
         Figure(
             f"Training loss, clipped and not, seed {first}",
-            "Each optimiser at its highest rate here, clipped and not (training loss per step, 10-step mean, log "
-            "scale); a run that diverged ends at the step that stopped it.",
+            "Each optimiser at its highest rate here, clipped (solid) and not (dashed, the same colour): training loss "
+            "per step, 10-step mean, log scale; a run that diverged ends at the step that stopped it.",
             plots.series(
-                shown, "training step", "training loss (nats / char)", "Clipped and not clipped", logy=True, smooth=10
+                shown,
+                "training step",
+                "training loss (nats / char)",
+                "Clipped and not clipped",
+                logy=True,
+                smooth=10,
+                styles=["-" if name.endswith(", clipped") else "--" for name in shown],
+                marker="",
             ),
         )
     )

@@ -43,3 +43,21 @@ def test_every_figure_is_a_png(make):
 
 def test_moving_average():
     assert plots.moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
+
+
+def test_series_in_pairs_can_be_drawn_as_lines_without_markers(monkeypatch):
+    """A thousand-step series in pairs (the clipping study's clipped and unclipped runs: solid and dashed in one colour)
+    is drawn as lines: a marker on every point would bury one curve under its twin."""
+    import matplotlib.axes
+
+    seen = []
+    real = matplotlib.axes.Axes.plot
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    plots.series({"a": [1.0, 2.0], "b": [2.0, 1.0]}, "x", "y", "t", styles=["-", "--"], marker="")
+    assert [k["marker"] for k in seen] == ["", ""], seen
+    assert [k["color"] for k in seen] == ["C0", "C0"], "a pair shares its colour"
