@@ -58,9 +58,14 @@ def _load(name: str) -> dict[str, Any]:
     return read_json(MEASURED / name)
 
 
+def _finding(profile: str, key: str) -> dict[str, str] | None:
+    found: dict[str, str] | None = _load("findings.json").get(profile, {}).get(key)
+    return found
+
+
 def recorded_finding(profile: str, key: str) -> tuple[str, str] | None:
     """A finding of findings.json: what was measured, and where (machine and commit); None if there is none."""
-    r = _load("findings.json").get(profile, {}).get(key)
+    r = _finding(profile, key)
     return None if r is None else (r["measured"], f"{r['machine']}; git {r['git']}")
 
 
@@ -72,7 +77,7 @@ def finding_said(r: dict[str, str]) -> str:
 
 def recorded_finding_said(profile: str, key: str) -> str | None:
     """``finding_said`` of findings.json's ``key`` at ``profile``; None if there is none."""
-    r = _load("findings.json").get(profile, {}).get(key)
+    r = _finding(profile, key)
     return None if r is None else finding_said(r)
 
 

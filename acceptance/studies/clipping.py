@@ -253,8 +253,5 @@ def _side(runs: list[ClipRun]) -> str:
     if not stopped:
         return _loss(runs)
     if len(stopped) == len(runs):
-        return f"diverged in {len(runs)} of {len(runs)} ({_where(stopped)})"
-    return (
-        f"{_loss(runs)} over the {len(runs) - len(stopped)} that finished, diverged in {len(stopped)} of {len(runs)} "
-        f"({_where(stopped)})"
-    )
+        return f"diverged in {_diverged(runs)}"
+    return f"{_loss(runs)} over the {len(runs) - len(stopped)} that finished, diverged in {_diverged(runs)}"

@@ -56,11 +56,18 @@ def _run(optimizer: str, lr: float, clip: float | None, seed: int, val: float | 
     return ClipRun(optimizer, lr, clip, seed, (3.0,) * steps, (0.5, 2.0, 0.7, 1.5)[: steps - (at is not None)], val, at)
 
 
-def test_the_section_puts_each_arm_clipped_and_not_side_by_side_with_its_numbers():
-    runs = (
+def seed_0_but_sgd_unclipped() -> tuple[ClipRun, ...]:
+    """Seed 0's Adam runs, clipped and not, and its clipped SGD run: what both section specs share."""
+    return (
         _run("adam", 3e-3, 1.0, 0, 1.691, None),
         _run("adam", 3e-3, None, 0, 1.696, None),
         _run("sgd", 3.0, 1.0, 0, 1.825, None),
+    )
+
+
+def test_the_section_puts_each_arm_clipped_and_not_side_by_side_with_its_numbers():
+    runs = (
+        *seed_0_but_sgd_unclipped(),
         _run("sgd", 3.0, None, 0, None, 3),
         _run("adam", 3e-3, 1.0, 1, 1.701, None),
         _run("adam", 3e-3, None, 1, 1.700, None),
@@ -94,12 +101,7 @@ def test_its_one_line_finding_gives_every_arm_clipped_and_not():
     """The line findings.json records and Lab 01's talking point quotes is generated from the runs, never typed."""
     from acceptance.studies.clipping import finding
 
-    runs = (
-        _run("adam", 3e-3, 1.0, 0, 1.691, None),
-        _run("adam", 3e-3, None, 0, 1.696, None),
-        _run("sgd", 3.0, 1.0, 0, 1.825, None),
-        _run("sgd", 3.0, None, 0, None, 21),
-    )
+    runs = (*seed_0_but_sgd_unclipped(), _run("sgd", 3.0, None, 0, None, 21))
     assert finding(Clipping(1.0, 1000, runs)) == (
         "final validation loss (nats) after 1000 steps, seed 0: Adam at 0.003, clipped 1.691, not clipped 1.696; SGD "
         "at 3, clipped 1.825, not clipped diverged in 1 of 1 (at step 21)"
